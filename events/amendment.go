@@ -1,0 +1,364 @@
+package events
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// Amendment is one entry in an agreement's history: one or more changes that
+// take legal effect together at Effective. The ledger stores each amendment
+// as one immutable message.
+type Amendment struct {
+	ID        ulid.ULID // idempotency key; assigned by the ledger when zero
+	Agreement string    // slug; the agreement's subject token
+	Effective time.Time // valid time: when the changes take legal effect
+	Signed    time.Time // when it was signed or announced; zero if not given
+	Summary   string
+	Source    *Source
+	Changes   []Change
+}
+
+// Source says where an amendment's facts come from.
+type Source struct {
+	Quote string `json:"quote,omitempty"`
+	Title string `json:"title,omitempty"`
+	URL   string `json:"url,omitempty"`
+}
+
+// Op is the operation of a change.
+type Op string
+
+// Change ops.
+const (
+	Open    Op = "open"    // starts the agreement: title, parties
+	Add     Op = "add"     // adds a clause
+	Amend   Op = "amend"   // replaces fields of a clause
+	End     Op = "end"     // the clause stops being in force
+	Declare Op = "declare" // a named condition occurs
+	Report  Op = "report"  // revenue reported for a period, under a revenue share
+	Fund    Op = "fund"    // a tranche of an investment is paid in
+	Retract Op = "retract" // an earlier amendment was recorded in error
+	Close   Op = "close"   // the agreement ends, and every clause with it
+)
+
+// Ops lists every op.
+var Ops = []Op{Open, Add, Amend, End, Declare, Report, Fund, Retract, Close}
+
+// Change is one change of an amendment. Which fields are set depends on Op.
+type Change struct {
+	Op        Op
+	Title     string    // open
+	Parties   []string  // open
+	Clause    *Clause   // add
+	ClauseID  string    // amend, end, report, fund
+	Set       *Patch    // amend
+	Condition string    // declare
+	Period    Period    // report
+	Base      *Money    // report: the revenue the share applies to
+	Tranche   string    // fund
+	Target    ulid.ULID // retract: the amendment recorded in error
+}
+
+// fields each op takes besides "op", and which of them are required.
+var opFields = map[Op]struct{ all, required []string }{
+	Open:    {[]string{"title", "parties"}, []string{"parties", "title"}},
+	Add:     {[]string{"clause"}, []string{"clause"}},
+	Amend:   {[]string{"clause", "set"}, []string{"clause", "set"}},
+	End:     {[]string{"clause"}, []string{"clause"}},
+	Declare: {[]string{"condition"}, []string{"condition"}},
+	Report:  {[]string{"clause", "period", "base"}, []string{"base", "clause", "period"}},
+	Fund:    {[]string{"clause", "tranche"}, []string{"clause", "tranche"}},
+	Retract: {[]string{"amendment"}, []string{"amendment"}},
+	Close:   {nil, nil},
+}
+
+func opList() string {
+	names := make([]string, len(Ops))
+	for i, op := range Ops {
+		names[i] = string(op)
+	}
+	return strings.Join(names, ", ")
+}
+
+func readChange(raw json.RawMessage, path string, p *Problems) (Change, bool) {
+	var c Change
+	n := p.Len()
+	if jsonType(raw) != "an object" {
+		p.Add(path, "must be a change object, not %s", jsonType(raw))
+		return c, false
+	}
+	var head struct {
+		Op json.RawMessage `json:"op"`
+	}
+	_ = json.Unmarshal(raw, &head)
+	if head.Op == nil || isNull(head.Op) {
+		p.Add(join(path, "op"), "is required (one of: %s)", opList())
+		return c, false
+	}
+	s, ok := readString(head.Op, join(path, "op"), 64, p)
+	if !ok {
+		return c, false
+	}
+	c.Op = Op(s)
+	spec, ok := opFields[c.Op]
+	if !ok {
+		p.Add(join(path, "op"), "%s is not an op (one of: %s)", quote(s), opList())
+		return c, false
+	}
+	all := map[string]field{
+		"op": func(json.RawMessage, string, *Problems) {},
+		"title": func(raw json.RawMessage, path string, p *Problems) {
+			c.Title, _ = readText(raw, path, MaxText, p)
+		},
+		"parties": func(raw json.RawMessage, path string, p *Problems) {
+			seen := map[string]bool{}
+			readArray(raw, path, MaxList, p, func(raw json.RawMessage, path string) {
+				if v, ok := readSlug(raw, path, p); ok {
+					if seen[v] {
+						p.Add(path, "party %s is listed twice", quote(v))
+						return
+					}
+					seen[v] = true
+					c.Parties = append(c.Parties, v)
+				}
+			})
+			if len(seen) < 2 && p.Len() == n {
+				p.Add(path, "must list at least two parties")
+			}
+		},
+		"clause": func(raw json.RawMessage, path string, p *Problems) {
+			if c.Op == Add {
+				c.Clause, _ = readClause(raw, path, p)
+				return
+			}
+			if jsonType(raw) == "an object" {
+				p.Add(path, "must be the id of the clause to %s (a string); only \"add\" takes a whole clause", c.Op)
+				return
+			}
+			c.ClauseID, _ = readSlug(raw, path, p)
+		},
+		"set": func(raw json.RawMessage, path string, p *Problems) { c.Set, _ = readPatch(raw, path, p) },
+		"condition": func(raw json.RawMessage, path string, p *Problems) {
+			c.Condition, _ = readSlug(raw, path, p)
+		},
+		"period": func(raw json.RawMessage, path string, p *Problems) { c.Period, _ = readPeriod(raw, path, p) },
+		"base": func(raw json.RawMessage, path string, p *Problems) {
+			if m, ok := readMoney(raw, path, p); ok {
+				if m.Undisclosed {
+					p.Add(path, "must be a disclosed amount: a report states the revenue")
+					return
+				}
+				c.Base = m
+			}
+		},
+		"tranche": func(raw json.RawMessage, path string, p *Problems) { c.Tranche, _ = readSlug(raw, path, p) },
+		"amendment": func(raw json.RawMessage, path string, p *Problems) {
+			c.Target, _ = readULID(raw, path, p)
+		},
+	}
+	fields := map[string]field{"op": all["op"]}
+	for name, read := range all {
+		if name == "op" {
+			continue
+		}
+		if slices.Contains(spec.all, name) {
+			fields[name] = read
+			continue
+		}
+		fields[name] = func(_ json.RawMessage, path string, p *Problems) {
+			takes := "no other fields"
+			if len(spec.all) > 0 {
+				takes = strings.Join(spec.all, ", ")
+			}
+			p.Add(path, "is not a field of a %q change (it takes %s)", c.Op, takes)
+		}
+	}
+	object(raw, path, "a change", fields, spec.required, p)
+	return c, p.Len() == n
+}
+
+func readULID(raw json.RawMessage, path string, p *Problems) (ulid.ULID, bool) {
+	s, ok := readString(raw, path, 64, p)
+	if !ok {
+		return ulid.ULID{}, false
+	}
+	id, err := ulid.ParseStrict(s)
+	if err != nil {
+		p.Add(path, "%s is not a ULID (26 characters of Crockford base32, e.g. 01JQ4Z6N8S9C2E7W3Y5T1V0B6D)", quote(s))
+		return ulid.ULID{}, false
+	}
+	return id, true
+}
+
+// readAmendment reads one amendment object. Stored events carry two more
+// fields, the schema version and the previous hash; stored says to accept them.
+func readAmendment(raw json.RawMessage, path string, p *Problems, stored *storedFields) (*Amendment, bool) {
+	var a Amendment
+	n := p.Len()
+	fields := map[string]field{
+		"id": func(raw json.RawMessage, path string, p *Problems) { a.ID, _ = readULID(raw, path, p) },
+		"agreement": func(raw json.RawMessage, path string, p *Problems) {
+			a.Agreement, _ = readSlug(raw, path, p)
+		},
+		"effective": func(raw json.RawMessage, path string, p *Problems) { a.Effective, _ = readTime(raw, path, p) },
+		"signed":    func(raw json.RawMessage, path string, p *Problems) { a.Signed, _ = readTime(raw, path, p) },
+		"summary": func(raw json.RawMessage, path string, p *Problems) {
+			a.Summary, _ = readText(raw, path, MaxText, p)
+		},
+		"source": func(raw json.RawMessage, path string, p *Problems) {
+			var s Source
+			present := object(raw, path, "a source", map[string]field{
+				"title": func(raw json.RawMessage, path string, p *Problems) { s.Title, _ = readText(raw, path, MaxText, p) },
+				"url":   func(raw json.RawMessage, path string, p *Problems) { s.URL, _ = readText(raw, path, MaxText, p) },
+				"quote": func(raw json.RawMessage, path string, p *Problems) { s.Quote, _ = readText(raw, path, MaxQuote, p) },
+			}, nil, p)
+			if len(present) > 0 {
+				a.Source = &s
+			}
+		},
+		"changes": func(raw json.RawMessage, path string, p *Problems) {
+			count := readArray(raw, path, MaxList, p, func(raw json.RawMessage, path string) {
+				if c, ok := readChange(raw, path, p); ok {
+					a.Changes = append(a.Changes, c)
+				}
+			})
+			if count == 0 {
+				p.Add(path, "must list at least one change")
+			}
+		},
+	}
+	if stored != nil {
+		fields["v"] = func(raw json.RawMessage, path string, p *Problems) {
+			if string(bytes.TrimSpace(raw)) != fmt.Sprint(SchemaVersion) {
+				p.Add(path, "schema version %s is not supported by this ledger (it reads version %d); upgrade the ledger", bytes.TrimSpace(raw), SchemaVersion)
+			}
+		}
+		fields["prev"] = func(raw json.RawMessage, path string, p *Problems) {
+			s, ok := readString(raw, path, 128, p)
+			if !ok {
+				return
+			}
+			h, err := ParseHash(s)
+			if err != nil {
+				p.Add(path, "%v", err)
+				return
+			}
+			stored.prev = h
+		}
+	}
+	required := []string{"agreement", "changes", "effective"}
+	if stored != nil {
+		required = append(required, "id", "v")
+	}
+	object(raw, path, "an amendment", fields, required, p)
+	if p.Len() != n {
+		return nil, false
+	}
+	checkAmendment(&a, path, p)
+	return &a, p.Len() == n
+}
+
+// checkAmendment checks what involves more than one field of an amendment and
+// needs no history.
+func checkAmendment(a *Amendment, path string, p *Problems) {
+	for i, c := range a.Changes {
+		cpath := index(join(path, "changes"), i)
+		switch c.Op {
+		case Open:
+			if i != 0 {
+				p.Add(join(cpath, "op"), "\"open\" must be the first change of an amendment")
+			}
+		case Add:
+			if c.Clause == nil || c.Clause.Term == nil {
+				continue
+			}
+			t := c.Clause.Term
+			if t.Start.IsZero() && !t.End.IsZero() && !t.End.After(a.Effective) {
+				p.Add(join(cpath, "clause.term.end"), "must be after the term's start, which defaults to the amendment's effective time (%s)", FormatTime(a.Effective))
+			}
+		case Report:
+			if c.Period.Start.After(a.Effective) {
+				p.Add(join(cpath, "period.start"), "a report cannot cover a period that starts after it is effective (%s)", FormatTime(a.Effective))
+			}
+		case Retract:
+			if c.Target == a.ID && a.ID != (ulid.ULID{}) {
+				p.Add(join(cpath, "amendment"), "an amendment cannot retract itself")
+			}
+		}
+	}
+}
+
+// Decode reads amendments written as one JSON object, a JSON array of
+// objects, or JSON Lines. It is strict: unknown fields, wrong types and
+// malformed values are errors, and every problem of the input is reported
+// with its path (prefixed "[i]" when the input holds several amendments).
+func Decode(data []byte) ([]*Amendment, error) {
+	if !utf8.Valid(data) {
+		return nil, &Error{Kind: Invalid, Message: "input is not valid UTF-8", Fields: []FieldError{{Message: fmt.Sprintf("invalid byte at offset %d", invalidUTF8At(data))}}}
+	}
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 {
+		return nil, &Error{Kind: Invalid, Message: "input is empty: expected an amendment object, an array of them, or JSON Lines"}
+	}
+	var items []json.RawMessage
+	if trimmed[0] == '[' {
+		if err := json.Unmarshal(trimmed, &items); err != nil {
+			return nil, &Error{Kind: Invalid, Message: "input is not valid JSON: " + describeSyntax(trimmed, err)}
+		}
+		if len(items) == 0 {
+			return nil, &Error{Kind: Invalid, Message: "input is an empty array: nothing to append"}
+		}
+	} else {
+		dec := json.NewDecoder(bytes.NewReader(trimmed))
+		for {
+			var raw json.RawMessage
+			err := dec.Decode(&raw)
+			if err != nil {
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				return nil, &Error{Kind: Invalid, Message: fmt.Sprintf("input is not valid JSON (after %d complete values): %s", len(items), describeSyntax(trimmed, err))}
+			}
+			items = append(items, raw)
+		}
+	}
+	var p Problems
+	out := make([]*Amendment, 0, len(items))
+	for i, raw := range items {
+		path := ""
+		if len(items) > 1 {
+			path = fmt.Sprintf("[%d]", i)
+		}
+		if len(raw) > MaxAmendment {
+			p.Add(path, "amendment is too large (%d bytes; at most %d)", len(raw), MaxAmendment)
+			continue
+		}
+		if a, ok := readAmendment(raw, path, &p, nil); ok {
+			out = append(out, a)
+		}
+	}
+	if err := p.Err("invalid amendment"); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func invalidUTF8At(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
+}

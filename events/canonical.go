@@ -1,0 +1,149 @@
+package events
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// SchemaVersion is the version of the stored event format. Stored events
+// carry it as "v"; a reader refuses versions it does not know rather than
+// misreading them.
+const SchemaVersion = 1
+
+// Hash is a SHA-256 digest.
+type Hash [32]byte
+
+func (h Hash) String() string { return hex.EncodeToString(h[:]) }
+
+// IsZero reports whether h is the zero hash (no previous amendment).
+func (h Hash) IsZero() bool { return h == Hash{} }
+
+// MarshalJSON writes the hash as lower-case hex.
+func (h Hash) MarshalJSON() ([]byte, error) { return json.Marshal(h.String()) }
+
+// ParseHash reads a hash written as 64 hex digits.
+func ParseHash(s string) (Hash, error) {
+	var h Hash
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != len(h) {
+		return h, fmt.Errorf("%s is not a SHA-256 hash (64 hex digits)", quote(s))
+	}
+	copy(h[:], b)
+	return h, nil
+}
+
+// Record is an amendment as the ledger recorded it.
+type Record struct {
+	*Amendment
+	Seq      uint64    // stream sequence: the authoritative order of recording
+	Recorded time.Time // stream timestamp: transaction time
+	Version  uint64    // position in its agreement's history, from 1
+	Hash     Hash      // SHA-256 of the stored bytes
+	Prev     Hash      // Hash of the agreement's previous amendment; zero for the first
+}
+
+// MarshalJSON writes the amendment in its canonical input form: the fields
+// a user writes, with sorted keys, normalised times and decimals, and no
+// insignificant space. Equal amendments have equal bytes.
+func (a Amendment) MarshalJSON() ([]byte, error) { return json.Marshal(a.canonical()) }
+
+func (a *Amendment) canonical() map[string]any {
+	m := map[string]any{
+		"agreement": a.Agreement,
+		"effective": FormatTime(a.Effective),
+		"changes":   a.Changes,
+	}
+	if a.ID != (ulid.ULID{}) {
+		m["id"] = a.ID.String()
+	}
+	if !a.Signed.IsZero() {
+		m["signed"] = FormatTime(a.Signed)
+	}
+	if a.Summary != "" {
+		m["summary"] = a.Summary
+	}
+	if a.Source != nil {
+		m["source"] = a.Source
+	}
+	return m
+}
+
+// MarshalJSON writes a change in its input form.
+func (c Change) MarshalJSON() ([]byte, error) {
+	m := map[string]any{"op": c.Op}
+	switch c.Op {
+	case Open:
+		m["title"], m["parties"] = c.Title, c.Parties
+	case Add:
+		m["clause"] = c.Clause
+	case Amend:
+		m["clause"], m["set"] = c.ClauseID, c.Set
+	case End:
+		m["clause"] = c.ClauseID
+	case Declare:
+		m["condition"] = c.Condition
+	case Report:
+		m["clause"], m["period"], m["base"] = c.ClauseID, c.Period, c.Base
+	case Fund:
+		m["clause"], m["tranche"] = c.ClauseID, c.Tranche
+	case Retract:
+		m["amendment"] = c.Target.String()
+	}
+	return json.Marshal(m)
+}
+
+// ContentHash is the SHA-256 of the amendment's canonical form. Two sends of
+// the same amendment id are the same amendment only if their content hashes
+// are equal.
+func (a *Amendment) ContentHash() Hash {
+	b, err := json.Marshal(a)
+	if err != nil {
+		panic(fmt.Sprintf("events: canonical encoding failed: %v", err)) // only valid values are built
+	}
+	return sha256.Sum256(b)
+}
+
+// Encode returns the bytes stored on the stream for a: its canonical form
+// plus the schema version and prev, the hash of the agreement's previous
+// stored amendment (left out for the first). Their SHA-256 is the hash the
+// next amendment chains to.
+func Encode(a *Amendment, prev Hash) ([]byte, error) {
+	if a.ID == (ulid.ULID{}) {
+		return nil, Errorf(Internal, "events: amendment has no id")
+	}
+	m := a.canonical()
+	m["v"] = SchemaVersion
+	if !prev.IsZero() {
+		m["prev"] = prev.String()
+	}
+	return json.Marshal(m)
+}
+
+type storedFields struct{ prev Hash }
+
+// DecodeStored reads bytes written by Encode. It returns the amendment and
+// the prev hash it carries; a version this code does not know, or anything
+// Decode would reject, is an error.
+func DecodeStored(data []byte) (*Amendment, Hash, error) {
+	var p Problems
+	var sf storedFields
+	if !json.Valid(data) {
+		return nil, Hash{}, &Error{Kind: Invalid, Message: "stored event is not valid JSON"}
+	}
+	a, ok := readAmendment(data, "", &p, &sf)
+	if err := p.Err("invalid stored event"); err != nil {
+		return nil, Hash{}, err
+	}
+	if !ok || a.ID == (ulid.ULID{}) {
+		return nil, Hash{}, &Error{Kind: Invalid, Message: "stored event has no id"}
+	}
+	return a, sf.prev, nil
+}
+
+// Sum is the hash of stored bytes.
+func Sum(stored []byte) Hash { return sha256.Sum256(stored) }

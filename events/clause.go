@@ -1,0 +1,466 @@
+package events
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
+
+// Kind is the kind of a clause.
+type Kind string
+
+// Clause kinds.
+const (
+	License      Kind = "license"
+	Exclusivity  Kind = "exclusivity"
+	RevenueShare Kind = "revenue_share"
+	Commitment   Kind = "commitment"
+	Investment   Kind = "investment"
+	Right        Kind = "right"
+	Obligation   Kind = "obligation"
+)
+
+// Kinds lists every clause kind, in the order states group them.
+var Kinds = []Kind{License, Exclusivity, RevenueShare, Commitment, Investment, Right, Obligation}
+
+// Clause is one term of an agreement. Every kind has two parties, stored as
+// Grantor (the one who gives, licenses, pays, owes or invests) and Holder (the
+// one who receives); their JSON names depend on the kind, as do the names of
+// What (subject, base, what or right). Fields a kind does not have are zero.
+type Clause struct {
+	ID        string
+	Kind      Kind
+	Grantor   string // licensor, grantor, payer, obligor, investor
+	Holder    string // licensee, holder, payee, beneficiary, investee
+	What      string // subject (license), base (revenue_share), what (commitment, obligation), right (right)
+	Exclusive bool   // license
+	Sole      bool   // exclusivity: the grantor keeps its own right
+	Scope     *Scope // license, exclusivity, right; nil = everything
+	Rate      *Rate  // revenue_share
+	Cap       *Money // revenue_share; nil = uncapped
+	Amount    *Money // commitment
+	Tranches  []Tranche
+	Term      *Term
+	Note      string
+}
+
+// Tranche is one part of an investment.
+type Tranche struct {
+	Amount    Money  `json:"amount"`
+	Condition string `json:"condition,omitempty"`
+	ID        string `json:"id"`
+}
+
+// ExclusiveGrant reports whether the clause keeps others out of its scope: an
+// exclusivity, or an exclusive licence.
+func (c *Clause) ExclusiveGrant() bool {
+	return c.Kind == Exclusivity || c.Kind == License && c.Exclusive
+}
+
+// spec describes one JSON field of a clause: the kinds that have it, whether
+// it is required, how to read it and how to get it back for output.
+type spec struct {
+	kinds    []Kind // nil: every kind
+	required bool
+	read     func(c *Clause, raw json.RawMessage, path string, p *Problems)
+	get      func(c *Clause) any // nil when absent
+	copy     func(dst, src *Clause)
+}
+
+func (s spec) has(k Kind) bool { return s.kinds == nil || slices.Contains(s.kinds, k) }
+
+func party(kinds ...Kind) spec { return partySpec(true, kinds) }
+
+func partySpec(grantor bool, kinds []Kind) spec {
+	slot := func(c *Clause) *string {
+		if grantor {
+			return &c.Grantor
+		}
+		return &c.Holder
+	}
+	return spec{kinds: kinds, required: true,
+		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { *slot(c), _ = readSlug(raw, path, p) },
+		get:  func(c *Clause) any { return nonEmpty(*slot(c)) },
+		copy: func(dst, src *Clause) { *slot(dst) = *slot(src) },
+	}
+}
+
+func whatSpec(required bool, slug bool, kinds ...Kind) spec {
+	return spec{kinds: kinds, required: required,
+		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) {
+			if slug {
+				c.What, _ = readSlug(raw, path, p)
+			} else {
+				c.What, _ = readText(raw, path, MaxText, p)
+			}
+		},
+		get:  func(c *Clause) any { return nonEmpty(c.What) },
+		copy: func(dst, src *Clause) { dst.What = src.What },
+	}
+}
+
+func nonEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// clauseFields maps each JSON field name of a clause to its spec.
+var clauseFields = map[string]spec{
+	"licensor":    party(License),
+	"grantor":     party(Exclusivity, Right),
+	"payer":       party(RevenueShare),
+	"obligor":     party(Commitment, Obligation),
+	"investor":    party(Investment),
+	"licensee":    partySpec(false, []Kind{License}),
+	"holder":      partySpec(false, []Kind{Exclusivity, Right}),
+	"payee":       partySpec(false, []Kind{RevenueShare}),
+	"beneficiary": partySpec(false, []Kind{Commitment, Obligation}),
+	"investee":    partySpec(false, []Kind{Investment}),
+	"subject":     whatSpec(true, false, License),
+	"base":        whatSpec(false, false, RevenueShare),
+	"what":        whatSpec(true, false, Commitment, Obligation),
+	"right":       whatSpec(true, true, Right),
+	"exclusive": {kinds: []Kind{License},
+		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) {
+			c.Exclusive, _ = readBool(raw, path, p)
+		},
+		get:  func(c *Clause) any { return c.Exclusive },
+		copy: func(dst, src *Clause) { dst.Exclusive = src.Exclusive },
+	},
+	"sole": {kinds: []Kind{Exclusivity},
+		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { c.Sole, _ = readBool(raw, path, p) },
+		get:  func(c *Clause) any { return c.Sole },
+		copy: func(dst, src *Clause) { dst.Sole = src.Sole },
+	},
+	"scope": {kinds: []Kind{License, Exclusivity, Right},
+		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { c.Scope, _ = readScope(raw, path, p) },
+		get: func(c *Clause) any {
+			if c.Scope == nil {
+				return map[string]any{}
+			}
+			return c.Scope
+		},
+		copy: func(dst, src *Clause) { dst.Scope = src.Scope },
+	},
+	"rate": {kinds: []Kind{RevenueShare}, required: true,
+		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { c.Rate, _ = readRate(raw, path, p) },
+		get: func(c *Clause) any {
+			if c.Rate == nil {
+				return nil
+			}
+			return c.Rate
+		},
+		copy: func(dst, src *Clause) { dst.Rate = src.Rate },
+	},
+	"cap": {kinds: []Kind{RevenueShare},
+		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { c.Cap, _ = readMoney(raw, path, p) },
+		get: func(c *Clause) any {
+			if c.Cap == nil {
+				return nil
+			}
+			return c.Cap
+		},
+		copy: func(dst, src *Clause) { dst.Cap = src.Cap },
+	},
+	"amount": {kinds: []Kind{Commitment}, required: true,
+		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { c.Amount, _ = readMoney(raw, path, p) },
+		get: func(c *Clause) any {
+			if c.Amount == nil {
+				return nil
+			}
+			return c.Amount
+		},
+		copy: func(dst, src *Clause) { dst.Amount = src.Amount },
+	},
+	"tranches": {kinds: []Kind{Investment}, required: true,
+		read: readTranches,
+		get: func(c *Clause) any {
+			if c.Tranches == nil {
+				return nil
+			}
+			return c.Tranches
+		},
+		copy: func(dst, src *Clause) { dst.Tranches = src.Tranches },
+	},
+	"term": {
+		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { c.Term, _ = readTerm(raw, path, p) },
+		get: func(c *Clause) any {
+			if c.Term == nil {
+				return nil
+			}
+			return c.Term
+		},
+		copy: func(dst, src *Clause) { dst.Term = src.Term },
+	},
+	"note": {
+		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) {
+			c.Note, _ = readText(raw, path, MaxText, p)
+		},
+		get:  func(c *Clause) any { return nonEmpty(c.Note) },
+		copy: func(dst, src *Clause) { dst.Note = src.Note },
+	},
+}
+
+// FieldNames returns the JSON field names a clause of kind k has, besides id
+// and kind, sorted.
+func FieldNames(k Kind) []string {
+	var names []string
+	for name, s := range clauseFields {
+		if s.has(k) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Fields returns the clause's fields under their JSON names, without id and
+// kind; absent optional fields are left out. Values marshal to the input form.
+func (c *Clause) Fields() map[string]any {
+	out := map[string]any{}
+	for name, s := range clauseFields {
+		if !s.has(c.Kind) {
+			continue
+		}
+		if v := s.get(c); v != nil {
+			out[name] = v
+		}
+	}
+	return out
+}
+
+// MarshalJSON writes the clause as it is written in input.
+func (c Clause) MarshalJSON() ([]byte, error) {
+	m := c.Fields()
+	m["id"] = c.ID
+	m["kind"] = c.Kind
+	return json.Marshal(m)
+}
+
+func validKind(k Kind) bool { return slices.Contains(Kinds, k) }
+
+func kindList() string {
+	names := make([]string, len(Kinds))
+	for i, k := range Kinds {
+		names[i] = string(k)
+	}
+	return strings.Join(names, ", ")
+}
+
+func article(k Kind) string {
+	switch k {
+	case Exclusivity, Investment, Obligation:
+		return "an " + strings.ReplaceAll(string(k), "_", " ")
+	}
+	return "a " + strings.ReplaceAll(string(k), "_", " ")
+}
+
+// readClause reads a whole clause, as given to an "add" change.
+func readClause(raw json.RawMessage, path string, p *Problems) (*Clause, bool) {
+	n := p.Len()
+	if jsonType(raw) != "an object" {
+		p.Add(path, "must be a clause object, not %s", jsonType(raw))
+		return nil, false
+	}
+	var head struct {
+		Kind json.RawMessage `json:"kind"`
+	}
+	_ = json.Unmarshal(raw, &head)
+	var c Clause
+	kindKnown := false
+	if head.Kind == nil || isNull(head.Kind) {
+		// reported as missing by object below
+	} else if s, ok := readString(head.Kind, join(path, "kind"), 64, p); ok {
+		if !validKind(Kind(s)) {
+			p.Add(join(path, "kind"), "%s is not a clause kind (one of: %s)", quote(s), kindList())
+		} else {
+			c.Kind, kindKnown = Kind(s), true
+		}
+	}
+	fields := map[string]field{
+		"kind": func(json.RawMessage, string, *Problems) {}, // read above
+		"id": func(raw json.RawMessage, path string, p *Problems) {
+			c.ID, _ = readSlug(raw, path, p)
+		},
+	}
+	required := []string{"id", "kind"}
+	for name, s := range clauseFields {
+		if kindKnown && !s.has(c.Kind) {
+			fields[name] = func(_ json.RawMessage, path string, p *Problems) {
+				p.Add(path, "is not a field of %s clause (its fields: %s)", article(c.Kind), strings.Join(FieldNames(c.Kind), ", "))
+			}
+			continue
+		}
+		fields[name] = func(raw json.RawMessage, path string, p *Problems) { s.read(&c, raw, path, p) }
+		if kindKnown && s.required {
+			required = append(required, name)
+		}
+	}
+	slices.Sort(required)
+	object(raw, path, "a clause", fields, required, p)
+	if p.Len() != n {
+		return nil, false
+	}
+	checkClause(&c, path, p)
+	return &c, p.Len() == n
+}
+
+// checkClause checks what involves more than one field of a clause.
+func checkClause(c *Clause, path string, p *Problems) {
+	if c.Grantor != "" && c.Grantor == c.Holder {
+		holder, grantor := roleNames(c.Kind)
+		p.Add(join(path, holder), "must be a different party from the %s (%s)", grantor, c.Grantor)
+	}
+}
+
+// roleNames returns the JSON names of the holder and grantor fields of kind k.
+func roleNames(k Kind) (holder, grantor string) {
+	for name, s := range clauseFields {
+		if s.required && s.has(k) && s.kinds != nil && isParty(name) {
+			if isGrantorName(name) {
+				grantor = name
+			} else {
+				holder = name
+			}
+		}
+	}
+	return holder, grantor
+}
+
+// PartyFields returns the JSON names of the two parties of kind k: the one
+// that gives and the one that receives.
+func PartyFields(k Kind) (grantor, holder string) {
+	h, g := roleNames(k)
+	return g, h
+}
+
+func isParty(name string) bool {
+	switch name {
+	case "licensor", "grantor", "payer", "obligor", "investor",
+		"licensee", "holder", "payee", "beneficiary", "investee":
+		return true
+	}
+	return false
+}
+
+func isGrantorName(name string) bool {
+	switch name {
+	case "licensor", "grantor", "payer", "obligor", "investor":
+		return true
+	}
+	return false
+}
+
+func readTranches(c *Clause, raw json.RawMessage, path string, p *Problems) {
+	seen := map[string]bool{}
+	n := readArray(raw, path, MaxList, p, func(raw json.RawMessage, path string) {
+		var t Tranche
+		m := p.Len()
+		object(raw, path, "a tranche", map[string]field{
+			"id": func(raw json.RawMessage, path string, p *Problems) { t.ID, _ = readSlug(raw, path, p) },
+			"amount": func(raw json.RawMessage, path string, p *Problems) {
+				if m, ok := readMoney(raw, path, p); ok {
+					t.Amount = *m
+				}
+			},
+			"condition": func(raw json.RawMessage, path string, p *Problems) {
+				t.Condition, _ = readText(raw, path, MaxText, p)
+			},
+		}, []string{"amount", "id"}, p)
+		if p.Len() != m {
+			return
+		}
+		if seen[t.ID] {
+			p.Add(join(path, "id"), "tranche id %s is used twice", quote(t.ID))
+			return
+		}
+		seen[t.ID] = true
+		c.Tranches = append(c.Tranches, t)
+	})
+	if n == 0 {
+		p.Add(path, "must list at least one tranche")
+	}
+}
+
+// Patch is the "set" of an amend change: new values for some fields of a
+// clause. A field set to null is cleared (only optional fields can be).
+type Patch struct {
+	Names  []string // the JSON field names set, sorted
+	Values Clause   // their new values, in the clause's slots
+}
+
+func readPatch(raw json.RawMessage, path string, p *Problems) (*Patch, bool) {
+	n := p.Len()
+	if jsonType(raw) != "an object" {
+		p.Add(path, "must be an object of clause fields to change, not %s", jsonType(raw))
+		return nil, false
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &members); err != nil {
+		p.Add(path, "is not a valid JSON object: %v", err)
+		return nil, false
+	}
+	var patch Patch
+	for _, name := range slices.Sorted(maps.Keys(members)) {
+		fpath := join(path, name)
+		if name == "id" || name == "kind" {
+			p.Add(fpath, "cannot be changed; end the clause and add a new one instead")
+			continue
+		}
+		s, ok := clauseFields[name]
+		if !ok {
+			p.Add(fpath, "is not a clause field (clause fields: %s)", strings.Join(slices.Sorted(maps.Keys(clauseFields)), ", "))
+			continue
+		}
+		patch.Names = append(patch.Names, name)
+		if isNull(members[name]) {
+			continue
+		}
+		s.read(&patch.Values, members[name], fpath, p)
+	}
+	if len(members) == 0 {
+		p.Add(path, "must set at least one field")
+	}
+	return &patch, p.Len() == n
+}
+
+// Apply returns c with the patch applied. Problems are reported at path (the
+// "set" of the change): fields the clause's kind does not have, and required
+// fields set to null.
+func (pt *Patch) Apply(c *Clause, path string, p *Problems) *Clause {
+	out := *c
+	n := p.Len()
+	for _, name := range pt.Names {
+		s := clauseFields[name]
+		fpath := join(path, name)
+		if !s.has(c.Kind) {
+			p.Add(fpath, "is not a field of %s clause (its fields: %s)", article(c.Kind), strings.Join(FieldNames(c.Kind), ", "))
+			continue
+		}
+		if s.get(&pt.Values) == nil && s.required {
+			p.Add(fpath, "is required for %s clause and cannot be cleared", article(c.Kind))
+			continue
+		}
+		s.copy(&out, &pt.Values)
+	}
+	if p.Len() != n {
+		return c
+	}
+	checkClause(&out, path, p)
+	return &out
+}
+
+// MarshalJSON writes the patch as it is written in input.
+func (pt Patch) MarshalJSON() ([]byte, error) {
+	m := make(map[string]any, len(pt.Names))
+	for _, name := range pt.Names {
+		m[name] = clauseFields[name].get(&pt.Values)
+	}
+	return json.Marshal(m)
+}
+
+func (pt *Patch) String() string { return fmt.Sprintf("set %s", strings.Join(pt.Names, ", ")) }

@@ -1,0 +1,497 @@
+package events
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unique"
+
+	"github.com/shopspring/decimal"
+)
+
+// Limits on input sizes. They keep one amendment well inside a NATS message.
+const (
+	MaxSlug       = 63
+	MaxText       = 4096  // titles, summaries, notes, clause texts
+	MaxQuote      = 16384 // source quotes
+	MaxList       = 1000  // parties, scope values, tranches, changes
+	MaxAmendment  = 256 << 10
+	maxIntDigits  = 18 // money and base amounts: up to 999 quadrillion
+	maxFracDigits = 9
+)
+
+var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// ValidSlug reports whether s is a slug: lower-case letters, digits and
+// hyphens, starting with a letter or digit, at most 63 bytes. Slugs are safe
+// as NATS subject tokens.
+func ValidSlug(s string) bool { return slugRE.MatchString(s) }
+
+// readSlug decodes a slug and interns it: parties, products and ids repeat
+// across many amendments and are held once.
+func readSlug(raw json.RawMessage, path string, p *Problems) (string, bool) {
+	s, ok := readString(raw, path, 1024, p)
+	if !ok {
+		return "", false
+	}
+	if !ValidSlug(s) {
+		p.Add(path, "%s is not a valid slug (lower-case letters, digits and '-', starting with a letter or digit, at most %d characters)", quote(s), MaxSlug)
+		return "", false
+	}
+	return intern(s), true
+}
+
+func intern(s string) string { return unique.Make(s).Value() }
+
+func quote(s string) string {
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// Times.
+
+var (
+	minTime = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
+)
+
+// ParseTime accepts an RFC 3339 date-time or a date (meaning midnight UTC)
+// between the years 1900 and 9999, and returns it in UTC.
+func ParseTime(s string) (time.Time, error) {
+	var t time.Time
+	var err error
+	if len(s) == len(time.DateOnly) {
+		t, err = time.Parse(time.DateOnly, s)
+	} else {
+		t, err = time.Parse(time.RFC3339Nano, s)
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%s is not a date (2006-01-02) or an RFC 3339 date-time (2006-01-02T15:04:05Z)", quote(s))
+	}
+	t = t.UTC()
+	if t.Before(minTime) || t.After(maxTime) {
+		return time.Time{}, fmt.Errorf("%s is out of range (1900-01-01 to 9999-12-31)", quote(s))
+	}
+	return t, nil
+}
+
+// FormatTime writes t as a date when it is midnight UTC, else as RFC 3339.
+func FormatTime(t time.Time) string {
+	t = t.UTC()
+	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
+		return t.Format(time.DateOnly)
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+// canonicalTime is the form times take in the canonical encoding.
+func canonicalTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func readTime(raw json.RawMessage, path string, p *Problems) (time.Time, bool) {
+	s, ok := readString(raw, path, 64, p)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := ParseTime(s)
+	if err != nil {
+		p.Add(path, "%v", err)
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// Decimals.
+
+var decimalRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+
+// readDecimal decodes a non-negative decimal written as a string ("1500.25").
+func readDecimal(raw json.RawMessage, path string, p *Problems) (decimal.Decimal, bool) {
+	if jsonType(raw) == "a number" {
+		p.Add(path, "must be a decimal string such as \"1500.25\", not a JSON number (numbers lose precision)")
+		return decimal.Decimal{}, false
+	}
+	s, ok := readString(raw, path, 64, p)
+	if !ok {
+		return decimal.Decimal{}, false
+	}
+	if strings.HasPrefix(s, "-") {
+		p.Add(path, "must not be negative (got %s)", quote(s))
+		return decimal.Decimal{}, false
+	}
+	if !decimalRE.MatchString(s) {
+		p.Add(path, "%s is not a plain decimal number (digits with an optional fraction, e.g. \"1500.25\")", quote(s))
+		return decimal.Decimal{}, false
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	whole = strings.TrimLeft(whole, "0")
+	if len(whole) > maxIntDigits {
+		p.Add(path, "is too large (%d digits before the point; at most %d)", len(whole), maxIntDigits)
+		return decimal.Decimal{}, false
+	}
+	if len(strings.TrimRight(frac, "0")) > maxFracDigits {
+		p.Add(path, "has too many decimal places (at most %d)", maxFracDigits)
+		return decimal.Decimal{}, false
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		p.Add(path, "%s is not a decimal number", quote(s))
+		return decimal.Decimal{}, false
+	}
+	return d, true
+}
+
+// Money is an exact amount in an ISO 4217 currency, or an undisclosed amount.
+// An undisclosed amount is not zero: computations that need it say they
+// cannot be done.
+type Money struct {
+	Amount      decimal.Decimal
+	Currency    string // ISO 4217; may be set on an undisclosed amount
+	Undisclosed bool
+}
+
+func (m Money) String() string {
+	if m.Undisclosed {
+		if m.Currency != "" {
+			return "undisclosed " + m.Currency
+		}
+		return "undisclosed"
+	}
+	return m.Amount.String() + " " + m.Currency
+}
+
+// MarshalJSON writes {"amount": "…", "currency": "…"} or {"undisclosed": true}.
+func (m Money) MarshalJSON() ([]byte, error) {
+	if m.Undisclosed {
+		if m.Currency != "" {
+			return json.Marshal(struct {
+				Currency    string `json:"currency"`
+				Undisclosed bool   `json:"undisclosed"`
+			}{m.Currency, true})
+		}
+		return []byte(`{"undisclosed":true}`), nil
+	}
+	return json.Marshal(struct {
+		Amount   string `json:"amount"`
+		Currency string `json:"currency"`
+	}{m.Amount.String(), m.Currency})
+}
+
+func readMoney(raw json.RawMessage, path string, p *Problems) (*Money, bool) {
+	var m Money
+	var undisclosed bool
+	n := p.Len()
+	present := object(raw, path, "a money", map[string]field{
+		"amount": func(raw json.RawMessage, path string, p *Problems) {
+			m.Amount, _ = readDecimal(raw, path, p)
+		},
+		"currency": func(raw json.RawMessage, path string, p *Problems) {
+			m.Currency, _ = readCurrency(raw, path, p)
+		},
+		"undisclosed": func(raw json.RawMessage, path string, p *Problems) {
+			undisclosed, _ = readBool(raw, path, p)
+		},
+	}, nil, p)
+	if present == nil {
+		return nil, false
+	}
+	switch {
+	case present["undisclosed"] && !undisclosed:
+		p.Add(join(path, "undisclosed"), "may only be true; give an amount and a currency for a disclosed amount")
+	case undisclosed && present["amount"]:
+		p.Add(join(path, "amount"), "must be absent when the amount is undisclosed")
+	case undisclosed:
+		m.Undisclosed = true
+	default:
+		if !present["amount"] {
+			p.Add(join(path, "amount"), "is required (or give {\"undisclosed\": true})")
+		}
+		if !present["currency"] {
+			p.Add(join(path, "currency"), "is required")
+		}
+	}
+	return &m, p.Len() == n
+}
+
+// Rate is a fraction in [0, 1] such as 0.20, or undisclosed.
+type Rate struct {
+	Value       decimal.Decimal
+	Undisclosed bool
+}
+
+func (r Rate) String() string {
+	if r.Undisclosed {
+		return "undisclosed"
+	}
+	return r.Value.String()
+}
+
+// MarshalJSON writes "0.2" or {"undisclosed": true}.
+func (r Rate) MarshalJSON() ([]byte, error) {
+	if r.Undisclosed {
+		return []byte(`{"undisclosed":true}`), nil
+	}
+	return json.Marshal(r.Value.String())
+}
+
+var one = decimal.NewFromInt(1)
+
+func readRate(raw json.RawMessage, path string, p *Problems) (*Rate, bool) {
+	if jsonType(raw) == "an object" {
+		var undisclosed bool
+		object(raw, path, "an undisclosed rate", map[string]field{
+			"undisclosed": func(raw json.RawMessage, path string, p *Problems) {
+				undisclosed, _ = readBool(raw, path, p)
+			},
+		}, []string{"undisclosed"}, p)
+		if !undisclosed {
+			p.Add(path, "must be a decimal string such as \"0.20\" or {\"undisclosed\": true}")
+			return nil, false
+		}
+		return &Rate{Undisclosed: true}, true
+	}
+	d, ok := readDecimal(raw, path, p)
+	if !ok {
+		return nil, false
+	}
+	if d.GreaterThan(one) {
+		p.Add(path, "must be between 0 and 1 (a fraction: 20%% is \"0.20\"), got %s", d)
+		return nil, false
+	}
+	return &Rate{Value: d}, true
+}
+
+// Scope says where a grant applies. A nil dimension means every value; input
+// writes that by leaving the dimension out or as ["*"].
+type Scope struct {
+	Products    []string `json:"products,omitempty"`
+	Channels    []string `json:"channels,omitempty"`
+	Platforms   []string `json:"platforms,omitempty"`
+	Territories []string `json:"territories,omitempty"`
+}
+
+// Dimensions of a scope, in a fixed order.
+var Dimensions = []string{"products", "channels", "platforms", "territories"}
+
+// Dim returns the values of dimension i (see Dimensions); nil means all.
+func (s *Scope) Dim(i int) []string {
+	if s == nil {
+		return nil
+	}
+	switch i {
+	case 0:
+		return s.Products
+	case 1:
+		return s.Channels
+	case 2:
+		return s.Platforms
+	default:
+		return s.Territories
+	}
+}
+
+func (s *Scope) setDim(i int, v []string) {
+	switch i {
+	case 0:
+		s.Products = v
+	case 1:
+		s.Channels = v
+	case 2:
+		s.Platforms = v
+	default:
+		s.Territories = v
+	}
+}
+
+// IsAll reports whether the scope covers everything.
+func (s *Scope) IsAll() bool {
+	if s == nil {
+		return true
+	}
+	for i := range Dimensions {
+		if s.Dim(i) != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Intersect returns the part of the world both scopes cover, and whether it is
+// not empty.
+func (s *Scope) Intersect(o *Scope) (*Scope, bool) {
+	var out Scope
+	for i := range Dimensions {
+		a, b := s.Dim(i), o.Dim(i)
+		switch {
+		case a == nil:
+			out.setDim(i, b)
+		case b == nil:
+			out.setDim(i, a)
+		default:
+			var both []string
+			for _, v := range a {
+				if slices.Contains(b, v) {
+					both = append(both, v)
+				}
+			}
+			if both == nil {
+				return nil, false
+			}
+			out.setDim(i, both)
+		}
+	}
+	if out.IsAll() {
+		return nil, true
+	}
+	return &out, true
+}
+
+// MarshalJSON writes the dimensions that are limited, with sorted keys.
+func (s Scope) MarshalJSON() ([]byte, error) {
+	m := map[string][]string{}
+	for i, name := range Dimensions {
+		if v := s.Dim(i); v != nil {
+			m[name] = v
+		}
+	}
+	return json.Marshal(m)
+}
+
+// String writes the scope compactly: "products=frontier channels=api", or "everything".
+func (s *Scope) String() string {
+	if s.IsAll() {
+		return "everything"
+	}
+	var parts []string
+	for i, name := range Dimensions {
+		if v := s.Dim(i); v != nil {
+			parts = append(parts, name+"="+strings.Join(v, ","))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func readScope(raw json.RawMessage, path string, p *Problems) (*Scope, bool) {
+	var s Scope
+	n := p.Len()
+	fields := map[string]field{}
+	for i, name := range Dimensions {
+		fields[name] = func(raw json.RawMessage, path string, p *Problems) {
+			m := p.Len()
+			var values []string
+			seen := map[string]bool{}
+			star := false
+			readArray(raw, path, MaxList, p, func(raw json.RawMessage, path string) {
+				if jsonType(raw) == "a string" && string(raw) == `"*"` {
+					star = true
+					return
+				}
+				v, ok := readSlug(raw, path, p)
+				if !ok {
+					return
+				}
+				if seen[v] {
+					p.Add(path, "%s is listed twice", quote(v))
+					return
+				}
+				seen[v] = true
+				values = append(values, v)
+			})
+			switch {
+			case star && len(values) > 0:
+				p.Add(path, "\"*\" means every value and cannot be combined with others")
+			case star:
+				// every value: leave nil
+			case len(values) == 0 && p.Len() == m:
+				p.Add(path, "must list at least one value, or be [\"*\"] for every value")
+			default:
+				slices.Sort(values)
+				s.setDim(i, values)
+			}
+		}
+	}
+	object(raw, path, "a scope", fields, nil, p)
+	if p.Len() != n {
+		return nil, false
+	}
+	if s.IsAll() {
+		return nil, true
+	}
+	return &s, true
+}
+
+// Term is when a clause is in force: the half-open interval [Start, End),
+// cut short when the condition EndsOn is declared. A zero Start means the time
+// the clause was added; a zero End means open-ended.
+type Term struct {
+	Start  time.Time
+	End    time.Time
+	EndsOn string
+}
+
+// MarshalJSON writes the term with dates where times are midnight UTC.
+func (t Term) MarshalJSON() ([]byte, error) {
+	m := map[string]string{}
+	if !t.Start.IsZero() {
+		m["start"] = FormatTime(t.Start)
+	}
+	if !t.End.IsZero() {
+		m["end"] = FormatTime(t.End)
+	}
+	if t.EndsOn != "" {
+		m["ends_on"] = t.EndsOn
+	}
+	return json.Marshal(m)
+}
+
+func readTerm(raw json.RawMessage, path string, p *Problems) (*Term, bool) {
+	var t Term
+	n := p.Len()
+	present := object(raw, path, "a term", map[string]field{
+		"start": func(raw json.RawMessage, path string, p *Problems) { t.Start, _ = readTime(raw, path, p) },
+		"end":   func(raw json.RawMessage, path string, p *Problems) { t.End, _ = readTime(raw, path, p) },
+		"ends_on": func(raw json.RawMessage, path string, p *Problems) {
+			t.EndsOn, _ = readSlug(raw, path, p)
+		},
+	}, nil, p)
+	if present == nil || p.Len() != n {
+		return nil, false
+	}
+	if !t.Start.IsZero() && !t.End.IsZero() && !t.End.After(t.Start) {
+		p.Add(join(path, "end"), "must be after start (%s ≤ %s); a term is [start, end)", FormatTime(t.End), FormatTime(t.Start))
+		return nil, false
+	}
+	return &t, true
+}
+
+// Period is the half-open interval a revenue report covers.
+type Period struct {
+	Start time.Time `json:"-"`
+	End   time.Time `json:"-"`
+}
+
+// MarshalJSON writes {"start": …, "end": …}.
+func (p Period) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"start": FormatTime(p.Start), "end": FormatTime(p.End)})
+}
+
+func readPeriod(raw json.RawMessage, path string, p *Problems) (Period, bool) {
+	var per Period
+	n := p.Len()
+	object(raw, path, "a period", map[string]field{
+		"start": func(raw json.RawMessage, path string, p *Problems) { per.Start, _ = readTime(raw, path, p) },
+		"end":   func(raw json.RawMessage, path string, p *Problems) { per.End, _ = readTime(raw, path, p) },
+	}, []string{"start", "end"}, p)
+	if p.Len() != n {
+		return Period{}, false
+	}
+	if !per.End.After(per.Start) {
+		p.Add(join(path, "end"), "must be after start (%s ≤ %s)", FormatTime(per.End), FormatTime(per.Start))
+		return Period{}, false
+	}
+	return per, true
+}

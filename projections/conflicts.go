@@ -1,0 +1,271 @@
+package projections
+
+import (
+	"cmp"
+	"encoding/json"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/agreement-ledger/ledger/events"
+)
+
+// Conflict is two exclusive grants (exclusivities or exclusive licences) from
+// the same grantor to different holders, in force at the same time, whose
+// scopes intersect in every dimension.
+type Conflict struct {
+	Grantor string
+	Scope   *events.Scope // where both apply; nil: everywhere
+	From    time.Time     // the window in which both are in force
+	Until   time.Time     // zero: open-ended
+	Clauses [2]Party
+}
+
+// Party is one side of a conflict or a clause deciding a rights check.
+type Party struct {
+	Agreement string      `json:"agreement"`
+	Clause    string      `json:"clause"`
+	Kind      events.Kind `json:"kind"`
+	Grantor   string      `json:"grantor"`
+	Holder    string      `json:"holder"`
+	Sole      bool        `json:"sole,omitempty"`
+	Scope     scopeJSON   `json:"scope"`
+	Since     string      `json:"since"` // when the clause's current values took effect
+}
+
+type scopeJSON struct{ *events.Scope }
+
+func (s scopeJSON) MarshalJSON() ([]byte, error) {
+	if s.Scope == nil {
+		return []byte("{}"), nil
+	}
+	return json.Marshal(s.Scope)
+}
+
+func partyOf(agreement string, x *version) Party {
+	return Party{Agreement: agreement, Clause: x.clause.ID, Kind: x.clause.Kind, Grantor: x.clause.Grantor,
+		Holder: x.clause.Holder, Sole: x.clause.Sole, Scope: scopeJSON{x.clause.Scope}, Since: events.FormatTime(x.from)}
+}
+
+// MarshalJSON writes {"grantor","scope","from","until","clauses":[…]}.
+func (c Conflict) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{
+		"grantor": c.Grantor,
+		"scope":   scopeJSON{c.Scope},
+		"from":    events.FormatTime(c.From),
+		"until":   timeOrNull(c.Until),
+		"clauses": c.Clauses,
+	})
+}
+
+// grant is an exclusive grant version with the agreement it belongs to.
+type grant struct {
+	agreement string
+	x         *version
+}
+
+// conflict returns the conflict between two grants, if they have one.
+func conflict(a, b grant) (Conflict, bool) {
+	x, y := a.x.clause, b.x.clause
+	if x.Grantor != y.Grantor || x.Holder == y.Holder {
+		return Conflict{}, false
+	}
+	scope, ok := x.Scope.Intersect(y.Scope)
+	if !ok {
+		return Conflict{}, false
+	}
+	alo, ahi, aok := a.x.interval()
+	blo, bhi, bok := b.x.interval()
+	lo, hi := later(alo, blo), earlier(ahi, bhi)
+	if !aok || !bok || !hi.IsZero() && !lo.Before(hi) {
+		return Conflict{}, false
+	}
+	pa, pb := partyOf(a.agreement, a.x), partyOf(b.agreement, b.x)
+	if cmpParty(pa, pb) > 0 {
+		pa, pb = pb, pa
+	}
+	return Conflict{Grantor: x.Grantor, Scope: scope, From: lo, Until: hi, Clauses: [2]Party{pa, pb}}, true
+}
+
+func cmpParty(a, b Party) int {
+	return cmp.Or(strings.Compare(a.Agreement, b.Agreement), strings.Compare(a.Clause, b.Clause), strings.Compare(a.Since, b.Since))
+}
+
+// conflicts finds every conflicting pair among grants of one grantor. Grants
+// are bucketed by product so that a grantor with many grants over distinct
+// products is not compared pair by pair.
+func conflicts(gs []grant, emit func(Conflict)) {
+	if len(gs) <= 32 {
+		for i := range gs {
+			for j := i + 1; j < len(gs); j++ {
+				if c, ok := conflict(gs[i], gs[j]); ok {
+					emit(c)
+				}
+			}
+		}
+		return
+	}
+	var everywhere []int
+	byProduct := map[string][]int{}
+	for i, g := range gs {
+		ps := g.x.clause.Scope.Dim(0)
+		if ps == nil {
+			everywhere = append(everywhere, i)
+		}
+		for _, p := range ps {
+			byProduct[p] = append(byProduct[p], i)
+		}
+	}
+	seen := map[[2]int]bool{}
+	try := func(i, j int) {
+		if i == j {
+			return
+		}
+		if i > j {
+			i, j = j, i
+		}
+		if seen[[2]int{i, j}] {
+			return
+		}
+		seen[[2]int{i, j}] = true
+		if c, ok := conflict(gs[i], gs[j]); ok {
+			emit(c)
+		}
+	}
+	for _, i := range everywhere {
+		for j := range gs {
+			try(i, j)
+		}
+	}
+	for _, idx := range byProduct {
+		for a := range idx {
+			for b := a + 1; b < len(idx); b++ {
+				try(idx[a], idx[b])
+			}
+		}
+	}
+}
+
+func sortConflicts(cs []Conflict) {
+	slices.SortFunc(cs, func(a, b Conflict) int {
+		return cmp.Or(strings.Compare(a.Grantor, b.Grantor), cmpParty(a.Clauses[0], b.Clauses[0]), cmpParty(a.Clauses[1], b.Clauses[1]), a.From.Compare(b.From))
+	})
+}
+
+// grantsAt calls fn for every exclusive grant, across all agreements, in
+// force at t as known at knownAt, grouped by grantor.
+func (ix *Index) grantsAt(t, knownAt time.Time) map[string][]grant {
+	out := map[string][]grant{}
+	add := func(name string, xs []*version) {
+		for _, x := range xs {
+			if x.inForce(t) {
+				g := x.clause.Grantor
+				out[g] = append(out[g], grant{name, x})
+			}
+		}
+	}
+	if knownAt.IsZero() {
+		for _, byAgreement := range ix.grants {
+			for a, xs := range byAgreement {
+				add(a.name, xs)
+			}
+		}
+		return out
+	}
+	cut := ix.cut(knownAt)
+	for _, a := range ix.agreements {
+		if a.versionAt(cut) == 0 {
+			continue
+		}
+		add(a.name, a.viewAt(cut).grants)
+	}
+	return out
+}
+
+// ConflictReport is every conflict in force at At, as known at KnownAt.
+type ConflictReport struct {
+	At        time.Time
+	KnownAt   time.Time
+	Conflicts []Conflict
+}
+
+// MarshalJSON writes {"at","known_at","conflicts"}.
+func (r *ConflictReport) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{"at": events.FormatTime(r.At), "known_at": timeOrNull(r.KnownAt), "conflicts": nonNil(r.Conflicts)})
+}
+
+// Conflicts returns every conflict in force at valid time at, as known at
+// knownAt (zero: everything recorded).
+func (ix *Index) Conflicts(at, knownAt time.Time) *ConflictReport {
+	r := &ConflictReport{At: at, KnownAt: knownAt}
+	for _, gs := range ix.grantsAt(at, knownAt) {
+		conflicts(gs, func(c Conflict) { r.Conflicts = append(r.Conflicts, c) })
+	}
+	sortConflicts(r.Conflicts)
+	return r
+}
+
+// RightsQuery asks whether Party may offer what Scope describes at At.
+// Scope names one product, channel, platform or territory per dimension, or
+// leaves a dimension out for "any".
+type RightsQuery struct {
+	Party   string
+	Scope   *events.Scope
+	At      time.Time
+	KnownAt time.Time
+}
+
+// Rights is the answer to a RightsQuery.
+type Rights struct {
+	Allowed bool
+	// DecidedBy lists the exclusivities that deny it (when not allowed), or
+	// those held by the party that cover it (when allowed).
+	DecidedBy []Decision
+}
+
+// Decision is a clause that decides a rights check, and where it applies.
+type Decision struct {
+	Party
+	Where scopeJSON `json:"where"` // the part of the query it covers
+	Binds bool      `json:"binds"` // whether it keeps the party out
+}
+
+// MarshalJSON writes {"allowed","decided_by"}.
+func (r Rights) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{"allowed": r.Allowed, "decided_by": nonNil(r.DecidedBy)})
+}
+
+// Check answers a rights query: it is denied when an exclusivity in force
+// covers part of what is asked and is held by someone else, unless it is a
+// sole grant and the party is its grantor (a sole grant does not bind its
+// own grantor). Exclusive licences are licences of IP and do not decide who
+// may offer a product; they count as conflicts, not here.
+func (ix *Index) Check(q RightsQuery) Rights {
+	var deny, allow []Decision
+	for _, gs := range ix.grantsAt(q.At, q.KnownAt) {
+		for _, g := range gs {
+			c := g.x.clause
+			if c.Kind != events.Exclusivity {
+				continue
+			}
+			where, ok := c.Scope.Intersect(q.Scope)
+			if !ok {
+				continue
+			}
+			binds := c.Holder != q.Party && !(c.Sole && c.Grantor == q.Party)
+			d := Decision{Party: partyOf(g.agreement, g.x), Where: scopeJSON{where}, Binds: binds}
+			if binds {
+				deny = append(deny, d)
+			} else {
+				allow = append(allow, d)
+			}
+		}
+	}
+	byClause := func(a, b Decision) int { return cmpParty(a.Party, b.Party) }
+	if len(deny) > 0 {
+		slices.SortFunc(deny, byClause)
+		return Rights{Allowed: false, DecidedBy: deny}
+	}
+	slices.SortFunc(allow, byClause)
+	return Rights{Allowed: true, DecidedBy: allow}
+}

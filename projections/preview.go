@@ -1,0 +1,433 @@
+package projections
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/agreement-ledger/ledger/events"
+	"github.com/oklog/ulid/v2"
+)
+
+// Preview is what appending a batch of amendments would do: how each
+// changes its agreement's state at the time it takes effect, and which
+// conflicts the batch introduces (the ledger records them anyway: it records
+// what was signed).
+type Preview struct {
+	Effects   []Effect   `json:"effects"`
+	Conflicts []Conflict `json:"conflicts"`
+	// Invalidated lists recorded amendments that would no longer apply
+	// (WhatIf only: Preview refuses such a batch).
+	Invalidated []Anomaly `json:"invalidated,omitempty"`
+}
+
+// Effect is one amendment's change to its agreement's state at its effective time.
+type Effect struct {
+	Amendment string `json:"amendment"`
+	Agreement string `json:"agreement"`
+	Version   uint64 `json:"version"`
+	Diff      *Diff  `json:"diff"`
+}
+
+// Validate checks amendments against the history they would join: the
+// checks that need history (clause ids unknown or reused, an agreement
+// opened twice or not yet open, parties not in the agreement, changes to a
+// closed agreement, retractions of unknown amendments), and that every
+// amendment already recorded still applies after them (a retroactive
+// amendment or a retraction can break a later one). All problems are
+// reported at once, each with the path of the input it is at.
+func (ix *Index) Validate(as []*events.Amendment) error {
+	_, err := ix.preview(as, false)
+	return err
+}
+
+// Preview checks amendments as Validate does and returns what appending them
+// would change, without changing the index.
+func (ix *Index) Preview(as []*events.Amendment) (*Preview, error) {
+	return ix.preview(as, true)
+}
+
+// trial is one agreement's part of a batch, applied to a view for a while.
+type trial struct {
+	name   string
+	recs   []*events.Record
+	paths  []string
+	fold   *fold // the view with the batch applied
+	mark   int   // undo position to return fold to, when it is a live view
+	live   bool  // fold is the agreement's own view, to roll back
+	before *view // the view without the batch (nil for a new agreement)
+	states []*State
+}
+
+func (ix *Index) preview(as []*events.Amendment, effects bool) (*Preview, error) {
+	var p events.Problems
+	prefix := func(i int) string {
+		if len(as) > 1 {
+			return fmt.Sprintf("[%d]", i)
+		}
+		return ""
+	}
+	seen := map[ulid.ULID]int{}
+	var trials []*trial
+	byName := map[string]*trial{}
+	next := ix.LastSeq()
+	for i, a := range as {
+		if a.ID != (ulid.ULID{}) {
+			if j, dup := seen[a.ID]; dup {
+				p.Add(join(prefix(i), "id"), "amendment %s appears twice in the input (also at [%d])", a.ID, j)
+				continue
+			}
+			seen[a.ID] = i
+			if r := ix.byID[a.ID]; r != nil {
+				p.Add(join(prefix(i), "id"), "amendment %s is already recorded (in %s, version %d)", a.ID, r.Agreement, r.Version)
+				continue
+			}
+		}
+		t := byName[a.Agreement]
+		if t == nil {
+			t = &trial{name: a.Agreement}
+			byName[a.Agreement] = t
+			trials = append(trials, t)
+		}
+		next++
+		t.recs = append(t.recs, &events.Record{Amendment: a, Seq: next, Recorded: time.Now()})
+		t.paths = append(t.paths, prefix(i))
+	}
+	if err := p.Err("invalid amendment"); err != nil {
+		return nil, err
+	}
+	for _, t := range trials {
+		if a := ix.agreements[t.name]; a != nil {
+			t.before = a.fold.v
+		}
+	}
+	var before []Conflict
+	if effects {
+		before = ix.touchingConflicts(trials, false)
+	}
+	defer func() {
+		for _, t := range trials {
+			if t.live {
+				t.fold.rollback(t.mark)
+			}
+		}
+	}()
+	for _, t := range trials {
+		ix.try(t, effects, &p)
+	}
+	if err := p.Err("invalid amendment"); err != nil {
+		return nil, err
+	}
+	if !effects {
+		return &Preview{}, nil
+	}
+	pv := &Preview{Effects: []Effect{}, Conflicts: introduced(before, ix.touchingConflicts(trials, true))}
+	for _, t := range trials {
+		for i, r := range t.recs {
+			after := t.fold.v.stateAt(r.Effective)
+			d := diffStates(t.states[i], after)
+			pv.Effects = append(pv.Effects, Effect{Amendment: idString(r.ID), Agreement: t.name, Version: r.Version, Diff: d})
+		}
+	}
+	return pv, nil
+}
+
+func idString(id ulid.ULID) string {
+	if id == (ulid.ULID{}) {
+		return ""
+	}
+	return id.String()
+}
+
+// try applies one agreement's part of a batch, strictly, recording problems.
+func (ix *Index) try(t *trial, effects bool, p *events.Problems) {
+	a := ix.agreements[t.name]
+	var base []*events.Record
+	if a != nil {
+		base = t.before.records
+	}
+	version := uint64(0)
+	if a != nil {
+		version = uint64(len(a.records))
+	}
+	retracts := map[ulid.ULID]int{}
+	for i, r := range t.recs {
+		version++
+		r.Version = version
+		for j, c := range r.Changes {
+			if c.Op != events.Retract {
+				continue
+			}
+			path := join(t.paths[i], fmt.Sprintf("changes[%d].amendment", j))
+			if a == nil {
+				p.Add(path, "no amendment %s has been recorded in %s", c.Target, t.name)
+				continue
+			}
+			if why := ix.retractable(a, c.Target); why != "" {
+				p.Add(path, "%s", why)
+				continue
+			}
+			if k, dup := retracts[c.Target]; dup {
+				p.Add(path, "amendment %s is retracted twice in this input (also at %s)", c.Target, t.paths[k])
+				continue
+			}
+			retracts[c.Target] = i
+		}
+	}
+	if effects {
+		for _, r := range t.recs {
+			if t.before != nil {
+				t.states = append(t.states, t.before.stateAt(r.Effective))
+			} else {
+				t.states = append(t.states, newView(t.name).stateAt(r.Effective))
+			}
+		}
+	}
+	extend := len(retracts) == 0
+	for _, r := range t.recs {
+		if len(base) > 0 && foldOrder(base[len(base)-1], r) > 0 {
+			extend = false
+		}
+	}
+	if extend && a != nil {
+		t.fold, t.mark, t.live = &a.fold, len(a.fold.undo), true
+	} else if extend {
+		t.fold = &fold{v: newView(t.name)}
+	}
+	if extend {
+		for i, r := range t.recs {
+			var local events.Problems
+			if !t.fold.add(r, &local) {
+				addAll(p, t.paths[i], local)
+				return
+			}
+		}
+		return
+	}
+	// Retroactive or retracting: fold the whole history again with the batch
+	// in it, strictly, and blame the batch for any recorded amendment that no
+	// longer applies.
+	skipped := map[ulid.ULID]bool{}
+	if t.before != nil {
+		for _, an := range t.before.problems {
+			id, _ := ulid.ParseStrict(an.Amendment)
+			skipped[id] = true
+		}
+	}
+	newIdx := map[*events.Record]int{}
+	for i, r := range t.recs {
+		newIdx[r] = i
+	}
+	var recs []*events.Record
+	for _, r := range a.visibleExcept(retracts) {
+		recs = append(recs, r)
+	}
+	recs = append(recs, t.recs...)
+	slices.SortStableFunc(recs, foldOrder)
+	t.fold = &fold{v: newView(t.name)}
+	for _, r := range recs {
+		var local events.Problems
+		if i, isNew := newIdx[r]; isNew {
+			if !t.fold.add(r, &local) {
+				addAll(p, t.paths[i], local)
+				return
+			}
+			continue
+		}
+		if skipped[r.ID] {
+			t.fold.add(r, nil)
+			continue
+		}
+		if !t.fold.add(r, &local) {
+			blame, what := t.paths[0], "effective"
+			for i, nr := range t.recs {
+				if isRetraction(nr.Amendment) {
+					blame, what = t.paths[i], "changes"
+					break
+				}
+				if foldOrder(nr, r) < 0 {
+					blame = t.paths[i]
+					break
+				}
+			}
+			p.Add(join(blame, what), "would make amendment %s (version %d, effective %s) invalid: %s", r.ID, r.Version, day(r.Effective), local.List()[0].Error())
+			return
+		}
+	}
+	t.fold.commit()
+}
+
+// visibleExcept is everything visible in a now, less the records in drop.
+func (a *agreement) visibleExcept(drop map[ulid.ULID]int) []*events.Record {
+	if a == nil {
+		return nil
+	}
+	var out []*events.Record
+	for _, r := range a.visible(math.MaxUint64) {
+		if _, gone := drop[r.ID]; !gone {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func addAll(p *events.Problems, prefix string, local events.Problems) {
+	for _, e := range local.List() {
+		p.Add(join(prefix, e.Path), "%s", e.Message)
+	}
+}
+
+// touchingConflicts finds the conflicts that involve the trials'
+// agreements, before or after the batch is applied.
+func (ix *Index) touchingConflicts(trials []*trial, after bool) []Conflict {
+	touched := map[string]bool{}
+	mine := map[string][]grant{}
+	for _, t := range trials {
+		touched[t.name] = true
+		v := t.before
+		if after {
+			v = t.fold.v
+		}
+		if v == nil {
+			continue
+		}
+		for _, x := range v.grants {
+			mine[x.clause.Grantor] = append(mine[x.clause.Grantor], grant{t.name, x})
+		}
+	}
+	var out []Conflict
+	for g, gs := range mine {
+		var others []grant
+		for a, xs := range ix.grants[g] {
+			if touched[a.name] {
+				continue
+			}
+			for _, x := range xs {
+				others = append(others, grant{a.name, x})
+			}
+		}
+		for i, x := range gs {
+			for _, y := range gs[i+1:] {
+				if c, ok := conflict(x, y); ok {
+					out = append(out, c)
+				}
+			}
+			for _, y := range others {
+				if c, ok := conflict(x, y); ok {
+					out = append(out, c)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// introduced returns the conflicts in after not in before: new pairs of
+// grants, or pairs that now conflict over a window not covered before.
+func introduced(before, after []Conflict) []Conflict {
+	key := func(c Conflict) [4]string {
+		return [4]string{c.Clauses[0].Agreement, c.Clauses[0].Clause, c.Clauses[1].Agreement, c.Clauses[1].Clause}
+	}
+	was := map[[4]string][]Conflict{}
+	for _, c := range before {
+		was[key(c)] = append(was[key(c)], c)
+	}
+	out := []Conflict{}
+	for _, c := range after {
+		covered := slices.ContainsFunc(was[key(c)], func(b Conflict) bool {
+			return !c.From.Before(b.From) && (b.Until.IsZero() || !c.Until.IsZero() && !c.Until.After(b.Until))
+		})
+		if !covered {
+			out = append(out, c)
+		}
+	}
+	sortConflicts(out)
+	return out
+}
+
+// WhatIf answers a counterfactual: what if these amendments had been
+// recorded in the history as known at knownAt (zero: everything)? Unlike
+// Preview it does not refuse a batch that breaks later recorded amendments:
+// it skips those and lists them in Invalidated. The hypothetical amendments
+// themselves must apply. Conflicts are found against the grants recorded now.
+func (ix *Index) WhatIf(as []*events.Amendment, knownAt time.Time) (*Preview, error) {
+	cut := ix.cut(knownAt)
+	var p events.Problems
+	var trials []*trial
+	byName := map[string]*trial{}
+	seq := uint64(math.MaxUint64 / 2)
+	for i, a := range as {
+		t := byName[a.Agreement]
+		if t == nil {
+			t = &trial{name: a.Agreement}
+			byName[a.Agreement] = t
+			trials = append(trials, t)
+		}
+		seq++
+		t.recs = append(t.recs, &events.Record{Amendment: a, Seq: seq, Recorded: time.Now()})
+		path := ""
+		if len(as) > 1 {
+			path = fmt.Sprintf("[%d]", i)
+		}
+		t.paths = append(t.paths, path)
+	}
+	pv := &Preview{Effects: []Effect{}}
+	for _, t := range trials {
+		a := ix.agreements[t.name]
+		var base []*events.Record
+		version := uint64(0)
+		t.before = newView(t.name)
+		if a != nil && a.versionAt(cut) > 0 {
+			t.before = a.viewAt(cut)
+			base = a.visible(cut)
+			version = a.versionAt(cut)
+		}
+		drop := map[ulid.ULID]bool{}
+		for i, r := range t.recs {
+			version++
+			r.Version = version
+			t.states = append(t.states, t.before.stateAt(r.Effective))
+			for j, c := range r.Changes {
+				if c.Op == events.Retract {
+					if !slices.ContainsFunc(base, func(b *events.Record) bool { return b.ID == c.Target }) {
+						p.Add(join(t.paths[i], fmt.Sprintf("changes[%d].amendment", j)), "no amendment %s is visible in %s", c.Target, t.name)
+					}
+					drop[c.Target] = true
+				}
+			}
+		}
+		isNew := map[*events.Record]int{}
+		for i, r := range t.recs {
+			isNew[r] = i
+		}
+		recs := slices.DeleteFunc(slices.Clone(base), func(r *events.Record) bool { return drop[r.ID] })
+		recs = append(recs, t.recs...)
+		slices.SortStableFunc(recs, foldOrder)
+		t.fold = &fold{v: newView(t.name)}
+		for _, r := range recs {
+			if i, ok := isNew[r]; ok {
+				var local events.Problems
+				if !t.fold.add(r, &local) {
+					addAll(&p, t.paths[i], local)
+				}
+				continue
+			}
+			var local events.Problems
+			if !t.fold.add(r, &local) {
+				pv.Invalidated = append(pv.Invalidated, Anomaly{Amendment: r.ID.String(), Problem: local.List()[0].Error()})
+			}
+		}
+		t.fold.commit()
+	}
+	if err := p.Err("invalid hypothetical amendment"); err != nil {
+		return nil, err
+	}
+	for _, t := range trials {
+		for i, r := range t.recs {
+			pv.Effects = append(pv.Effects, Effect{Amendment: idString(r.ID), Agreement: t.name, Version: r.Version, Diff: diffStates(t.states[i], t.fold.v.stateAt(r.Effective))})
+		}
+	}
+	pv.Conflicts = introduced(ix.touchingConflicts(trials, false), ix.touchingConflicts(trials, true))
+	return pv, nil
+}

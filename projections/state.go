@@ -1,0 +1,299 @@
+package projections
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/agreement-ledger/ledger/events"
+	"github.com/shopspring/decimal"
+)
+
+// State is what an agreement said at valid time At, as known at transaction
+// time KnownAt (zero: everything recorded).
+type State struct {
+	Agreement  string
+	At         time.Time
+	KnownAt    time.Time
+	Version    uint64 // the agreement's version as known at KnownAt
+	Title      string
+	Status     string // "not_open", "open" or "closed"
+	Opened     time.Time
+	Closed     time.Time
+	Parties    []string
+	Conditions []Declared // conditions declared at or before At
+	Clauses    []*ClauseState
+}
+
+// Declared is a condition that has been declared.
+type Declared struct {
+	Condition string    `json:"condition"`
+	At        time.Time `json:"-"`
+	Amendment string    `json:"amendment"`
+}
+
+// MarshalJSON writes the declaration with its time as a date where it can.
+func (d Declared) MarshalJSON() ([]byte, error) {
+	type plain Declared
+	return json.Marshal(struct {
+		plain
+		At string `json:"at"`
+	}{plain(d), events.FormatTime(d.At)})
+}
+
+// ClauseState is one clause in force, with the values it had at the state's time.
+type ClauseState struct {
+	*events.Clause
+	Since      time.Time // when its current values took effect
+	Start      time.Time // when its term started
+	End        time.Time // when its term ends; zero: open-ended
+	Amendments []string  // ids of the amendments that made its current values, oldest first
+	Accrual    *Accrual  // revenue shares
+	Tranches   []TrancheState
+}
+
+// Accrual is what a revenue share has accrued. A nil amount cannot be
+// computed (or nothing was reported): Why says which and why.
+type Accrual struct {
+	Accrued      *events.Money
+	CapRemaining *events.Money // undisclosed when the cap is
+	Reports      int           // reports effective so far
+	Why          string
+}
+
+// TrancheState is an investment tranche and whether it was paid in.
+type TrancheState struct {
+	events.Tranche
+	Funded time.Time // zero: not yet
+}
+
+// Group returns the clauses of kind k.
+func (s *State) Group(k events.Kind) []*ClauseState {
+	var out []*ClauseState
+	for _, c := range s.Clauses {
+		if c.Kind == k {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Clause returns the clause with id in force, or nil.
+func (s *State) Clause(id string) *ClauseState {
+	for _, c := range s.Clauses {
+		if c.ID == id {
+			return c
+		}
+	}
+	return nil
+}
+
+// groupNames are the JSON names of the clause groups of a state.
+var groupNames = map[events.Kind]string{
+	events.License:      "licenses",
+	events.Exclusivity:  "exclusivities",
+	events.RevenueShare: "revenue_shares",
+	events.Commitment:   "commitments",
+	events.Investment:   "investments",
+	events.Right:        "rights",
+	events.Obligation:   "obligations",
+}
+
+// GroupName is the name a state gives the group of clauses of kind k.
+func GroupName(k events.Kind) string { return groupNames[k] }
+
+// MarshalJSON writes the state document of the CLI and HTTP API.
+func (s *State) MarshalJSON() ([]byte, error) {
+	m := map[string]any{
+		"agreement":  s.Agreement,
+		"at":         events.FormatTime(s.At),
+		"known_at":   timeOrNull(s.KnownAt),
+		"version":    s.Version,
+		"title":      s.Title,
+		"status":     s.Status,
+		"opened":     timeOrNull(s.Opened),
+		"closed":     timeOrNull(s.Closed),
+		"parties":    nonNil(s.Parties),
+		"conditions": nonNil(s.Conditions),
+	}
+	for _, k := range events.Kinds {
+		m[groupNames[k]] = nonNil(s.Group(k))
+	}
+	return json.Marshal(m)
+}
+
+// MarshalJSON writes the clause's input fields under their input names, and
+// since, start, end and amendments; a revenue share adds accrued,
+// cap_remaining and why; an investment adds funding to its tranches.
+func (c *ClauseState) MarshalJSON() ([]byte, error) {
+	m := c.Fields()
+	m["id"] = c.ID
+	m["kind"] = c.Kind
+	m["since"] = events.FormatTime(c.Since)
+	m["start"] = events.FormatTime(c.Start)
+	m["end"] = timeOrNull(c.End)
+	m["amendments"] = c.Amendments
+	if a := c.Accrual; a != nil {
+		m["accrued"] = a.Accrued
+		m["cap_remaining"] = a.CapRemaining
+		m["reports"] = a.Reports
+		if a.Why != "" {
+			m["why"] = a.Why
+		}
+	}
+	if c.Tranches != nil {
+		var ts []map[string]any
+		for _, t := range c.Tranches {
+			ts = append(ts, map[string]any{"id": t.ID, "amount": t.Amount, "condition": nonEmptyOrNull(t.Condition), "funded": timeOrNull(t.Funded)})
+		}
+		m["tranches"] = ts
+		m["committed"], m["funded"] = c.Totals()
+	}
+	return json.Marshal(m)
+}
+
+// Totals returns the sum of an investment's tranches and of those funded; a
+// total is undisclosed when a tranche in it is, and nil across currencies.
+func (c *ClauseState) Totals() (committed, funded *events.Money) {
+	sum := func(keep func(TrancheState) bool) *events.Money {
+		var total *events.Money
+		for _, t := range c.Tranches {
+			if !keep(t) {
+				continue
+			}
+			switch {
+			case total == nil:
+				m := t.Amount
+				total = &m
+			case t.Amount.Currency != "" && total.Currency != "" && t.Amount.Currency != total.Currency:
+				return nil
+			case t.Amount.Undisclosed || total.Undisclosed:
+				total = &events.Money{Undisclosed: true, Currency: total.Currency}
+			default:
+				total = &events.Money{Amount: total.Amount.Add(t.Amount.Amount), Currency: total.Currency}
+			}
+		}
+		if total == nil && len(c.Tranches) > 0 {
+			cur := c.Tranches[0].Amount.Currency
+			return &events.Money{Amount: decimal.Zero, Currency: cur}
+		}
+		return total
+	}
+	return sum(func(TrancheState) bool { return true }), sum(func(t TrancheState) bool { return !t.Funded.IsZero() })
+}
+
+func timeOrNull(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return events.FormatTime(t)
+}
+
+func nonEmptyOrNull(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+// stateAt builds the state of the view at t.
+func (v *view) stateAt(t time.Time) *State {
+	s := &State{Agreement: v.agreement, At: t, Title: v.title, Parties: v.parties, Status: v.status(t)}
+	if v.opened != nil {
+		s.Opened = v.opened.at
+	}
+	if v.closed != nil {
+		s.Closed = v.closed.at
+	}
+	for cond, d := range v.declared {
+		if !d.at.After(t) {
+			s.Conditions = append(s.Conditions, Declared{Condition: cond, At: d.at, Amendment: d.rec.ID.String()})
+		}
+	}
+	sortDeclared(s.Conditions)
+	for _, x := range v.inForce(t) {
+		s.Clauses = append(s.Clauses, x.state(t))
+	}
+	return s
+}
+
+func sortDeclared(ds []Declared) {
+	for i := 1; i < len(ds); i++ {
+		for j := i; j > 0 && (ds[j].At.Before(ds[j-1].At) || ds[j].At.Equal(ds[j-1].At) && ds[j].Condition < ds[j-1].Condition); j-- {
+			ds[j], ds[j-1] = ds[j-1], ds[j]
+		}
+	}
+}
+
+// state is the version as a clause in force at t.
+func (x *version) state(t time.Time) *ClauseState {
+	cs := &ClauseState{Clause: x.clause, Since: x.from, Start: x.start(), End: x.end()}
+	for y := x; y != nil; y = y.prev {
+		cs.Amendments = append(cs.Amendments, y.by.ID.String())
+	}
+	for i, j := 0, len(cs.Amendments)-1; i < j; i, j = i+1, j-1 {
+		cs.Amendments[i], cs.Amendments[j] = cs.Amendments[j], cs.Amendments[i]
+	}
+	switch x.clause.Kind {
+	case events.RevenueShare:
+		cs.Accrual = x.line.accrual(x.clause, t)
+	case events.Investment:
+		for _, tr := range x.clause.Tranches {
+			ts := TrancheState{Tranche: tr}
+			if s := x.line.fundedAt(tr.ID, t); s != nil {
+				ts.Funded = s.at
+			}
+			cs.Tranches = append(cs.Tranches, ts)
+		}
+	}
+	return cs
+}
+
+// accrual is what the revenue share has accrued by t, under clause values c.
+func (l *line) accrual(c *events.Clause, t time.Time) *Accrual {
+	a := &Accrual{}
+	var why []string
+	var rep *report
+	if a.Reports = l.reportsBy(t); a.Reports > 0 {
+		rep = l.reports[a.Reports-1]
+	}
+	cur := ""
+	if c.Cap != nil {
+		cur = c.Cap.Currency
+	}
+	switch {
+	case rep == nil && cur != "":
+		a.Accrued = &events.Money{Amount: decimal.Zero, Currency: cur}
+	case rep == nil:
+		why = append(why, "accrued: no revenue has been reported")
+	case rep.total == nil:
+		why = append(why, "accrued: "+rep.why)
+	default:
+		a.Accrued = &events.Money{Amount: *rep.total, Currency: rep.cur}
+	}
+	switch {
+	case c.Cap == nil:
+		why = append(why, "cap_remaining: the share has no cap")
+	case c.Cap.Undisclosed:
+		m := *c.Cap
+		a.CapRemaining = &m
+		why = append(why, "cap_remaining: the cap is undisclosed")
+	case a.Accrued == nil:
+		why = append(why, "cap_remaining: the accrued amount is not known")
+	default:
+		rem := c.Cap.Amount.Sub(a.Accrued.Amount)
+		if rem.IsNegative() {
+			rem = decimal.Zero
+		}
+		a.CapRemaining = &events.Money{Amount: rem, Currency: c.Cap.Currency}
+	}
+	a.Why = strings.Join(why, "; ")
+	return a
+}

@@ -1,0 +1,307 @@
+package projections
+
+import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/agreement-ledger/ledger/events"
+)
+
+// Timeline is an agreement's life drawn as bars: for each clause the
+// intervals of valid time it was in force, with the values it had and the
+// amendments at each edge.
+type Timeline struct {
+	Agreement  string       `json:"agreement"`
+	KnownAt    time.Time    `json:"-"`
+	Title      string       `json:"title"`
+	Parties    []string     `json:"parties"`
+	Opened     time.Time    `json:"-"`
+	Closed     time.Time    `json:"-"`
+	Clauses    []ClauseLife `json:"clauses"`
+	Amendments []Marker     `json:"amendments"`
+	Conditions []Declared   `json:"conditions"`
+	Anomalies  []Anomaly    `json:"anomalies,omitempty"`
+	Span       [2]time.Time `json:"-"` // earliest and latest time worth drawing
+}
+
+// ClauseLife is one clause's bars.
+type ClauseLife struct {
+	ID       string      `json:"id"`
+	Kind     events.Kind `json:"kind"`
+	Segments []Segment   `json:"segments"`
+	Ended    *Edge       `json:"ended"` // what ended the clause, if something did
+}
+
+// Segment is an interval in which a clause was in force with the same values.
+type Segment struct {
+	From   time.Time      `json:"-"`
+	Until  time.Time      `json:"-"` // zero: open-ended
+	Fields map[string]any `json:"fields"`
+	Opened Edge           `json:"opened"` // the amendment that gave it these values
+	Closed *Edge          `json:"closed"` // what stopped it: an amendment, or the term's end
+}
+
+// Edge is what happened at the start or end of a segment.
+type Edge struct {
+	Amendment string    `json:"amendment,omitempty"`
+	Op        string    `json:"op"` // add, amend, end, declare, close, or "term" for a term's own end
+	At        time.Time `json:"-"`
+}
+
+// Marker is an amendment on the time axis.
+type Marker struct {
+	ID        string    `json:"id"`
+	Version   uint64    `json:"version"`
+	Effective time.Time `json:"-"`
+	Recorded  time.Time `json:"-"`
+	Summary   string    `json:"summary,omitempty"`
+	Ops       []string  `json:"ops"`
+	Retracted bool      `json:"retracted,omitempty"`
+}
+
+func (e Edge) MarshalJSON() ([]byte, error) {
+	type plain Edge
+	return json.Marshal(struct {
+		plain
+		At string `json:"at"`
+	}{plain(e), events.FormatTime(e.At)})
+}
+
+func (s Segment) MarshalJSON() ([]byte, error) {
+	type plain Segment
+	return json.Marshal(struct {
+		plain
+		From  string `json:"from"`
+		Until any    `json:"until"`
+	}{plain(s), events.FormatTime(s.From), timeOrNull(s.Until)})
+}
+
+func (m Marker) MarshalJSON() ([]byte, error) {
+	type plain Marker
+	return json.Marshal(struct {
+		plain
+		Effective string `json:"effective"`
+		Recorded  string `json:"recorded"`
+	}{plain(m), events.FormatTime(m.Effective), m.Recorded.UTC().Format(time.RFC3339Nano)})
+}
+
+func (t *Timeline) MarshalJSON() ([]byte, error) {
+	type plain Timeline
+	return json.Marshal(struct {
+		*plain
+		KnownAt any `json:"known_at"`
+		Opened  any `json:"opened"`
+		Closed  any `json:"closed"`
+		From    any `json:"from"`
+		Until   any `json:"until"`
+	}{(*plain)(t), timeOrNull(t.KnownAt), timeOrNull(t.Opened), timeOrNull(t.Closed), timeOrNull(t.Span[0]), timeOrNull(t.Span[1])})
+}
+
+// Timeline returns the bars of an agreement as known at knownAt.
+func (ix *Index) Timeline(agreement string, knownAt time.Time) (*Timeline, error) {
+	cut := ix.cut(knownAt)
+	a, err := ix.find(agreement, cut, knownAt)
+	if err != nil {
+		return nil, err
+	}
+	v := a.viewAt(cut)
+	tl := &Timeline{Agreement: agreement, KnownAt: knownAt, Title: v.title, Parties: nonNil(v.parties),
+		Clauses: []ClauseLife{}, Conditions: []Declared{}, Anomalies: v.problems}
+	if v.opened != nil {
+		tl.Opened = v.opened.at
+	}
+	if v.closed != nil {
+		tl.Closed = v.closed.at
+	}
+	for _, l := range v.order {
+		life := ClauseLife{ID: l.id, Kind: l.kind, Segments: []Segment{}}
+		for _, x := range l.versions() {
+			lo, hi, ok := x.interval()
+			if !ok {
+				continue
+			}
+			seg := Segment{From: lo, Until: hi, Fields: x.clause.Fields(),
+				Opened: Edge{Amendment: x.by.ID.String(), Op: opOf(x), At: x.from}}
+			switch {
+			case !x.until.IsZero() && (x.end().IsZero() || !x.end().Before(x.until)):
+				seg.Closed = &Edge{Amendment: x.closeBy.ID.String(), Op: string(x.closeOp), At: x.until}
+			case !x.end().IsZero():
+				seg.Closed = &Edge{Op: "term", At: x.end()}
+			}
+			life.Segments = append(life.Segments, seg)
+		}
+		if l.ended != nil {
+			life.Ended = &Edge{Amendment: l.ended.rec.ID.String(), Op: string(l.endedBy), At: l.ended.at}
+		}
+		tl.Clauses = append(tl.Clauses, life)
+	}
+	for cond, d := range v.declared {
+		tl.Conditions = append(tl.Conditions, Declared{Condition: cond, At: d.at, Amendment: d.rec.ID.String()})
+	}
+	sortDeclared(tl.Conditions)
+	retractedAt := func(r *events.Record) bool {
+		by := a.retracted[r.ID]
+		return by != nil && by.Seq <= cut
+	}
+	for _, r := range a.records {
+		if r.Seq > cut {
+			break
+		}
+		m := Marker{ID: r.ID.String(), Version: r.Version, Effective: r.Effective, Recorded: r.Recorded, Summary: r.Summary, Retracted: retractedAt(r)}
+		for _, c := range r.Changes {
+			m.Ops = append(m.Ops, string(c.Op))
+		}
+		tl.Amendments = append(tl.Amendments, m)
+	}
+	sort.SliceStable(tl.Amendments, func(i, j int) bool { return tl.Amendments[i].Effective.Before(tl.Amendments[j].Effective) })
+	tl.Span = span(tl)
+	return tl, nil
+}
+
+func opOf(x *version) string {
+	if x.prev == nil {
+		return string(events.Add)
+	}
+	return string(events.Amend)
+}
+
+// span is the range of valid time a drawing of tl should cover.
+func span(tl *Timeline) [2]time.Time {
+	var lo, hi time.Time
+	see := func(t time.Time) {
+		if t.IsZero() {
+			return
+		}
+		if lo.IsZero() || t.Before(lo) {
+			lo = t
+		}
+		if hi.IsZero() || t.After(hi) {
+			hi = t
+		}
+	}
+	see(tl.Opened)
+	see(tl.Closed)
+	for _, m := range tl.Amendments {
+		see(m.Effective)
+	}
+	for _, c := range tl.Clauses {
+		for _, s := range c.Segments {
+			see(s.From)
+			see(s.Until)
+		}
+	}
+	return [2]time.Time{lo, hi}
+}
+
+// Diff is what changed in an agreement between two valid times.
+type Diff struct {
+	Agreement  string         `json:"agreement"`
+	From       time.Time      `json:"-"`
+	To         time.Time      `json:"-"`
+	KnownAt    time.Time      `json:"-"`
+	StatusFrom string         `json:"status_from"`
+	StatusTo   string         `json:"status_to"`
+	Added      []*ClauseState `json:"added"`
+	Ended      []*ClauseState `json:"ended"`
+	Changed    []ClauseChange `json:"changed"`
+}
+
+// ClauseChange is a clause in force at both times whose fields differ.
+type ClauseChange struct {
+	ID     string        `json:"id"`
+	Kind   events.Kind   `json:"kind"`
+	Fields []FieldChange `json:"fields"`
+}
+
+// FieldChange is one field's value at the two times; nil means absent.
+type FieldChange struct {
+	Field string `json:"field"`
+	From  any    `json:"from"`
+	To    any    `json:"to"`
+}
+
+func (d *Diff) MarshalJSON() ([]byte, error) {
+	type plain Diff
+	return json.Marshal(struct {
+		*plain
+		From    string `json:"from"`
+		To      string `json:"to"`
+		KnownAt any    `json:"known_at"`
+	}{(*plain)(d), events.FormatTime(d.From), events.FormatTime(d.To), timeOrNull(d.KnownAt)})
+}
+
+// Empty reports whether nothing changed.
+func (d *Diff) Empty() bool {
+	return d.StatusFrom == d.StatusTo && len(d.Added) == 0 && len(d.Ended) == 0 && len(d.Changed) == 0
+}
+
+// Diff returns what changed in agreement between valid times from and to, as
+// known at knownAt.
+func (ix *Index) Diff(agreement string, from, to, knownAt time.Time) (*Diff, error) {
+	a, err := ix.State(agreement, from, knownAt)
+	if err != nil {
+		return nil, err
+	}
+	b, err := ix.State(agreement, to, knownAt)
+	if err != nil {
+		return nil, err
+	}
+	d := diffStates(a, b)
+	d.KnownAt = knownAt
+	return d, nil
+}
+
+// diffStates compares two states of one agreement.
+func diffStates(a, b *State) *Diff {
+	d := &Diff{Agreement: a.Agreement, From: a.At, To: b.At, StatusFrom: a.Status, StatusTo: b.Status,
+		Added: []*ClauseState{}, Ended: []*ClauseState{}, Changed: []ClauseChange{}}
+	for _, c := range b.Clauses {
+		old := a.Clause(c.ID)
+		if old == nil {
+			d.Added = append(d.Added, c)
+			continue
+		}
+		if fs := fieldChanges(old.Clause, c.Clause); len(fs) > 0 {
+			d.Changed = append(d.Changed, ClauseChange{ID: c.ID, Kind: c.Kind, Fields: fs})
+		}
+	}
+	for _, c := range a.Clauses {
+		if b.Clause(c.ID) == nil {
+			d.Ended = append(d.Ended, c)
+		}
+	}
+	return d
+}
+
+// fieldChanges compares two clauses field by field, through their JSON form
+// so that equal values written differently compare equal.
+func fieldChanges(a, b *events.Clause) []FieldChange {
+	fa, fb := jsonFields(a), jsonFields(b)
+	var names []string
+	for n := range fa {
+		names = append(names, n)
+	}
+	for n := range fb {
+		if _, ok := fa[n]; !ok {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	var out []FieldChange
+	for _, n := range names {
+		if !reflect.DeepEqual(fa[n], fb[n]) {
+			out = append(out, FieldChange{Field: n, From: fa[n], To: fb[n]})
+		}
+	}
+	return out
+}
+
+func jsonFields(c *events.Clause) map[string]any {
+	b, _ := json.Marshal(c.Fields())
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return m
+}
