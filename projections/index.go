@@ -22,8 +22,8 @@ import (
 type Index struct {
 	agreements map[string]*agreement
 	byID       map[ulid.ULID]*events.Record
-	seqs       []uint64    // every record's stream sequence, ascending
-	times      []time.Time // recorded times, made non-decreasing so known-at is a prefix
+	all        []*events.Record // every record, in stream order
+	times      []time.Time      // recorded times, made non-decreasing so known-at is a prefix
 	grants     map[string]map[*agreement][]*version
 }
 
@@ -51,14 +51,18 @@ func NewIndex() *Index {
 }
 
 // Len is the number of records in the index.
-func (ix *Index) Len() int { return len(ix.seqs) }
+func (ix *Index) Len() int { return len(ix.all) }
+
+// Records returns every record in stream order. Records do not change once
+// added; the slice must not be modified.
+func (ix *Index) Records() []*events.Record { return ix.all[:len(ix.all):len(ix.all)] }
 
 // LastSeq is the stream sequence of the last record added, or 0.
 func (ix *Index) LastSeq() uint64 {
-	if len(ix.seqs) == 0 {
+	if len(ix.all) == 0 {
 		return 0
 	}
-	return ix.seqs[len(ix.seqs)-1]
+	return ix.all[len(ix.all)-1].Seq
 }
 
 // Lookup returns the record of amendment id, or nil.
@@ -104,7 +108,7 @@ func (ix *Index) Add(r *events.Record) error {
 	}
 	a.records = append(a.records, r)
 	ix.byID[r.ID] = r
-	ix.seqs = append(ix.seqs, r.Seq)
+	ix.all = append(ix.all, r)
 	t := r.Recorded
 	if n := len(ix.times); n > 0 && t.Before(ix.times[n-1]) {
 		t = ix.times[n-1]
@@ -183,7 +187,7 @@ func (ix *Index) cut(knownAt time.Time) uint64 {
 	if i == 0 {
 		return 0
 	}
-	return ix.seqs[i-1]
+	return ix.all[i-1].Seq
 }
 
 // indexGrants keeps the grant index in step with a's view.

@@ -38,14 +38,16 @@ type Effect struct {
 // amendment or a retraction can break a later one). All problems are
 // reported at once, each with the path of the input it is at.
 func (ix *Index) Validate(as []*events.Amendment) error {
-	_, err := ix.preview(as, false)
+	_, err := ix.preview(nil, as, false)
 	return err
 }
 
 // Preview checks amendments as Validate does and returns what appending them
-// would change, without changing the index.
-func (ix *Index) Preview(as []*events.Amendment) (*Preview, error) {
-	return ix.preview(as, true)
+// would change, without changing the index. Prior amendments, already
+// checked, are taken as recorded before them: a writer gathering several
+// requests into one commit checks each after those before it.
+func (ix *Index) Preview(prior, as []*events.Amendment) (*Preview, error) {
+	return ix.preview(prior, as, true)
 }
 
 // trial is one agreement's part of a batch, applied to a view for a while.
@@ -58,11 +60,15 @@ type trial struct {
 	live   bool  // fold is the agreement's own view, to roll back
 	before *view // the view without the batch (nil for a new agreement)
 	states []*State
+	prior  []bool // recs[i] is a prior amendment: no effect is reported for it
 }
 
-func (ix *Index) preview(as []*events.Amendment, effects bool) (*Preview, error) {
+func (ix *Index) preview(prior, as []*events.Amendment, effects bool) (*Preview, error) {
 	var p events.Problems
 	prefix := func(i int) string {
+		if i < 0 {
+			return "(earlier input)"
+		}
 		if len(as) > 1 {
 			return fmt.Sprintf("[%d]", i)
 		}
@@ -72,7 +78,9 @@ func (ix *Index) preview(as []*events.Amendment, effects bool) (*Preview, error)
 	var trials []*trial
 	byName := map[string]*trial{}
 	next := ix.LastSeq()
-	for i, a := range as {
+	all := append(slices.Clone(prior), as...)
+	for k, a := range all {
+		i := k - len(prior)
 		if a.ID != (ulid.ULID{}) {
 			if j, dup := seen[a.ID]; dup {
 				p.Add(join(prefix(i), "id"), "amendment %s appears twice in the input (also at [%d])", a.ID, j)
@@ -93,6 +101,7 @@ func (ix *Index) preview(as []*events.Amendment, effects bool) (*Preview, error)
 		next++
 		t.recs = append(t.recs, &events.Record{Amendment: a, Seq: next, Recorded: time.Now()})
 		t.paths = append(t.paths, prefix(i))
+		t.prior = append(t.prior, i < 0)
 	}
 	if err := p.Err("invalid amendment"); err != nil {
 		return nil, err
@@ -125,6 +134,9 @@ func (ix *Index) preview(as []*events.Amendment, effects bool) (*Preview, error)
 	pv := &Preview{Effects: []Effect{}, Conflicts: introduced(before, ix.touchingConflicts(trials, true))}
 	for _, t := range trials {
 		for i, r := range t.recs {
+			if t.prior[i] {
+				continue
+			}
 			after := t.fold.v.stateAt(r.Effective)
 			d := diffStates(t.states[i], after)
 			pv.Effects = append(pv.Effects, Effect{Amendment: idString(r.ID), Agreement: t.name, Version: r.Version, Diff: d})

@@ -1,0 +1,82 @@
+package ledger
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config says where the ledger keeps its stream and how it connects.
+type Config struct {
+	// DataDir is where the embedded server keeps its store. Default "ledger-data".
+	DataDir string
+	// Listen, for the embedded server, is a TCP address such as
+	// "127.0.0.1:4222" on which other processes may reach it. Empty: no
+	// listener; the ledger talks to its server in-process.
+	Listen string
+
+	// URL of an external NATS server or cluster (comma-separated). When set,
+	// no server is embedded and DataDir is not used.
+	URL string
+	// Credentials for an external server: user and password, a token, a
+	// .creds file or an nkey seed file.
+	User, Password, Token, CredsFile, NKeyFile string
+	// TLS for an external server: CA to trust, and a client certificate.
+	CAFile, CertFile, KeyFile string
+
+	// Stream is the JetStream stream name. Default "LEDGER".
+	Stream string
+	// Subject is the subject prefix; agreement A is stored on Subject+"."+A.
+	// Default "ledger.agreement".
+	Subject string
+	// Replicas of the stream when the ledger creates it. Default 1; use 3
+	// on a cluster.
+	Replicas int
+	// DuplicateWindow is JetStream's duplicate window. Idempotency does not
+	// depend on it (the read model remembers every id), but retries inside
+	// it are answered by JetStream itself. Default 2 minutes.
+	DuplicateWindow time.Duration
+
+	// Timeout bounds each request to JetStream. Default 10 seconds.
+	Timeout time.Duration
+	// GroupWindow is how long a commit waits to gather concurrent appends
+	// into one atomic batch. Default 200µs; negative disables grouping.
+	GroupWindow time.Duration
+	// SnapshotEvery writes a snapshot of the read model after this many new
+	// amendments (and on Close). Default 10000; negative disables snapshots.
+	SnapshotEvery int
+
+	// Logger receives warnings (messages skipped by the read model,
+	// snapshots ignored). Default: discard.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() Config {
+	if c.DataDir == "" {
+		c.DataDir = "ledger-data"
+	}
+	if c.Stream == "" {
+		c.Stream = "LEDGER"
+	}
+	if c.Subject == "" {
+		c.Subject = "ledger.agreement"
+	}
+	if c.Replicas == 0 {
+		c.Replicas = 1
+	}
+	if c.DuplicateWindow == 0 {
+		c.DuplicateWindow = 2 * time.Minute
+	}
+	if c.Timeout == 0 {
+		c.Timeout = 10 * time.Second
+	}
+	if c.GroupWindow == 0 {
+		c.GroupWindow = 200 * time.Microsecond
+	}
+	if c.SnapshotEvery == 0 {
+		c.SnapshotEvery = 10000
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}

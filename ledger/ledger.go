@@ -1,0 +1,302 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/projections"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/oklog/ulid/v2"
+)
+
+// Ledger is an open agreement ledger.
+type Ledger struct {
+	cfg      Config
+	emb      *embedded // nil when connected to an external server
+	nc       *nats.Conn
+	js       jetstream.JetStream
+	rm       *readModel
+	consumer jetstream.ConsumeContext
+	requests chan *request
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	closed   sync.Once
+	snaps    *snapshots
+}
+
+// Open starts (or connects to) JetStream, makes sure the stream exists and
+// is safe, loads the read model and follows the stream. When another ledger
+// process holds cfg.DataDir and listens, Open connects through it instead.
+func Open(ctx context.Context, cfg Config) (*Ledger, error) {
+	cfg = cfg.withDefaults()
+	l := &Ledger{cfg: cfg, rm: newReadModel(cfg.Subject, cfg.Logger), requests: make(chan *request, 1024), stop: make(chan struct{})}
+	if err := l.connect(); err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			l.shutdown()
+		}
+	}()
+	octx, cancel := context.WithTimeout(ctx, 4*cfg.Timeout)
+	defer cancel()
+	var err error
+	if err = l.waitForJetStream(octx); err != nil {
+		return nil, err
+	}
+	if _, err = ensureStream(octx, l.js, cfg); err != nil {
+		return nil, err
+	}
+	if l.snaps, err = openSnapshots(octx, l.js, cfg); err != nil {
+		return nil, err
+	}
+	from := l.snaps.load(octx, l.rm, l.js)
+	if l.consumer, err = l.rm.follow(context.Background(), l.js, cfg.Stream, from); err != nil {
+		return nil, err
+	}
+	if err = l.Sync(octx); err != nil {
+		return nil, err
+	}
+	l.wg.Add(2)
+	go l.commitLoop()
+	go l.snapshotLoop()
+	ok = true
+	return l, nil
+}
+
+// snapshotLoop writes a snapshot whenever enough has been recorded.
+func (l *Ledger) snapshotLoop() {
+	defer l.wg.Done()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-tick.C:
+			ctx, cancel := context.WithTimeout(context.Background(), 10*l.cfg.Timeout)
+			l.snaps.write(ctx, l.rm, false)
+			cancel()
+		}
+	}
+}
+
+func (l *Ledger) connect() error {
+	cfg := l.cfg
+	url := cfg.URL
+	if url == "" {
+		emb, err := startEmbedded(cfg)
+		switch {
+		case errors.Is(err, errInUse):
+			if url, err = sharedURL(cfg.DataDir); err != nil {
+				return err
+			}
+			cfg.Logger.Info("data directory is held by another ledger process; connecting through it", "url", url)
+		case err != nil:
+			return err
+		default:
+			l.emb = emb
+		}
+	}
+	var err error
+	if l.emb != nil {
+		l.nc, err = nats.Connect("", append(connectOptions(cfg), nats.InProcessServer(l.emb.srv))...)
+	} else {
+		l.nc, err = nats.Connect(url, connectOptions(cfg)...)
+	}
+	if err != nil {
+		if l.emb != nil {
+			l.emb.stop()
+		}
+		return fmt.Errorf("ledger: connecting to NATS at %s: %w", orEmbedded(url), err)
+	}
+	l.js, err = jetstream.New(l.nc)
+	return err
+}
+
+func orEmbedded(url string) string {
+	if url == "" {
+		return "the embedded server"
+	}
+	return url
+}
+
+// waitForJetStream waits until JetStream answers (a fresh cluster takes a
+// few seconds to elect a meta leader).
+func (l *Ledger) waitForJetStream(ctx context.Context) error {
+	for {
+		_, err := l.js.AccountInfo(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("ledger: JetStream is not available: %w", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// Close stops appending, writes a snapshot, and shuts down the connection
+// and the embedded server.
+func (l *Ledger) Close() error {
+	l.closed.Do(func() {
+		close(l.stop)
+		l.wg.Wait()
+		if l.snaps != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), l.cfg.Timeout)
+			l.snaps.write(ctx, l.rm, true)
+			cancel()
+		}
+		l.shutdown()
+	})
+	return nil
+}
+
+func (l *Ledger) shutdown() {
+	if l.consumer != nil {
+		l.consumer.Stop()
+	}
+	if l.nc != nil {
+		l.nc.Drain()
+		for i := 0; i < 100 && !l.nc.IsClosed(); i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		l.nc.Close()
+	}
+	if l.emb != nil {
+		l.emb.stop()
+	}
+}
+
+// ClientURL is where other processes can reach the embedded server, or "".
+func (l *Ledger) ClientURL() string {
+	if l.emb == nil {
+		return ""
+	}
+	return l.emb.url
+}
+
+// Conn is the ledger's NATS connection.
+func (l *Ledger) Conn() *nats.Conn { return l.nc }
+
+// Config is the configuration the ledger runs with, defaults filled in.
+func (l *Ledger) Config() Config { return l.cfg }
+
+// Sync waits until the read model has applied everything on the stream now,
+// including what other processes wrote.
+func (l *Ledger) Sync(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
+	defer cancel()
+	st, err := l.js.Stream(ctx, l.cfg.Stream)
+	if err != nil {
+		return unavailable("reading the stream", err)
+	}
+	msg, err := st.GetLastMsgForSubject(ctx, l.cfg.Subject+".*")
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil
+	}
+	if err != nil {
+		return unavailable("reading the stream", err)
+	}
+	return l.rm.waitFor(ctx, msg.Sequence)
+}
+
+// unavailable wraps a JetStream failure with a message a user can act on.
+func unavailable(what string, err error) error {
+	msg := fmt.Sprintf("%s: JetStream did not answer", what)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+		msg += " in time (is the server up, and does a cluster have a quorum of its nodes?)"
+	case errors.Is(err, nats.ErrNoResponders), errors.Is(err, jetstream.ErrNoStreamResponse):
+		msg += " (no responders: the stream has no leader; is a quorum of the cluster up?)"
+	}
+	return &events.Error{Kind: events.Internal, Message: msg, Err: err}
+}
+
+// read runs fn on the index under the read lock.
+func read[T any](l *Ledger, fn func(ix *projections.Index) (T, error)) (T, error) {
+	l.rm.mu.RLock()
+	defer l.rm.mu.RUnlock()
+	return fn(l.rm.ix)
+}
+
+// State returns what an agreement said at valid time at, as known at knownAt
+// (zero: everything recorded).
+func (l *Ledger) State(agreement string, at, knownAt time.Time) (*projections.State, error) {
+	return read(l, func(ix *projections.Index) (*projections.State, error) { return ix.State(agreement, at, knownAt) })
+}
+
+// Conflicts returns the conflicts between exclusive grants at (at, knownAt).
+func (l *Ledger) Conflicts(at, knownAt time.Time) (*projections.ConflictReport, error) {
+	return read(l, func(ix *projections.Index) (*projections.ConflictReport, error) {
+		return ix.Conflicts(at, knownAt), nil
+	})
+}
+
+// Check answers whether a party may offer something at a time.
+func (l *Ledger) Check(q projections.RightsQuery) (projections.Rights, error) {
+	return read(l, func(ix *projections.Index) (projections.Rights, error) { return ix.Check(q), nil })
+}
+
+// History returns an agreement's amendments in recording order.
+func (l *Ledger) History(agreement string) (*projections.History, error) {
+	return read(l, func(ix *projections.Index) (*projections.History, error) { return ix.History(agreement) })
+}
+
+// Timeline returns an agreement's clauses as bars over valid time.
+func (l *Ledger) Timeline(agreement string, knownAt time.Time) (*projections.Timeline, error) {
+	return read(l, func(ix *projections.Index) (*projections.Timeline, error) { return ix.Timeline(agreement, knownAt) })
+}
+
+// Diff returns what changed in an agreement between two valid times.
+func (l *Ledger) Diff(agreement string, from, to, knownAt time.Time) (*projections.Diff, error) {
+	return read(l, func(ix *projections.Index) (*projections.Diff, error) { return ix.Diff(agreement, from, to, knownAt) })
+}
+
+// Agreements lists the agreements with their status at valid time at.
+func (l *Ledger) Agreements(at time.Time) ([]projections.Summary, error) {
+	return read(l, func(ix *projections.Index) ([]projections.Summary, error) { return ix.Agreements(at), nil })
+}
+
+// WhatIf answers a counterfactual without writing anything.
+func (l *Ledger) WhatIf(as []*events.Amendment, knownAt time.Time) (*projections.Preview, error) {
+	return read(l, func(ix *projections.Index) (*projections.Preview, error) { return ix.WhatIf(as, knownAt) })
+}
+
+// Amendment returns a recorded amendment by id.
+func (l *Ledger) Amendment(id ulid.ULID) (*events.Record, error) {
+	return read(l, func(ix *projections.Index) (*events.Record, error) {
+		if r := ix.Lookup(id); r != nil {
+			return r, nil
+		}
+		return nil, events.Errorf(events.NotFound, "no amendment %s", id)
+	})
+}
+
+// Status is the read model's position.
+type Status struct {
+	Applied    uint64 `json:"applied"`    // last stream sequence applied
+	Amendments int    `json:"amendments"` // amendments in the read model
+	Foreign    int    `json:"foreign"`    // messages skipped
+}
+
+// Status reports how far the read model has got.
+func (l *Ledger) Status() Status {
+	l.rm.mu.RLock()
+	defer l.rm.mu.RUnlock()
+	return Status{Applied: l.rm.applied, Amendments: l.rm.ix.Len(), Foreign: len(l.rm.foreign)}
+}
+
+// Foreign lists the messages the read model skipped.
+func (l *Ledger) Foreign() []Foreign {
+	l.rm.mu.RLock()
+	defer l.rm.mu.RUnlock()
+	return append([]Foreign(nil), l.rm.foreign...)
+}

@@ -1,0 +1,167 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/projections"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// readModel is the projection index fed by an ordered consumer, plus what
+// the writer needs to know about each agreement's subject.
+type readModel struct {
+	prefix string // subject prefix with the trailing dot
+	log    *slog.Logger
+
+	mu       sync.RWMutex
+	ix       *projections.Index
+	subjects map[string]uint64 // last stream sequence on each agreement's subject, foreign messages included
+	foreign  []Foreign         // messages skipped because the ledger did not write them
+	applied  uint64            // last stream sequence applied
+	changed  chan struct{}     // closed and replaced whenever applied moves
+}
+
+// Foreign is a message on an agreement's subject that the read model skipped:
+// it was not written by the ledger (bad JSON, a broken chain, a reused id).
+type Foreign struct {
+	Seq       uint64 `json:"seq"`
+	Agreement string `json:"agreement"`
+	Problem   string `json:"problem"`
+}
+
+func newReadModel(subject string, log *slog.Logger) *readModel {
+	return &readModel{
+		prefix:   subject + ".",
+		log:      log,
+		ix:       projections.NewIndex(),
+		subjects: map[string]uint64{},
+		changed:  make(chan struct{}),
+	}
+}
+
+// message is one stream message as the read model sees it.
+type message struct {
+	seq     uint64
+	time    time.Time
+	subject string
+	data    []byte
+}
+
+// decoded is a message decoded outside the lock: a record, or why it is foreign.
+type decoded struct {
+	message
+	agreement string
+	rec       *events.Record
+	problem   string
+}
+
+func (rm *readModel) decode(m message) decoded {
+	d := decoded{message: m, agreement: strings.TrimPrefix(m.subject, rm.prefix)}
+	a, prev, err := events.DecodeStored(m.data)
+	if err != nil {
+		d.problem = err.Error()
+		return d
+	}
+	if a.Agreement != d.agreement {
+		d.problem = fmt.Sprintf("amendment names agreement %s but is on the subject of %s", a.Agreement, d.agreement)
+		return d
+	}
+	d.rec = &events.Record{Amendment: a, Seq: m.seq, Recorded: m.time, Hash: events.Sum(m.data), Prev: prev}
+	return d
+}
+
+// apply adds decoded messages to the index, in stream order.
+func (rm *readModel) apply(ds []decoded) {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	for _, d := range ds {
+		if d.seq <= rm.applied {
+			continue // already applied (a snapshot covered it)
+		}
+		rm.subjects[d.agreement] = d.seq
+		problem := d.problem
+		if problem == "" {
+			problem = rm.link(d.rec)
+		}
+		if problem == "" {
+			if err := rm.ix.Add(d.rec); err != nil {
+				problem = err.Error()
+			}
+		}
+		if problem != "" {
+			rm.foreign = append(rm.foreign, Foreign{Seq: d.seq, Agreement: d.agreement, Problem: problem})
+			rm.log.Warn("skipped a message the ledger did not write", "seq", d.seq, "subject", d.subject, "problem", problem)
+		}
+		rm.applied = d.seq
+	}
+	close(rm.changed)
+	rm.changed = make(chan struct{})
+}
+
+// link checks that r chains to its agreement's head.
+func (rm *readModel) link(r *events.Record) string {
+	var want events.Hash
+	if head := rm.ix.Head(r.Agreement); head != nil {
+		want = head.Hash
+	}
+	if r.Prev != want {
+		return fmt.Sprintf("chain broken: prev is %s, but the agreement's last amendment hashes to %s", short(r.Prev), short(want))
+	}
+	if old := rm.ix.Lookup(r.ID); old != nil {
+		return fmt.Sprintf("amendment id %s was already recorded at sequence %d", r.ID, old.Seq)
+	}
+	return ""
+}
+
+func short(h events.Hash) string {
+	if h.IsZero() {
+		return "(none)"
+	}
+	return h.String()[:16]
+}
+
+// waitFor blocks until the read model has applied sequence seq.
+func (rm *readModel) waitFor(ctx context.Context, seq uint64) error {
+	for {
+		rm.mu.RLock()
+		applied, ch := rm.applied, rm.changed
+		rm.mu.RUnlock()
+		if applied >= seq {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("ledger: read model at sequence %d did not reach %d: %w", applied, seq, ctx.Err())
+		}
+	}
+}
+
+// follow starts an ordered consumer from sequence from+1 that feeds the read
+// model until ctx ends.
+func (rm *readModel) follow(ctx context.Context, js jetstream.JetStream, stream string, from uint64) (jetstream.ConsumeContext, error) {
+	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{rm.prefix + "*"},
+		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+		OptStartSeq:    from + 1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: read model consumer: %w", err)
+	}
+	var batch []decoded
+	return cons.Consume(func(msg jetstream.Msg) {
+		meta, err := msg.Metadata()
+		if err != nil {
+			rm.log.Warn("message without metadata", "err", err)
+			return
+		}
+		batch = append(batch[:0], rm.decode(message{seq: meta.Sequence.Stream, time: meta.Timestamp, subject: msg.Subject(), data: msg.Data()}))
+		rm.apply(batch)
+	}, jetstream.PullMaxMessages(1000))
+}

@@ -1,0 +1,219 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/agreement-ledger/ledger/events"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Snapshots of the read model live in a JetStream object store beside the
+// stream. A snapshot holds the stream's messages up to a sequence, so a
+// restart reads one object instead of the whole stream, and decodes it on
+// every core. A snapshot is a cache, never trusted: one whose digest does
+// not match, whose format is unknown, or whose last message is not the
+// stream's message at that sequence is ignored and the stream replayed.
+
+const (
+	snapshotObject  = "read-model"
+	snapshotVersion = 1
+)
+
+type snapshots struct {
+	cfg     Config
+	store   jetstream.ObjectStore
+	mu      sync.Mutex // one write at a time
+	written uint64     // records in the last snapshot written or loaded
+	kick    chan struct{}
+}
+
+type snapshotFile struct {
+	Version  int
+	Stream   string
+	Applied  uint64 // last stream sequence the snapshot covers
+	Records  []snapRecord
+	Subjects map[string]uint64
+	Foreign  []Foreign
+}
+
+type snapRecord struct {
+	Seq  uint64
+	Time int64 // recorded time, Unix nanoseconds
+	Data []byte
+}
+
+func openSnapshots(ctx context.Context, js jetstream.JetStream, cfg Config) (*snapshots, error) {
+	s := &snapshots{cfg: cfg, kick: make(chan struct{}, 1)}
+	if cfg.SnapshotEvery < 0 {
+		return s, nil
+	}
+	store, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket:      cfg.Stream + "_SNAPSHOTS",
+		Description: "snapshots of the agreement ledger's read model (a cache: safe to delete)",
+		Storage:     jetstream.FileStorage,
+		Replicas:    cfg.Replicas,
+		Compression: true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("ledger: snapshot store: %w", err)
+	}
+	s.store = store
+	return s, nil
+}
+
+// load applies the latest snapshot to rm, if there is a good one, and
+// returns the stream sequence it covers (0 if none).
+func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStream) uint64 {
+	if s.store == nil {
+		return 0
+	}
+	log := s.cfg.Logger
+	data, err := s.store.GetBytes(ctx, snapshotObject)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return 0
+	}
+	if err != nil {
+		log.Warn("ignoring the read-model snapshot: it cannot be read", "err", err)
+		return 0
+	}
+	var f snapshotFile
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&f); err != nil {
+		log.Warn("ignoring the read-model snapshot: it is corrupt", "err", err)
+		return 0
+	}
+	if f.Version != snapshotVersion || f.Stream != s.cfg.Stream {
+		log.Warn("ignoring the read-model snapshot: written by another version or for another stream", "version", f.Version, "stream", f.Stream)
+		return 0
+	}
+	if n := len(f.Records); n > 0 {
+		last := f.Records[n-1]
+		st, err := js.Stream(ctx, s.cfg.Stream)
+		if err != nil {
+			log.Warn("ignoring the read-model snapshot: stream unavailable", "err", err)
+			return 0
+		}
+		msg, err := st.GetMsg(ctx, last.Seq)
+		if err != nil || !bytes.Equal(msg.Data, last.Data) {
+			log.Warn("ignoring the read-model snapshot: it does not match the stream (stale, or the stream was recreated)", "seq", last.Seq)
+			return 0
+		}
+	}
+	ds := make([]decoded, len(f.Records))
+	parallel(len(f.Records), func(i int) {
+		r := f.Records[i]
+		ds[i] = rm.decode(message{seq: r.Seq, time: time.Unix(0, r.Time).UTC(), subject: rm.prefix + agreementOf(r.Data), data: r.Data})
+	})
+	rm.apply(ds)
+	rm.mu.Lock()
+	for k, v := range f.Subjects {
+		rm.subjects[k] = max(rm.subjects[k], v)
+	}
+	rm.foreign = append(rm.foreign, f.Foreign...)
+	rm.applied = max(rm.applied, f.Applied)
+	rm.mu.Unlock()
+	s.written = uint64(len(f.Records))
+	return f.Applied
+}
+
+// agreementOf reads the agreement of stored bytes without decoding them all;
+// decode checks it against the full decoding.
+func agreementOf(data []byte) string {
+	const key = `"agreement":"`
+	i := bytes.Index(data, []byte(key))
+	if i < 0 {
+		return ""
+	}
+	rest := data[i+len(key):]
+	j := bytes.IndexByte(rest, '"')
+	if j < 0 {
+		return ""
+	}
+	return string(rest[:j])
+}
+
+// parallel runs fn(0..n-1) on every core.
+func parallel(n int, fn func(i int)) {
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	chunk := (n + workers - 1) / max(workers, 1)
+	for w := 0; w < workers; w++ {
+		lo, hi := w*chunk, min((w+1)*chunk, n)
+		if lo >= hi {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := lo; i < hi; i++ {
+				fn(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// due reports whether enough has been recorded since the last snapshot:
+// SnapshotEvery amendments, or a quarter of the total, whichever is more,
+// so that rewriting snapshots costs time linear in the history.
+func (s *snapshots) due(total int) bool {
+	if s.store == nil {
+		return false
+	}
+	n := uint64(total)
+	return n > s.written && n-s.written >= max(uint64(s.cfg.SnapshotEvery), s.written/4)
+}
+
+// write stores a snapshot of rm; with force even when few amendments are new.
+func (s *snapshots) write(ctx context.Context, rm *readModel, force bool) {
+	if s.store == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rm.mu.RLock()
+	recs := rm.ix.Records()
+	if !force && !s.due(len(recs)) || force && uint64(len(recs)) == s.written {
+		rm.mu.RUnlock()
+		return
+	}
+	f := snapshotFile{Version: snapshotVersion, Stream: s.cfg.Stream, Applied: rm.applied, Subjects: map[string]uint64{}, Foreign: append([]Foreign(nil), rm.foreign...)}
+	for k, v := range rm.subjects {
+		f.Subjects[k] = v
+	}
+	rm.mu.RUnlock()
+	f.Records = make([]snapRecord, len(recs))
+	var bad error
+	var once sync.Once
+	parallel(len(recs), func(i int) {
+		r := recs[i]
+		data, err := events.Encode(r.Amendment, r.Prev)
+		if err == nil && events.Sum(data) != r.Hash {
+			err = fmt.Errorf("amendment %s re-encodes to other bytes", r.ID)
+		}
+		if err != nil {
+			once.Do(func() { bad = err })
+		}
+		f.Records[i] = snapRecord{Seq: r.Seq, Time: r.Recorded.UnixNano(), Data: data}
+	})
+	if bad != nil {
+		s.cfg.Logger.Warn("not writing a read-model snapshot", "err", bad)
+		return
+	}
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(&f); err != nil {
+		s.cfg.Logger.Warn("not writing a read-model snapshot", "err", err)
+		return
+	}
+	if _, err := s.store.PutBytes(ctx, snapshotObject, buf.Bytes()); err != nil {
+		s.cfg.Logger.Warn("writing a read-model snapshot failed", "err", err)
+		return
+	}
+	s.written = uint64(len(recs))
+}

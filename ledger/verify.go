@@ -1,0 +1,156 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/agreement-ledger/ledger/events"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Report is what Verify found.
+type Report struct {
+	OK         bool     `json:"ok"`
+	Stream     string   `json:"stream"`
+	Settings   []string `json:"settings_problems"` // stream settings that could lose or rewrite history
+	Messages   int      `json:"messages"`
+	Amendments int      `json:"amendments"`
+	Agreements int      `json:"agreements"`
+	Broken     []Break  `json:"broken"` // the first broken link of each agreement that has one
+	Foreign    int      `json:"foreign"`
+	Heads      []Head   `json:"heads"`
+}
+
+// Break is a link in an agreement's chain that does not hold.
+type Break struct {
+	Agreement string `json:"agreement"`
+	Version   uint64 `json:"version"` // the version the message would have had
+	Seq       uint64 `json:"seq"`
+	ID        string `json:"id,omitempty"`
+	Expected  string `json:"expected,omitempty"` // the hash prev should have been
+	Found     string `json:"found,omitempty"`
+	Problem   string `json:"problem"`
+}
+
+// Head is the end of an agreement's chain: exported, it lets a user prove
+// later that nothing before it was rewritten.
+type Head struct {
+	Agreement string      `json:"agreement"`
+	Version   uint64      `json:"version"`
+	Seq       uint64      `json:"seq"`
+	Hash      events.Hash `json:"hash"`
+}
+
+// Verify reads the whole stream again, independently of the read model,
+// walks every agreement's hash chain, checks that ids are unique and the
+// stream's settings immutable, and reports the first broken link of each
+// agreement. With heads (from an earlier Verify) it also checks that each
+// of those heads is still in its chain.
+func (l *Ledger) Verify(ctx context.Context, heads []Head) (*Report, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*l.cfg.Timeout)
+	defer cancel()
+	st, err := l.js.Stream(ctx, l.cfg.Stream)
+	if err != nil {
+		return nil, unavailable("reading the stream", err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return nil, unavailable("reading the stream", err)
+	}
+	rep := &Report{Stream: l.cfg.Stream, Settings: unsafeSettings(info.Config, l.cfg.Subject), Broken: []Break{}, Heads: []Head{}}
+	last, err := st.GetLastMsgForSubject(ctx, l.cfg.Subject+".*")
+	if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
+		return nil, unavailable("reading the stream", err)
+	}
+	type chain struct {
+		head    Head
+		hashes  []events.Hash // by version - 1
+		broken  bool
+		foreign int
+	}
+	chains := map[string]*chain{}
+	ids := map[string]uint64{}
+	if last != nil {
+		cons, err := l.js.OrderedConsumer(ctx, l.cfg.Stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{l.cfg.Subject + ".*"}})
+		if err != nil {
+			return nil, unavailable("reading the stream", err)
+		}
+		msgs, err := cons.Messages(jetstream.PullMaxMessages(1000))
+		if err != nil {
+			return nil, unavailable("reading the stream", err)
+		}
+		defer msgs.Stop()
+		for {
+			msg, err := msgs.Next(jetstream.NextContext(ctx))
+			if err != nil {
+				return nil, unavailable("reading the stream", err)
+			}
+			meta, err := msg.Metadata()
+			if err != nil {
+				return nil, unavailable("reading the stream", err)
+			}
+			seq := meta.Sequence.Stream
+			name := strings.TrimPrefix(msg.Subject(), l.cfg.Subject+".")
+			c := chains[name]
+			if c == nil {
+				c = &chain{head: Head{Agreement: name}}
+				chains[name] = c
+			}
+			rep.Messages++
+			fail := func(b Break) {
+				rep.Foreign++
+				if !c.broken {
+					c.broken = true
+					b.Agreement, b.Version, b.Seq = name, c.head.Version+1, seq
+					rep.Broken = append(rep.Broken, b)
+				}
+			}
+			a, prev, err := events.DecodeStored(msg.Data())
+			switch {
+			case err != nil:
+				fail(Break{Problem: "not a ledger amendment: " + err.Error()})
+			case a.Agreement != name:
+				fail(Break{ID: a.ID.String(), Problem: fmt.Sprintf("names agreement %s but is on the subject of %s", a.Agreement, name)})
+			case prev != c.head.Hash:
+				fail(Break{ID: a.ID.String(), Expected: c.head.Hash.String(), Found: prev.String(), Problem: "prev does not hash the agreement's previous amendment (inserted, altered or reordered)"})
+			case ids[a.ID.String()] != 0:
+				fail(Break{ID: a.ID.String(), Problem: fmt.Sprintf("amendment id already recorded at sequence %d", ids[a.ID.String()])})
+			default:
+				ids[a.ID.String()] = seq
+				h := events.Sum(msg.Data())
+				c.head = Head{Agreement: name, Version: c.head.Version + 1, Seq: seq, Hash: h}
+				c.hashes = append(c.hashes, h)
+				rep.Amendments++
+			}
+			if seq >= last.Sequence {
+				break
+			}
+		}
+	}
+	for _, h := range heads {
+		c := chains[h.Agreement]
+		switch {
+		case c == nil || uint64(len(c.hashes)) < h.Version:
+			have := 0
+			if c != nil {
+				have = len(c.hashes)
+			}
+			rep.Broken = append(rep.Broken, Break{Agreement: h.Agreement, Version: h.Version, Seq: h.Seq, Expected: h.Hash.String(), Problem: fmt.Sprintf("the exported head is missing: the agreement has %d amendments now", have)})
+		case c.hashes[h.Version-1] != h.Hash:
+			rep.Broken = append(rep.Broken, Break{Agreement: h.Agreement, Version: h.Version, Seq: h.Seq, Expected: h.Hash.String(), Found: c.hashes[h.Version-1].String(), Problem: "the history up to the exported head was rewritten"})
+		}
+	}
+	for _, c := range chains {
+		if c.head.Version > 0 {
+			rep.Heads = append(rep.Heads, c.head)
+		}
+	}
+	slices.SortFunc(rep.Heads, func(a, b Head) int { return strings.Compare(a.Agreement, b.Agreement) })
+	slices.SortFunc(rep.Broken, func(a, b Break) int { return strings.Compare(a.Agreement, b.Agreement) })
+	rep.Agreements = len(rep.Heads)
+	rep.OK = len(rep.Broken) == 0 && len(rep.Settings) == 0
+	return rep, nil
+}
