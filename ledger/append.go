@@ -26,6 +26,9 @@ type AppendOptions struct {
 	// DryRun checks the amendments and reports what they would change,
 	// writing nothing.
 	DryRun bool
+	// Progress, if set, is called after each atomic batch is written with
+	// the number of amendments written so far and the total.
+	Progress func(done, total int)
 }
 
 // AppendResult is what an Append did.
@@ -47,12 +50,13 @@ type Appended struct {
 
 // request is one Append waiting for the commit loop.
 type request struct {
-	ctx    context.Context
-	as     []*events.Amendment
-	expect *uint64
-	done   chan error
-	res    *AppendResult
-	fresh  []*events.Amendment // those not already recorded
+	ctx      context.Context
+	as       []*events.Amendment
+	expect   *uint64
+	progress func(done, total int)
+	done     chan error
+	res      *AppendResult
+	fresh    []*events.Amendment // those not already recorded
 }
 
 // Append records amendments: checked against the history they join,
@@ -79,7 +83,7 @@ func (l *Ledger) Append(ctx context.Context, as []*events.Amendment, opts Append
 	if opts.DryRun {
 		return l.dryRun(as, opts)
 	}
-	req := &request{ctx: ctx, as: as, expect: opts.ExpectVersion, done: make(chan error, 1)}
+	req := &request{ctx: ctx, as: as, expect: opts.ExpectVersion, progress: opts.Progress, done: make(chan error, 1)}
 	select {
 	case l.requests <- req:
 	case <-l.stop:
@@ -96,6 +100,19 @@ func (l *Ledger) Append(ctx context.Context, as []*events.Amendment, opts Append
 	case <-ctx.Done():
 		return nil, fmt.Errorf("ledger: append: %w (the amendments may still be recorded; appending them again is safe)", ctx.Err())
 	}
+}
+
+// Validate checks amendments against the history they would join, writing
+// nothing: what Append would refuse, Validate reports.
+func (l *Ledger) Validate(as []*events.Amendment) error {
+	l.rm.mu.RLock()
+	defer l.rm.mu.RUnlock()
+	var res AppendResult
+	fresh, err := partition(l.rm.ix, as, &res)
+	if err != nil {
+		return err
+	}
+	return l.rm.ix.Validate(fresh)
 }
 
 func (l *Ledger) dryRun(as []*events.Amendment, opts AppendOptions) (*AppendResult, error) {
@@ -234,7 +251,11 @@ func (l *Ledger) commit(group []*request) {
 		if len(accepted) == 0 {
 			return
 		}
-		seq, err := l.publish(accepted[0].ctx, msgs)
+		progress := func(int) {}
+		if len(accepted) == 1 && accepted[0].progress != nil {
+			progress = func(n int) { accepted[0].progress(n, len(msgs)) }
+		}
+		seq, err := l.publish(accepted[0].ctx, msgs, progress)
 		if err == nil {
 			l.finish(accepted, seq)
 			return
@@ -336,7 +357,7 @@ const (
 
 // publish writes msgs in atomic batches of at most maxBatch (one plain
 // publish when there is one message) and returns the last sequence written.
-func (l *Ledger) publish(ctx context.Context, msgs []*nats.Msg) (uint64, error) {
+func (l *Ledger) publish(ctx context.Context, msgs []*nats.Msg, progress func(done int)) (uint64, error) {
 	var last uint64
 	for start := 0; start < len(msgs); start += maxBatch {
 		batch := msgs[start:min(start+maxBatch, len(msgs))]
@@ -350,6 +371,7 @@ func (l *Ledger) publish(ctx context.Context, msgs []*nats.Msg) (uint64, error) 
 			return 0, err
 		}
 		last = seq
+		progress(start + len(batch))
 	}
 	return last, nil
 }

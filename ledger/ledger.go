@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"time"
 
@@ -299,4 +300,49 @@ func (l *Ledger) Foreign() []Foreign {
 	l.rm.mu.RLock()
 	defer l.rm.mu.RUnlock()
 	return append([]Foreign(nil), l.rm.foreign...)
+}
+
+// Watch calls fn for every amendment recorded after stream sequence after,
+// in order: first those already recorded, then each new one as the read
+// model applies it, until ctx ends or fn returns an error.
+func (l *Ledger) Watch(ctx context.Context, after uint64, fn func(*events.Record) error) error {
+	for {
+		l.rm.mu.RLock()
+		recs := l.rm.ix.Records()
+		ch := l.rm.changed
+		l.rm.mu.RUnlock()
+		i := sort.Search(len(recs), func(i int) bool { return recs[i].Seq > after })
+		for _, r := range recs[i:] {
+			if err := fn(r); err != nil {
+				return err
+			}
+			after = r.Seq
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-l.stop:
+			return events.Errorf(events.Internal, "ledger is closed")
+		case <-ch:
+		}
+	}
+}
+
+// Lag is how many stream messages the read model has yet to apply.
+func (l *Ledger) Lag(ctx context.Context) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
+	defer cancel()
+	st, err := l.js.Stream(ctx, l.cfg.Stream)
+	if err != nil {
+		return 0, unavailable("reading the stream", err)
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0, unavailable("reading the stream", err)
+	}
+	applied := l.Status().Applied
+	if info.State.LastSeq <= applied {
+		return 0, nil
+	}
+	return info.State.LastSeq - applied, nil
 }
