@@ -126,7 +126,7 @@ func (l *Ledger) dryRun(as []*events.Amendment, opts AppendOptions) (*AppendResu
 	if err := checkVersion(l.rm.ix, as, opts.ExpectVersion, nil); err != nil {
 		return nil, err
 	}
-	pv, err := l.rm.ix.Preview(nil, fresh)
+	pv, err := l.rm.ix.Preview(fresh)
 	if err != nil {
 		return nil, err
 	}
@@ -299,16 +299,12 @@ func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg) {
 		if err == nil {
 			err = checkVersion(ix, r.as, r.expect, count)
 		}
-		var pv *projections.Preview
 		if err == nil && len(fresh) > 0 {
-			pv, err = ix.Preview(prior, fresh)
+			r.res.Conflicts, err = ix.Introduces(prior, fresh)
 		}
 		if err != nil {
 			r.done <- err
 			continue
-		}
-		if pv != nil {
-			r.res.Conflicts = pv.Conflicts
 		}
 		r.fresh = fresh
 		for _, a := range fresh {

@@ -38,17 +38,32 @@ type Effect struct {
 // amendment or a retraction can break a later one). All problems are
 // reported at once, each with the path of the input it is at.
 func (ix *Index) Validate(as []*events.Amendment) error {
-	_, err := ix.preview(nil, as, false)
+	_, err := ix.preview(nil, as, 0)
 	return err
 }
 
-// Preview checks amendments as Validate does and returns what appending them
-// would change, without changing the index. Prior amendments, already
-// checked, are taken as recorded before them: a writer gathering several
-// requests into one commit checks each after those before it.
-func (ix *Index) Preview(prior, as []*events.Amendment) (*Preview, error) {
-	return ix.preview(prior, as, true)
+// Introduces checks amendments as Validate does, after prior ones already
+// checked (a writer gathering several requests into one commit checks each
+// after those before it), and returns the conflicts they would introduce.
+func (ix *Index) Introduces(prior, as []*events.Amendment) ([]Conflict, error) {
+	pv, err := ix.preview(prior, as, wantConflicts)
+	if err != nil {
+		return nil, err
+	}
+	return pv.Conflicts, nil
 }
+
+// Preview checks amendments as Validate does and returns what appending them
+// would change, without changing the index.
+func (ix *Index) Preview(as []*events.Amendment) (*Preview, error) {
+	return ix.preview(nil, as, wantConflicts|wantEffects)
+}
+
+// What a preview computes besides checking.
+const (
+	wantConflicts = 1 << iota
+	wantEffects
+)
 
 // trial is one agreement's part of a batch, applied to a view for a while.
 type trial struct {
@@ -63,7 +78,8 @@ type trial struct {
 	prior  []bool // recs[i] is a prior amendment: no effect is reported for it
 }
 
-func (ix *Index) preview(prior, as []*events.Amendment, effects bool) (*Preview, error) {
+func (ix *Index) preview(prior, as []*events.Amendment, want int) (*Preview, error) {
+	effects := want&wantEffects != 0
 	var p events.Problems
 	prefix := func(i int) string {
 		if i < 0 {
@@ -112,7 +128,7 @@ func (ix *Index) preview(prior, as []*events.Amendment, effects bool) (*Preview,
 		}
 	}
 	var before []Conflict
-	if effects {
+	if want&wantConflicts != 0 {
 		before = ix.touchingConflicts(trials, false)
 	}
 	defer func() {
@@ -128,10 +144,13 @@ func (ix *Index) preview(prior, as []*events.Amendment, effects bool) (*Preview,
 	if err := p.Err("invalid amendment"); err != nil {
 		return nil, err
 	}
-	if !effects {
-		return &Preview{}, nil
+	pv := &Preview{Effects: []Effect{}, Conflicts: []Conflict{}}
+	if want&wantConflicts != 0 {
+		pv.Conflicts = introduced(before, ix.touchingConflicts(trials, true))
 	}
-	pv := &Preview{Effects: []Effect{}, Conflicts: introduced(before, ix.touchingConflicts(trials, true))}
+	if !effects {
+		return pv, nil
+	}
 	for _, t := range trials {
 		for i, r := range t.recs {
 			if t.prior[i] {

@@ -258,8 +258,14 @@ func (ix *Index) Diff(agreement string, from, to, knownAt time.Time) (*Diff, err
 func diffStates(a, b *State) *Diff {
 	d := &Diff{Agreement: a.Agreement, From: a.At, To: b.At, StatusFrom: a.Status, StatusTo: b.Status,
 		Added: []*ClauseState{}, Ended: []*ClauseState{}, Changed: []ClauseChange{}}
+	inA := make(map[string]*ClauseState, len(a.Clauses))
+	for _, c := range a.Clauses {
+		inA[c.ID] = c
+	}
+	inB := make(map[string]bool, len(b.Clauses))
 	for _, c := range b.Clauses {
-		old := a.Clause(c.ID)
+		inB[c.ID] = true
+		old := inA[c.ID]
 		if old == nil {
 			d.Added = append(d.Added, c)
 			continue
@@ -269,7 +275,7 @@ func diffStates(a, b *State) *Diff {
 		}
 	}
 	for _, c := range a.Clauses {
-		if b.Clause(c.ID) == nil {
+		if !inB[c.ID] {
 			d.Ended = append(d.Ended, c)
 		}
 	}

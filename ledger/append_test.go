@@ -1,0 +1,128 @@
+package ledger_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/ledger"
+	"github.com/agreement-ledger/ledger/ledger/ledgertest"
+)
+
+const openDeal = `{"agreement":"deal","effective":"2026-01-01","changes":[{"op":"open","title":"Deal","parties":["acme","globex"]}]}`
+
+// obligation returns an amendment adding obligation n to agreement deal.
+func obligation(n int) string {
+	return fmt.Sprintf(`{"agreement":"deal","effective":"2026-02-01","changes":[{"op":"add","clause":{"id":"o-%d","kind":"obligation","obligor":"acme","beneficiary":"globex","what":"deliver lot %d"}}]}`, n, n)
+}
+
+func TestConcurrentAppendsWithoutExpectedVersion(t *testing.T) {
+	l := ledgertest.New(t)
+	l.Given(openDeal)
+	const writers, each = 16, 100
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				if _, err := l.When(obligation(w*each + i)); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("append failed: %v", err)
+	}
+	h, err := l.History("deal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := len(h.Amendments), writers*each+1; got != want {
+		t.Fatalf("history has %d amendments, want %d", got, want)
+	}
+	for i, e := range h.Amendments {
+		if e.Version != uint64(i+1) {
+			t.Fatalf("amendment %d has version %d: versions are not dense", i, e.Version)
+		}
+	}
+	if n := len(l.StateAt("deal", "2026-03-01").Clauses); n != writers*each {
+		t.Fatalf("%d obligations in force, want %d", n, writers*each)
+	}
+	rep, err := l.Verify(context.Background(), nil)
+	if err != nil || !rep.OK || rep.Amendments != writers*each+1 {
+		t.Fatalf("verify: %+v, %v", rep, err)
+	}
+}
+
+func TestConcurrentAppendsWithExpectedVersion(t *testing.T) {
+	l := ledgertest.New(t)
+	l.Given(openDeal)
+	const writers, rounds = 16, 20
+	for round := 0; round < rounds; round++ {
+		version := uint64(round + 1)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins, conflicts := 0, 0
+		for w := 0; w < writers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, err := l.Append(context.Background(), l.Amendments(obligation(round*writers+w)), ledger.AppendOptions{ExpectVersion: &version})
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					wins++
+				case events.KindOf(err) == events.Conflict:
+					conflicts++
+				default:
+					t.Errorf("unexpected error: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins != 1 || conflicts != writers-1 {
+			t.Fatalf("round %d: %d winners and %d conflicts, want 1 and %d", round, wins, conflicts, writers-1)
+		}
+	}
+	h, _ := l.History("deal")
+	if len(h.Amendments) != rounds+1 {
+		t.Fatalf("history has %d amendments, want %d", len(h.Amendments), rounds+1)
+	}
+}
+
+func TestExpectVersionOnNewAgreement(t *testing.T) {
+	l := ledgertest.New(t)
+	zero, one := uint64(0), uint64(1)
+	if _, err := l.Append(context.Background(), l.Amendments(openDeal), ledger.AppendOptions{ExpectVersion: &one}); events.KindOf(err) != events.Conflict {
+		t.Fatalf("expect 1 on a new agreement: %v, want a conflict", err)
+	}
+	if _, err := l.Append(context.Background(), l.Amendments(openDeal), ledger.AppendOptions{ExpectVersion: &zero}); err != nil {
+		t.Fatalf("expect 0 on a new agreement: %v", err)
+	}
+	if ledger.ExitCode(errors.New("x")) != ledger.ExitInternal {
+		t.Fatal("plain errors are internal")
+	}
+}
+
+func TestInvalidAppendWritesNothing(t *testing.T) {
+	l := ledgertest.New(t)
+	l.Given(openDeal)
+	before := l.Status().Applied
+	_, err := l.When(obligation(1), `{"agreement":"deal","effective":"2026-03-01","changes":[{"op":"end","clause":"nope"}]}`)
+	l.IsError(err, events.Invalid, "[1].changes[0].clause")
+	if err := l.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if after := l.Status().Applied; after != before {
+		t.Fatalf("stream moved from %d to %d on invalid input", before, after)
+	}
+}
