@@ -119,6 +119,7 @@ func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStr
 	rm.applied = max(rm.applied, f.Applied)
 	rm.mu.Unlock()
 	s.written = uint64(len(f.Records))
+	log.Info("loaded the read-model snapshot", "amendments", len(f.Records), "seq", f.Applied)
 	return f.Applied
 }
 

@@ -62,6 +62,12 @@ func (l *Ledger) Restart() {
 	l.open()
 }
 
+// Reopen opens l again after it was closed, on the same directory.
+func Reopen(t testing.TB, l *Ledger) {
+	t.Helper()
+	l.open()
+}
+
 // Dir is the ledger's data directory.
 func (l *Ledger) Dir() string { return l.cfg.DataDir }
 

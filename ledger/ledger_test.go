@@ -1,0 +1,275 @@
+package ledger_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/events/seed"
+	"github.com/agreement-ledger/ledger/ledger"
+	"github.com/agreement-ledger/ledger/ledger/ledgertest"
+	"github.com/agreement-ledger/ledger/projections"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// questionDates are the valid times the seed's questions are asked at.
+var questionDates = []string{"2019-01-01", "2025-01-01", "2026-03-01", "2026-05-01", "2027-01-01", "2031-06-01", "2032-06-01", "2033-06-01"}
+
+// answers collects everything the ledger answers about the seed, as JSON.
+func answers(t *testing.T, l *ledgertest.Ledger) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, name := range []string{"microsoft-openai", "openai-amazon"} {
+		for _, at := range questionDates {
+			out["state "+name+" "+at] = ledgertest.JSON(t, l.StateAt(name, at))
+		}
+		tl, err := l.Timeline(name, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out["timeline "+name] = ledgertest.JSON(t, tl)
+		h, err := l.History(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out["history "+name] = ledgertest.JSON(t, h)
+	}
+	for _, at := range questionDates {
+		out["conflicts "+at] = ledgertest.JSON(t, l.ConflictsAt(at))
+	}
+	return out
+}
+
+func TestSeedThroughTheStoreMatchesThePureProjections(t *testing.T) {
+	l := ledgertest.New(t)
+	l.Given(seed.Amendments())
+	ix := projections.NewIndex()
+	for i, a := range seed.Amendments() {
+		if err := ix.Add(&events.Record{Amendment: a, Seq: uint64(i + 1), Recorded: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"microsoft-openai", "openai-amazon"} {
+		for _, at := range questionDates {
+			pure, err := ix.State(name, l.Time(at), time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := ledgertest.JSON(t, l.StateAt(name, at)), ledgertest.JSON(t, pure); got != want {
+				t.Errorf("state of %s at %s through the store differs from the pure fold:\n got %s\nwant %s", name, at, got, want)
+			}
+		}
+	}
+	for _, at := range questionDates {
+		if got, want := ledgertest.JSON(t, l.ConflictsAt(at)), ledgertest.JSON(t, ix.Conflicts(l.Time(at), time.Time{}).Conflicts); got != want {
+			t.Errorf("conflicts at %s differ:\n got %s\nwant %s", at, got, want)
+		}
+	}
+	// The questions of DESIGN §7 the store must answer.
+	if !l.InForce("microsoft-openai", "ip-license", "2026-03-01").Exclusive || l.InForce("microsoft-openai", "ip-license", "2026-05-01").Exclusive {
+		t.Error("the licence should be exclusive before the renegotiation and not after")
+	}
+	if cs := l.ConflictsAt("2026-03-01"); len(cs) == 0 || len(l.ConflictsAt("2027-01-01")) != 0 {
+		t.Errorf("conflicts: %d in March 2026 (want some), %d in 2027 (want none)", len(cs), len(l.ConflictsAt("2027-01-01")))
+	}
+	l.InForce("microsoft-openai", "ip-license", "2032-06-01")
+	l.NotInForce("microsoft-openai", "ip-license", "2033-01-01")
+}
+
+func TestRestartGivesIdenticalAnswers(t *testing.T) {
+	for _, snapshots := range []bool{true, false} {
+		name := "with snapshot"
+		every := 1
+		if !snapshots {
+			name, every = "without snapshot", -1
+		}
+		t.Run(name, func(t *testing.T) {
+			var logs bytes.Buffer
+			l := ledgertest.New(t, ledger.Config{SnapshotEvery: every, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+			l.Given(seed.Amendments())
+			before := answers(t, l)
+			l.Restart()
+			if loaded := strings.Contains(logs.String(), "loaded the read-model snapshot"); loaded != snapshots {
+				t.Errorf("snapshot loaded: %v, want %v; log:\n%s", loaded, snapshots, logs.String())
+			}
+			after := answers(t, l)
+			for k, v := range before {
+				if after[k] != v {
+					t.Errorf("%s changed across a restart:\nbefore %s\n after %s", k, v, after[k])
+				}
+			}
+			l.Given(obligationFor("openai-amazon", 1))
+			if l.StateAt("openai-amazon", "2027-01-01").Clause("o-1") == nil {
+				t.Error("an append after the restart is not visible")
+			}
+		})
+	}
+}
+
+func obligationFor(agreement string, n int) string {
+	r := strings.NewReplacer(`"deal"`, `"`+agreement+`"`, `"acme","beneficiary":"globex"`, `"openai","beneficiary":"amazon"`, "2026-02-01", "2026-03-01")
+	return r.Replace(obligation(n))
+}
+
+func TestCorruptSnapshotIsIgnored(t *testing.T) {
+	var logs bytes.Buffer
+	cfg := ledger.Config{SnapshotEvery: 1, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	l := ledgertest.New(t, cfg)
+	l.Given(seed.Amendments())
+	before := answers(t, l)
+	l.Restart() // writes a snapshot on close
+	js, err := jetstream.New(l.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := js.ObjectStore(context.Background(), "LEDGER_SNAPSHOTS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.PutBytes(context.Background(), "read-model", []byte("not a snapshot")); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	ledgertest.Reopen(t, l)
+	after := answers(t, l)
+	for k, v := range before {
+		if after[k] != v {
+			t.Errorf("%s differs after a corrupt snapshot", k)
+		}
+	}
+	if !strings.Contains(logs.String(), "ignoring the read-model snapshot") {
+		t.Errorf("no warning about the corrupt snapshot was logged:\n%s", logs.String())
+	}
+}
+
+func TestIdempotentByID(t *testing.T) {
+	l := ledgertest.New(t, ledger.Config{DuplicateWindow: time.Second})
+	l.Given(openDeal)
+	first := l.Given(obligation(1))
+	id := first.Appended[0].ID
+	withID := strings.Replace(obligation(1), `{"agreement"`, `{"id":"`+id+`","agreement"`, 1)
+	check := func(when string) {
+		t.Helper()
+		res, err := l.When(withID)
+		if err != nil {
+			t.Fatalf("%s: re-append: %v", when, err)
+		}
+		if a := res.Appended[0]; !a.Duplicate || a.Version != 2 || a.ID != id {
+			t.Fatalf("%s: re-append answered %+v, want the original version 2 as a duplicate", when, a)
+		}
+		h, _ := l.History("deal")
+		if len(h.Amendments) != 2 {
+			t.Fatalf("%s: %d amendments stored, want 2", when, len(h.Amendments))
+		}
+	}
+	check("at once")
+	l.Restart()
+	check("after a restart")
+	time.Sleep(1500 * time.Millisecond) // past JetStream's duplicate window
+	check("after the duplicate window")
+	other := strings.Replace(withID, "deliver lot 1", "deliver lot 99", 1)
+	_, err := l.When(other)
+	l.IsError(err, events.Invalid, "id")
+	if !strings.Contains(err.Error(), "different content") {
+		t.Errorf("error does not say the content differs: %v", err)
+	}
+}
+
+func TestTamperingIsReportedAndSkipped(t *testing.T) {
+	var logs bytes.Buffer
+	l := ledgertest.New(t, ledger.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	l.Given(seed.Amendments())
+	l.Given(openDeal, obligation(1))
+	h, _ := l.History("deal")
+	// A copy of a real amendment with its prev altered, published around the ledger.
+	data, err := events.Encode(h.Amendments[1].Amendment, events.Hash{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish := func(subject string, data []byte) {
+		t.Helper()
+		js, _ := jetstream.New(l.Conn())
+		if _, err := js.Publish(context.Background(), subject, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish("ledger.agreement.deal", data)
+	publish("ledger.agreement.openai-amazon", []byte("garbage {"))
+	if err := l.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := l.Verify(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK || len(rep.Broken) != 2 {
+		t.Fatalf("verify: ok=%v broken=%+v, want two broken links", rep.OK, rep.Broken)
+	}
+	for _, b := range rep.Broken {
+		switch b.Agreement {
+		case "deal":
+			if b.Version != 3 || b.Found != (events.Hash{1}).String() || b.Expected != h.Amendments[1].Hash.String() {
+				t.Errorf("deal break: %+v", b)
+			}
+		case "openai-amazon":
+			if b.Version != 2 || !strings.Contains(b.Problem, "not a ledger amendment") {
+				t.Errorf("openai-amazon break: %+v", b)
+			}
+		default:
+			t.Errorf("unexpected break %+v", b)
+		}
+	}
+	if n := len(l.Foreign()); n != 2 || !strings.Contains(logs.String(), "skipped a message") {
+		t.Errorf("read model skipped %d messages (want 2); log:\n%s", n, logs.String())
+	}
+	// Queries still answer and appends continue on both agreements.
+	l.InForce("deal", "o-1", "2026-03-01")
+	l.Given(obligation(2), obligationFor("openai-amazon", 3))
+	l.InForce("deal", "o-2", "2026-03-01")
+	l.Restart()
+	l.InForce("openai-amazon", "o-3", "2026-03-01")
+	if rep, _ := l.Verify(context.Background(), nil); len(rep.Broken) != 2 || rep.Amendments != 7 {
+		t.Errorf("after more appends: %d broken, %d amendments; want 2 and 7", len(rep.Broken), rep.Amendments)
+	}
+}
+
+func TestExportedHeadsDetectRewrites(t *testing.T) {
+	l := ledgertest.New(t)
+	l.Given(seed.Amendments())
+	rep, err := l.Verify(context.Background(), nil)
+	if err != nil || !rep.OK {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
+	heads := slices.Clone(rep.Heads)
+	if rep, _ := l.Verify(context.Background(), heads); !rep.OK {
+		t.Fatalf("verify against its own heads: %+v", rep.Broken)
+	}
+	heads[0].Hash[0] ^= 1
+	heads = append(heads, ledger.Head{Agreement: "gone", Version: 3})
+	rep, _ = l.Verify(context.Background(), heads)
+	if rep.OK || len(rep.Broken) != 2 {
+		t.Fatalf("verify against altered heads: %+v", rep.Broken)
+	}
+	b, _ := json.Marshal(rep)
+	if !strings.Contains(string(b), "rewritten") || !strings.Contains(string(b), "missing") {
+		t.Errorf("report does not say rewritten and missing: %s", b)
+	}
+}
+
+func TestRefusesUnsafeStream(t *testing.T) {
+	l := ledgertest.New(t, ledger.Config{Listen: "127.0.0.1:-1"})
+	js, _ := jetstream.New(l.Conn())
+	if _, err := js.CreateStream(context.Background(), jetstream.StreamConfig{Name: "LOOSE", Subjects: []string{"loose.agreement.*"}, MaxAge: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ledger.Open(context.Background(), ledger.Config{URL: l.ClientURL(), Stream: "LOOSE", Subject: "loose.agreement"})
+	if err == nil || !strings.Contains(err.Error(), "deny_delete") || !strings.Contains(err.Error(), "max_age") {
+		t.Fatalf("opening an unsafe stream: %v; want a refusal naming deny_delete and max_age", err)
+	}
+}
