@@ -126,3 +126,5 @@ func TestInvalidAppendWritesNothing(t *testing.T) {
 		t.Fatalf("stream moved from %d to %d on invalid input", before, after)
 	}
 }
+
+func decode(src string) ([]*events.Amendment, error) { return events.Decode([]byte(src)) }
