@@ -99,6 +99,19 @@ func (l *Ledger) Append(ctx context.Context, as []*events.Amendment, opts Append
 		return req.res, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("ledger: append: %w (the amendments may still be recorded; appending them again is safe)", ctx.Err())
+	case <-l.stop:
+		// Closing: the commit loop answers the requests it took before it
+		// stops; one queued after it stopped is never taken.
+		l.wg.Wait()
+		select {
+		case err := <-req.done:
+			if err != nil {
+				return nil, err
+			}
+			return req.res, nil
+		default:
+			return nil, events.Errorf(events.Internal, "ledger is closed")
+		}
 	}
 }
 
@@ -402,7 +415,7 @@ func (l *Ledger) publishBatch(ctx context.Context, batch []*nats.Msg) (uint64, e
 		}
 		if ack.Duplicate {
 			// Stored before, under the same id: the retry sees it and reports it.
-			if err := l.rm.waitFor(ctx, ack.Sequence); err != nil {
+			if err := l.rm.waitFor(ctx, ack.Sequence, l.cfg.Timeout); err != nil {
 				return 0, err
 			}
 			return 0, errRetry
@@ -442,9 +455,7 @@ func classify(err error) error {
 // finish waits until the read model has the committed amendments, then
 // answers each request.
 func (l *Ledger) finish(accepted []*request, seq uint64) {
-	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.Timeout)
-	defer cancel()
-	err := l.rm.waitFor(ctx, seq)
+	err := l.rm.waitFor(context.Background(), seq, l.cfg.Timeout)
 	l.rm.mu.RLock()
 	defer l.rm.mu.RUnlock()
 	for _, r := range accepted {

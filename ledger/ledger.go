@@ -61,7 +61,7 @@ func Open(ctx context.Context, cfg Config) (*Ledger, error) {
 	if l.consumer, err = l.rm.follow(context.Background(), l.js, cfg.Stream, from); err != nil {
 		return nil, err
 	}
-	if err = l.Sync(octx); err != nil {
+	if err = l.Sync(ctx); err != nil {
 		return nil, err
 	}
 	l.wg.Add(2)
@@ -132,7 +132,12 @@ func orEmbedded(url string) string {
 // few seconds to elect a meta leader).
 func (l *Ledger) waitForJetStream(ctx context.Context) error {
 	for {
-		_, err := l.js.AccountInfo(ctx)
+		// Each try has its own short deadline: a server that has no meta
+		// leader yet does not answer at all, and a try bounded only by ctx
+		// would spend the whole wait on the first request.
+		tctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := l.js.AccountInfo(tctx)
+		cancel()
 		if err == nil {
 			return nil
 		}
@@ -193,20 +198,20 @@ func (l *Ledger) Config() Config { return l.cfg }
 // Sync waits until the read model has applied everything on the stream now,
 // including what other processes wrote.
 func (l *Ledger) Sync(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
+	qctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
 	defer cancel()
-	st, err := l.js.Stream(ctx, l.cfg.Stream)
+	st, err := l.js.Stream(qctx, l.cfg.Stream)
 	if err != nil {
 		return unavailable("reading the stream", err)
 	}
-	msg, err := st.GetLastMsgForSubject(ctx, l.cfg.Subject+".*")
+	msg, err := st.GetLastMsgForSubject(qctx, l.cfg.Subject+".*")
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil
 	}
 	if err != nil {
 		return unavailable("reading the stream", err)
 	}
-	return l.rm.waitFor(ctx, msg.Sequence)
+	return l.rm.waitFor(ctx, msg.Sequence, l.cfg.Timeout)
 }
 
 // unavailable wraps a JetStream failure with a message a user can act on.

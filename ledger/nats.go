@@ -30,6 +30,7 @@ const (
 type embedded struct {
 	srv  *server.Server
 	lock *os.File
+	dir  string // the data directory
 	url  string // where it listens, or ""
 }
 
@@ -82,7 +83,7 @@ func startEmbedded(cfg Config) (*embedded, error) {
 		lock.Close()
 		return nil, errors.New("ledger: embedded server did not start within 30s")
 	}
-	e := &embedded{srv: srv, lock: lock}
+	e := &embedded{srv: srv, lock: lock, dir: cfg.DataDir}
 	if cfg.Listen != "" {
 		e.url = srv.ClientURL()
 		if err := os.WriteFile(filepath.Join(cfg.DataDir, urlFile), []byte(e.url+"\n"), 0o644); err != nil {
@@ -97,7 +98,7 @@ var errInUse = errors.New("data directory in use")
 
 func (e *embedded) stop() {
 	if e.url != "" {
-		os.Remove(filepath.Join(e.srv.StoreDir(), urlFile))
+		os.Remove(filepath.Join(e.dir, urlFile)) // not srv.StoreDir(): that is dir/jetstream
 	}
 	e.srv.Shutdown()
 	e.srv.WaitForShutdown()

@@ -126,8 +126,12 @@ func short(h events.Hash) string {
 	return h.String()[:16]
 }
 
-// waitFor blocks until the read model has applied sequence seq.
-func (rm *readModel) waitFor(ctx context.Context, seq uint64) error {
+// waitFor blocks until the read model has applied sequence seq. It gives up
+// when ctx ends, or when the read model makes no progress for stall: a
+// large catch-up may take long, a stuck one should not hang its caller.
+func (rm *readModel) waitFor(ctx context.Context, seq uint64, stall time.Duration) error {
+	timer := time.NewTimer(stall)
+	defer timer.Stop()
 	for {
 		rm.mu.RLock()
 		applied, ch := rm.applied, rm.changed
@@ -137,6 +141,9 @@ func (rm *readModel) waitFor(ctx context.Context, seq uint64) error {
 		}
 		select {
 		case <-ch:
+			timer.Reset(stall)
+		case <-timer.C:
+			return &events.Error{Kind: events.Internal, Message: fmt.Sprintf("the read model is stuck at sequence %d, short of %d, for %s", applied, seq, stall)}
 		case <-ctx.Done():
 			return fmt.Errorf("ledger: read model at sequence %d did not reach %d: %w", applied, seq, ctx.Err())
 		}
