@@ -96,23 +96,23 @@ func readChange(raw json.RawMessage, path string, p *Problems) (Change, bool) {
 		p.Add(path, "must be a change object, not %s", jsonType(raw))
 		return c, false
 	}
-	var head struct {
-		Op json.RawMessage `json:"op"`
-	}
-	_ = json.Unmarshal(raw, &head)
-	if head.Op == nil || isNull(head.Op) {
+	// The op decides which fields the change has. It is looked up by its exact
+	// name (encoding/json would match struct fields case-insensitively).
+	var members map[string]json.RawMessage
+	_ = json.Unmarshal(raw, &members)
+	opRaw, given := members["op"]
+	var spec struct{ all, required []string }
+	known := false
+	switch {
+	case !given || isNull(opRaw):
 		p.Add(join(path, "op"), "is required (one of: %s)", opList())
-		return c, false
-	}
-	s, ok := readString(head.Op, join(path, "op"), 64, p)
-	if !ok {
-		return c, false
-	}
-	c.Op = Op(s)
-	spec, ok := opFields[c.Op]
-	if !ok {
-		p.Add(join(path, "op"), "%s is not an op (one of: %s)", quote(s), opList())
-		return c, false
+	default:
+		if s, ok := readString(opRaw, join(path, "op"), 64, p); ok {
+			c.Op = Op(s)
+			if spec, known = opFields[c.Op]; !known {
+				p.Add(join(path, "op"), "%s is not an op (one of: %s)", quote(s), opList())
+			}
+		}
 	}
 	all := map[string]field{
 		"op": func(json.RawMessage, string, *Problems) {},
@@ -165,6 +165,22 @@ func readChange(raw json.RawMessage, path string, p *Problems) (Change, bool) {
 			c.Target, _ = readULID(raw, path, p)
 		},
 	}
+	if !known {
+		// Without a valid op only the names of the fields can be checked.
+		ignore := map[string]field{}
+		for name := range all {
+			ignore[name] = func(json.RawMessage, string, *Problems) {}
+		}
+		object(raw, path, "a change", ignore, nil, p)
+		return c, false
+	}
+	misplaced := func(_ json.RawMessage, path string, p *Problems) {
+		takes := "no other fields"
+		if len(spec.all) > 0 {
+			takes = strings.Join(spec.all, ", ")
+		}
+		p.Add(path, "is not a field of a %q change (it takes %s)", c.Op, takes)
+	}
 	fields := map[string]field{"op": all["op"]}
 	for name, read := range all {
 		if name == "op" {
@@ -174,12 +190,11 @@ func readChange(raw json.RawMessage, path string, p *Problems) (Change, bool) {
 			fields[name] = read
 			continue
 		}
-		fields[name] = func(_ json.RawMessage, path string, p *Problems) {
-			takes := "no other fields"
-			if len(spec.all) > 0 {
-				takes = strings.Join(spec.all, ", ")
-			}
-			p.Add(path, "is not a field of a %q change (it takes %s)", c.Op, takes)
+		fields[name] = misplaced
+		if m, ok := members[name]; ok && isNull(m) {
+			// object skips null members; a field the op does not take is
+			// an error whatever its value.
+			misplaced(m, join(path, name), p)
 		}
 	}
 	object(raw, path, "a change", fields, spec.required, p)
@@ -203,6 +218,7 @@ func readULID(raw json.RawMessage, path string, p *Problems) (ulid.ULID, bool) {
 // fields, the schema version and the previous hash; stored says to accept them.
 func readAmendment(raw json.RawMessage, path string, p *Problems, stored *storedFields) (*Amendment, bool) {
 	var a Amendment
+	var positions []int // the index in the input of each change read
 	n := p.Len()
 	fields := map[string]field{
 		"id": func(raw json.RawMessage, path string, p *Problems) { a.ID, _ = readULID(raw, path, p) },
@@ -226,10 +242,13 @@ func readAmendment(raw json.RawMessage, path string, p *Problems, stored *stored
 			}
 		},
 		"changes": func(raw json.RawMessage, path string, p *Problems) {
+			i := 0
 			count := readArray(raw, path, MaxList, p, func(raw json.RawMessage, path string) {
 				if c, ok := readChange(raw, path, p); ok {
 					a.Changes = append(a.Changes, c)
+					positions = append(positions, i)
 				}
+				i++
 			})
 			if count == 0 {
 				p.Add(path, "must list at least one change")
@@ -260,17 +279,21 @@ func readAmendment(raw json.RawMessage, path string, p *Problems, stored *stored
 		required = append(required, "id", "v")
 	}
 	object(raw, path, "an amendment", fields, required, p)
+	// The changes that were read are checked together even when other parts
+	// of the input are wrong, so that every problem is reported at once.
+	checkAmendment(&a, positions, path, p)
 	if p.Len() != n {
 		return nil, false
 	}
-	checkAmendment(&a, path, p)
-	return &a, p.Len() == n
+	return &a, true
 }
 
 // checkAmendment checks what involves more than one field of an amendment and
-// needs no history.
-func checkAmendment(a *Amendment, path string, p *Problems) {
-	for i, c := range a.Changes {
+// needs no history. positions[j] is the index in the input of a.Changes[j];
+// a zero Effective or ID means that field was missing or wrong.
+func checkAmendment(a *Amendment, positions []int, path string, p *Problems) {
+	for j, c := range a.Changes {
+		i := positions[j]
 		cpath := index(join(path, "changes"), i)
 		switch c.Op {
 		case Open:
@@ -282,11 +305,11 @@ func checkAmendment(a *Amendment, path string, p *Problems) {
 				continue
 			}
 			t := c.Clause.Term
-			if t.Start.IsZero() && !t.End.IsZero() && !t.End.After(a.Effective) {
+			if t.Start.IsZero() && !t.End.IsZero() && !a.Effective.IsZero() && !t.End.After(a.Effective) {
 				p.Add(join(cpath, "clause.term.end"), "must be after the term's start, which defaults to the amendment's effective time (%s)", FormatTime(a.Effective))
 			}
 		case Report:
-			if c.Period.Start.After(a.Effective) {
+			if !a.Effective.IsZero() && c.Period.Start.After(a.Effective) {
 				p.Add(join(cpath, "period.start"), "a report cannot cover a period that starts after it is effective (%s)", FormatTime(a.Effective))
 			}
 		case Retract:
@@ -303,19 +326,24 @@ func checkAmendment(a *Amendment, path string, p *Problems) {
 // with its path (prefixed "[i]" when the input holds several amendments).
 func Decode(data []byte) ([]*Amendment, error) {
 	if !utf8.Valid(data) {
-		return nil, &Error{Kind: Invalid, Message: "input is not valid UTF-8", Fields: []FieldError{{Message: fmt.Sprintf("invalid byte at offset %d", invalidUTF8At(data))}}}
+		at := invalidUTF8At(data)
+		line, col := lineCol(data, at)
+		return nil, inputError("input is not valid UTF-8", "", "invalid byte at offset %d (line %d, column %d)", at, line, col)
 	}
-	trimmed := bytes.TrimSpace(data)
+	// A UTF-8 byte order mark, which some editors write, is not part of the JSON.
+	trimmed := bytes.TrimLeft(bytes.TrimPrefix(data, []byte("\ufeff")), " \t\r\n")
+	skipped := len(data) - len(trimmed)
+	trimmed = bytes.TrimRight(trimmed, " \t\r\n")
 	if len(trimmed) == 0 {
-		return nil, &Error{Kind: Invalid, Message: "input is empty: expected an amendment object, an array of them, or JSON Lines"}
+		return nil, inputError("input is empty", "", "expected an amendment object, an array of them, or JSON Lines")
 	}
 	var items []json.RawMessage
 	if trimmed[0] == '[' {
 		if err := json.Unmarshal(trimmed, &items); err != nil {
-			return nil, &Error{Kind: Invalid, Message: "input is not valid JSON: " + describeSyntax(trimmed, err)}
+			return nil, inputError("input is not valid JSON", "", "%s", describeSyntax(data, skipped, err))
 		}
 		if len(items) == 0 {
-			return nil, &Error{Kind: Invalid, Message: "input is an empty array: nothing to append"}
+			return nil, inputError("input is an empty array", "", "nothing to append: give at least one amendment")
 		}
 	} else {
 		dec := json.NewDecoder(bytes.NewReader(trimmed))
@@ -326,7 +354,11 @@ func Decode(data []byte) ([]*Amendment, error) {
 				if errors.Is(err, io.EOF) {
 					break
 				}
-				return nil, &Error{Kind: Invalid, Message: fmt.Sprintf("input is not valid JSON (after %d complete values): %s", len(items), describeSyntax(trimmed, err))}
+				path := ""
+				if len(items) > 0 {
+					path = fmt.Sprintf("[%d]", len(items))
+				}
+				return nil, inputError("input is not valid JSON", path, "%s", describeSyntax(data, skipped, err))
 			}
 			items = append(items, raw)
 		}
@@ -350,6 +382,13 @@ func Decode(data []byte) ([]*Amendment, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// inputError is an Invalid error about the input as a whole, with one field
+// error (at path, usually "") so that every Invalid error of Decode lists
+// its problems the same way.
+func inputError(message, path, format string, args ...any) error {
+	return &Error{Kind: Invalid, Message: message, Fields: []FieldError{{Path: path, Message: fmt.Sprintf(format, args...)}}}
 }
 
 func invalidUTF8At(data []byte) int {

@@ -266,15 +266,16 @@ func readClause(raw json.RawMessage, path string, p *Problems) (*Clause, bool) {
 		p.Add(path, "must be a clause object, not %s", jsonType(raw))
 		return nil, false
 	}
-	var head struct {
-		Kind json.RawMessage `json:"kind"`
-	}
-	_ = json.Unmarshal(raw, &head)
+	// The kind decides which fields the clause has. It is looked up by its
+	// exact name (encoding/json would match struct fields case-insensitively).
+	var members map[string]json.RawMessage
+	_ = json.Unmarshal(raw, &members)
+	kindRaw, given := members["kind"]
 	var c Clause
 	kindKnown := false
-	if head.Kind == nil || isNull(head.Kind) {
+	if !given || isNull(kindRaw) {
 		// reported as missing by object below
-	} else if s, ok := readString(head.Kind, join(path, "kind"), 64, p); ok {
+	} else if s, ok := readString(kindRaw, join(path, "kind"), 64, p); ok {
 		if !validKind(Kind(s)) {
 			p.Add(join(path, "kind"), "%s is not a clause kind (one of: %s)", quote(s), kindList())
 		} else {
@@ -290,8 +291,14 @@ func readClause(raw json.RawMessage, path string, p *Problems) (*Clause, bool) {
 	required := []string{"id", "kind"}
 	for name, s := range clauseFields {
 		if kindKnown && !s.has(c.Kind) {
-			fields[name] = func(_ json.RawMessage, path string, p *Problems) {
+			misplaced := func(_ json.RawMessage, path string, p *Problems) {
 				p.Add(path, "is not a field of %s clause (its fields: %s)", article(c.Kind), strings.Join(FieldNames(c.Kind), ", "))
+			}
+			fields[name] = misplaced
+			if m, ok := members[name]; ok && isNull(m) {
+				// object skips null members; a field the kind does not have
+				// is an error whatever its value.
+				misplaced(m, join(path, name), p)
 			}
 			continue
 		}
@@ -302,10 +309,7 @@ func readClause(raw json.RawMessage, path string, p *Problems) (*Clause, bool) {
 	}
 	slices.Sort(required)
 	object(raw, path, "a clause", fields, required, p)
-	if p.Len() != n {
-		return nil, false
-	}
-	checkClause(&c, path, p)
+	checkClause(&c, path, p) // parties that were not read are empty and not compared
 	return &c, p.Len() == n
 }
 
@@ -404,6 +408,7 @@ func readPatch(raw json.RawMessage, path string, p *Problems) (*Patch, bool) {
 		p.Add(path, "is not a valid JSON object: %v", err)
 		return nil, false
 	}
+	reportDuplicates(raw, path, p)
 	var patch Patch
 	for _, name := range slices.Sorted(maps.Keys(members)) {
 		fpath := join(path, name)

@@ -3,9 +3,12 @@ package events
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // This file holds the strict JSON reading every input goes through. Each
@@ -54,6 +57,7 @@ func object(raw json.RawMessage, path, what string, fields map[string]field, req
 		p.Add(path, "is not a valid JSON object: %v", err)
 		return nil
 	}
+	reportDuplicates(raw, path, p)
 	names := make([]string, 0, len(members))
 	for name := range members {
 		names = append(names, name)
@@ -162,29 +166,63 @@ func readArray(raw json.RawMessage, path string, max int, p *Problems, elem func
 	return len(items)
 }
 
-// describeSyntax turns a JSON syntax error into a message with line and column.
-func describeSyntax(data []byte, err error) string {
+// reportDuplicates records a problem for each member name given more than
+// once in the JSON object raw. encoding/json keeps the last value silently, so
+// another reader of the same input could see a different amendment.
+func reportDuplicates(raw json.RawMessage, path string, p *Problems) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil {
+		return
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return
+		}
+		name, _ := t.(string)
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return
+		}
+		if seen[name] {
+			p.Add(join(path, name), "is given more than once")
+		}
+		seen[name] = true
+	}
+}
+
+// describeSyntax turns an error of encoding/json reading data into plain words
+// with the line and column (1-based, in characters) it is at. skipped is the
+// number of bytes of the input before data, so positions count from the
+// start of the whole input.
+func describeSyntax(input []byte, skipped int, err error) string {
 	var se *json.SyntaxError
-	if ok := asSyntax(err, &se); ok {
-		line, col := lineCol(data, se.Offset)
-		return fmt.Sprintf("%v (line %d, column %d)", se, line, col)
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.As(err, &se) && se.Error() == "unexpected end of JSON input":
+		line, col := lineCol(input, len(bytes.TrimRight(input, " \t\r\n")))
+		return fmt.Sprintf("the input ends in the middle of a JSON value (line %d, column %d)", line, col)
+	case se != nil:
+		// Offset counts the bytes read, including the one that was wrong.
+		at := skipped + int(se.Offset) - 1
+		line, col := lineCol(input, at)
+		if strings.Contains(se.Error(), "exceeded max depth") {
+			return fmt.Sprintf("JSON is nested too deeply (more than 10000 levels of arrays and objects) at line %d, column %d", line, col)
+		}
+		msg := fmt.Sprintf("%s (line %d, column %d)", se, line, col)
+		if rest := input[min(max(at, 0), len(input)):]; bytes.HasPrefix(rest, []byte("NaN")) || bytes.HasPrefix(rest, []byte("Infinity")) {
+			msg += "; JSON has no NaN or Infinity, and amounts are decimal strings such as \"1500.25\""
+		}
+		return msg
 	}
 	return err.Error()
 }
 
-func asSyntax(err error, target **json.SyntaxError) bool {
-	se, ok := err.(*json.SyntaxError)
-	if ok {
-		*target = se
-	}
-	return ok
-}
-
-func lineCol(data []byte, offset int64) (line, col int) {
-	if offset > int64(len(data)) {
-		offset = int64(len(data))
-	}
-	line = 1 + bytes.Count(data[:offset], []byte("\n"))
-	col = int(offset) - bytes.LastIndexByte(data[:offset], '\n')
+// lineCol returns the 1-based line and column of the byte at offset.
+func lineCol(data []byte, offset int) (line, col int) {
+	offset = min(max(offset, 0), len(data))
+	before := data[:offset]
+	line = 1 + bytes.Count(before, []byte("\n"))
+	col = 1 + utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:])
 	return line, col
 }

@@ -2,6 +2,7 @@ package events
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -60,14 +61,26 @@ var (
 	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
 )
 
+// dateTimeRE is the shape of an RFC 3339 date-time. time.Parse alone is more
+// lenient: it takes a comma before fractional seconds and offsets such as
+// +24:00 or +01:60.
+var dateTimeRE = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$`)
+
+var longYearRE = regexp.MustCompile(`^[0-9]{5,}-`)
+
 // ParseTime accepts an RFC 3339 date-time or a date (meaning midnight UTC)
-// between the years 1900 and 9999, and returns it in UTC.
+// between the years 1900 and 9999, and returns it in UTC. Date-times must have
+// seconds, an upper-case T and Z, a '.' before any fraction (digits beyond
+// nanoseconds are dropped) and an offset of at most 23:59.
 func ParseTime(s string) (time.Time, error) {
 	var t time.Time
-	var err error
-	if len(s) == len(time.DateOnly) {
+	err := errors.New("not RFC 3339")
+	switch {
+	case longYearRE.MatchString(s):
+		return time.Time{}, fmt.Errorf("%s is out of range (1900-01-01 to 9999-12-31)", quote(s))
+	case len(s) == len(time.DateOnly):
 		t, err = time.Parse(time.DateOnly, s)
-	} else {
+	case dateTimeRE.MatchString(s):
 		t, err = time.Parse(time.RFC3339Nano, s)
 	}
 	if err != nil {
@@ -375,6 +388,18 @@ func (s *Scope) String() string {
 	return strings.Join(parts, " ")
 }
 
+// starValue reports whether raw is the JSON string "*", however it is escaped.
+func starValue(raw json.RawMessage) (isStar, ok bool) {
+	if jsonType(raw) != "a string" {
+		return false, false
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return false, false
+	}
+	return s == "*", true
+}
+
 func readScope(raw json.RawMessage, path string, p *Problems) (*Scope, bool) {
 	var s Scope
 	n := p.Len()
@@ -386,7 +411,10 @@ func readScope(raw json.RawMessage, path string, p *Problems) (*Scope, bool) {
 			seen := map[string]bool{}
 			star := false
 			readArray(raw, path, MaxList, p, func(raw json.RawMessage, path string) {
-				if jsonType(raw) == "a string" && string(raw) == `"*"` {
+				if v, ok := starValue(raw); ok && v {
+					if star {
+						p.Add(path, "\"*\" is listed twice")
+					}
 					star = true
 					return
 				}
@@ -458,11 +486,10 @@ func readTerm(raw json.RawMessage, path string, p *Problems) (*Term, bool) {
 			t.EndsOn, _ = readSlug(raw, path, p)
 		},
 	}, nil, p)
-	if present == nil || p.Len() != n {
-		return nil, false
-	}
 	if !t.Start.IsZero() && !t.End.IsZero() && !t.End.After(t.Start) {
 		p.Add(join(path, "end"), "must be after start (%s ≤ %s); a term is [start, end)", FormatTime(t.End), FormatTime(t.Start))
+	}
+	if present == nil || p.Len() != n {
 		return nil, false
 	}
 	return &t, true
@@ -486,11 +513,10 @@ func readPeriod(raw json.RawMessage, path string, p *Problems) (Period, bool) {
 		"start": func(raw json.RawMessage, path string, p *Problems) { per.Start, _ = readTime(raw, path, p) },
 		"end":   func(raw json.RawMessage, path string, p *Problems) { per.End, _ = readTime(raw, path, p) },
 	}, []string{"start", "end"}, p)
-	if p.Len() != n {
-		return Period{}, false
-	}
-	if !per.End.After(per.Start) {
+	if !per.Start.IsZero() && !per.End.IsZero() && !per.End.After(per.Start) {
 		p.Add(join(path, "end"), "must be after start (%s ≤ %s)", FormatTime(per.End), FormatTime(per.Start))
+	}
+	if p.Len() != n {
 		return Period{}, false
 	}
 	return per, true
