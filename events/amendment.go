@@ -98,8 +98,7 @@ func readChange(raw json.RawMessage, path string, p *Problems) (Change, bool) {
 	}
 	// The op decides which fields the change has. It is looked up by its exact
 	// name (encoding/json would match struct fields case-insensitively).
-	var members map[string]json.RawMessage
-	_ = json.Unmarshal(raw, &members)
+	members := rawMembers(raw)
 	opRaw, given := members["op"]
 	var spec struct{ all, required []string }
 	known := false

@@ -268,8 +268,7 @@ func readClause(raw json.RawMessage, path string, p *Problems) (*Clause, bool) {
 	}
 	// The kind decides which fields the clause has. It is looked up by its
 	// exact name (encoding/json would match struct fields case-insensitively).
-	var members map[string]json.RawMessage
-	_ = json.Unmarshal(raw, &members)
+	members := rawMembers(raw)
 	kindRaw, given := members["kind"]
 	var c Clause
 	kindKnown := false
@@ -403,11 +402,7 @@ func readPatch(raw json.RawMessage, path string, p *Problems) (*Patch, bool) {
 		p.Add(path, "must be an object of clause fields to change, not %s", jsonType(raw))
 		return nil, false
 	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &members); err != nil {
-		p.Add(path, "is not a valid JSON object: %v", err)
-		return nil, false
-	}
+	members := rawMembers(raw)
 	reportDuplicates(raw, path, p)
 	var patch Patch
 	for _, name := range slices.Sorted(maps.Keys(members)) {

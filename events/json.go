@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -45,40 +46,48 @@ func isNull(raw json.RawMessage) bool {
 type field func(raw json.RawMessage, path string, p *Problems)
 
 // object reads raw as a JSON object whose members are read by fields. Members
-// not in fields are reported as unknown; names in required that are missing
-// (or null) are reported as missing. It returns the names that were present.
+// not in fields are reported as unknown, members given twice as duplicates;
+// names in required that are missing (or null) are reported as missing. It
+// returns the names that were present and not null.
 func object(raw json.RawMessage, path, what string, fields map[string]field, required []string, p *Problems) map[string]bool {
 	if jsonType(raw) != "an object" {
 		p.Add(path, "must be %s object, not %s", what, jsonType(raw))
 		return nil
 	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &members); err != nil {
-		p.Add(path, "is not a valid JSON object: %v", err)
+	var ms [32]member
+	members, ok := scanMembers(raw, ms[:0])
+	if !ok {
+		p.Add(path, "is not a valid JSON object")
 		return nil
 	}
-	reportDuplicates(raw, path, p)
-	names := make([]string, 0, len(members))
-	for name := range members {
-		names = append(names, name)
-	}
-	sort.Strings(names)
 	present := make(map[string]bool, len(members))
-	for _, name := range names {
-		read, ok := fields[name]
+	given := func(name string) (json.RawMessage, bool) {
+		for _, m := range members {
+			if m.name == name {
+				return m.value, true
+			}
+		}
+		return nil, false
+	}
+	for i, m := range members {
+		if slices.ContainsFunc(members[:i], func(o member) bool { return o.name == m.name }) {
+			p.Add(join(path, m.name), "is given more than once")
+			continue
+		}
+		read, ok := fields[m.name]
 		if !ok {
-			p.Add(join(path, name), "is not a field of %s (expected one of: %s)", what, knownFields(fields))
+			p.Add(join(path, m.name), "is not a field of %s (expected one of: %s)", what, knownFields(fields))
 			continue
 		}
-		if isNull(members[name]) {
+		if isNull(m.value) {
 			continue
 		}
-		present[name] = true
-		read(members[name], join(path, name), p)
+		present[m.name] = true
+		read(m.value, join(path, m.name), p)
 	}
 	for _, name := range required {
 		if !present[name] {
-			if _, given := members[name]; given {
+			if _, ok := given(name); ok {
 				p.Add(join(path, name), "is required and must not be null")
 			} else {
 				p.Add(join(path, name), "is required")
@@ -86,6 +95,165 @@ func object(raw json.RawMessage, path, what string, fields map[string]field, req
 		}
 	}
 	return present
+}
+
+// member is one name and value of a JSON object.
+type member struct {
+	name  string
+	value json.RawMessage
+}
+
+// scanMembers splits the JSON object raw into its members, appending them to
+// ms. raw comes from input already checked to be valid JSON, so this only
+// finds where values begin and end; ok is false if raw is not an object.
+func scanMembers(raw []byte, ms []member) ([]member, bool) {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return nil, false
+	}
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == '}' {
+		return ms, true
+	}
+	for i < len(raw) {
+		if raw[i] != '"' {
+			return nil, false
+		}
+		end := skipString(raw, i)
+		if end < 0 {
+			return nil, false
+		}
+		name, ok := unquote(raw[i:end])
+		if !ok {
+			return nil, false
+		}
+		i = skipSpace(raw, end)
+		if i >= len(raw) || raw[i] != ':' {
+			return nil, false
+		}
+		i = skipSpace(raw, i+1)
+		vend := skipValue(raw, i)
+		if vend < 0 {
+			return nil, false
+		}
+		ms = append(ms, member{name, raw[i:vend]})
+		i = skipSpace(raw, vend)
+		if i >= len(raw) {
+			return nil, false
+		}
+		switch raw[i] {
+		case ',':
+			i = skipSpace(raw, i+1)
+		case '}':
+			return ms, true
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+// scanElements splits the JSON array raw into its elements.
+func scanElements(raw []byte) ([]json.RawMessage, bool) {
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '[' {
+		return nil, false
+	}
+	var out []json.RawMessage
+	i = skipSpace(raw, i+1)
+	if i < len(raw) && raw[i] == ']' {
+		return out, true
+	}
+	for i < len(raw) {
+		end := skipValue(raw, i)
+		if end < 0 {
+			return nil, false
+		}
+		out = append(out, raw[i:end])
+		i = skipSpace(raw, end)
+		if i >= len(raw) {
+			return nil, false
+		}
+		switch raw[i] {
+		case ',':
+			i = skipSpace(raw, i+1)
+		case ']':
+			return out, true
+		default:
+			return nil, false
+		}
+	}
+	return nil, false
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index just past the string starting at b[i], or -1.
+func skipString(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index just past the JSON value starting at b[i], or -1.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				if j = skipString(b, j); j < 0 {
+					return -1
+				}
+				j--
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i
+	for j < len(b) && !bytes.ContainsRune([]byte(",}] \t\r\n"), rune(b[j])) {
+		j++
+	}
+	return j
+}
+
+// unquote decodes a JSON string literal; most have no escapes and need no decoding.
+func unquote(lit []byte) (string, bool) {
+	if len(lit) < 2 {
+		return "", false
+	}
+	body := lit[1 : len(lit)-1]
+	if bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
+		return string(body), true
+	}
+	var s string
+	if err := json.Unmarshal(lit, &s); err != nil {
+		return "", false
+	}
+	return s, true
 }
 
 func knownFields(fields map[string]field) string {
@@ -103,9 +271,9 @@ func readString(raw json.RawMessage, path string, max int, p *Problems) (string,
 		p.Add(path, "must be a string, not %s", jsonType(raw))
 		return "", false
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		p.Add(path, "is not a valid string: %v", err)
+	s, ok := unquote(bytes.TrimSpace(raw))
+	if !ok {
+		p.Add(path, "is not a valid string")
 		return "", false
 	}
 	if len(s) > max {
@@ -151,9 +319,9 @@ func readArray(raw json.RawMessage, path string, max int, p *Problems, elem func
 		p.Add(path, "must be an array, not %s", jsonType(raw))
 		return -1
 	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		p.Add(path, "is not a valid array: %v", err)
+	items, ok := scanElements(raw)
+	if !ok {
+		p.Add(path, "is not a valid array")
 		return -1
 	}
 	if len(items) > max {
@@ -164,32 +332,6 @@ func readArray(raw json.RawMessage, path string, max int, p *Problems, elem func
 		elem(item, index(path, i))
 	}
 	return len(items)
-}
-
-// reportDuplicates records a problem for each member name given more than
-// once in the JSON object raw. encoding/json keeps the last value silently, so
-// another reader of the same input could see a different amendment.
-func reportDuplicates(raw json.RawMessage, path string, p *Problems) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if _, err := dec.Token(); err != nil {
-		return
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return
-		}
-		name, _ := t.(string)
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
-			return
-		}
-		if seen[name] {
-			p.Add(join(path, name), "is given more than once")
-		}
-		seen[name] = true
-	}
 }
 
 // describeSyntax turns an error of encoding/json reading data into plain words
@@ -225,4 +367,29 @@ func lineCol(data []byte, offset int) (line, col int) {
 	line = 1 + bytes.Count(before, []byte("\n"))
 	col = 1 + utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:])
 	return line, col
+}
+
+// reportDuplicates records a problem for each member name given more than
+// once in the JSON object raw: encoding/json keeps the last value silently,
+// so another reader of the same input could see a different amendment.
+func reportDuplicates(raw json.RawMessage, path string, p *Problems) {
+	var buf [32]member
+	ms, _ := scanMembers(raw, buf[:0])
+	for i, m := range ms {
+		if slices.ContainsFunc(ms[:i], func(o member) bool { return o.name == m.name }) {
+			p.Add(join(path, m.name), "is given more than once")
+		}
+	}
+}
+
+// rawMembers returns the members of the JSON object raw by name (the last of
+// duplicates, which object reports).
+func rawMembers(raw json.RawMessage) map[string]json.RawMessage {
+	var buf [32]member
+	ms, _ := scanMembers(raw, buf[:0])
+	out := make(map[string]json.RawMessage, len(ms))
+	for _, m := range ms {
+		out[m.name] = m.value
+	}
+	return out
 }

@@ -24,12 +24,22 @@ const (
 	maxFracDigits = 9
 )
 
-var slugRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
 
 // ValidSlug reports whether s is a slug: lower-case letters, digits and
 // hyphens, starting with a letter or digit, at most 63 bytes. Slugs are safe
 // as NATS subject tokens.
-func ValidSlug(s string) bool { return slugRE.MatchString(s) }
+func ValidSlug(s string) bool {
+	if len(s) == 0 || len(s) > MaxSlug || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // readSlug decodes a slug and interns it: parties, products and ids repeat
 // across many amendments and are held once.
@@ -66,7 +76,14 @@ var (
 // +24:00 or +01:60.
 var dateTimeRE = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$`)
 
-var longYearRE = regexp.MustCompile(`^[0-9]{5,}-`)
+// longYear reports whether s starts with a year of five or more digits.
+func longYear(s string) bool {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i >= 5 && i < len(s) && s[i] == '-'
+}
 
 // ParseTime accepts an RFC 3339 date-time or a date (meaning midnight UTC)
 // between the years 1900 and 9999, and returns it in UTC. Date-times must have
@@ -76,10 +93,10 @@ func ParseTime(s string) (time.Time, error) {
 	var t time.Time
 	err := errors.New("not RFC 3339")
 	switch {
-	case longYearRE.MatchString(s):
-		return time.Time{}, fmt.Errorf("%s is out of range (1900-01-01 to 9999-12-31)", quote(s))
-	case len(s) == len(time.DateOnly):
+	case len(s) == len(time.DateOnly) && !longYear(s):
 		t, err = time.Parse(time.DateOnly, s)
+	case longYear(s):
+		return time.Time{}, fmt.Errorf("%s is out of range (1900-01-01 to 9999-12-31)", quote(s))
 	case dateTimeRE.MatchString(s):
 		t, err = time.Parse(time.RFC3339Nano, s)
 	}
@@ -120,7 +137,19 @@ func readTime(raw json.RawMessage, path string, p *Problems) (time.Time, bool) {
 
 // Decimals.
 
-var decimalRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+// plainDecimal reports whether s is digits with an optional fraction: "1500.25".
+func plainDecimal(s string) bool {
+	whole, frac, dot := strings.Cut(s, ".")
+	digits := func(x string) bool {
+		for i := 0; i < len(x); i++ {
+			if x[i] < '0' || x[i] > '9' {
+				return false
+			}
+		}
+		return len(x) > 0
+	}
+	return digits(whole) && (!dot || digits(frac))
+}
 
 // readDecimal decodes a non-negative decimal written as a string ("1500.25").
 func readDecimal(raw json.RawMessage, path string, p *Problems) (decimal.Decimal, bool) {
@@ -136,7 +165,7 @@ func readDecimal(raw json.RawMessage, path string, p *Problems) (decimal.Decimal
 		p.Add(path, "must not be negative (got %s)", quote(s))
 		return decimal.Decimal{}, false
 	}
-	if !decimalRE.MatchString(s) {
+	if !plainDecimal(s) {
 		p.Add(path, "%s is not a plain decimal number (digits with an optional fraction, e.g. \"1500.25\")", quote(s))
 		return decimal.Decimal{}, false
 	}
