@@ -24,8 +24,6 @@ const (
 	maxFracDigits = 9
 )
 
-
-
 // ValidSlug reports whether s is a slug: lower-case letters, digits and
 // hyphens, starting with a letter or digit, at most 63 bytes. Slugs are safe
 // as NATS subject tokens.
