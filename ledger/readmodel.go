@@ -170,5 +170,8 @@ func (rm *readModel) follow(ctx context.Context, js jetstream.JetStream, stream 
 		}
 		batch = append(batch[:0], rm.decode(message{seq: meta.Sequence.Stream, time: meta.Timestamp, subject: msg.Subject(), data: msg.Data()}))
 		rm.apply(batch)
-	}, jetstream.PullMaxMessages(1000))
+	}, jetstream.PullMaxMessages(1000),
+		// Short heartbeats: when the server holding the consumer goes away
+		// (a cluster node dies), the consumer is recreated within seconds.
+		jetstream.PullExpiry(3*time.Second), jetstream.PullHeartbeat(time.Second))
 }
