@@ -3,6 +3,7 @@ package ledger
 import (
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/agreement-ledger/ledger/events"
 )
@@ -39,8 +40,10 @@ func HTTPStatus(err error) int {
 	}
 	switch events.KindOf(err) {
 	case events.Invalid:
+		// 422 when the input was read and a field of it is wrong; 400 when
+		// it could not be read at all (not JSON, not UTF-8, empty).
 		var e *events.Error
-		if errors.As(err, &e) && len(e.Fields) > 0 {
+		if errors.As(err, &e) && slices.ContainsFunc(e.Fields, func(f events.FieldError) bool { return f.Path != "" }) {
 			return http.StatusUnprocessableEntity
 		}
 		return http.StatusBadRequest

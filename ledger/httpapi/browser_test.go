@@ -1,0 +1,252 @@
+package httpapi_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromium finds a Chromium to drive: $CHROMIUM, /usr/bin/chromium, or one
+// on the PATH.
+func chromium() string {
+	if p := os.Getenv("CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// artifacts is where the browser test saves its screenshots
+// (testdata/artifacts, ignored by git), or $LEDGER_ARTIFACTS.
+func artifacts(t *testing.T) string {
+	dir := os.Getenv("LEDGER_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("testdata", "artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
+}
+
+// TestBrowser loads the page in headless Chromium with the seed history,
+// picks microsoft-openai, and moves the date from March 2026 to 2027: the
+// Azure API exclusivity is in force and in conflict with Amazon's Frontier
+// exclusivity in March 2026, ended and without conflict in 2027.
+func TestBrowser(t *testing.T) {
+	bin := chromium()
+	if bin == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("Chromium is required in CI for the browser test: apt-get install -y chromium")
+		}
+		t.Skip("\n\n*** SKIPPING THE BROWSER TEST: no Chromium found (apt-get install -y chromium, or set CHROMIUM). In CI it runs. ***\n")
+	}
+	s := newServer(t, true)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(bin),
+		chromedp.Flag("headless", true),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("hide-scrollbars", false),
+		chromedp.WindowSize(1280, 800),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	defer cancelCtx()
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+
+	// Script errors, failed loads and CSP violations fail the test.
+	var mu sync.Mutex
+	var jsErrors []string
+	if err := chromedp.Do(ctx); err != nil { // starts the browser
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleException || m.Type == chromedp.ConsoleError {
+				mu.Lock()
+				jsErrors = append(jsErrors, fmt.Sprintf("%s:%d %s", m.URL, m.Line+1, m.Text))
+				mu.Unlock()
+			}
+		}
+	}()
+
+	dir := artifacts(t)
+	shot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot (1280×800): %s", path)
+	}
+	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	class := func(sel string) string {
+		t.Helper()
+		a, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(sel), "class"))
+		if err != nil {
+			t.Fatalf("class of %s: %v", sel, err)
+		}
+		return a.Value
+	}
+	count := func(sel string) int {
+		t.Helper()
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
+		if err != nil {
+			t.Fatalf("count of %s: %v", sel, err)
+		}
+		return n
+	}
+	// ready waits until the view shows microsoft-openai at the date.
+	ready := func(date string) {
+		t.Helper()
+		do("waiting for the view of "+date,
+			chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`.view[data-agreement="microsoft-openai"][data-at="%s"]`, date))),
+			chromedp.WaitVisible(chromedp.CSS(`body[data-state="ready"]`)))
+	}
+	setDate := func(date string) {
+		t.Helper()
+		do("setting the date", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const el = document.querySelector('#as-of'); el.value = %q; el.dispatchEvent(new Event('change', {bubbles: true})); })()`, date)))
+	}
+
+	do("loading the page",
+		chromedp.EmulateViewport(1280, 800),
+		chromedp.Navigate(s.URL+"/#at=2026-03-15"),
+		chromedp.WaitVisible(chromedp.CSS(`#agreements button.agreement[data-agreement="microsoft-openai"]`)),
+		chromedp.Click(chromedp.CSS(`#agreements button.agreement[data-agreement="microsoft-openai"]`)))
+	ready("2026-03-15")
+	conflictsMarch := text(`#conflicts`)
+	barMarch := class(`g.bar[data-clause="azure-api-exclusivity"]`)
+	windowsMarch := count(`.conflict-window`)
+	agreements := text(`#agreements`)
+	stateTable := text(`table.state`)
+	shot("timeline-2026-03-15.png")
+
+	// Clicking a bar shows its fields and the amendments behind it.
+	do("clicking the bar",
+		chromedp.Click(chromedp.CSS(`g.bar[data-clause="azure-api-exclusivity"] rect`)),
+		chromedp.WaitVisible(chromedp.CSS(`#detail h4`)))
+	detail := text(`#detail`)
+	shot("timeline-2026-03-15-detail.png")
+
+	setDate("2027-01-01")
+	ready("2027-01-01")
+	conflicts2027 := text(`#conflicts`)
+	bar2027 := class(`g.bar[data-clause="azure-api-exclusivity"]`)
+	windows2027 := count(`.conflict-window`)
+	endedLabels := count(`.ended-label`)
+	shot("timeline-2027-01-01.png")
+
+	// A narrower axis, and the other agreement.
+	do("narrowing the axis", chromedp.Evaluate[chromedp.Void](`(() => { const el = document.querySelector('#range'); el.value = '2'; el.dispatchEvent(new Event('change', {bubbles: true})); })()`))
+	ready("2027-01-01")
+	do("waiting for the narrow axis", chromedp.WaitVisible(chromedp.CSS(`svg.timeline[data-t0]`)))
+	shot("timeline-2027-01-01-narrow.png")
+	setDate("2026-03-15")
+	ready("2026-03-15")
+	do("choosing openai-amazon",
+		chromedp.Click(chromedp.CSS(`#agreements button.agreement[data-agreement="openai-amazon"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.view[data-agreement="openai-amazon"][data-at="2026-03-15"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-state="ready"]`)))
+	amazon := text(`table.state`)
+	for _, want := range []string{"USD 15,000,000,000", "USD 35,000,000,000", "not funded"} {
+		if !strings.Contains(amazon, want) {
+			t.Errorf("openai-amazon's state lacks %q: %q", want, amazon)
+		}
+	}
+	shot("timeline-openai-amazon-2026-03-15.png")
+
+	// Known at yesterday: nothing of the seed had been recorded yet.
+	yesterday := time.Now().UTC().AddDate(0, 0, -1).Format("2006-01-02")
+	do("setting known at", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const el = document.querySelector('#known-at'); el.value = %q; el.dispatchEvent(new Event('change', {bubbles: true})); })()`, yesterday)),
+		chromedp.WaitVisible(chromedp.CSS(`#agreements .agreement.unknown`)),
+		chromedp.WaitVisible(chromedp.CSS(`body[data-state="ready"]`)))
+	if v := text(`#view`); !strings.Contains(v, "not been recorded yet") {
+		t.Errorf("the view as known yesterday: %q", v)
+	}
+	shot("known-at-yesterday.png")
+	do("everything recorded again", chromedp.Click(chromedp.CSS(`#known-all`)),
+		chromedp.WaitVisible(chromedp.CSS(`.view[data-agreement="openai-amazon"]`)))
+
+	// March 2026: the conflict, naming both clauses and both agreements.
+	for _, want := range []string{"conflict", "azure-api-exclusivity", "microsoft-openai", "frontier-exclusivity", "openai-amazon", "2026-02-27", "until 2026-04-27"} {
+		if !strings.Contains(conflictsMarch, want) {
+			t.Errorf("conflicts in March 2026 lack %q: %q", want, conflictsMarch)
+		}
+	}
+	if !strings.Contains(barMarch, "current") || !strings.Contains(barMarch, "conflict") || windowsMarch == 0 {
+		t.Errorf("in March 2026 the azure-api-exclusivity bar is %q with %d conflict windows; want current, in conflict", barMarch, windowsMarch)
+	}
+	if !strings.Contains(agreements, "Microsoft–OpenAI partnership") || !strings.Contains(agreements, "amazon") || !strings.Contains(agreements, "open") {
+		t.Errorf("agreements list: %q", agreements)
+	}
+	for _, want := range []string{"azure-api-exclusivity", "undisclosed", "exclusive"} {
+		if !strings.Contains(stateTable, want) {
+			t.Errorf("state table in March 2026 lacks %q: %q", want, stateTable)
+		}
+	}
+	for _, want := range []string{"azure-api-exclusivity", "Amendments behind it", "v1", "v2", "2026-04-27"} {
+		if !strings.Contains(detail, want) {
+			t.Errorf("detail of the bar lacks %q: %q", want, detail)
+		}
+	}
+	// 2027: no conflict, the exclusivity ended.
+	if !strings.Contains(conflicts2027, "No conflicts") || strings.Contains(conflicts2027, "azure-api-exclusivity") {
+		t.Errorf("conflicts in 2027: %q", conflicts2027)
+	}
+	if strings.Contains(bar2027, "current") || strings.Contains(bar2027, "conflict") || windows2027 != 0 {
+		t.Errorf("in 2027 the azure-api-exclusivity bar is %q with %d conflict windows; want neither current nor in conflict", bar2027, windows2027)
+	}
+	if endedLabels == 0 {
+		t.Errorf("no clause is drawn as ended")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(jsErrors) > 0 {
+		t.Errorf("script errors: %v", jsErrors)
+	}
+}

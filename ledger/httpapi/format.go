@@ -1,0 +1,316 @@
+package httpapi
+
+import (
+	"fmt"
+	"html"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/projections"
+)
+
+// Formatting of values for people: money with thousands separators and its
+// currency, undisclosed spelled out, scopes and terms in words.
+
+func esc(s string) string { return html.EscapeString(s) }
+
+// groupDigits writes the integer part of a decimal string with thousands
+// separators: "15000000000.5" → "15,000,000,000.5".
+func groupDigits(s string) string {
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	intPart, frac, hasFrac := strings.Cut(s, ".")
+	var b strings.Builder
+	for i, r := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	out := sign + b.String()
+	if hasFrac {
+		out += "." + frac
+	}
+	return out
+}
+
+// money formats an amount: "USD 15,000,000,000", or "undisclosed (USD)".
+func money(m *events.Money) string {
+	switch {
+	case m == nil:
+		return "—"
+	case m.Undisclosed && m.Currency != "":
+		return "undisclosed (" + m.Currency + ")"
+	case m.Undisclosed:
+		return "undisclosed"
+	}
+	return m.Currency + " " + groupDigits(m.Amount.String())
+}
+
+// rate formats a rate: "20%" or "undisclosed".
+func rate(r *events.Rate) string {
+	switch {
+	case r == nil:
+		return "—"
+	case r.Undisclosed:
+		return "undisclosed"
+	}
+	return r.Value.Shift(2).String() + "%"
+}
+
+func scopeText(s *events.Scope) string {
+	if s.IsAll() {
+		return "everything"
+	}
+	var parts []string
+	for i, name := range events.Dimensions {
+		if v := s.Dim(i); v != nil {
+			parts = append(parts, name+": "+strings.Join(v, ", "))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+func day(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return events.FormatTime(t)
+}
+
+// termText describes a term: "2026-04-27 until 2033-01-01", "ends when agi is declared".
+func termText(t *events.Term) string {
+	if t == nil {
+		return ""
+	}
+	var parts []string
+	if !t.Start.IsZero() {
+		parts = append(parts, "from "+day(t.Start))
+	}
+	if !t.End.IsZero() {
+		parts = append(parts, "until "+day(t.End)+" (exclusive)")
+	}
+	if t.EndsOn != "" {
+		parts = append(parts, "ends when "+t.EndsOn+" is declared")
+	}
+	if len(parts) == 0 {
+		return "open-ended"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// row is one labelled value of a clause, for tables and details.
+type row struct{ label, value string }
+
+// clauseRows lists a clause's fields in reading order.
+func clauseRows(c *events.Clause) []row {
+	var out []row
+	g, hName := events.PartyFields(c.Kind)
+	if g != "" {
+		out = append(out, row{g, c.Grantor})
+	}
+	if hName != "" {
+		out = append(out, row{hName, c.Holder})
+	}
+	names := events.FieldNames(c.Kind)
+	has := func(n string) bool { return slices.Contains(names, n) }
+	switch c.Kind {
+	case events.License:
+		out = append(out, row{"subject", c.What}, row{"exclusive", yesNo(c.Exclusive)})
+	case events.Exclusivity:
+		out = append(out, row{"sole", yesNo(c.Sole) + map[bool]string{true: " (the grantor keeps its own right)", false: ""}[c.Sole]})
+	case events.RevenueShare:
+		out = append(out, row{"rate", rate(c.Rate)})
+		if c.What != "" {
+			out = append(out, row{"base", c.What})
+		}
+		if c.Cap == nil {
+			out = append(out, row{"cap", "none (uncapped)"})
+		} else {
+			out = append(out, row{"cap", money(c.Cap)})
+		}
+	case events.Commitment:
+		out = append(out, row{"amount", money(c.Amount)}, row{"what", c.What})
+	case events.Right:
+		out = append(out, row{"right", c.What})
+	case events.Obligation:
+		out = append(out, row{"what", c.What})
+	}
+	if has("scope") {
+		out = append(out, row{"scope", scopeText(c.Scope)})
+	}
+	if c.Kind == events.Investment {
+		for _, t := range c.Tranches {
+			v := money(&t.Amount)
+			if t.Condition != "" {
+				v += " — condition: " + t.Condition
+			}
+			out = append(out, row{"tranche " + t.ID, v})
+		}
+	}
+	if c.Term != nil {
+		out = append(out, row{"term", termText(c.Term)})
+	}
+	if c.Note != "" {
+		out = append(out, row{"note", c.Note})
+	}
+	return out
+}
+
+// stateRows adds what the state knows about a clause in force.
+func stateRows(cs *projections.ClauseState) []row {
+	out := clauseRows(cs.Clause)
+	if cs.Kind == events.Investment {
+		out = out[:0:0]
+		for _, r := range clauseRows(cs.Clause) {
+			if !strings.HasPrefix(r.label, "tranche ") {
+				out = append(out, r)
+			}
+		}
+		for _, t := range cs.Tranches {
+			v := money(&t.Amount)
+			if t.Condition != "" {
+				v += " — condition: " + t.Condition
+			}
+			if t.Funded.IsZero() {
+				v += " — not funded"
+			} else {
+				v += " — funded " + day(t.Funded)
+			}
+			out = append(out, row{"tranche " + t.ID, v})
+		}
+		committed, funded := cs.Totals()
+		out = append(out, row{"committed", money(committed)}, row{"funded", money(funded)})
+	}
+	if a := cs.Accrual; a != nil {
+		acc := money(a.Accrued)
+		if a.Accrued == nil {
+			acc = "cannot be computed"
+		}
+		out = append(out, row{"accrued", fmt.Sprintf("%s (%d reports)", acc, a.Reports)})
+		if cs.Cap != nil {
+			rem := money(a.CapRemaining)
+			if a.CapRemaining == nil {
+				rem = "cannot be computed"
+			}
+			out = append(out, row{"cap remaining", rem})
+		}
+		if a.Why != "" {
+			out = append(out, row{"why", a.Why})
+		}
+	}
+	out = append(out, row{"in force since", day(cs.Since)})
+	return out
+}
+
+// kindLabel is the plural heading of a group of clauses.
+var kindLabel = map[events.Kind]string{
+	events.License:      "Licences",
+	events.Exclusivity:  "Exclusivities",
+	events.RevenueShare: "Revenue shares",
+	events.Commitment:   "Commitments",
+	events.Investment:   "Investments",
+	events.Right:        "Rights",
+	events.Obligation:   "Obligations",
+}
+
+// kindColor is the fill and stroke of a kind's bars.
+var kindColor = map[events.Kind][2]string{
+	events.License:      {"#9ec5ea", "#2f6ca3"},
+	events.Exclusivity:  {"#f7b978", "#b8620f"},
+	events.RevenueShare: {"#a5d59a", "#3d7f32"},
+	events.Commitment:   {"#9fd6d2", "#2f7f79"},
+	events.Investment:   {"#d3b3d8", "#7d4a86"},
+	events.Right:        {"#dcc6a8", "#7a5a35"},
+	events.Obligation:   {"#d0d0d0", "#666666"},
+}
+
+func colorOf(k events.Kind) [2]string {
+	if c, ok := kindColor[k]; ok {
+		return c
+	}
+	return [2]string{"#dddddd", "#777777"}
+}
+
+func statusText(s string) string {
+	switch s {
+	case "not_open":
+		return "not yet open"
+	}
+	return s
+}
+
+// segmentLabel is the short text drawn inside a bar.
+func segmentLabel(k events.Kind, c *events.Clause) string {
+	switch k {
+	case events.License:
+		if c.Exclusive {
+			return "exclusive"
+		}
+		return "non-exclusive"
+	case events.Exclusivity:
+		return scopeText(c.Scope)
+	case events.RevenueShare:
+		s := "rate " + rate(c.Rate)
+		if c.Cap != nil {
+			s += ", cap " + money(c.Cap)
+		}
+		return s
+	case events.Commitment:
+		return money(c.Amount)
+	case events.Investment:
+		var total *events.Money
+		for _, t := range c.Tranches {
+			switch {
+			case total == nil:
+				m := t.Amount
+				total = &m
+			case t.Amount.Undisclosed || total.Undisclosed:
+				total = &events.Money{Undisclosed: true, Currency: total.Currency}
+			case t.Amount.Currency == total.Currency:
+				total = &events.Money{Amount: total.Amount.Add(t.Amount.Amount), Currency: total.Currency}
+			}
+		}
+		return "up to " + money(total)
+	case events.Right:
+		return c.What
+	case events.Obligation:
+		return c.What
+	}
+	return ""
+}
+
+// fieldsClause rebuilds a clause from its fields as a timeline segment holds
+// them (events.Clause.Fields). Values of unexpected types are left out.
+func fieldsClause(id string, kind events.Kind, fields map[string]any) *events.Clause {
+	c := &events.Clause{ID: id, Kind: kind}
+	str := func(name string) string { s, _ := fields[name].(string); return s }
+	g, hName := events.PartyFields(kind)
+	c.Grantor, c.Holder = str(g), str(hName)
+	for _, n := range []string{"subject", "base", "what", "right"} {
+		if s := str(n); s != "" {
+			c.What = s
+		}
+	}
+	c.Exclusive, _ = fields["exclusive"].(bool)
+	c.Sole, _ = fields["sole"].(bool)
+	c.Scope, _ = fields["scope"].(*events.Scope)
+	c.Rate, _ = fields["rate"].(*events.Rate)
+	c.Cap, _ = fields["cap"].(*events.Money)
+	c.Amount, _ = fields["amount"].(*events.Money)
+	c.Tranches, _ = fields["tranches"].([]events.Tranche)
+	c.Term, _ = fields["term"].(*events.Term)
+	c.Note = str("note")
+	return c
+}

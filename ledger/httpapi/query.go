@@ -1,0 +1,207 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/projections"
+)
+
+// query wraps a read endpoint to observe its latency under kind.
+func (h *Handler) query(kind string, fn http.HandlerFunc) http.HandlerFunc {
+	obs := h.m.queryDuration.WithLabelValues(kind)
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		fn(w, r)
+		obs.Observe(time.Since(start).Seconds())
+	}
+}
+
+// defaultAt is "now" for a request that gives no at, to the second.
+func (h *Handler) defaultAt() time.Time { return h.now().UTC().Truncate(time.Second) }
+
+// AgreementList is the document of GET /v1/agreements.
+type AgreementList struct {
+	At         string             `json:"at"`
+	Agreements []AgreementSummary `json:"agreements"`
+}
+
+// AgreementSummary is one agreement in a list, with its status at the
+// list's time.
+type AgreementSummary struct {
+	projections.Summary
+	Opened any `json:"opened"`
+	Closed any `json:"closed"`
+}
+
+func timeOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return events.FormatTime(t)
+}
+
+func (h *Handler) agreements(w http.ResponseWriter, r *http.Request) {
+	p := newParams(r, "at")
+	at := p.time("at", h.defaultAt())
+	if p.err != nil {
+		h.fail(w, r, http.StatusBadRequest, p.err)
+		return
+	}
+	list, err := h.l.Agreements(at)
+	if err != nil {
+		h.fail(w, r, 0, err)
+		return
+	}
+	doc := AgreementList{At: events.FormatTime(at), Agreements: make([]AgreementSummary, len(list))}
+	for i, s := range list {
+		doc.Agreements[i] = AgreementSummary{Summary: s, Opened: timeOrNil(s.Opened), Closed: timeOrNil(s.Closed)}
+	}
+	h.writeJSON(w, r, http.StatusOK, doc)
+}
+
+func (h *Handler) state(w http.ResponseWriter, r *http.Request) {
+	p := newParams(r, "at", "known_at")
+	at := p.time("at", h.defaultAt())
+	known := p.time("known_at", time.Time{})
+	if p.err != nil {
+		h.fail(w, r, http.StatusBadRequest, p.err)
+		return
+	}
+	s, err := h.l.State(r.PathValue("agreement"), at, known)
+	if err != nil {
+		h.fail(w, r, 0, err)
+		return
+	}
+	tag := etag(s.Version)
+	w.Header().Set("ETag", tag)
+	w.Header().Set("Cache-Control", "private, no-cache")
+	if noneMatch(r.Header.Get("If-None-Match"), tag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, s)
+}
+
+func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
+	if p := newParams(r); p.err != nil {
+		h.fail(w, r, http.StatusBadRequest, p.err)
+		return
+	}
+	hist, err := h.l.History(r.PathValue("agreement"))
+	if err != nil {
+		h.fail(w, r, 0, err)
+		return
+	}
+	if n := len(hist.Amendments); n > 0 {
+		w.Header().Set("ETag", etag(hist.Amendments[n-1].Version))
+	}
+	h.writeJSON(w, r, http.StatusOK, hist)
+}
+
+func (h *Handler) timeline(w http.ResponseWriter, r *http.Request) {
+	p := newParams(r, "known_at")
+	known := p.time("known_at", time.Time{})
+	if p.err != nil {
+		h.fail(w, r, http.StatusBadRequest, p.err)
+		return
+	}
+	tl, err := h.l.Timeline(r.PathValue("agreement"), known)
+	if err != nil {
+		h.fail(w, r, 0, err)
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, tl)
+}
+
+func (h *Handler) diff(w http.ResponseWriter, r *http.Request) {
+	p := newParams(r, "from", "to", "known_at")
+	from := p.required("from")
+	to := p.required("to")
+	known := p.time("known_at", time.Time{})
+	if p.err != nil {
+		h.fail(w, r, http.StatusBadRequest, p.err)
+		return
+	}
+	d, err := h.l.Diff(r.PathValue("agreement"), from, to, known)
+	if err != nil {
+		h.fail(w, r, 0, err)
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, d)
+}
+
+func (h *Handler) conflicts(w http.ResponseWriter, r *http.Request) {
+	p := newParams(r, "at", "known_at")
+	at := p.time("at", h.defaultAt())
+	known := p.time("known_at", time.Time{})
+	if p.err != nil {
+		h.fail(w, r, http.StatusBadRequest, p.err)
+		return
+	}
+	rep, err := h.l.Conflicts(at, known)
+	if err != nil {
+		h.fail(w, r, 0, err)
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, rep)
+}
+
+func (h *Handler) check(w http.ResponseWriter, r *http.Request) {
+	p := newParams(r, "party", "product", "channel", "platform", "territory", "at", "known_at")
+	q := projections.RightsQuery{Party: p.slug("party", true), Scope: &events.Scope{}}
+	one := func(name string) []string {
+		if s := p.slug(name, false); s != "" {
+			return []string{s}
+		}
+		return nil
+	}
+	q.Scope.Products, q.Scope.Channels, q.Scope.Platforms, q.Scope.Territories = one("product"), one("channel"), one("platform"), one("territory")
+	if q.Scope.IsAll() {
+		q.Scope = nil
+	}
+	q.At = p.time("at", h.defaultAt())
+	q.KnownAt = p.time("known_at", time.Time{})
+	if p.err != nil {
+		h.fail(w, r, http.StatusBadRequest, p.err)
+		return
+	}
+	res, err := h.l.Check(q)
+	if err != nil {
+		h.fail(w, r, 0, err)
+		return
+	}
+	h.writeJSON(w, r, http.StatusOK, res)
+}
+
+func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
+	if p := newParams(r); p.err != nil {
+		h.fail(w, r, http.StatusBadRequest, p.err)
+		return
+	}
+	rep, err := h.l.Verify(r.Context(), nil)
+	if err != nil {
+		h.fail(w, r, 0, err)
+		return
+	}
+	if rep.Settings == nil {
+		rep.Settings = []string{}
+	}
+	h.writeJSON(w, r, http.StatusOK, rep)
+}
+
+// Health is the document of GET /healthz.
+type Health struct {
+	Status string `json:"status"`
+}
+
+func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	h.writeJSON(w, r, http.StatusOK, Health{Status: "ok"})
+}
+
+func (h *Handler) amendmentSchema(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/schema+json")
+	_, _ = w.Write(events.Schema)
+}
