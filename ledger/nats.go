@@ -71,6 +71,9 @@ func startEmbedded(cfg Config) (*embedded, error) {
 			lock.Close()
 			return nil, events.Errorf(events.Invalid, "listen address %q: bad port", cfg.Listen)
 		}
+		if opts.Port == 0 {
+			opts.Port = server.RANDOM_PORT // NATS reads 0 as its default port, 4222
+		}
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {

@@ -29,7 +29,6 @@ func ClientPermissions(cfg Config) Permissions {
 			"$JS.API.CONSUMER.DELETE." + s + ".>",
 			"$JS.API.STREAM.INFO." + snaps,
 			"$JS.API.STREAM.CREATE." + snaps,
-			"$JS.API.STREAM.UPDATE." + snaps,
 			"$JS.API.STREAM.PURGE." + snaps,
 			"$JS.API.STREAM.MSG.GET." + snaps,
 			"$JS.API.DIRECT.GET." + snaps + ".>",

@@ -54,7 +54,14 @@ func openSnapshots(ctx context.Context, js jetstream.JetStream, cfg Config) (*sn
 	if cfg.SnapshotEvery < 0 {
 		return s, nil
 	}
-	store, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+	// An existing bucket is used as it is: a process opened with other
+	// settings (fewer replicas) must not reconfigure it.
+	store, err := js.ObjectStore(ctx, cfg.Stream+"_SNAPSHOTS")
+	if err == nil {
+		s.store = store
+		return s, nil
+	}
+	store, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket:      cfg.Stream + "_SNAPSHOTS",
 		Description: "snapshots of the agreement ledger's read model (a cache: safe to delete)",
 		Storage:     jetstream.FileStorage,
@@ -62,7 +69,10 @@ func openSnapshots(ctx context.Context, js jetstream.JetStream, cfg Config) (*sn
 		Compression: true,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("ledger: snapshot store: %w", err)
+		// Another process may have created it meanwhile.
+		if store, err = js.ObjectStore(ctx, cfg.Stream+"_SNAPSHOTS"); err != nil {
+			return nil, fmt.Errorf("ledger: snapshot store: %w", err)
+		}
 	}
 	s.store = store
 	return s, nil

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/agreement-ledger/ledger/events/seed"
+)
+
+// TestErrors checks the exit code and the error document of each kind of
+// error, and that invalid input writes nothing.
+func TestErrors(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	seedFile := s.file("seed.json", seed.JSON)
+	s.run(0, "append", seedFile)
+	history := func() string {
+		t.Helper()
+		var h historyDoc
+		return s.json(&h, 0, "history", "microsoft-openai").stdout
+	}
+	before := history()
+
+	t.Run("invalid input: exit 2, nothing written", func(t *testing.T) {
+		// A valid amendment followed by an invalid one: the valid one is
+		// not written either.
+		in := `{"agreement":"microsoft-openai","effective":"2027-01-01","changes":[{"op":"end","clause":"ip-license"}]}
+{"agreement":"microsoft-openai","effective":"2027-02-30","changes":[{"op":"end","clause":"no-such-clause"}]}`
+		r := s.runIn(2, in, "append", "-o", "json")
+		doc := parseError(t, r)
+		if doc.Error.Kind != "invalid" || !strings.HasPrefix(doc.Error.Field, "[1]") {
+			t.Errorf("error document: %+v", doc)
+		}
+		if r.stdout != "" {
+			t.Errorf("stdout on error: %q", r.stdout)
+		}
+		// A clause that does not exist: only the ledger's history can tell.
+		in = `{"agreement":"microsoft-openai","effective":"2027-01-01","changes":[{"op":"end","clause":"no-such-clause"}]}`
+		r = s.runIn(2, in, "append")
+		if !strings.Contains(r.stderr, "no-such-clause") || strings.Count(strings.TrimSpace(r.stderr), "\n") != 0 {
+			t.Errorf("want one line naming the clause on stderr: %s", r)
+		}
+		s.runIn(2, "not json", "append")
+		s.runIn(2, "", "append")
+		if after := history(); after != before {
+			t.Errorf("invalid input changed the history:\nbefore %s\nafter %s", before, after)
+		}
+	})
+
+	t.Run("unknown agreement: exit 1, not_found", func(t *testing.T) {
+		r := s.run(1, "state", "microsoft-opnai", "--at", "2027-01-01", "-o", "json")
+		if doc := parseError(t, r); doc.Error.Kind != "not_found" {
+			t.Errorf("error document: %+v", doc)
+		}
+		r = s.run(1, "history", "nobody")
+		if !strings.HasPrefix(r.stderr, "ledger: ") || !strings.Contains(r.stderr, "nobody") {
+			t.Errorf("stderr: %q", r.stderr)
+		}
+	})
+
+	t.Run("expected version mismatch: exit 4, conflict", func(t *testing.T) {
+		in := `{"agreement":"openai-amazon","effective":"2026-06-01","changes":[{"op":"fund","clause":"amazon-investment","tranche":"initial"}]}`
+		r := s.runIn(4, in, "append", "--expect-version", "0", "-o", "json")
+		if doc := parseError(t, r); doc.Error.Kind != "conflict" {
+			t.Errorf("error document: %+v", doc)
+		}
+		var res appendDoc
+		r = s.runIn(0, in, "append", "--expect-version", "1", "-o", "json")
+		if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || len(res.Appended) != 1 || res.Appended[0].Version != 2 {
+			t.Errorf("append at the expected version: %v %s", err, r)
+		}
+		var st stateDoc
+		s.json(&st, 0, "state", "openai-amazon", "--at", "2026-07-01")
+		if len(st.Investments) != 1 {
+			t.Fatalf("investments: %+v", st.Investments)
+		}
+	})
+
+	t.Run("check denied: exit 3", func(t *testing.T) {
+		r := s.run(3, "check", "--party", "openai", "--product", "frontier", "--channel", "api", "--at", "2027-01-01")
+		if r.stderr != "" {
+			t.Errorf("a denial is an answer, not an error: stderr %q", r.stderr)
+		}
+	})
+
+	t.Run("command line: exit 2", func(t *testing.T) {
+		for _, args := range [][]string{
+			{"state"},
+			{"state", "microsoft-openai", "--at", "yesterday"},
+			{"state", "microsoft-openai", "--no-such-flag"},
+			{"check", "--party", "amazon", "--product", "frontier"},
+			{"check", "--party", "Amazon!", "--product", "frontier", "--channel", "api"},
+			{"diff", "microsoft-openai"},
+			{"stat", "microsoft-openai"},
+			{"state", "microsoft-openai", "-o", "yaml"},
+			{"append", "no-such-file.json"},
+		} {
+			r := s.run(2, args...)
+			if !strings.HasPrefix(r.stderr, "ledger: ") {
+				t.Errorf("ledger %s: stderr %q", strings.Join(args, " "), r.stderr)
+			}
+		}
+	})
+}
+
+// TestInputForms appends the seed as a JSON array, then again (idempotent:
+// same ids, duplicates, versions unchanged), then as JSON Lines.
+func TestInputForms(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	file := s.file("seed.json", seed.JSON)
+	var first, again appendDoc
+	s.json(&first, 0, "append", file)
+	var h1 historyDoc
+	s.json(&h1, 0, "history", "microsoft-openai")
+	s.json(&again, 0, "append", file)
+	if len(first.Appended) != 3 || len(again.Appended) != 3 {
+		t.Fatalf("appended %d then %d", len(first.Appended), len(again.Appended))
+	}
+	for i := range first.Appended {
+		a, b := first.Appended[i], again.Appended[i]
+		if a.Duplicate || !b.Duplicate || a.ID != b.ID || a.Version != b.Version || a.Agreement != b.Agreement {
+			t.Errorf("amendment %d: first %+v, again %+v", i, a, b)
+		}
+	}
+	if len(again.Conflicts) != 0 {
+		t.Errorf("a re-append introduces no conflict: %+v", again.Conflicts)
+	}
+	var h2 historyDoc
+	s.json(&h2, 0, "history", "microsoft-openai")
+	if len(h1.Amendments) != len(h2.Amendments) {
+		t.Errorf("history grew on a re-append: %d → %d", len(h1.Amendments), len(h2.Amendments))
+	}
+	out := s.run(0, "append", file).stdout
+	if !strings.Contains(out, "already recorded") {
+		t.Errorf("text output of a re-append:\n%s", out)
+	}
+
+	// JSON Lines, through stdin, into another store: the same answers.
+	var items []json.RawMessage
+	if err := json.Unmarshal(seed.JSON, &items); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, raw := range items {
+		b, _ := json.Marshal(raw)
+		lines = append(lines, string(b))
+	}
+	other := newStore(t)
+	var res appendDoc
+	r := other.runIn(0, strings.Join(lines, "\n")+"\n", "append", "-o", "json")
+	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil {
+		t.Fatal(err)
+	}
+	var got, want []string
+	for i := range res.Appended {
+		got = append(got, res.Appended[i].ID)
+		want = append(want, first.Appended[i].ID)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("JSON Lines recorded %v, the array %v", got, want)
+	}
+}

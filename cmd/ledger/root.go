@@ -1,0 +1,346 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/ledger"
+	"github.com/oklog/ulid/v2"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+// Environment variables that stand for global flags.
+const (
+	envData = "LEDGER_DATA"
+	envNATS = "LEDGER_NATS_URL"
+)
+
+// app is one run of the command: its streams and global options.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+
+	data, url, output, stream string
+	replicas                  int
+	verbose                   bool
+	nats                      natsAuth
+}
+
+// natsAuth are the credentials and TLS files for an external NATS server.
+type natsAuth struct {
+	user, password, token, creds, nkey, ca, cert, key string
+}
+
+// run executes the command line and returns the exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return ledger.ExitOK
+	}
+	var st exitStatus
+	if errors.As(err, &st) {
+		return st.code
+	}
+	a.printError(err)
+	return ledger.ExitCode(err)
+}
+
+// exitStatus ends the command with a code and no message: its output said
+// everything (a rights check that denies).
+type exitStatus struct{ code int }
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+// printError writes err on stderr: one line, or the JSON error document.
+func (a *app) printError(err error) {
+	if a.output == "json" {
+		b, _ := json.MarshalIndent(ledger.Document(err, true), "", "  ")
+		fmt.Fprintf(a.stderr, "%s\n", b)
+		return
+	}
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	fmt.Fprintf(a.stderr, "ledger: %s\n", strings.TrimPrefix(msg, "ledger: "))
+}
+
+// invalid is an error about the command line: exit code 2.
+func invalid(format string, args ...any) error {
+	return &events.Error{Kind: events.Invalid, Message: fmt.Sprintf(format, args...)}
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "ledger",
+		Short: "An event-sourced ledger of commercial agreements",
+		Long: `ledger records commercial agreements as an append-only history of amendments
+on NATS JetStream and answers what an agreement said at a time T, as known at a
+time K: state, conflicting exclusive grants, rights checks, timelines, diffs.
+
+New here? Run "ledger demo".
+
+Times are RFC 3339 date-times or dates (2026-03-15 is midnight UTC).
+Exit codes: 0 ok, 1 error, 2 invalid input (nothing written), 3 rights check
+denied, 4 concurrency conflict (--expect-version did not match).`,
+		Version:       version(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			msg := fmt.Sprintf("unknown command %q", args[0])
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, ", "))
+			}
+			return invalid("%s; see ledger --help", msg)
+		},
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error { return a.setup(cmd) },
+	}
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return invalid("%v (see %s --help)", err, cmd.CommandPath())
+	})
+	root.SetVersionTemplate("ledger {{.Version}}\n")
+
+	f := root.PersistentFlags()
+	f.StringVar(&a.data, "data", "./ledger-data", "directory of the embedded store (env "+envData+")")
+	f.StringVar(&a.url, "nats", "", "URL of an external NATS server or cluster, comma-separated (env "+envNATS+"); no embedded store")
+	f.StringVar(&a.nats.user, "nats-user", "", "NATS user name")
+	f.StringVar(&a.nats.password, "nats-password", "", "NATS password")
+	f.StringVar(&a.nats.token, "nats-token", "", "NATS token")
+	f.StringVar(&a.nats.creds, "nats-creds", "", "NATS credentials (.creds) file")
+	f.StringVar(&a.nats.nkey, "nats-nkey", "", "NATS nkey seed file")
+	f.StringVar(&a.nats.ca, "nats-ca", "", "CA certificate to trust for NATS TLS")
+	f.StringVar(&a.nats.cert, "nats-cert", "", "client certificate for NATS TLS")
+	f.StringVar(&a.nats.key, "nats-key", "", "client key for NATS TLS")
+	f.StringVar(&a.stream, "stream", "LEDGER", "JetStream stream name")
+	f.IntVar(&a.replicas, "replicas", 1, "replicas of the stream when the ledger creates it (3 on a cluster)")
+	f.StringVarP(&a.output, "output", "o", "text", "output format: text for people, json for programs")
+	f.BoolVarP(&a.verbose, "verbose", "v", false, "log what the ledger does on stderr")
+	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
+
+	root.AddCommand(
+		a.appendCommand(),
+		a.stateCommand(),
+		a.conflictsCommand(),
+		a.checkCommand(),
+		a.historyCommand(),
+		a.diffCommand(),
+		a.timelineCommand(),
+		a.agreementsCommand(),
+		a.verifyCommand(),
+		a.serveCommand(),
+		a.demoCommand(),
+		a.versionCommand(),
+	)
+	return root
+}
+
+// setup checks the global options and applies the environment.
+func (a *app) setup(cmd *cobra.Command) error {
+	f := cmd.Flags()
+	if v := os.Getenv(envData); v != "" && !f.Changed("data") {
+		a.data = v
+	}
+	if v := os.Getenv(envNATS); v != "" && !f.Changed("nats") {
+		a.url = v
+	}
+	switch a.output {
+	case "text", "json":
+	default:
+		out := a.output
+		a.output = "text"
+		return invalid("--output %q: use text or json", out)
+	}
+	if a.replicas < 1 || a.replicas > 5 {
+		return invalid("--replicas %d: a stream has 1 to 5 replicas", a.replicas)
+	}
+	return nil
+}
+
+// config is the ledger configuration the global options describe.
+func (a *app) config() ledger.Config {
+	cfg := ledger.Config{
+		DataDir:   a.data,
+		URL:       a.url,
+		User:      a.nats.user,
+		Password:  a.nats.password,
+		Token:     a.nats.token,
+		CredsFile: a.nats.creds,
+		NKeyFile:  a.nats.nkey,
+		CAFile:    a.nats.ca,
+		CertFile:  a.nats.cert,
+		KeyFile:   a.nats.key,
+		Stream:    a.stream,
+		Replicas:  a.replicas,
+	}
+	if a.verbose {
+		cfg.Logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return cfg
+}
+
+// open opens the ledger the global options name.
+func (a *app) open(ctx context.Context) (*ledger.Ledger, error) {
+	return ledger.Open(ctx, a.config())
+}
+
+// with opens the ledger, runs fn and closes the ledger. The context ends on
+// SIGINT or SIGTERM.
+func (a *app) with(cmd *cobra.Command, fn func(ctx context.Context, l *ledger.Ledger) error) error {
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	l, err := a.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	return fn(ctx, l)
+}
+
+// emit writes v as its JSON document with -o json, or as text for people.
+func (a *app) emit(v any, text func(w io.Writer) error) error {
+	if a.output == "json" {
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(a.stdout, "%s\n", b)
+		return err
+	}
+	return text(a.stdout)
+}
+
+// timeFlag is a flag holding a time: RFC 3339, a date, or "now".
+type timeFlag struct {
+	t   time.Time
+	set bool
+}
+
+func (f *timeFlag) String() string {
+	if !f.set {
+		return ""
+	}
+	return events.FormatTime(f.t)
+}
+
+func (f *timeFlag) Set(s string) error {
+	if s == "now" {
+		f.t, f.set = time.Now().UTC(), true
+		return nil
+	}
+	t, err := events.ParseTime(s)
+	if err != nil {
+		return err
+	}
+	f.t, f.set = t, true
+	return nil
+}
+
+func (f *timeFlag) Type() string { return "time" }
+
+// orNow is the flag's time, or now when it was not given.
+func (f *timeFlag) orNow() time.Time {
+	if f.set {
+		return f.t
+	}
+	return time.Now().UTC()
+}
+
+// knownFlag is a --known-at flag: a time, or the id of an amendment, which
+// stands for the time it was recorded ("as known when it was recorded").
+type knownFlag struct {
+	timeFlag
+	id ulid.ULID
+}
+
+func (f *knownFlag) Set(s string) error {
+	if id, err := ulid.ParseStrict(s); err == nil && len(s) == ulid.EncodedSize {
+		f.id, f.set = id, true
+		return nil
+	}
+	return f.timeFlag.Set(s)
+}
+
+func (f *knownFlag) Type() string { return "time|amendment-id" }
+
+func (f *knownFlag) String() string {
+	if f.id != (ulid.ULID{}) {
+		return f.id.String()
+	}
+	return f.timeFlag.String()
+}
+
+// in resolves the flag against l: zero when not given (everything
+// recorded), the time given, or when the amendment named was recorded.
+func (f *knownFlag) in(l *ledger.Ledger) (time.Time, error) {
+	if f.id == (ulid.ULID{}) {
+		return f.t, nil
+	}
+	r, err := l.Amendment(f.id)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return r.Recorded, nil
+}
+
+// knownVar adds a --known-at flag to fs.
+func knownVar(fs *pflag.FlagSet) *knownFlag {
+	f := &knownFlag{}
+	fs.Var(f, "known-at", "transaction time: count only amendments recorded by then, given as a time or as an amendment id (when it was recorded); default everything")
+	return f
+}
+
+// timeVar adds a time flag to fs.
+func timeVar(fs *pflag.FlagSet, name, usage string) *timeFlag {
+	f := &timeFlag{}
+	fs.Var(f, name, usage)
+	return f
+}
+
+// args checks the positional arguments: between min and max of them,
+// named in the usage.
+func args(min, max int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) < min:
+			return invalid("%s: missing argument (usage: %s)", cmd.CommandPath(), cmd.UseLine())
+		case len(args) > max:
+			return invalid("%s: too many arguments: %s (usage: %s)", cmd.CommandPath(), strings.Join(args[max:], " "), cmd.UseLine())
+		}
+		return nil
+	}
+}
+
+// required checks that flags were given.
+func required(cmd *cobra.Command, names ...string) error {
+	var missing []string
+	for _, n := range names {
+		if !cmd.Flags().Changed(n) {
+			missing = append(missing, "--"+n)
+		}
+	}
+	switch len(missing) {
+	case 0:
+		return nil
+	case 1:
+		return invalid("%s: %s is required (usage: %s)", cmd.CommandPath(), missing[0], cmd.UseLine())
+	}
+	return invalid("%s: %s are required (usage: %s)", cmd.CommandPath(), strings.Join(missing, ", "), cmd.UseLine())
+}

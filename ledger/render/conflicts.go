@@ -1,0 +1,130 @@
+package render
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/agreement-ledger/ledger/projections"
+)
+
+// Conflicts writes a conflict report: a count, then one block per conflict.
+func Conflicts(w io.Writer, r *projections.ConflictReport) error {
+	p := &printer{w: w}
+	if len(r.Conflicts) == 0 {
+		p.f("no conflicts at %s, %s\n", Time(r.At), KnownAt(r.KnownAt))
+		return p.err
+	}
+	p.f("%s at %s, %s\n", Plural(len(r.Conflicts), "conflict", "conflicts"), Time(r.At), KnownAt(r.KnownAt))
+	for _, c := range r.Conflicts {
+		p.ln()
+		p.do(Conflict(w, c))
+	}
+	return p.err
+}
+
+// Conflict writes one conflict as a block: who granted what twice, over
+// which scope, in which window, and the two clauses.
+func Conflict(w io.Writer, c projections.Conflict) error {
+	p := &printer{w: w}
+	p.f("CONFLICT  %s granted exclusive rights over %s to both %s and %s\n",
+		c.Grantor, Scope(c.Scope), c.Clauses[0].Holder, c.Clauses[1].Holder)
+	p.f("  window  %s\n", Window(c.From, c.Until))
+	t := newTable(w, "  ", "AGREEMENT", "CLAUSE", "KIND", "HOLDER", "SCOPE", "SINCE")
+	for _, x := range c.Clauses {
+		t.Row(x.Agreement, x.Clause, string(x.Kind), x.Holder, Scope(x.Scope.Scope), x.Since)
+	}
+	p.table(t)
+	return p.err
+}
+
+// ConflictLines writes conflicts compactly, one line each, for summaries
+// such as the result of an append.
+func ConflictLines(w io.Writer, cs []projections.Conflict, indent string) error {
+	p := &printer{w: w}
+	for _, c := range cs {
+		p.f("%s%s: %s/%s (held by %s) and %s/%s (held by %s) both cover %s, %s\n", indent, c.Grantor,
+			c.Clauses[0].Agreement, c.Clauses[0].Clause, c.Clauses[0].Holder,
+			c.Clauses[1].Agreement, c.Clauses[1].Clause, c.Clauses[1].Holder,
+			Scope(c.Scope), Window(c.From, c.Until))
+	}
+	return p.err
+}
+
+// Rights writes the answer to a rights check: allowed or denied, and the
+// clauses that decide it.
+func Rights(w io.Writer, q projections.RightsQuery, r projections.Rights) error {
+	p := &printer{w: w}
+	what := Scope(q.Scope)
+	when := Time(q.At)
+	if !q.KnownAt.IsZero() {
+		when += ", " + KnownAt(q.KnownAt)
+	}
+	if r.Allowed {
+		p.f("ALLOWED  %s may offer %s at %s\n", q.Party, what, when)
+		if len(r.DecidedBy) == 0 {
+			p.ln("  no exclusivity in force covers it")
+			return p.err
+		}
+		p.ln("  exclusivities in force that cover it do not bind " + q.Party + ":")
+	} else {
+		p.f("DENIED  %s may not offer %s at %s\n", q.Party, what, when)
+		p.ln("  kept out by:")
+	}
+	t := newTable(w, "  ", "AGREEMENT", "CLAUSE", "GRANTOR → HOLDER", "COVERS", "SINCE", "WHY")
+	for _, d := range r.DecidedBy {
+		t.Row(d.Agreement, d.Clause, d.Grantor+" → "+d.Holder, Scope(d.Where.Scope), d.Since, decisionWhy(q.Party, d))
+	}
+	p.table(t)
+	return p.err
+}
+
+func decisionWhy(party string, d projections.Decision) string {
+	switch {
+	case d.Binds:
+		return fmt.Sprintf("exclusive to %s", d.Holder)
+	case d.Holder == party:
+		return fmt.Sprintf("held by %s", party)
+	case d.Sole && d.Grantor == party:
+		return "a sole grant does not bind its grantor"
+	}
+	return ""
+}
+
+// History writes an agreement's amendments in recording order.
+func History(w io.Writer, h *projections.History) error {
+	p := &printer{w: w}
+	p.f("%s: %s\n", h.Agreement, Plural(len(h.Amendments), "amendment", "amendments"))
+	t := newTable(w, "", "VERSION", "EFFECTIVE", "RECORDED", "ID", "OPS", "SUMMARY")
+	for _, e := range h.Amendments {
+		ops := make([]string, len(e.Changes))
+		for i, c := range e.Changes {
+			ops[i] = string(c.Op)
+		}
+		summary := Truncate(e.Summary, 72)
+		if e.RetractedBy != "" {
+			summary = "[retracted by " + e.RetractedBy + "] " + summary
+		}
+		t.Row(fmt.Sprint(e.Version), Time(e.Effective), Recorded(e.Recorded), e.ID.String(), compactOps(ops), summary)
+	}
+	p.table(t)
+	return p.err
+}
+
+// compactOps writes ops as "open, add×4".
+func compactOps(ops []string) string {
+	var out []string
+	for i := 0; i < len(ops); {
+		j := i
+		for j < len(ops) && ops[j] == ops[i] {
+			j++
+		}
+		if j-i > 1 {
+			out = append(out, fmt.Sprintf("%s×%d", ops[i], j-i))
+		} else {
+			out = append(out, ops[i])
+		}
+		i = j
+	}
+	return strings.Join(out, ",")
+}
