@@ -98,107 +98,128 @@ func readChange(raw json.RawMessage, path string, p *Problems) (Change, bool) {
 	}
 	// The op decides which fields the change has. It is looked up by its exact
 	// name (encoding/json would match struct fields case-insensitively).
-	members := rawMembers(raw)
-	opRaw, given := members["op"]
-	var spec struct{ all, required []string }
-	known := false
+	var buf [16]member
+	ms, _ := scanMembers(raw, buf[:0])
+	r := &changeReader{c: &c}
+	opRaw, given := lookup(ms, "op")
 	switch {
 	case !given || isNull(opRaw):
 		p.Add(join(path, "op"), "is required (one of: %s)", opList())
 	default:
 		if s, ok := readString(opRaw, join(path, "op"), 64, p); ok {
 			c.Op = Op(s)
-			if spec, known = opFields[c.Op]; !known {
+			if r.spec, r.known = opFields[c.Op]; !r.known {
 				p.Add(join(path, "op"), "%s is not an op (one of: %s)", quote(s), opList())
 			}
 		}
 	}
-	all := map[string]field{
-		"op": func(json.RawMessage, string, *Problems) {},
-		"title": func(raw json.RawMessage, path string, p *Problems) {
-			c.Title, _ = readText(raw, path, MaxText, p)
-		},
-		"parties": func(raw json.RawMessage, path string, p *Problems) {
-			seen := map[string]bool{}
-			readArray(raw, path, MaxList, p, func(raw json.RawMessage, path string) {
-				if v, ok := readSlug(raw, path, p); ok {
-					if seen[v] {
-						p.Add(path, "party %s is listed twice", quote(v))
-						return
-					}
-					seen[v] = true
-					c.Parties = append(c.Parties, v)
-				}
-			})
-			if len(seen) < 2 && p.Len() == n {
-				p.Add(path, "must list at least two parties")
-			}
-		},
-		"clause": func(raw json.RawMessage, path string, p *Problems) {
-			if c.Op == Add {
-				c.Clause, _ = readClause(raw, path, p)
-				return
-			}
-			if jsonType(raw) == "an object" {
-				p.Add(path, "must be the id of the clause to %s (a string); only \"add\" takes a whole clause", c.Op)
-				return
-			}
-			c.ClauseID, _ = readSlug(raw, path, p)
-		},
-		"set": func(raw json.RawMessage, path string, p *Problems) { c.Set, _ = readPatch(raw, path, p) },
-		"condition": func(raw json.RawMessage, path string, p *Problems) {
-			c.Condition, _ = readSlug(raw, path, p)
-		},
-		"period": func(raw json.RawMessage, path string, p *Problems) { c.Period, _ = readPeriod(raw, path, p) },
-		"base": func(raw json.RawMessage, path string, p *Problems) {
-			if m, ok := readMoney(raw, path, p); ok {
-				if m.Undisclosed {
-					p.Add(path, "must be a disclosed amount: a report states the revenue")
-					return
-				}
-				c.Base = m
-			}
-		},
-		"tranche": func(raw json.RawMessage, path string, p *Problems) { c.Tranche, _ = readSlug(raw, path, p) },
-		"amendment": func(raw json.RawMessage, path string, p *Problems) {
-			c.Target, _ = readULID(raw, path, p)
-		},
-	}
-	if !known {
+	if !r.known {
 		// Without a valid op only the names of the fields can be checked.
-		ignore := map[string]field{}
-		for name := range all {
-			ignore[name] = func(json.RawMessage, string, *Problems) {}
-		}
-		object(raw, path, "a change", ignore, nil, p)
+		object(raw, path, "a change", r, nil, p)
 		return c, false
 	}
-	misplaced := func(_ json.RawMessage, path string, p *Problems) {
-		takes := "no other fields"
-		if len(spec.all) > 0 {
-			takes = strings.Join(spec.all, ", ")
-		}
-		p.Add(path, "is not a field of a %q change (it takes %s)", c.Op, takes)
-	}
-	fields := map[string]field{"op": all["op"]}
-	for name, read := range all {
-		if name == "op" {
-			continue
-		}
-		if slices.Contains(spec.all, name) {
-			fields[name] = read
-			continue
-		}
-		fields[name] = misplaced
-		if m, ok := members[name]; ok && isNull(m) {
+	for _, m := range ms {
+		if changeFields[m.name] != nil && !slices.Contains(r.spec.all, m.name) && isNull(m.value) {
 			// object skips null members; a field the op does not take is
 			// an error whatever its value.
-			misplaced(m, join(path, name), p)
+			r.misplaced(join(path, m.name), p)
 		}
 	}
-	object(raw, path, "a change", fields, spec.required, p)
+	object(raw, path, "a change", r, r.spec.required, p)
 	return c, p.Len() == n
 }
+
+// changeReader reads the members of a change, as its op allows.
+type changeReader struct {
+	c     *Change
+	spec  struct{ all, required []string }
+	known bool // the op is known
+}
+
+func (r *changeReader) has(name string) bool { return name == "op" || changeFields[name] != nil }
+
+func (r *changeReader) read(name string, raw json.RawMessage, path string, p *Problems) {
+	switch {
+	case name == "op" || !r.known: // op is read first; without it nothing else is
+	case slices.Contains(r.spec.all, name):
+		changeFields[name](r.c, raw, path, p)
+	default:
+		r.misplaced(path, p)
+	}
+}
+
+func (r *changeReader) misplaced(path string, p *Problems) {
+	takes := "no other fields"
+	if len(r.spec.all) > 0 {
+		takes = strings.Join(r.spec.all, ", ")
+	}
+	p.Add(path, "is not a field of a %q change (it takes %s)", r.c.Op, takes)
+}
+
+func (r *changeReader) names() string { return allChangeFields }
+
+// changeFields reads each member a change may have, whatever its op.
+var changeFields = map[string]func(c *Change, raw json.RawMessage, path string, p *Problems){
+	"title": func(c *Change, raw json.RawMessage, path string, p *Problems) {
+		c.Title, _ = readText(raw, path, MaxText, p)
+	},
+	"parties": func(c *Change, raw json.RawMessage, path string, p *Problems) {
+		n := p.Len()
+		readArray(raw, path, MaxList, p, func(raw json.RawMessage, path string) {
+			if v, ok := readSlug(raw, path, p); ok {
+				if slices.Contains(c.Parties, v) {
+					p.Add(path, "party %s is listed twice", quote(v))
+					return
+				}
+				c.Parties = append(c.Parties, v)
+			}
+		})
+		if len(c.Parties) < 2 && p.Len() == n {
+			p.Add(path, "must list at least two parties")
+		}
+	},
+	"clause": func(c *Change, raw json.RawMessage, path string, p *Problems) {
+		if c.Op == Add {
+			c.Clause, _ = readClause(raw, path, p)
+			return
+		}
+		if jsonType(raw) == "an object" {
+			p.Add(path, "must be the id of the clause to %s (a string); only \"add\" takes a whole clause", c.Op)
+			return
+		}
+		c.ClauseID, _ = readSlug(raw, path, p)
+	},
+	"set": func(c *Change, raw json.RawMessage, path string, p *Problems) { c.Set, _ = readPatch(raw, path, p) },
+	"condition": func(c *Change, raw json.RawMessage, path string, p *Problems) {
+		c.Condition, _ = readSlug(raw, path, p)
+	},
+	"period": func(c *Change, raw json.RawMessage, path string, p *Problems) { c.Period, _ = readPeriod(raw, path, p) },
+	"base": func(c *Change, raw json.RawMessage, path string, p *Problems) {
+		if m, ok := readMoney(raw, path, p); ok {
+			if m.Undisclosed {
+				p.Add(path, "must be a disclosed amount: a report states the revenue")
+				return
+			}
+			c.Base = m
+		}
+	},
+	"tranche": func(c *Change, raw json.RawMessage, path string, p *Problems) {
+		c.Tranche, _ = readSlug(raw, path, p)
+	},
+	"amendment": func(c *Change, raw json.RawMessage, path string, p *Problems) {
+		c.Target, _ = readULID(raw, path, p)
+	},
+}
+
+// allChangeFields lists every member name of a change, for messages.
+var allChangeFields = func() string {
+	names := []string{"op"}
+	for name := range changeFields {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}()
 
 func readULID(raw json.RawMessage, path string, p *Problems) (ulid.ULID, bool) {
 	s, ok := readString(raw, path, 64, p)
@@ -219,7 +240,7 @@ func readAmendment(raw json.RawMessage, path string, p *Problems, stored *stored
 	var a Amendment
 	var positions []int // the index in the input of each change read
 	n := p.Len()
-	fields := map[string]field{
+	fields := fieldMap{
 		"id": func(raw json.RawMessage, path string, p *Problems) { a.ID, _ = readULID(raw, path, p) },
 		"agreement": func(raw json.RawMessage, path string, p *Problems) {
 			a.Agreement, _ = readSlug(raw, path, p)
@@ -231,7 +252,7 @@ func readAmendment(raw json.RawMessage, path string, p *Problems, stored *stored
 		},
 		"source": func(raw json.RawMessage, path string, p *Problems) {
 			var s Source
-			present := object(raw, path, "a source", map[string]field{
+			present := object(raw, path, "a source", fieldMap{
 				"title": func(raw json.RawMessage, path string, p *Problems) { s.Title, _ = readText(raw, path, MaxText, p) },
 				"url":   func(raw json.RawMessage, path string, p *Problems) { s.URL, _ = readText(raw, path, MaxText, p) },
 				"quote": func(raw json.RawMessage, path string, p *Problems) { s.Quote, _ = readText(raw, path, MaxQuote, p) },

@@ -268,49 +268,90 @@ func readClause(raw json.RawMessage, path string, p *Problems) (*Clause, bool) {
 	}
 	// The kind decides which fields the clause has. It is looked up by its
 	// exact name (encoding/json would match struct fields case-insensitively).
-	members := rawMembers(raw)
-	kindRaw, given := members["kind"]
-	var c Clause
-	kindKnown := false
-	if !given || isNull(kindRaw) {
-		// reported as missing by object below
-	} else if s, ok := readString(kindRaw, join(path, "kind"), 64, p); ok {
-		if !validKind(Kind(s)) {
-			p.Add(join(path, "kind"), "%s is not a clause kind (one of: %s)", quote(s), kindList())
-		} else {
-			c.Kind, kindKnown = Kind(s), true
+	var buf [32]member
+	ms, _ := scanMembers(raw, buf[:0])
+	r := &clauseReader{c: &Clause{}}
+	required := []string{"id", "kind"}
+	if kindRaw, given := lookup(ms, "kind"); given && !isNull(kindRaw) {
+		if s, ok := readString(kindRaw, join(path, "kind"), 64, p); ok {
+			if !validKind(Kind(s)) {
+				p.Add(join(path, "kind"), "%s is not a clause kind (one of: %s)", quote(s), kindList())
+			} else {
+				r.c.Kind, r.kindKnown = Kind(s), true
+				required = requiredFields[r.c.Kind]
+			}
 		}
 	}
-	fields := map[string]field{
-		"kind": func(json.RawMessage, string, *Problems) {}, // read above
-		"id": func(raw json.RawMessage, path string, p *Problems) {
-			c.ID, _ = readSlug(raw, path, p)
-		},
-	}
-	required := []string{"id", "kind"}
-	for name, s := range clauseFields {
-		if kindKnown && !s.has(c.Kind) {
-			misplaced := func(_ json.RawMessage, path string, p *Problems) {
-				p.Add(path, "is not a field of %s clause (its fields: %s)", article(c.Kind), strings.Join(FieldNames(c.Kind), ", "))
-			}
-			fields[name] = misplaced
-			if m, ok := members[name]; ok && isNull(m) {
+	if r.kindKnown {
+		for _, m := range ms {
+			if s, ok := clauseFields[m.name]; ok && !s.has(r.c.Kind) && isNull(m.value) {
 				// object skips null members; a field the kind does not have
 				// is an error whatever its value.
-				misplaced(m, join(path, name), p)
+				r.misplaced(join(path, m.name), p)
 			}
-			continue
-		}
-		fields[name] = func(raw json.RawMessage, path string, p *Problems) { s.read(&c, raw, path, p) }
-		if kindKnown && s.required {
-			required = append(required, name)
 		}
 	}
-	slices.Sort(required)
-	object(raw, path, "a clause", fields, required, p)
-	checkClause(&c, path, p) // parties that were not read are empty and not compared
-	return &c, p.Len() == n
+	object(raw, path, "a clause", r, required, p)
+	checkClause(r.c, path, p) // parties that were not read are empty and not compared
+	return r.c, p.Len() == n
 }
+
+// clauseReader reads the members of a clause whose kind is known (or not).
+type clauseReader struct {
+	c         *Clause
+	kindKnown bool
+}
+
+func (r *clauseReader) has(name string) bool {
+	_, ok := clauseFields[name]
+	return ok || name == "id" || name == "kind"
+}
+
+func (r *clauseReader) read(name string, raw json.RawMessage, path string, p *Problems) {
+	switch name {
+	case "kind": // read first, by readClause
+	case "id":
+		r.c.ID, _ = readSlug(raw, path, p)
+	default:
+		if s := clauseFields[name]; !r.kindKnown || s.has(r.c.Kind) {
+			s.read(r.c, raw, path, p)
+		} else {
+			r.misplaced(path, p)
+		}
+	}
+}
+
+func (r *clauseReader) misplaced(path string, p *Problems) {
+	p.Add(path, "is not a field of %s clause (its fields: %s)", article(r.c.Kind), strings.Join(FieldNames(r.c.Kind), ", "))
+}
+
+func (r *clauseReader) names() string { return allClauseFields }
+
+// allClauseFields lists every clause member name, for messages.
+var allClauseFields = func() string {
+	names := []string{"id", "kind"}
+	for name := range clauseFields {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}()
+
+// requiredFields lists the members each kind of clause must have.
+var requiredFields = func() map[Kind][]string {
+	m := map[Kind][]string{}
+	for _, k := range Kinds {
+		req := []string{"id", "kind"}
+		for name, s := range clauseFields {
+			if s.required && s.has(k) {
+				req = append(req, name)
+			}
+		}
+		slices.Sort(req)
+		m[k] = req
+	}
+	return m
+}()
 
 // checkClause checks what involves more than one field of a clause.
 func checkClause(c *Clause, path string, p *Problems) {
@@ -363,7 +404,7 @@ func readTranches(c *Clause, raw json.RawMessage, path string, p *Problems) {
 	n := readArray(raw, path, MaxList, p, func(raw json.RawMessage, path string) {
 		var t Tranche
 		m := p.Len()
-		object(raw, path, "a tranche", map[string]field{
+		object(raw, path, "a tranche", fieldMap{
 			"id": func(raw json.RawMessage, path string, p *Problems) { t.ID, _ = readSlug(raw, path, p) },
 			"amount": func(raw json.RawMessage, path string, p *Problems) {
 				if m, ok := readMoney(raw, path, p); ok {

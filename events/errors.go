@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -158,5 +159,5 @@ func join(path, field string) string {
 
 // index builds a JSON path to an array element: index("changes", 1) is "changes[1]".
 func index(path string, i int) string {
-	return fmt.Sprintf("%s[%d]", path, i)
+	return path + "[" + strconv.Itoa(i) + "]"
 }

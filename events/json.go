@@ -45,11 +45,27 @@ func isNull(raw json.RawMessage) bool {
 // field reads one member of an object; it writes what it decodes and records problems.
 type field func(raw json.RawMessage, path string, p *Problems)
 
+// members says what members an object may have and reads them.
+type members interface {
+	has(name string) bool                                            // whether name is a member of such objects
+	read(name string, raw json.RawMessage, path string, p *Problems) // reads a member that has a value
+	names() string                                                   // the member names, for messages
+}
+
+// fieldMap is a members given as a map of readers.
+type fieldMap map[string]field
+
+func (fs fieldMap) has(name string) bool { _, ok := fs[name]; return ok }
+func (fs fieldMap) read(name string, raw json.RawMessage, path string, p *Problems) {
+	fs[name](raw, path, p)
+}
+func (fs fieldMap) names() string { return knownFields(fs) }
+
 // object reads raw as a JSON object whose members are read by fields. Members
 // not in fields are reported as unknown, members given twice as duplicates;
 // names in required that are missing (or null) are reported as missing. It
 // returns the names that were present and not null.
-func object(raw json.RawMessage, path, what string, fields map[string]field, required []string, p *Problems) map[string]bool {
+func object(raw json.RawMessage, path, what string, fields members, required []string, p *Problems) names {
 	if jsonType(raw) != "an object" {
 		p.Add(path, "must be %s object, not %s", what, jsonType(raw))
 		return nil
@@ -60,7 +76,7 @@ func object(raw json.RawMessage, path, what string, fields map[string]field, req
 		p.Add(path, "is not a valid JSON object")
 		return nil
 	}
-	present := make(map[string]bool, len(members))
+	present := make(names, 0, len(members))
 	given := func(name string) (json.RawMessage, bool) {
 		for _, m := range members {
 			if m.name == name {
@@ -74,19 +90,18 @@ func object(raw json.RawMessage, path, what string, fields map[string]field, req
 			p.Add(join(path, m.name), "is given more than once")
 			continue
 		}
-		read, ok := fields[m.name]
-		if !ok {
-			p.Add(join(path, m.name), "is not a field of %s (expected one of: %s)", what, knownFields(fields))
+		if !fields.has(m.name) {
+			p.Add(join(path, m.name), "is not a field of %s (expected one of: %s)", what, fields.names())
 			continue
 		}
 		if isNull(m.value) {
 			continue
 		}
-		present[m.name] = true
-		read(m.value, join(path, m.name), p)
+		present = append(present, m.name)
+		fields.read(m.name, m.value, join(path, m.name), p)
 	}
 	for _, name := range required {
-		if !present[name] {
+		if !present.has(name) {
 			if _, ok := given(name); ok {
 				p.Add(join(path, name), "is required and must not be null")
 			} else {
@@ -96,6 +111,11 @@ func object(raw json.RawMessage, path, what string, fields map[string]field, req
 	}
 	return present
 }
+
+// names is a set of member names; objects have few members.
+type names []string
+
+func (ns names) has(name string) bool { return slices.Contains(ns, name) }
 
 // member is one name and value of a JSON object.
 type member struct {
@@ -123,7 +143,7 @@ func scanMembers(raw []byte, ms []member) ([]member, bool) {
 		if end < 0 {
 			return nil, false
 		}
-		name, ok := unquote(raw[i:end])
+		name, ok := memberName(raw[i:end])
 		if !ok {
 			return nil, false
 		}
@@ -392,4 +412,38 @@ func rawMembers(raw json.RawMessage) map[string]json.RawMessage {
 		out[m.name] = m.value
 	}
 	return out
+}
+
+// fieldNames holds every member name the vocabulary knows, so that reading
+// a name does not allocate a new string for it.
+var fieldNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range strings.Fields(`v id prev agreement effective signed summary source title url quote changes
+		op parties clause set condition period base tranche amendment start end ends_on
+		kind term note amount currency undisclosed exclusive sole scope rate cap tranches
+		products channels platforms territories licensor licensee subject grantor holder
+		payer payee obligor beneficiary investor investee what right`) {
+		m[n] = n
+	}
+	return m
+}()
+
+// memberName decodes the name of an object member.
+func memberName(lit []byte) (string, bool) {
+	if len(lit) >= 2 {
+		if n, ok := fieldNames[string(lit[1:len(lit)-1])]; ok {
+			return n, true
+		}
+	}
+	return unquote(lit)
+}
+
+// lookup returns the value of member name, if given.
+func lookup(ms []member, name string) (json.RawMessage, bool) {
+	for _, m := range ms {
+		if m.name == name {
+			return m.value, true
+		}
+	}
+	return nil, false
 }

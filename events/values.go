@@ -225,7 +225,7 @@ func readMoney(raw json.RawMessage, path string, p *Problems) (*Money, bool) {
 	var m Money
 	var undisclosed bool
 	n := p.Len()
-	present := object(raw, path, "a money", map[string]field{
+	present := object(raw, path, "a money", fieldMap{
 		"amount": func(raw json.RawMessage, path string, p *Problems) {
 			m.Amount, _ = readDecimal(raw, path, p)
 		},
@@ -240,17 +240,17 @@ func readMoney(raw json.RawMessage, path string, p *Problems) (*Money, bool) {
 		return nil, false
 	}
 	switch {
-	case present["undisclosed"] && !undisclosed:
+	case present.has("undisclosed") && !undisclosed:
 		p.Add(join(path, "undisclosed"), "may only be true; give an amount and a currency for a disclosed amount")
-	case undisclosed && present["amount"]:
+	case undisclosed && present.has("amount"):
 		p.Add(join(path, "amount"), "must be absent when the amount is undisclosed")
 	case undisclosed:
 		m.Undisclosed = true
 	default:
-		if !present["amount"] {
+		if !present.has("amount") {
 			p.Add(join(path, "amount"), "is required (or give {\"undisclosed\": true})")
 		}
-		if !present["currency"] {
+		if !present.has("currency") {
 			p.Add(join(path, "currency"), "is required")
 		}
 	}
@@ -283,7 +283,7 @@ var one = decimal.NewFromInt(1)
 func readRate(raw json.RawMessage, path string, p *Problems) (*Rate, bool) {
 	if jsonType(raw) == "an object" {
 		var undisclosed bool
-		object(raw, path, "an undisclosed rate", map[string]field{
+		object(raw, path, "an undisclosed rate", fieldMap{
 			"undisclosed": func(raw json.RawMessage, path string, p *Problems) {
 				undisclosed, _ = readBool(raw, path, p)
 			},
@@ -430,7 +430,7 @@ func starValue(raw json.RawMessage) (isStar, ok bool) {
 func readScope(raw json.RawMessage, path string, p *Problems) (*Scope, bool) {
 	var s Scope
 	n := p.Len()
-	fields := map[string]field{}
+	fields := fieldMap{}
 	for i, name := range Dimensions {
 		fields[name] = func(raw json.RawMessage, path string, p *Problems) {
 			m := p.Len()
@@ -506,7 +506,7 @@ func (t Term) MarshalJSON() ([]byte, error) {
 func readTerm(raw json.RawMessage, path string, p *Problems) (*Term, bool) {
 	var t Term
 	n := p.Len()
-	present := object(raw, path, "a term", map[string]field{
+	present := object(raw, path, "a term", fieldMap{
 		"start": func(raw json.RawMessage, path string, p *Problems) { t.Start, _ = readTime(raw, path, p) },
 		"end":   func(raw json.RawMessage, path string, p *Problems) { t.End, _ = readTime(raw, path, p) },
 		"ends_on": func(raw json.RawMessage, path string, p *Problems) {
@@ -536,7 +536,7 @@ func (p Period) MarshalJSON() ([]byte, error) {
 func readPeriod(raw json.RawMessage, path string, p *Problems) (Period, bool) {
 	var per Period
 	n := p.Len()
-	object(raw, path, "a period", map[string]field{
+	object(raw, path, "a period", fieldMap{
 		"start": func(raw json.RawMessage, path string, p *Problems) { per.Start, _ = readTime(raw, path, p) },
 		"end":   func(raw json.RawMessage, path string, p *Problems) { per.End, _ = readTime(raw, path, p) },
 	}, []string{"start", "end"}, p)
