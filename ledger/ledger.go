@@ -23,6 +23,7 @@ type Ledger struct {
 	js       jetstream.JetStream
 	rm       *readModel
 	consumer jetstream.ConsumeContext
+	unfollow context.CancelFunc // stops the read model's applier
 	requests chan *request
 	stop     chan struct{}
 	wg       sync.WaitGroup
@@ -58,7 +59,9 @@ func Open(ctx context.Context, cfg Config) (*Ledger, error) {
 		return nil, err
 	}
 	from := l.snaps.load(octx, l.rm, l.js)
-	if l.consumer, err = l.rm.follow(context.Background(), l.js, cfg.Stream, from); err != nil {
+	var follow context.Context
+	follow, l.unfollow = context.WithCancel(context.Background())
+	if l.consumer, err = l.rm.follow(follow, l.js, cfg.Stream, from); err != nil {
 		return nil, err
 	}
 	if err = l.Sync(ctx); err != nil {
@@ -168,6 +171,9 @@ func (l *Ledger) Close() error {
 func (l *Ledger) shutdown() {
 	if l.consumer != nil {
 		l.consumer.Stop()
+	}
+	if l.unfollow != nil {
+		l.unfollow()
 	}
 	if l.nc != nil {
 		l.nc.Drain()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -151,7 +152,8 @@ func (rm *readModel) waitFor(ctx context.Context, seq uint64, stall time.Duratio
 }
 
 // follow starts an ordered consumer from sequence from+1 that feeds the read
-// model until ctx ends.
+// model until ctx ends. Messages are decoded in batches on every core, then
+// applied in stream order.
 func (rm *readModel) follow(ctx context.Context, js jetstream.JetStream, stream string, from uint64) (jetstream.ConsumeContext, error) {
 	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{rm.prefix + "*"},
@@ -161,17 +163,52 @@ func (rm *readModel) follow(ctx context.Context, js jetstream.JetStream, stream 
 	if err != nil {
 		return nil, fmt.Errorf("ledger: read model consumer: %w", err)
 	}
-	var batch []decoded
+	in := make(chan message, 4096)
+	go rm.run(ctx, in)
 	return cons.Consume(func(msg jetstream.Msg) {
 		meta, err := msg.Metadata()
 		if err != nil {
 			rm.log.Warn("message without metadata", "err", err)
 			return
 		}
-		batch = append(batch[:0], rm.decode(message{seq: meta.Sequence.Stream, time: meta.Timestamp, subject: msg.Subject(), data: msg.Data()}))
-		rm.apply(batch)
+		select {
+		case in <- message{seq: meta.Sequence.Stream, time: meta.Timestamp, subject: msg.Subject(), data: msg.Data()}:
+		case <-ctx.Done():
+		}
 	}, jetstream.PullMaxMessages(1000),
 		// Short heartbeats: when the server holding the consumer goes away
 		// (a cluster node dies), the consumer is recreated within seconds.
 		jetstream.PullExpiry(3*time.Second), jetstream.PullHeartbeat(time.Second))
+}
+
+// run applies the messages from in, taking whatever has arrived as a batch.
+func (rm *readModel) run(ctx context.Context, in <-chan message) {
+	var batch []message
+	var ds []decoded
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m := <-in:
+			batch = append(batch[:0], m)
+		}
+	drain:
+		for len(batch) < 2048 {
+			select {
+			case m := <-in:
+				batch = append(batch, m)
+			default:
+				break drain
+			}
+		}
+		ds = slices.Grow(ds[:0], len(batch))[:len(batch)]
+		if len(batch) < 64 {
+			for i, m := range batch {
+				ds[i] = rm.decode(m)
+			}
+		} else {
+			parallel(len(batch), func(i int) { ds[i] = rm.decode(batch[i]) })
+		}
+		rm.apply(ds)
+	}
 }
