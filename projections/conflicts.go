@@ -10,9 +10,11 @@ import (
 	"github.com/agreement-ledger/ledger/events"
 )
 
-// Conflict is two exclusive grants (exclusivities or exclusive licences) from
-// the same grantor to different holders, in force at the same time, whose
-// scopes intersect in every dimension.
+// Conflict is two exclusive grants of the same kind (two exclusivities, or
+// two exclusive licences) from the same grantor to different holders, in
+// force at the same time, whose scopes intersect in every dimension. An
+// exclusive licence of IP and an exclusivity to serve grant different things
+// (Check likewise ignores licences), so they do not conflict with each other.
 type Conflict struct {
 	Grantor string
 	Scope   *events.Scope // where both apply; nil: everywhere
@@ -67,7 +69,7 @@ type grant struct {
 // conflict returns the conflict between two grants, if they have one.
 func conflict(a, b grant) (Conflict, bool) {
 	x, y := a.x.clause, b.x.clause
-	if x.Grantor != y.Grantor || x.Holder == y.Holder {
+	if x.Grantor != y.Grantor || x.Holder == y.Holder || x.Kind != y.Kind {
 		return Conflict{}, false
 	}
 	scope, ok := x.Scope.Intersect(y.Scope)

@@ -24,9 +24,11 @@ type view struct {
 	clauses  map[string]*line
 	order    []*line // clauses in the order they were added
 	declared map[string]*stamp
-	grants   []*version // versions of exclusive grants, for conflicts
+	declSeq  []declaration // the declarations in fold order, so by time
+	grants   []*version    // versions of exclusive grants, for conflicts
 	marks    []checkpoint
-	problems []Anomaly // amendments skipped when folding leniently
+	problems []Anomaly        // amendments skipped when folding leniently
+	skipped  []*events.Record // the records of problems
 }
 
 // stamp says when something took effect and which amendment did it.
@@ -177,6 +179,7 @@ func (f *fold) add(r *events.Record, p *events.Problems) bool {
 		return false
 	}
 	f.v.problems = append(f.v.problems, Anomaly{Amendment: r.ID.String(), Problem: local.List()[0].Error()})
+	f.v.skipped = append(f.v.skipped, r)
 	return false
 }
 
@@ -280,6 +283,13 @@ func (f *fold) setDeclared(cond string, s *stamp) {
 	m := f.v.declared
 	f.undo = append(f.undo, func() { delete(m, cond) })
 	m[cond] = s
+	set(f, &f.v.declSeq, append(f.v.declSeq, declaration{cond, s}))
+}
+
+// declaration is a condition and when it was declared.
+type declaration struct {
+	cond string
+	*stamp
 }
 
 func (f *fold) addClause(r *events.Record, i int, c *events.Clause, path string, p *events.Problems) {
@@ -407,7 +417,7 @@ func (f *fold) report(r *events.Record, i int, c events.Change, path string, p *
 		p.Add(join(path, "base.currency"), "is %s but earlier reports under %s are in %s", c.Base.Currency, c.ClauseID, prev.cur)
 		return
 	}
-	if cl.Cap != nil && !cl.Cap.Undisclosed && cl.Cap.Currency != c.Base.Currency {
+	if cl.Cap != nil && cl.Cap.Currency != "" && cl.Cap.Currency != c.Base.Currency { // an undisclosed cap may still name its currency
 		p.Add(join(path, "base.currency"), "is %s but the cap of %s is in %s", c.Base.Currency, c.ClauseID, cl.Cap.Currency)
 		return
 	}

@@ -116,7 +116,13 @@ func (ix *Index) Add(r *events.Record) error {
 	ix.times = append(ix.times, t)
 
 	v := a.fold.v
-	if !refold && (len(v.records) == 0 || foldOrder(v.records[len(v.records)-1], r) < 0) {
+	extend := !refold && (len(v.records) == 0 || foldOrder(v.records[len(v.records)-1], r) < 0)
+	for _, s := range v.skipped {
+		if foldOrder(r, s) < 0 {
+			extend = false // r may make a record skipped after it apply: fold them again
+		}
+	}
+	if extend {
 		a.fold.add(r, nil)
 		a.fold.commit()
 	} else {
@@ -196,6 +202,14 @@ func (ix *Index) indexGrants(a *agreement) {
 	if a.indexed.v == v && a.indexed.n == len(v.grants) {
 		return
 	}
+	if a.indexed.v == v && a.indexed.n < len(v.grants) {
+		// the view was extended: index only its new grants
+		for _, x := range v.grants[a.indexed.n:] {
+			ix.indexGrant(a, x)
+		}
+		a.indexed.n = len(v.grants)
+		return
+	}
 	for g := range a.grantors {
 		delete(ix.grants[g], a)
 		if len(ix.grants[g]) == 0 {
@@ -204,14 +218,18 @@ func (ix *Index) indexGrants(a *agreement) {
 	}
 	a.grantors = map[string]bool{}
 	for _, x := range v.grants {
-		g := x.clause.Grantor
-		if ix.grants[g] == nil {
-			ix.grants[g] = map[*agreement][]*version{}
-		}
-		ix.grants[g][a] = append(ix.grants[g][a], x)
-		a.grantors[g] = true
+		ix.indexGrant(a, x)
 	}
 	a.indexed.v, a.indexed.n = v, len(v.grants)
+}
+
+func (ix *Index) indexGrant(a *agreement, x *version) {
+	g := x.clause.Grantor
+	if ix.grants[g] == nil {
+		ix.grants[g] = map[*agreement][]*version{}
+	}
+	ix.grants[g][a] = append(ix.grants[g][a], x)
+	a.grantors[g] = true
 }
 
 // find returns the agreement name as known at cut, or a NotFound error.

@@ -215,11 +215,17 @@ func (ix *Index) try(t *trial, effects bool, p *events.Problems) {
 			}
 		}
 	}
+	// The batch extends the view in place only when each of its amendments
+	// comes after everything before it in fold order; one that takes effect
+	// before an earlier one of the same batch needs the fold below, as Add
+	// will refold it.
 	extend := len(retracts) == 0
+	last := base
 	for _, r := range t.recs {
-		if len(base) > 0 && foldOrder(base[len(base)-1], r) > 0 {
+		if len(last) > 0 && foldOrder(last[len(last)-1], r) > 0 {
 			extend = false
 		}
+		last = []*events.Record{r}
 	}
 	if extend && a != nil {
 		t.fold, t.mark, t.live = &a.fold, len(a.fold.undo), true

@@ -1,7 +1,9 @@
 package projections
 
 import (
+	"cmp"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 
@@ -209,15 +211,20 @@ func (v *view) stateAt(t time.Time) *State {
 	if v.opened != nil {
 		s.Opened = v.opened.at
 	}
-	if v.closed != nil {
-		s.Closed = v.closed.at
+	if v.closed != nil && !v.closed.at.After(t) {
+		s.Closed = v.closed.at // a close effective after t is not part of the state at t
 	}
-	for cond, d := range v.declared {
-		if !d.at.After(t) {
-			s.Conditions = append(s.Conditions, Declared{Condition: cond, At: d.at, Amendment: d.rec.ID.String()})
+	// declarations are folded in time order: those by t are a prefix
+	n, _ := slices.BinarySearchFunc(v.declSeq, t, func(d declaration, t time.Time) int {
+		if d.at.After(t) {
+			return 1
 		}
+		return -1
+	})
+	for _, d := range v.declSeq[:n] {
+		s.Conditions = append(s.Conditions, Declared{Condition: d.cond, At: d.at, Amendment: d.rec.ID.String()})
 	}
-	sortDeclared(s.Conditions)
+	sortDeclared(s.Conditions) // ties in time by condition
 	for _, x := range v.inForce(t) {
 		s.Clauses = append(s.Clauses, x.state(t))
 	}
@@ -225,11 +232,9 @@ func (v *view) stateAt(t time.Time) *State {
 }
 
 func sortDeclared(ds []Declared) {
-	for i := 1; i < len(ds); i++ {
-		for j := i; j > 0 && (ds[j].At.Before(ds[j-1].At) || ds[j].At.Equal(ds[j-1].At) && ds[j].Condition < ds[j-1].Condition); j-- {
-			ds[j], ds[j-1] = ds[j-1], ds[j]
-		}
-	}
+	slices.SortFunc(ds, func(a, b Declared) int {
+		return cmp.Or(a.At.Compare(b.At), strings.Compare(a.Condition, b.Condition))
+	})
 }
 
 // state is the version as a clause in force at t.
@@ -269,8 +274,10 @@ func (l *line) accrual(c *events.Clause, t time.Time) *Accrual {
 		cur = c.Cap.Currency
 	}
 	switch {
-	case rep == nil && cur != "":
+	case rep == nil && cur != "" && !c.Rate.Undisclosed:
 		a.Accrued = &events.Money{Amount: decimal.Zero, Currency: cur}
+	case rep == nil && c.Rate.Undisclosed:
+		why = append(why, "accrued: no revenue has been reported, and the rate is undisclosed")
 	case rep == nil:
 		why = append(why, "accrued: no revenue has been reported")
 	case rep.total == nil:

@@ -32,10 +32,13 @@ func (f *fold) checkpoint() {
 	}
 }
 
+// keepOpen keeps the versions that may be in force at or after at: those
+// neither closed nor past their term's end by then. (A version's term never
+// changes: an amend makes a new version.)
 func keepOpen(vs []*version, at time.Time) []*version {
 	var out []*version
 	for _, x := range vs {
-		if x.until.IsZero() || x.until.After(at) {
+		if _, hi, ok := x.interval(); ok && (hi.IsZero() || hi.After(at)) {
 			out = append(out, x)
 		}
 	}

@@ -1,0 +1,265 @@
+package projections_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/events/synth"
+	"github.com/agreement-ledger/ledger/projections"
+)
+
+// Benchmarks over synthetic histories (events/synth). Targets: a state query
+// p99 ≤ 100µs at 1k amendments in one agreement and ≤ 2× that at 100k;
+// conflicts ≤ 50ms over 100k agreements; ≤ 1 KiB per amendment held.
+//
+// go test ./projections -run '^$' -bench . -benchtime 2000x
+
+var recordedBase = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// inFoldOrder records amendments in the order of their effective times, so
+// that Add extends each view in place and never refolds: the index answers
+// about everything recorded exactly as it would had they come in generation
+// order (which BenchmarkAdd measures). Recorded times are one second apart.
+func inFoldOrder(as []*events.Amendment) []*events.Record {
+	sorted := slices.Clone(as)
+	slices.SortStableFunc(sorted, func(a, b *events.Amendment) int { return a.Effective.Compare(b.Effective) })
+	return inOrder(sorted)
+}
+
+// inOrder records amendments in the order given.
+func inOrder(as []*events.Amendment) []*events.Record {
+	recs := make([]*events.Record, len(as))
+	for i, a := range as {
+		recs[i] = &events.Record{Amendment: a, Seq: uint64(i + 1), Recorded: recordedBase.Add(time.Duration(i) * time.Second)}
+	}
+	return recs
+}
+
+func build(b *testing.B, recs []*events.Record) *projections.Index {
+	b.Helper()
+	ix := projections.NewIndex()
+	for _, r := range recs {
+		if err := ix.Add(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return ix
+}
+
+// fixture is an index built once per process and shared by benchmarks.
+type fixture struct {
+	once sync.Once
+	ix   *projections.Index
+	recs []*events.Record
+}
+
+var oneAgreement = map[int]*fixture{1_000: {}, 100_000: {}}
+
+func single(b *testing.B, n int) *fixture {
+	f := oneAgreement[n]
+	f.once.Do(func() {
+		f.recs = inFoldOrder(synth.New(1).Agreement("bench", n))
+		f.ix = build(b, f.recs)
+		if an := f.ix.Anomalies("bench"); len(an) > 0 {
+			b.Fatalf("anomalies: %v", an[0])
+		}
+	})
+	return f
+}
+
+// span is the range of valid time a history covers.
+func span(recs []*events.Record) (time.Time, time.Duration) {
+	lo, hi := recs[0].Effective, recs[0].Effective
+	for _, r := range recs {
+		if r.Effective.Before(lo) {
+			lo = r.Effective
+		}
+		if r.Effective.After(hi) {
+			hi = r.Effective
+		}
+	}
+	return lo, hi.Sub(lo)
+}
+
+// latencies times each call of query and reports the median and the 99th
+// percentile in microseconds.
+func latencies(b *testing.B, query func(i int)) {
+	b.Helper()
+	lat := make([]time.Duration, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		start := time.Now()
+		query(i)
+		lat[i] = time.Since(start)
+	}
+	b.StopTimer()
+	slices.Sort(lat)
+	q := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Nanoseconds()) / 1e3 }
+	b.ReportMetric(q(0.50), "p50-µs")
+	b.ReportMetric(q(0.99), "p99-µs")
+}
+
+func BenchmarkStateAt(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprintf("amendments=%d", n), func(b *testing.B) {
+			f := single(b, n)
+			lo, d := span(f.recs)
+			r := rand.New(rand.NewPCG(1, uint64(n)))
+			ats := make([]time.Time, 4096)
+			for i := range ats {
+				ats[i] = lo.Add(time.Duration(r.Int64N(int64(d))))
+			}
+			clauses := 0
+			latencies(b, func(i int) {
+				s, err := f.ix.State("bench", ats[i%len(ats)], time.Time{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				clauses += len(s.Clauses)
+			})
+			b.ReportMetric(float64(clauses)/float64(b.N), "clauses/op")
+		})
+	}
+}
+
+// BenchmarkStateJSON is a state query and its JSON document, as the API serves it.
+func BenchmarkStateJSON(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprintf("amendments=%d", n), func(b *testing.B) {
+			f := single(b, n)
+			lo, d := span(f.recs)
+			r := rand.New(rand.NewPCG(2, uint64(n)))
+			latencies(b, func(int) {
+				s, err := f.ix.State("bench", lo.Add(time.Duration(r.Int64N(int64(d)))), time.Time{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.MarshalJSON(); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkStateKnownAt asks for states as known at a random earlier time:
+// the index folds the records visible then for each query.
+func BenchmarkStateKnownAt(b *testing.B) {
+	for _, n := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprintf("amendments=%d", n), func(b *testing.B) {
+			f := single(b, n)
+			lo, d := span(f.recs)
+			r := rand.New(rand.NewPCG(3, uint64(n)))
+			latencies(b, func(int) {
+				k := recordedBase.Add(time.Duration(r.IntN(n)) * time.Second)
+				if _, err := f.ix.State("bench", lo.Add(time.Duration(r.Int64N(int64(d)))), k); err != nil {
+					b.Fatal(err)
+				}
+			})
+		})
+	}
+}
+
+var manyAgreements fixture
+
+func BenchmarkConflicts(b *testing.B) {
+	const agreements, per = 100_000, 5
+	manyAgreements.once.Do(func() {
+		manyAgreements.recs = inOrder(synth.New(2).Many(agreements, per))
+		manyAgreements.ix = build(b, manyAgreements.recs)
+	})
+	f := &manyAgreements
+	lo, d := span(f.recs)
+	r := rand.New(rand.NewPCG(4, 0))
+	found := 0
+	b.ResetTimer()
+	for range b.N {
+		found += len(f.ix.Conflicts(lo.Add(time.Duration(r.Int64N(int64(d)))), time.Time{}).Conflicts)
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/op")
+	b.ReportMetric(float64(found)/float64(b.N), "conflicts/op")
+}
+
+// BenchmarkCheck is a rights check across the 100k agreements.
+func BenchmarkCheck(b *testing.B) {
+	if manyAgreements.ix == nil {
+		b.Skip("run with BenchmarkConflicts, which builds the 100k agreements")
+	}
+	f := &manyAgreements
+	lo, d := span(f.recs)
+	r := rand.New(rand.NewPCG(5, 0))
+	latencies(b, func(int) {
+		f.ix.Check(projections.RightsQuery{Party: fmt.Sprintf("party-%04d", 1+r.IntN(20000)),
+			Scope: &events.Scope{Products: []string{fmt.Sprintf("product-%03d", 1+r.IntN(200))}, Channels: []string{"api"}},
+			At:    lo.Add(time.Duration(r.Int64N(int64(d))))})
+	})
+}
+
+// BenchmarkAdd feeds records to a fresh index and reports records/s:
+// interleaved agreements as generated (5% retroactive), one agreement in
+// effective order (each record extends the view), and one agreement as
+// generated, where each retroactive record refolds the agreement.
+func BenchmarkAdd(b *testing.B) {
+	cases := []struct {
+		name string
+		recs func() []*events.Record
+	}{
+		{"stream/agreements=1000/records=50000", func() []*events.Record { return inOrder(synth.New(6).Many(1000, 50)) }},
+		{"one-agreement/in-effective-order/records=20000", func() []*events.Record {
+			return inFoldOrder(synth.New(7).Agreement("a", 20000))
+		}},
+		{"one-agreement/as-generated/records=2000", func() []*events.Record { return inOrder(synth.New(7).Agreement("a", 2000)) }},
+		{"one-agreement/as-generated/records=8000", func() []*events.Record { return inOrder(synth.New(7).Agreement("a", 8000)) }},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			recs := c.recs()
+			b.ResetTimer()
+			for range b.N {
+				ix := projections.NewIndex()
+				for _, r := range recs {
+					c := *r
+					if err := ix.Add(&c); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(len(recs)*b.N)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
+
+// BenchmarkMemory measures the heap an index of 1M amendments holds (1000
+// agreements of 1000), amendments included, after a GC. It builds the index
+// once whatever b.N is.
+func BenchmarkMemory(b *testing.B) {
+	const agreements, per = 1000, 1000
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	base := heap()
+	as := synth.New(8).Many(agreements, per)
+	recs := inFoldOrder(as)
+	as = nil
+	withRecords := heap()
+	b.ResetTimer()
+	ix := build(b, recs)
+	b.StopTimer()
+	recs = nil
+	withIndex := heap()
+	n := float64(agreements * per)
+	b.ReportMetric(float64(withRecords-base)/n, "B/amendment-decoded")
+	b.ReportMetric(float64(withIndex-base)/n, "B/amendment-indexed")
+	b.ReportMetric(float64(withIndex-withRecords)/n, "B/amendment-index-only")
+	runtime.KeepAlive(ix)
+}

@@ -1,0 +1,549 @@
+package projections_test
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/events/synth"
+	"github.com/agreement-ledger/ledger/projections"
+	"pgregory.net/rapid"
+)
+
+// Properties of the index over random valid histories. A history is drawn by
+// the synth generator with every choice taken from the property test's
+// source (rapid, or fuzz bytes), so that a failing history shrinks: several
+// agreements over a small pool of parties and products (so exclusive grants
+// conflict), every op, retroactive amendments, retractions, declarations
+// and closes, recorded at increasing times with ties.
+
+// failer is what the properties need of *testing.T and *rapid.T.
+type failer interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Logf(format string, args ...any)
+}
+
+// rapidSource draws the generator's choices from rapid. rapid favours small
+// numbers, which would skew the generator's odds (a 5% chance drawn as
+// IntN(1000) < 50 would come up far more often), so each draw is hashed into
+// a uniform choice; zero, where shrinking goes, stays the first choice.
+type rapidSource struct{ t *rapid.T }
+
+func (s rapidSource) IntN(n int) int {
+	if n <= 1 {
+		return 0
+	}
+	return int(mix64(rapid.Uint64().Draw(s.t, "choice")) % uint64(n))
+}
+
+func mix64(z uint64) uint64 {
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
+
+// byteSource draws choices from fuzz input; when it runs out every choice is 0.
+type byteSource struct{ b []byte }
+
+func (s *byteSource) IntN(n int) int {
+	if n <= 1 {
+		return 0
+	}
+	var v int
+	for range 2 {
+		v <<= 8
+		if len(s.b) > 0 {
+			v |= int(s.b[0])
+			s.b = s.b[1:]
+		}
+	}
+	return v % n
+}
+
+// history is a generated history and the index built from it.
+type history struct {
+	recs   []*events.Record
+	names  []string // agreements
+	ix     *projections.Index
+	valid  []time.Time // valid times worth asking about
+	known  []time.Time // transaction times worth asking about (zero: everything)
+	scopes []*events.Scope
+}
+
+var (
+	propParties  = []string{"party-0001", "party-0002", "party-0003", "party-0004", "party-0005"}
+	propProducts = []string{"product-001", "product-002", "product-003"}
+	propChannels = []string{"api", "consumer", "enterprise", "marketplace", "mobile", "web"}
+)
+
+// generate draws a valid history of at most size amendments. Each amendment
+// must pass Index.Validate against the history before it; then it is added,
+// and the agreement it touched must fold incrementally to what a fold from
+// scratch gives (property a, at every step).
+func generate(f failer, src synth.Source, size int) *history {
+	f.Helper()
+	g := synth.NewFrom(src, 7)
+	g.Retroactive, g.Retract, g.Declare, g.Close = 150, 60, 60, 15
+	g.MinLive, g.MaxLive, g.MaxChanges = 2, 6, 3
+	g.Parties, g.Products = len(propParties), len(propProducts)
+	g.Step = 40 * 24 * time.Hour
+	h := &history{ix: projections.NewIndex()}
+	for i := range 1 + src.IntN(4) {
+		h.names = append(h.names, fmt.Sprintf("deal-%d", i+1))
+	}
+	n := 1 + src.IntN(size)
+	rec := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	for len(h.recs) < n {
+		var a *events.Amendment
+		k := src.IntN(len(h.names))
+		for try := range len(h.names) {
+			if a = g.Next(h.names[(k+try)%len(h.names)]); a != nil {
+				break
+			}
+		}
+		if a == nil {
+			break
+		}
+		if err := h.ix.Validate([]*events.Amendment{a}); err != nil {
+			b, _ := json.Marshal(a)
+			f.Fatalf("generated amendment %d does not validate: %v\n%s", len(h.recs), err, b)
+		}
+		rec = rec.Add(time.Duration(src.IntN(3)) * 12 * time.Hour)
+		r := &events.Record{Amendment: a, Seq: uint64(len(h.recs) + 1), Recorded: rec}
+		if err := h.ix.Add(r); err != nil {
+			f.Fatalf("Add: %v", err)
+		}
+		h.recs = append(h.recs, r)
+		if an := h.ix.Anomalies(a.Agreement); len(an) > 0 {
+			f.Fatalf("validated amendment %s did not apply: %v", a.ID, an)
+		}
+		for _, t := range []time.Time{a.Effective, h.recs[src.IntN(len(h.recs))].Effective.Add(time.Minute)} {
+			s, err := h.ix.State(a.Agreement, t, time.Time{})
+			if err != nil {
+				f.Fatalf("State: %v", err)
+			}
+			same(f, fmt.Sprintf("(a) after amendment %d, %s at %s incrementally vs from scratch", len(h.recs), a.Agreement, t), projections.ScratchState(h.ix, a.Agreement, t), s)
+		}
+	}
+	// the times worth asking about: each effective time, a minute before it,
+	// the edges of terms, and before and after everything
+	seen := map[time.Time]bool{}
+	addT := func(t time.Time) {
+		if !t.IsZero() && !seen[t] {
+			seen[t] = true
+			h.valid = append(h.valid, t)
+		}
+	}
+	for _, r := range h.recs {
+		addT(r.Effective)
+		addT(r.Effective.Add(-time.Minute))
+		for _, c := range r.Changes {
+			if c.Clause != nil && c.Clause.Term != nil {
+				addT(c.Clause.Term.Start)
+				addT(c.Clause.Term.End)
+			}
+		}
+	}
+	addT(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC))
+	addT(time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
+	slices.SortFunc(h.valid, time.Time.Compare)
+	h.known = []time.Time{{}}
+	for i, r := range h.recs {
+		if i == 0 || !r.Recorded.Equal(h.recs[i-1].Recorded) {
+			h.known = append(h.known, r.Recorded, r.Recorded.Add(-time.Second))
+		}
+	}
+	// rights queries: a product and a channel, either of which may be "any"
+	for range 4 {
+		s := &events.Scope{}
+		if src.IntN(4) > 0 {
+			s.Products = []string{propProducts[src.IntN(len(propProducts))]}
+		}
+		if src.IntN(4) > 0 {
+			s.Channels = []string{propChannels[src.IntN(len(propChannels))]}
+		}
+		h.scopes = append(h.scopes, s)
+	}
+	return h
+}
+
+// pick chooses n of xs with src (with repeats).
+func pick[T any](src synth.Source, xs []T, n int) []T {
+	out := make([]T, n)
+	for i := range out {
+		out[i] = xs[src.IntN(len(xs))]
+	}
+	return out
+}
+
+func jsonOf(f failer, v any) string {
+	f.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		f.Fatalf("marshal %T: %v", v, err)
+	}
+	return string(b)
+}
+
+// same fails when want and got have different JSON forms, showing where.
+func same(f failer, what string, want, got any) {
+	f.Helper()
+	w, g := jsonOf(f, want), jsonOf(f, got)
+	if w == g {
+		return
+	}
+	var pw, pg any
+	_ = json.Unmarshal([]byte(w), &pw)
+	_ = json.Unmarshal([]byte(g), &pg)
+	d := jsonDiff("", pw, pg)
+	if len(d) > 15 {
+		d = d[:15]
+	}
+	f.Fatalf("%s: differ (want → got):\n  %s", what, strings.Join(d, "\n  "))
+}
+
+// stateOrErr is a state, or the kind of error asking for it gave.
+func stateOrErr(ix *projections.Index, agreement string, t, k time.Time) any {
+	s, err := ix.State(agreement, t, k)
+	if err != nil {
+		return "error: " + string(events.KindOf(err))
+	}
+	return s
+}
+
+// (a) The incremental index answers what an index folded from scratch does,
+// everywhere: states, timelines, conflicts.
+func propIncremental(f failer, src synth.Source, h *history) {
+	f.Helper()
+	scratch := projections.NewIndex()
+	for _, r := range h.recs {
+		if err := scratch.Add(r); err != nil {
+			f.Fatalf("Add: %v", err)
+		}
+	}
+	scratch.RefoldAll()
+	for _, t := range pick(src, h.valid, 8) {
+		for _, name := range h.names {
+			same(f, fmt.Sprintf("(a) %s at %s", name, t), stateOrErr(scratch, name, t, time.Time{}), stateOrErr(h.ix, name, t, time.Time{}))
+		}
+		same(f, fmt.Sprintf("(a) conflicts at %s", t), scratch.Conflicts(t, time.Time{}), h.ix.Conflicts(t, time.Time{}))
+	}
+	for _, name := range h.names {
+		if a, err := scratch.Timeline(name, time.Time{}); err == nil {
+			b, _ := h.ix.Timeline(name, time.Time{})
+			same(f, "(a) timeline of "+name, a, b)
+		}
+	}
+}
+
+// (b) Amendments effective after T do not change the state at T.
+func propFuture(f failer, src synth.Source, h *history) {
+	f.Helper()
+	for _, t := range pick(src, h.valid, 4) {
+		past := projections.NewIndex()
+		for _, r := range h.recs {
+			if r.Effective.After(t) && !isRetraction(r) {
+				continue
+			}
+			if err := past.Add(r); err != nil {
+				f.Fatalf("Add: %v", err)
+			}
+		}
+		for _, name := range h.names {
+			full, err := h.ix.State(name, t, time.Time{})
+			if err != nil || full.Status == "not_open" {
+				continue
+			}
+			cut, err := past.State(name, t, time.Time{})
+			if err != nil {
+				f.Fatalf("(b) %s at %s without later amendments: %v", name, t, err)
+			}
+			full.Version, cut.Version = 0, 0
+			same(f, fmt.Sprintf("(b) %s at %s without the amendments effective after it", name, t), cut, full)
+		}
+		// A conflict's window reaches past T: later amendments may only cut
+		// it short.
+		was, is := past.Conflicts(t, time.Time{}), h.ix.Conflicts(t, time.Time{})
+		if len(was.Conflicts) == len(is.Conflicts) {
+			for i := range is.Conflicts {
+				a, b := &was.Conflicts[i], &is.Conflicts[i]
+				if !b.Until.IsZero() && !a.Until.IsZero() && b.Until.After(a.Until) || b.Until.IsZero() && !a.Until.IsZero() {
+					f.Fatalf("(b) conflict %v at %s ends %s, later than %s without the amendments after it", b.Clauses, t, b.Until, a.Until)
+				}
+				a.Until, b.Until = time.Time{}, time.Time{}
+			}
+		}
+		same(f, fmt.Sprintf("(b) conflicts at %s", t), was, is)
+	}
+}
+
+func isRetraction(r *events.Record) bool {
+	return slices.ContainsFunc(r.Changes, func(c events.Change) bool { return c.Op == events.Retract })
+}
+
+// (c) What is known at K is what an index of the records recorded by K says.
+func propKnownAt(f failer, src synth.Source, h *history) {
+	f.Helper()
+	for _, k := range pick(src, h.known, 4) {
+		then := projections.NewIndex()
+		for _, r := range h.recs {
+			if k.IsZero() || !r.Recorded.After(k) {
+				if err := then.Add(r); err != nil {
+					f.Fatalf("Add: %v", err)
+				}
+			}
+		}
+		for _, t := range pick(src, h.valid, 5) {
+			for _, name := range h.names {
+				same(f, fmt.Sprintf("(c) %s at %s known at %s", name, t, k), stateOrErr(then, name, t, k), stateOrErr(h.ix, name, t, k))
+			}
+			same(f, fmt.Sprintf("(c) conflicts at %s known at %s", t, k), then.Conflicts(t, k), h.ix.Conflicts(t, k))
+			q := projections.RightsQuery{Party: propParties[src.IntN(len(propParties))], Scope: h.scopes[src.IntN(len(h.scopes))], At: t, KnownAt: k}
+			same(f, fmt.Sprintf("(c) check %+v", q), then.Check(q), h.ix.Check(q))
+		}
+		for _, name := range h.names {
+			a, errA := then.Timeline(name, k)
+			b, errB := h.ix.Timeline(name, k)
+			if (errA == nil) != (errB == nil) {
+				f.Fatalf("(c) timeline of %s known at %s: %v vs %v", name, k, errA, errB)
+			}
+			if errA == nil {
+				same(f, fmt.Sprintf("(c) timeline of %s known at %s", name, k), a, b)
+			}
+		}
+	}
+}
+
+// grantsAt lists the exclusive grants in force at (t, k) across agreements,
+// read from their states.
+type grantIn struct {
+	agreement string
+	c         *projections.ClauseState
+}
+
+func grantsAt(h *history, t, k time.Time) []grantIn {
+	var out []grantIn
+	for _, name := range h.names {
+		s, err := h.ix.State(name, t, k)
+		if err != nil {
+			continue
+		}
+		for _, c := range s.Clauses {
+			if c.ExclusiveGrant() {
+				out = append(out, grantIn{name, c})
+			}
+		}
+	}
+	return out
+}
+
+// (d) Conflicts are exactly the pairs of exclusive grants of a kind, in force,
+// from one grantor to two holders, whose scopes meet: each once, sides in
+// order, whatever the order the agreements were recorded in.
+func propConflicts(f failer, src synth.Source, h *history) {
+	f.Helper()
+	type pair [4]string
+	for _, t := range pick(src, h.valid, 6) {
+		k := h.known[src.IntN(len(h.known))]
+		r := h.ix.Conflicts(t, k)
+		got := map[pair]projections.Conflict{}
+		for _, c := range r.Conflicts {
+			a, b := c.Clauses[0], c.Clauses[1]
+			key := pair{a.Agreement, a.Clause, b.Agreement, b.Clause}
+			if _, dup := got[key]; dup {
+				f.Fatalf("(d) conflict %v reported twice at %s", key, t)
+			}
+			got[key] = c
+			if cmp.Or(strings.Compare(a.Agreement, b.Agreement), strings.Compare(a.Clause, b.Clause)) >= 0 {
+				f.Fatalf("(d) conflict sides out of order: %v", key)
+			}
+			if c.From.After(t) || !c.Until.IsZero() && !c.Until.After(t) {
+				f.Fatalf("(d) conflict %v at %s has window [%s, %s)", key, t, c.From, c.Until)
+			}
+		}
+		want := map[pair]*events.Scope{}
+		gs := grantsAt(h, t, k)
+		for i, x := range gs {
+			for _, y := range gs[i+1:] {
+				if x.c.Grantor != y.c.Grantor || x.c.Holder == y.c.Holder || x.c.Kind != y.c.Kind {
+					continue
+				}
+				scope, ok := x.c.Scope.Intersect(y.c.Scope)
+				if !ok {
+					continue
+				}
+				a, b := x, y
+				if cmp.Or(strings.Compare(a.agreement, b.agreement), strings.Compare(a.c.ID, b.c.ID)) > 0 {
+					a, b = b, a
+				}
+				want[pair{a.agreement, a.c.ID, b.agreement, b.c.ID}] = scope
+			}
+		}
+		if len(got) != len(want) {
+			f.Fatalf("(d) at %s known at %s: %d conflicts, want %d:\n%s", t, k, len(got), len(want), jsonOf(f, r))
+		}
+		for key, scope := range want {
+			c, ok := got[key]
+			if !ok {
+				f.Fatalf("(d) at %s: conflict %v not reported", t, key)
+			}
+			same(f, fmt.Sprintf("(d) scope of %v", key), scope, c.Scope)
+		}
+	}
+	// The same histories recorded with the agreements in another order.
+	swapped := slices.Clone(h.recs)
+	slices.SortStableFunc(swapped, func(a, b *events.Record) int { return strings.Compare(b.Agreement, a.Agreement) })
+	other := projections.NewIndex()
+	for i, r := range swapped {
+		c := *r
+		c.Seq, c.Recorded = uint64(i+1), time.Time{}
+		if err := other.Add(&c); err != nil {
+			f.Fatalf("Add: %v", err)
+		}
+	}
+	for _, t := range pick(src, h.valid, 4) {
+		same(f, fmt.Sprintf("(d) conflicts at %s, agreements recorded in another order", t), h.ix.Conflicts(t, time.Time{}), other.Conflicts(t, time.Time{}))
+	}
+}
+
+// (e) A rights check is denied exactly when an exclusivity in force that
+// meets the query is held by someone else (and does not leave its sole
+// grantor free), and names exactly the clauses that decide it.
+func propCheck(f failer, src synth.Source, h *history) {
+	f.Helper()
+	for _, t := range pick(src, h.valid, 6) {
+		k := h.known[src.IntN(len(h.known))]
+		gs := grantsAt(h, t, k)
+		for _, party := range propParties {
+			scope := h.scopes[src.IntN(len(h.scopes))]
+			var binding, free []string
+			for _, g := range gs {
+				if g.c.Kind != events.Exclusivity {
+					continue
+				}
+				if _, ok := g.c.Scope.Intersect(scope); !ok {
+					continue
+				}
+				id := g.agreement + "/" + g.c.ID
+				if g.c.Holder != party && !(g.c.Sole && g.c.Grantor == party) {
+					binding = append(binding, id)
+				} else {
+					free = append(free, id)
+				}
+			}
+			r := h.ix.Check(projections.RightsQuery{Party: party, Scope: scope, At: t, KnownAt: k})
+			want := free
+			if len(binding) > 0 {
+				want = binding
+			}
+			var got []string
+			for _, d := range r.DecidedBy {
+				got = append(got, d.Agreement+"/"+d.Clause)
+				if d.Binds != (len(binding) > 0) {
+					f.Fatalf("(e) %s decided by %s with binds %v", party, d.Clause, d.Binds)
+				}
+			}
+			slices.Sort(got)
+			slices.Sort(want)
+			if r.Allowed != (len(binding) == 0) || !slices.Equal(got, want) {
+				f.Fatalf("(e) %s may offer %v at %s known at %s: allowed %v decided by %v; want allowed %v decided by %v",
+					party, scope, t, k, r.Allowed, got, len(binding) == 0, want)
+			}
+		}
+	}
+}
+
+// (f) The clauses in force at T, found by the index's binary search and
+// checkpoints, are those whose timeline bars (drawn from every version,
+// without the index) cover T, with the same values.
+func propTimeline(f failer, src synth.Source, h *history) {
+	f.Helper()
+	for _, k := range pick(src, h.known, 3) {
+		for _, name := range h.names {
+			tl, err := h.ix.Timeline(name, k)
+			if err != nil {
+				continue
+			}
+			for _, t := range pick(src, h.valid, 6) {
+				want := map[string]map[string]any{}
+				for _, c := range tl.Clauses {
+					for _, s := range c.Segments {
+						if !s.From.After(t) && (s.Until.IsZero() || s.Until.After(t)) {
+							if want[c.ID] != nil {
+								f.Fatalf("(f) %s: two bars of %s cover %s", name, c.ID, t)
+							}
+							want[c.ID] = s.Fields
+						}
+					}
+				}
+				s, err := h.ix.State(name, t, k)
+				if err != nil {
+					f.Fatalf("(f) State: %v", err)
+				}
+				if s.Status != "open" {
+					continue
+				}
+				got := map[string]map[string]any{}
+				for _, c := range s.Clauses {
+					got[c.ID] = c.Fields()
+				}
+				same(f, fmt.Sprintf("(f) %s in force at %s known at %s, by state and by timeline", name, t, k), want, got)
+			}
+		}
+	}
+}
+
+func checkAll(f failer, src synth.Source, size int) {
+	f.Helper()
+	h := generate(f, src, size)
+	propTimeline(f, src, h)
+	propIncremental(f, src, h)
+	propFuture(f, src, h)
+	propKnownAt(f, src, h)
+	propConflicts(f, src, h)
+	propCheck(f, src, h)
+}
+
+func TestProperties(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) { checkAll(t, rapidSource{t}, 40) })
+}
+
+// TestPropertiesLong runs fewer, longer histories drawn from a PRNG.
+func TestPropertiesLong(t *testing.T) {
+	for seed := range int64(8) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			checkAll(t, pcg(seed), 150)
+		})
+	}
+}
+
+func pcg(seed int64) synth.Source { return &randSource{state: uint64(seed)*0x9e3779b97f4a7c15 + 1} }
+
+// randSource is a small deterministic PRNG (splitmix64).
+type randSource struct{ state uint64 }
+
+func (r *randSource) IntN(n int) int {
+	r.state += 0x9e3779b97f4a7c15
+	return int(mix64(r.state) % uint64(n))
+}
+
+// FuzzFold turns fuzz input into a valid history and checks that nothing
+// panics and that the index built one record at a time answers what a fold
+// from scratch does (property a), and what is known at K (property c).
+func FuzzFold(f *testing.F) {
+	f.Add([]byte{})
+	f.Add([]byte("a history of several amendments across agreements"))
+	f.Add([]byte{0xff, 0xff, 0x10, 0x00, 0x03, 0x80, 0x7f, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		src := &byteSource{b: data}
+		h := generate(t, src, 60)
+		propIncremental(t, src, h)
+		propKnownAt(t, src, h)
+	})
+}
