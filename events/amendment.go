@@ -263,6 +263,10 @@ func readAmendment(raw json.RawMessage, path string, p *Problems, stored *stored
 		},
 		"changes": func(raw json.RawMessage, path string, p *Problems) {
 			i := 0
+			if items, ok := scanElements(raw); ok && len(items) <= MaxList {
+				// Amendments are kept for the life of the read model: no spare capacity.
+				a.Changes = make([]Change, 0, len(items))
+			}
 			count := readArray(raw, path, MaxList, p, func(raw json.RawMessage, path string) {
 				if c, ok := readChange(raw, path, p); ok {
 					a.Changes = append(a.Changes, c)

@@ -363,6 +363,21 @@ func checkClause(c *Clause, path string, p *Problems) {
 
 // roleNames returns the JSON names of the holder and grantor fields of kind k.
 func roleNames(k Kind) (holder, grantor string) {
+	r := roles[k]
+	return r[1], r[0]
+}
+
+// roles holds the names of each kind's grantor and holder fields.
+var roles = func() map[Kind][2]string {
+	m := map[Kind][2]string{}
+	for _, k := range Kinds {
+		h, g := findRoles(k)
+		m[k] = [2]string{g, h}
+	}
+	return m
+}()
+
+func findRoles(k Kind) (holder, grantor string) {
 	for name, s := range clauseFields {
 		if s.required && s.has(k) && s.kinds != nil && isParty(name) {
 			if isGrantorName(name) {
