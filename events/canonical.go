@@ -50,62 +50,16 @@ type Record struct {
 // MarshalJSON writes the amendment in its canonical input form: the fields
 // a user writes, with sorted keys, normalised times and decimals, and no
 // insignificant space. Equal amendments have equal bytes.
-func (a Amendment) MarshalJSON() ([]byte, error) { return json.Marshal(a.canonical()) }
-
-func (a *Amendment) canonical() map[string]any {
-	m := map[string]any{
-		"agreement": a.Agreement,
-		"effective": FormatTime(a.Effective),
-		"changes":   a.Changes,
-	}
-	if a.ID != (ulid.ULID{}) {
-		m["id"] = a.ID.String()
-	}
-	if !a.Signed.IsZero() {
-		m["signed"] = FormatTime(a.Signed)
-	}
-	if a.Summary != "" {
-		m["summary"] = a.Summary
-	}
-	if a.Source != nil {
-		m["source"] = a.Source
-	}
-	return m
-}
+func (a Amendment) MarshalJSON() ([]byte, error) { return appendAmendment(nil, &a, false, Hash{}), nil }
 
 // MarshalJSON writes a change in its input form.
-func (c Change) MarshalJSON() ([]byte, error) {
-	m := map[string]any{"op": c.Op}
-	switch c.Op {
-	case Open:
-		m["title"], m["parties"] = c.Title, c.Parties
-	case Add:
-		m["clause"] = c.Clause
-	case Amend:
-		m["clause"], m["set"] = c.ClauseID, c.Set
-	case End:
-		m["clause"] = c.ClauseID
-	case Declare:
-		m["condition"] = c.Condition
-	case Report:
-		m["clause"], m["period"], m["base"] = c.ClauseID, c.Period, c.Base
-	case Fund:
-		m["clause"], m["tranche"] = c.ClauseID, c.Tranche
-	case Retract:
-		m["amendment"] = c.Target.String()
-	}
-	return json.Marshal(m)
-}
+func (c Change) MarshalJSON() ([]byte, error) { return appendChange(nil, &c), nil }
 
 // ContentHash is the SHA-256 of the amendment's canonical form. Two sends of
 // the same amendment id are the same amendment only if their content hashes
 // are equal.
 func (a *Amendment) ContentHash() Hash {
-	b, err := json.Marshal(a)
-	if err != nil {
-		panic(fmt.Sprintf("events: canonical encoding failed: %v", err)) // only valid values are built
-	}
-	return sha256.Sum256(b)
+	return sha256.Sum256(appendAmendment(nil, a, false, Hash{}))
 }
 
 // Encode returns the bytes stored on the stream for a: its canonical form
@@ -116,12 +70,7 @@ func Encode(a *Amendment, prev Hash) ([]byte, error) {
 	if a.ID == (ulid.ULID{}) {
 		return nil, Errorf(Internal, "events: amendment has no id")
 	}
-	m := a.canonical()
-	m["v"] = SchemaVersion
-	if !prev.IsZero() {
-		m["prev"] = prev.String()
-	}
-	return json.Marshal(m)
+	return appendAmendment(make([]byte, 0, 1024), a, true, prev), nil
 }
 
 type storedFields struct{ prev Hash }
@@ -147,3 +96,12 @@ func DecodeStored(data []byte) (*Amendment, Hash, error) {
 
 // Sum is the hash of stored bytes.
 func Sum(stored []byte) Hash { return sha256.Sum256(stored) }
+
+// Validate checks an amendment built in code, not read by Decode, as Decode
+// would check it: it reads its canonical form back strictly, so every rule
+// lives in one place.
+func (a *Amendment) Validate() error {
+	var p Problems
+	readAmendment(appendAmendment(nil, a, false, Hash{}), "", &p, nil)
+	return p.Err("invalid amendment")
+}

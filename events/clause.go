@@ -234,12 +234,7 @@ func (c *Clause) Fields() map[string]any {
 }
 
 // MarshalJSON writes the clause as it is written in input.
-func (c Clause) MarshalJSON() ([]byte, error) {
-	m := c.Fields()
-	m["id"] = c.ID
-	m["kind"] = c.Kind
-	return json.Marshal(m)
-}
+func (c Clause) MarshalJSON() ([]byte, error) { return appendClause(nil, &c), nil }
 
 func validKind(k Kind) bool { return slices.Contains(Kinds, k) }
 
@@ -511,12 +506,6 @@ func (pt *Patch) Apply(c *Clause, path string, p *Problems) *Clause {
 }
 
 // MarshalJSON writes the patch as it is written in input.
-func (pt Patch) MarshalJSON() ([]byte, error) {
-	m := make(map[string]any, len(pt.Names))
-	for _, name := range pt.Names {
-		m[name] = clauseFields[name].get(&pt.Values)
-	}
-	return json.Marshal(m)
-}
+func (pt Patch) MarshalJSON() ([]byte, error) { return appendPatch(nil, &pt), nil }
 
 func (pt *Patch) String() string { return fmt.Sprintf("set %s", strings.Join(pt.Names, ", ")) }

@@ -205,21 +205,7 @@ func (m Money) String() string {
 }
 
 // MarshalJSON writes {"amount": "…", "currency": "…"} or {"undisclosed": true}.
-func (m Money) MarshalJSON() ([]byte, error) {
-	if m.Undisclosed {
-		if m.Currency != "" {
-			return json.Marshal(struct {
-				Currency    string `json:"currency"`
-				Undisclosed bool   `json:"undisclosed"`
-			}{m.Currency, true})
-		}
-		return []byte(`{"undisclosed":true}`), nil
-	}
-	return json.Marshal(struct {
-		Amount   string `json:"amount"`
-		Currency string `json:"currency"`
-	}{m.Amount.String(), m.Currency})
-}
+func (m Money) MarshalJSON() ([]byte, error) { return appendMoney(nil, &m), nil }
 
 func readMoney(raw json.RawMessage, path string, p *Problems) (*Money, bool) {
 	var m Money
@@ -271,12 +257,7 @@ func (r Rate) String() string {
 }
 
 // MarshalJSON writes "0.2" or {"undisclosed": true}.
-func (r Rate) MarshalJSON() ([]byte, error) {
-	if r.Undisclosed {
-		return []byte(`{"undisclosed":true}`), nil
-	}
-	return json.Marshal(r.Value.String())
-}
+func (r Rate) MarshalJSON() ([]byte, error) { return appendValue(nil, &r), nil }
 
 var one = decimal.NewFromInt(1)
 
@@ -391,15 +372,7 @@ func (s *Scope) Intersect(o *Scope) (*Scope, bool) {
 }
 
 // MarshalJSON writes the dimensions that are limited, with sorted keys.
-func (s Scope) MarshalJSON() ([]byte, error) {
-	m := map[string][]string{}
-	for i, name := range Dimensions {
-		if v := s.Dim(i); v != nil {
-			m[name] = v
-		}
-	}
-	return json.Marshal(m)
-}
+func (s Scope) MarshalJSON() ([]byte, error) { return appendScope(nil, &s), nil }
 
 // String writes the scope compactly: "products=frontier channels=api", or "everything".
 func (s *Scope) String() string {
@@ -489,19 +462,7 @@ type Term struct {
 }
 
 // MarshalJSON writes the term with dates where times are midnight UTC.
-func (t Term) MarshalJSON() ([]byte, error) {
-	m := map[string]string{}
-	if !t.Start.IsZero() {
-		m["start"] = FormatTime(t.Start)
-	}
-	if !t.End.IsZero() {
-		m["end"] = FormatTime(t.End)
-	}
-	if t.EndsOn != "" {
-		m["ends_on"] = t.EndsOn
-	}
-	return json.Marshal(m)
-}
+func (t Term) MarshalJSON() ([]byte, error) { return appendTerm(nil, &t), nil }
 
 func readTerm(raw json.RawMessage, path string, p *Problems) (*Term, bool) {
 	var t Term
