@@ -232,4 +232,3 @@ func TestValidateAmendmentsBuiltInCode(t *testing.T) {
 		t.Fatalf("errors do not name the agreement and the missing tranche: %v", err)
 	}
 }
-
