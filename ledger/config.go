@@ -38,8 +38,10 @@ type Config struct {
 
 	// Timeout bounds each request to JetStream. Default 10 seconds.
 	Timeout time.Duration
-	// GroupWindow is how long a commit waits to gather concurrent appends
-	// into one atomic batch. Default 200µs; negative disables grouping.
+	// GroupWindow is how long a commit waits, when it holds a single
+	// append, for others to join its atomic batch. Default 0: a commit takes
+	// the appends that arrived while the previous one was being written,
+	// which groups concurrent writers without delaying a lone one.
 	GroupWindow time.Duration
 	// SnapshotEvery writes a snapshot of the read model after this many new
 	// amendments (and on Close). Default 10000; negative disables snapshots.
@@ -68,9 +70,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = 10 * time.Second
-	}
-	if c.GroupWindow == 0 {
-		c.GroupWindow = 200 * time.Microsecond
 	}
 	if c.SnapshotEvery == 0 {
 		c.SnapshotEvery = 10000
