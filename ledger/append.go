@@ -253,14 +253,31 @@ func (l *Ledger) drain() {
 // first. Each request fails or succeeds on its own.
 func (l *Ledger) commit(group []*request) {
 	live := group
+	synced := false
 	for attempt := 0; len(live) > 0; attempt++ {
 		var accepted []*request
 		var msgs []*nats.Msg
+		var refused []refusal
 		func() {
 			l.rm.mu.RLock()
 			defer l.rm.mu.RUnlock()
-			accepted, msgs = l.prepare(live)
+			accepted, msgs, refused = l.prepare(live)
 		}()
+		if len(refused) > 0 && !synced {
+			// The read model may not have yet what another process wrote
+			// (the agreement it opened, the version it reached): catch up
+			// once and check again before refusing anything.
+			synced = true
+			ctx, cancel := context.WithTimeout(context.Background(), l.cfg.Timeout)
+			err := l.Sync(ctx)
+			cancel()
+			if err == nil {
+				continue
+			}
+		}
+		for _, f := range refused {
+			f.r.done <- f.err
+		}
 		if len(accepted) == 0 {
 			return
 		}
@@ -295,11 +312,19 @@ func (l *Ledger) commit(group []*request) {
 	}
 }
 
-// prepare checks each request after the ones before it, failing those that
+// refusal is a request prepare refused, and why.
+type refusal struct {
+	r   *request
+	err error
+}
+
+// prepare checks each request after the ones before it, refusing those that
 // do not pass, and encodes the rest as messages chained to their agreements.
-func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg) {
+// A request whose context has ended is answered at once.
+func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg, []refusal) {
 	ix := l.rm.ix
 	var accepted []*request
+	var refused []refusal
 	var prior []*events.Amendment
 	count := map[string]uint64{}
 	for _, r := range group {
@@ -316,7 +341,7 @@ func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg) {
 			r.res.Conflicts, err = ix.Introduces(prior, fresh)
 		}
 		if err != nil {
-			r.done <- err
+			refused = append(refused, refusal{r, err})
 			continue
 		}
 		r.fresh = fresh
@@ -350,7 +375,7 @@ func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg) {
 		}
 		msgs = append(msgs, m)
 	}
-	return accepted, msgs
+	return accepted, msgs, refused
 }
 
 // errRetry marks a publish that failed because the stream moved on.

@@ -9,6 +9,7 @@ import (
 	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/ledger"
 	"github.com/agreement-ledger/ledger/ledger/ledgertest"
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/oklog/ulid/v2"
 )
 
@@ -113,4 +114,123 @@ func TestClusterKeepsEveryAcknowledgedAmendment(t *testing.T) {
 		t.Fatalf("verify: %+v %v", rep, err)
 	}
 	fmt.Printf("cluster: %d acknowledged amendments, all present once; chain verified\n", len(acked))
+}
+
+// replicaState is the state of a node's own replica of the stream, as
+// that node's store has it (not as the stream leader reports it).
+func replicaState(t *testing.T, s *server.Server, stream string) (server.StreamState, bool) {
+	t.Helper()
+	if !s.Running() {
+		return server.StreamState{}, false
+	}
+	acc, err := s.JszAccount(&server.JSzOptions{Account: server.DEFAULT_GLOBAL_ACCOUNT, Streams: true})
+	if err != nil {
+		return server.StreamState{}, false
+	}
+	for _, sd := range acc.Streams {
+		if sd.Name == stream {
+			return sd.State, true
+		}
+	}
+	return server.StreamState{}, false
+}
+
+// TestRestartedNodeCatchesUp stops a node that is not the stream leader,
+// appends while it is down (single amendments and an import of 1500 in
+// atomic batches), restarts it, and checks that its own replica reaches
+// the leader's last sequence, message count and size within seconds. Then
+// the old leader stops: the restarted node and the third carry on, and
+// every amendment is there once.
+func TestRestartedNodeCatchesUp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster test")
+	}
+	c := ledgertest.NewCluster(t)
+	l := ledgertest.New(t, ledger.Config{URL: c.URL(), Replicas: 3, Timeout: 2 * time.Second, SnapshotEvery: -1})
+	l.Given(openDeal)
+	appendUntilAcked := func(as []*events.Amendment) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			_, err := l.Append(context.Background(), as, ledger.AppendOptions{})
+			if err == nil {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("append: %v", err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	n := 0
+	next := func() *events.Amendment {
+		n++
+		return l.Amendments(obligation(n))[0]
+	}
+	for range 10 {
+		appendUntilAcked([]*events.Amendment{next()})
+	}
+	leader := c.StreamLeader("LEDGER")
+	if leader < 0 {
+		t.Fatal("no stream leader")
+	}
+	down := (leader + 1) % 3
+	c.Stop(down)
+	for range 20 {
+		appendUntilAcked([]*events.Amendment{next()})
+	}
+	var batch []*events.Amendment
+	for range 1500 {
+		batch = append(batch, next())
+	}
+	appendUntilAcked(batch)
+	if err := l.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want, ok := replicaState(t, c.Servers[c.StreamLeader("LEDGER")], "LEDGER")
+	if !ok || want.Msgs != 1531 {
+		t.Fatalf("the leader's replica: %+v", want)
+	}
+
+	c.Restart(down)
+	start := time.Now()
+	var got server.StreamState
+	for {
+		if got, ok = replicaState(t, c.Servers[down], "LEDGER"); ok {
+			if got.LastSeq == want.LastSeq && got.Msgs == want.Msgs && got.Bytes == want.Bytes && got.FirstSeq == want.FirstSeq {
+				break
+			}
+		}
+		if time.Since(start) > 15*time.Second {
+			t.Fatalf("15s after its restart node n%d's replica is at %+v, the leader's at %+v", down+1, got, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	took := time.Since(start)
+	t.Logf("node n%d caught up %v after its restart: last sequence %d, %d messages", down+1, took, got.LastSeq, got.Msgs)
+
+	// The old leader goes: the restarted node is one of the two that carry on.
+	c.Stop(leader)
+	appendUntilAcked([]*events.Amendment{next()})
+	if err := l.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h, err := l.History("deal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, e := range h.Amendments {
+		seen[e.ID.String()] = true
+	}
+	if len(h.Amendments) != n+1 || len(seen) != n+1 {
+		t.Fatalf("after the old leader stopped: %d amendments (%d ids), want %d", len(h.Amendments), len(seen), n+1)
+	}
+	if rep, err := l.Verify(context.Background(), nil); err != nil || !rep.OK {
+		t.Fatalf("verify: %+v %v", rep, err)
+	}
+	if got, _ := replicaState(t, c.Servers[down], "LEDGER"); got.Msgs != uint64(n+1) {
+		t.Errorf("the restarted node's replica has %d messages, want %d", got.Msgs, n+1)
+	}
+	fmt.Printf("cluster: a node down for %d appends caught up %v after its restart (%d messages); it and the third carried on when the old leader stopped\n", 1520, took.Round(time.Millisecond), want.Msgs)
 }

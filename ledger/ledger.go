@@ -22,6 +22,7 @@ type Ledger struct {
 	nc       *nats.Conn
 	js       jetstream.JetStream
 	rm       *readModel
+	consMu   sync.Mutex // guards consumer and unfollow, which the watch loop replaces
 	consumer jetstream.ConsumeContext
 	unfollow context.CancelFunc // stops the read model's applier
 	requests chan *request
@@ -67,9 +68,10 @@ func Open(ctx context.Context, cfg Config) (*Ledger, error) {
 	if err = l.Sync(ctx); err != nil {
 		return nil, err
 	}
-	l.wg.Add(2)
+	l.wg.Add(3)
 	go l.commitLoop()
 	go l.snapshotLoop()
+	go l.watchLoop()
 	ok = true
 	return l, nil
 }
@@ -89,6 +91,53 @@ func (l *Ledger) snapshotLoop() {
 			cancel()
 		}
 	}
+}
+
+// watchLoop gives the read model a new consumer when a waiter finds it
+// stuck: the stream has what the waiter wants, but nothing arrives (the
+// server holding the consumer died and the consumer has not recovered).
+func (l *Ledger) watchLoop() {
+	defer l.wg.Done()
+	var last time.Time
+	for {
+		var want uint64
+		select {
+		case <-l.stop:
+			return
+		case want = <-l.rm.stuck:
+		}
+		l.rm.mu.RLock()
+		from, idle := l.rm.applied, time.Since(l.rm.moved)
+		l.rm.mu.RUnlock()
+		if from >= want || idle < nudgeAfter || time.Since(last) < 2*nudgeAfter {
+			continue
+		}
+		last = time.Now()
+		l.refollow(from)
+	}
+}
+
+// refollow replaces the read model's consumer with one that starts after
+// sequence from. What the old one still applies is skipped by the new one,
+// and the other way round: apply ignores sequences it has applied.
+func (l *Ledger) refollow(from uint64) {
+	follow, unfollow := context.WithCancel(context.Background())
+	// Creating the consumer is one request, bounded by JetStream's API
+	// timeout (follow has no deadline); follow then lives as long as the
+	// consumer.
+	cons, err := l.rm.follow(follow, l.js, l.cfg.Stream, from)
+	if err != nil {
+		unfollow()
+		l.cfg.Logger.Warn("the read model is stuck and a new consumer could not be created; trying again when it is needed", "applied", from, "err", err)
+		return
+	}
+	l.cfg.Logger.Info("the read model was stuck: following the stream with a new consumer", "applied", from)
+	l.consMu.Lock()
+	oldCons, oldUnfollow := l.consumer, l.unfollow
+	l.consumer, l.unfollow = cons, unfollow
+	l.consMu.Unlock()
+	oldCons.Stop()
+	oldUnfollow()
 }
 
 func (l *Ledger) connect() error {
@@ -169,12 +218,14 @@ func (l *Ledger) Close() error {
 }
 
 func (l *Ledger) shutdown() {
+	l.consMu.Lock()
 	if l.consumer != nil {
 		l.consumer.Stop()
 	}
 	if l.unfollow != nil {
 		l.unfollow()
 	}
+	l.consMu.Unlock()
 	if l.nc != nil {
 		l.nc.Drain()
 		for i := 0; i < 100 && !l.nc.IsClosed(); i++ {

@@ -251,9 +251,9 @@ func TestExportedHeadsDetectRewrites(t *testing.T) {
 		t.Fatalf("verify against its own heads: %+v", rep.Broken)
 	}
 	heads[0].Hash[0] ^= 1
-	heads = append(heads, ledger.Head{Agreement: "gone", Version: 3})
+	heads = append(heads, ledger.Head{Agreement: "gone", Version: 3}, ledger.Head{Agreement: heads[1].Agreement})
 	rep, _ = l.Verify(context.Background(), heads)
-	if rep.OK || len(rep.Broken) != 2 {
+	if rep.OK || len(rep.Broken) != 3 || rep.Checked != len(heads) {
 		t.Fatalf("verify against altered heads: %+v", rep.Broken)
 	}
 	b, _ := json.Marshal(rep)

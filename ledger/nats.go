@@ -232,13 +232,32 @@ func unsafeSettings(sc jetstream.StreamConfig, subject string) []string {
 	return out
 }
 
+// codeNoPeers is JetStream's answer when a cluster has too few known nodes
+// for a stream's replicas.
+const codeNoPeers = 10005
+
 // ensureStream creates the stream, or checks an existing one and refuses it
 // when it could lose or rewrite history. Atomic publish is switched on if
 // it is off (an update JetStream allows).
 func ensureStream(ctx context.Context, js jetstream.JetStream, cfg Config) (jetstream.Stream, error) {
 	st, err := js.Stream(ctx, cfg.Stream)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		st, err = js.CreateStream(ctx, streamConfig(cfg))
+		// A cluster that has just started may not know all its nodes yet:
+		// it finds no peers for the replicas until it does (for a few
+		// seconds; longer, it has fewer nodes than replicas).
+		for give := time.Now().Add(5 * time.Second); ; {
+			st, err = js.CreateStream(ctx, streamConfig(cfg))
+			if !errors.Is(err, &jetstream.APIError{ErrorCode: codeNoPeers}) || ctx.Err() != nil || time.Now().After(give) {
+				break
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+		if errors.Is(err, &jetstream.APIError{ErrorCode: codeNoPeers}) {
+			return nil, fmt.Errorf("ledger: creating stream %s with %d replicas: %w (does the cluster have that many JetStream nodes?)", cfg.Stream, cfg.Replicas, err)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("ledger: creating stream %s: %w", cfg.Stream, err)
 		}

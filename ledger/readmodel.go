@@ -26,7 +26,19 @@ type readModel struct {
 	foreign  []Foreign         // messages skipped because the ledger did not write them
 	applied  uint64            // last stream sequence applied
 	changed  chan struct{}     // closed and replaced whenever applied moves
+	moved    time.Time         // when applied last moved
+
+	// stuck receives the sequence a waiter wants when it has seen no
+	// progress for nudgeAfter: the ledger then follows the stream with a
+	// new consumer.
+	stuck chan uint64
 }
+
+// nudgeAfter is how long a waiter waits without progress before it asks for
+// a new consumer. The consumer's own recovery (missed heartbeats, then a
+// reset with a backoff that grows to 10s) can leave the read model behind
+// for many seconds after a cluster node dies; a waiter should not be.
+const nudgeAfter = 1500 * time.Millisecond
 
 // Foreign is a message on an agreement's subject that the read model skipped:
 // it was not written by the ledger (bad JSON, a broken chain, a reused id).
@@ -43,6 +55,7 @@ func newReadModel(subject string, log *slog.Logger) *readModel {
 		ix:       projections.NewIndex(),
 		subjects: map[string]uint64{},
 		changed:  make(chan struct{}),
+		stuck:    make(chan uint64, 1),
 	}
 }
 
@@ -100,6 +113,7 @@ func (rm *readModel) apply(ds []decoded) {
 			rm.log.Warn("skipped a message the ledger did not write", "seq", d.seq, "subject", d.subject, "problem", problem)
 		}
 		rm.applied = d.seq
+		rm.moved = time.Now()
 	}
 	close(rm.changed)
 	rm.changed = make(chan struct{})
@@ -133,6 +147,8 @@ func short(h events.Hash) string {
 func (rm *readModel) waitFor(ctx context.Context, seq uint64, stall time.Duration) error {
 	timer := time.NewTimer(stall)
 	defer timer.Stop()
+	nudge := time.NewTicker(nudgeAfter)
+	defer nudge.Stop()
 	for {
 		rm.mu.RLock()
 		applied, ch := rm.applied, rm.changed
@@ -143,6 +159,12 @@ func (rm *readModel) waitFor(ctx context.Context, seq uint64, stall time.Duratio
 		select {
 		case <-ch:
 			timer.Reset(stall)
+			nudge.Reset(nudgeAfter)
+		case <-nudge.C:
+			select {
+			case rm.stuck <- seq:
+			default:
+			}
 		case <-timer.C:
 			return &events.Error{Kind: events.Internal, Message: fmt.Sprintf("the read model is stuck at sequence %d, short of %d, for %s", applied, seq, stall)}
 		case <-ctx.Done():

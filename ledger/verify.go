@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/agreement-ledger/ledger/events"
 	"github.com/nats-io/nats.go/jetstream"
@@ -22,6 +23,9 @@ type Report struct {
 	Broken     []Break  `json:"broken"` // the first broken link of each agreement that has one
 	Foreign    int      `json:"foreign"`
 	Heads      []Head   `json:"heads"`
+	// Checked is how many exported heads Verify was given to check; each
+	// one no longer in its chain is in Broken.
+	Checked int `json:"heads_checked,omitempty"`
 }
 
 // Break is a link in an agreement's chain that does not hold.
@@ -61,6 +65,9 @@ func (l *Ledger) Verify(ctx context.Context, heads []Head) (*Report, error) {
 		return nil, unavailable("reading the stream", err)
 	}
 	rep := &Report{Stream: l.cfg.Stream, Settings: unsafeSettings(info.Config, l.cfg.Subject), Broken: []Break{}, Heads: []Head{}}
+	if rep.Settings == nil {
+		rep.Settings = []string{} // the document says [], as the HTTP API does
+	}
 	last, err := st.GetLastMsgForSubject(ctx, l.cfg.Subject+".*")
 	if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil, unavailable("reading the stream", err)
@@ -73,66 +80,51 @@ func (l *Ledger) Verify(ctx context.Context, heads []Head) (*Report, error) {
 	}
 	chains := map[string]*chain{}
 	ids := map[string]uint64{}
-	if last != nil {
-		cons, err := l.js.OrderedConsumer(ctx, l.cfg.Stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{l.cfg.Subject + ".*"}})
-		if err != nil {
-			return nil, unavailable("reading the stream", err)
+	visit := func(seq uint64, subject string, data []byte) {
+		name := strings.TrimPrefix(subject, l.cfg.Subject+".")
+		c := chains[name]
+		if c == nil {
+			c = &chain{head: Head{Agreement: name}}
+			chains[name] = c
 		}
-		msgs, err := cons.Messages(jetstream.PullMaxMessages(1000))
-		if err != nil {
-			return nil, unavailable("reading the stream", err)
+		rep.Messages++
+		fail := func(b Break) {
+			rep.Foreign++
+			if !c.broken {
+				c.broken = true
+				b.Agreement, b.Version, b.Seq = name, c.head.Version+1, seq
+				rep.Broken = append(rep.Broken, b)
+			}
 		}
-		defer msgs.Stop()
-		for {
-			msg, err := msgs.Next(jetstream.NextContext(ctx))
-			if err != nil {
-				return nil, unavailable("reading the stream", err)
-			}
-			meta, err := msg.Metadata()
-			if err != nil {
-				return nil, unavailable("reading the stream", err)
-			}
-			seq := meta.Sequence.Stream
-			name := strings.TrimPrefix(msg.Subject(), l.cfg.Subject+".")
-			c := chains[name]
-			if c == nil {
-				c = &chain{head: Head{Agreement: name}}
-				chains[name] = c
-			}
-			rep.Messages++
-			fail := func(b Break) {
-				rep.Foreign++
-				if !c.broken {
-					c.broken = true
-					b.Agreement, b.Version, b.Seq = name, c.head.Version+1, seq
-					rep.Broken = append(rep.Broken, b)
-				}
-			}
-			a, prev, err := events.DecodeStored(msg.Data())
-			switch {
-			case err != nil:
-				fail(Break{Problem: "not a ledger amendment: " + err.Error()})
-			case a.Agreement != name:
-				fail(Break{ID: a.ID.String(), Problem: fmt.Sprintf("names agreement %s but is on the subject of %s", a.Agreement, name)})
-			case prev != c.head.Hash:
-				fail(Break{ID: a.ID.String(), Expected: c.head.Hash.String(), Found: prev.String(), Problem: "prev does not hash the agreement's previous amendment (inserted, altered or reordered)"})
-			case ids[a.ID.String()] != 0:
-				fail(Break{ID: a.ID.String(), Problem: fmt.Sprintf("amendment id already recorded at sequence %d", ids[a.ID.String()])})
-			default:
-				ids[a.ID.String()] = seq
-				h := events.Sum(msg.Data())
-				c.head = Head{Agreement: name, Version: c.head.Version + 1, Seq: seq, Hash: h}
-				c.hashes = append(c.hashes, h)
-				rep.Amendments++
-			}
-			if seq >= last.Sequence {
-				break
-			}
+		a, prev, err := events.DecodeStored(data)
+		switch {
+		case err != nil:
+			fail(Break{Problem: "not a ledger amendment: " + err.Error()})
+		case a.Agreement != name:
+			fail(Break{ID: a.ID.String(), Problem: fmt.Sprintf("names agreement %s but is on the subject of %s", a.Agreement, name)})
+		case prev != c.head.Hash:
+			fail(Break{ID: a.ID.String(), Expected: c.head.Hash.String(), Found: prev.String(), Problem: "prev does not hash the agreement's previous amendment (inserted, altered or reordered)"})
+		case ids[a.ID.String()] != 0:
+			fail(Break{ID: a.ID.String(), Problem: fmt.Sprintf("amendment id already recorded at sequence %d", ids[a.ID.String()])})
+		default:
+			ids[a.ID.String()] = seq
+			h := events.Sum(data)
+			c.head = Head{Agreement: name, Version: c.head.Version + 1, Seq: seq, Hash: h}
+			c.hashes = append(c.hashes, h)
+			rep.Amendments++
 		}
 	}
+	if last != nil {
+		if err := l.readStream(ctx, last.Sequence, visit); err != nil {
+			return nil, err
+		}
+	}
+	rep.Checked = len(heads)
 	for _, h := range heads {
 		c := chains[h.Agreement]
 		switch {
+		case h.Version == 0:
+			rep.Broken = append(rep.Broken, Break{Agreement: h.Agreement, Seq: h.Seq, Expected: h.Hash.String(), Problem: "not an exported head: a head has a version of 1 or more"})
 		case c == nil || uint64(len(c.hashes)) < h.Version:
 			have := 0
 			if c != nil {
@@ -153,4 +145,61 @@ func (l *Ledger) Verify(ctx context.Context, heads []Head) (*Report, error) {
 	rep.Agreements = len(rep.Heads)
 	rep.OK = len(rep.Broken) == 0 && len(rep.Settings) == 0
 	return rep, nil
+}
+
+// verifyStall is how long reading the stream for Verify may go without a
+// message before the consumer is replaced: one on a node that has just died
+// or rejoined can stay silent for longer than its own recovery is worth.
+const verifyStall = 3 * time.Second
+
+// readStream calls visit for every message on the agreements' subjects, in
+// order, up to sequence last. A consumer that stalls is replaced by one
+// starting after the last message visited, until ctx ends.
+func (l *Ledger) readStream(ctx context.Context, last uint64, visit func(seq uint64, subject string, data []byte)) error {
+	var done uint64 // the last sequence visited
+	for {
+		cons, err := l.js.OrderedConsumer(ctx, l.cfg.Stream, jetstream.OrderedConsumerConfig{
+			FilterSubjects: []string{l.cfg.Subject + ".*"},
+			DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+			OptStartSeq:    done + 1,
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return unavailable("reading the stream", err)
+			}
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		msgs, err := cons.Messages(jetstream.PullMaxMessages(1000))
+		if err != nil {
+			return unavailable("reading the stream", err)
+		}
+		for {
+			mctx, cancel := context.WithTimeout(ctx, verifyStall)
+			msg, err := msgs.Next(jetstream.NextContext(mctx))
+			cancel()
+			if err != nil {
+				msgs.Stop()
+				if ctx.Err() != nil {
+					return unavailable("reading the stream", err)
+				}
+				break // stalled: a new consumer, from where this one got
+			}
+			meta, err := msg.Metadata()
+			if err != nil {
+				msgs.Stop()
+				return unavailable("reading the stream", err)
+			}
+			seq := meta.Sequence.Stream
+			if seq <= done {
+				continue
+			}
+			visit(seq, msg.Subject(), msg.Data())
+			done = seq
+			if done >= last {
+				msgs.Stop()
+				return nil
+			}
+		}
+	}
 }

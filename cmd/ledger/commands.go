@@ -254,23 +254,40 @@ func (a *app) agreementsCommand() *cobra.Command {
 
 func (a *app) verifyCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "verify [--heads FILE]",
-		Short: "Check every hash chain and the stream's append-only settings",
+		Use:   "verify [--since FILE] [--heads]",
+		Short: "Check every hash chain and the stream's append-only settings; export or check chain heads",
 		Long: `verify reads the whole stream again, walks every agreement's hash chain and
 checks that the stream cannot lose or rewrite history. It exits 1 when
-something is wrong.
+something is wrong, naming the first broken link of each agreement.
 
-Keep the heads it prints (verify -o json > heads.json): verify --heads
-heads.json proves later that nothing before them was rewritten.`,
-		Args: args(0, 0),
+A chain that verifies proves only that it is consistent: whoever can write
+the store can rewrite a history and chain it anew. Export the heads (each
+agreement's last version and hash) and keep them elsewhere:
+
+  ledger verify --heads > heads.json
+
+Later, verify --since heads.json checks that each of those heads is still
+in its chain: that nothing up to them was rewritten, reordered or removed.
+It takes the file --heads writes, a whole verify -o json report, or a bare
+JSON list of heads. The two combine: verify --since old.json --heads >
+new.json checks the kept heads and, only when everything verifies, exports
+the current ones.`,
+		Args: func(cmd *cobra.Command, given []string) error {
+			if exportHeads, _ := cmd.Flags().GetBool("heads"); exportHeads && len(given) == 1 {
+				return invalid("verify --heads exports the heads (ledger verify --heads > %s); to check heads kept in a file, use --since %s", given[0], given[0])
+			}
+			return args(0, 0)(cmd, given)
+		},
 	}
-	var headsFile string
-	cmd.Flags().StringVar(&headsFile, "heads", "", "a JSON file of heads from an earlier verify -o json, to check are still in their chains")
+	var since string
+	var exportHeads bool
+	cmd.Flags().BoolVar(&exportHeads, "heads", false, "print each agreement's chain head as JSON, to keep and check later with --since")
+	cmd.Flags().StringVar(&since, "since", "", "check that the heads in FILE (from verify --heads, or a verify -o json report) are still in their chains")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		var heads []ledger.Head
-		if headsFile != "" {
+		if since != "" {
 			var err error
-			if heads, err = readHeads(headsFile); err != nil {
+			if heads, err = readHeads(since); err != nil {
 				return err
 			}
 		}
@@ -279,11 +296,25 @@ heads.json proves later that nothing before them was rewritten.`,
 			if err != nil {
 				return err
 			}
+			if exportHeads {
+				// Heads of a ledger that does not verify would bless what is
+				// wrong with it: nothing is exported then.
+				if !r.OK {
+					return verifyFailed(r, "no heads exported")
+				}
+				doc := headsDoc{Stream: r.Stream, Exported: time.Now().UTC().Format(time.RFC3339), Heads: r.Heads}
+				b, err := json.MarshalIndent(doc, "", "  ")
+				if err != nil {
+					return err
+				}
+				_, err = fmt.Fprintf(a.stdout, "%s\n", b)
+				return err
+			}
 			if err := a.emit(r, func(w io.Writer) error { return render.Verify(w, r) }); err != nil {
 				return err
 			}
 			if !r.OK {
-				return events.Errorf(events.Internal, "verify: the ledger does not verify (%d broken chains, %d unsafe settings)", len(r.Broken), len(r.Settings))
+				return verifyFailed(r, "")
 			}
 			return nil
 		})
@@ -291,11 +322,36 @@ heads.json proves later that nothing before them was rewritten.`,
 	return cmd
 }
 
-// readHeads reads the heads of a verify report (or a bare list of heads).
+// headsDoc is what verify --heads prints: the heads to keep.
+type headsDoc struct {
+	Stream   string        `json:"stream"`
+	Exported string        `json:"exported"`
+	Heads    []ledger.Head `json:"heads"`
+}
+
+// verifyFailed is the error of a verify that found problems: it names the
+// first broken link, so that the one line on stderr says where to look.
+func verifyFailed(r *ledger.Report, also string) error {
+	msg := fmt.Sprintf("verify: the ledger does not verify (%s, %s)",
+		render.Plural(len(r.Broken), "broken link", "broken links"), render.Plural(len(r.Settings), "unsafe setting", "unsafe settings"))
+	if len(r.Broken) > 0 {
+		b := r.Broken[0]
+		msg += fmt.Sprintf(": %s version %d (stream sequence %d): %s", b.Agreement, b.Version, b.Seq, b.Problem)
+	} else if len(r.Settings) > 0 {
+		msg += ": " + r.Settings[0]
+	}
+	if also != "" {
+		msg += "; " + also
+	}
+	return events.Errorf(events.Internal, "%s", msg)
+}
+
+// readHeads reads heads kept from an earlier verify: the document verify
+// --heads prints, a verify -o json report, or a bare list of heads.
 func readHeads(name string) ([]ledger.Head, error) {
 	b, err := os.ReadFile(name)
 	if err != nil {
-		return nil, invalid("--heads: %v", err)
+		return nil, invalid("--since: %v", err)
 	}
 	type head struct {
 		Agreement string `json:"agreement"`
@@ -304,18 +360,26 @@ func readHeads(name string) ([]ledger.Head, error) {
 		Hash      string `json:"hash"`
 	}
 	var doc struct {
-		Heads []head `json:"heads"`
+		Heads *[]head `json:"heads"`
 	}
-	if err := json.Unmarshal(b, &doc); err != nil {
-		if err := json.Unmarshal(b, &doc.Heads); err != nil {
-			return nil, invalid("--heads %s: not a verify report or a list of heads: %v", name, err)
+	if err := json.Unmarshal(b, &doc); err != nil || doc.Heads == nil {
+		var list []head
+		if err := json.Unmarshal(b, &list); err != nil {
+			return nil, invalid("--since %s: not the output of verify --heads, a verify -o json report or a list of heads", name)
 		}
+		doc.Heads = &list
 	}
-	out := make([]ledger.Head, len(doc.Heads))
-	for i, h := range doc.Heads {
+	out := make([]ledger.Head, len(*doc.Heads))
+	for i, h := range *doc.Heads {
+		if !events.ValidSlug(h.Agreement) {
+			return nil, invalid("--since %s: heads[%d].agreement: %q is not an agreement name", name, i, h.Agreement)
+		}
+		if h.Version == 0 {
+			return nil, invalid("--since %s: heads[%d].version: a head has a version of 1 or more", name, i)
+		}
 		hash, err := events.ParseHash(h.Hash)
 		if err != nil {
-			return nil, invalid("--heads %s: heads[%d].hash: %v", name, i, err)
+			return nil, invalid("--since %s: heads[%d].hash: %v", name, i, err)
 		}
 		out[i] = ledger.Head{Agreement: h.Agreement, Version: h.Version, Seq: h.Seq, Hash: hash}
 	}

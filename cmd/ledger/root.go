@@ -145,9 +145,11 @@ denied, 4 concurrency conflict (--expect-version did not match).`,
 		a.timelineCommand(),
 		a.agreementsCommand(),
 		a.verifyCommand(),
+		a.permissionsCommand(),
 		a.serveCommand(),
 		a.demoCommand(),
 		a.versionCommand(),
+		a.benchCommand(),
 	)
 	return root
 }

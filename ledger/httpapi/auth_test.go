@@ -146,3 +146,70 @@ func TestAuthRoles(t *testing.T) {
 		t.Errorf("basic: %d", res.Status)
 	}
 }
+
+// TestAuthRefusalsWriteNothing: every append a token may not make is
+// refused — 401 without a valid bearer token, 403 with a read token —
+// with a JSON error document, and writes nothing; reads need a token too.
+// The same append with the write token is recorded, so the check of the
+// stream can see a write.
+func TestAuthRefusalsWriteNothing(t *testing.T) {
+	s := newServer(t, false, withAuth)
+	before := s.streamState()
+	for _, c := range []struct {
+		name, path, token string
+		header            map[string]string
+		status            int
+		kind, says        string
+	}{
+		{"no token", "/v1/amendments", "", nil, 401, "unauthorized", "bearer token is required"},
+		{"unknown token", "/v1/amendments", "w-token-01234567890", nil, 401, "unauthorized", "not valid"},
+		{"prefix of the write token", "/v1/amendments", writeToken[:len(writeToken)-1], nil, 401, "unauthorized", "not valid"},
+		{"write token in another scheme", "/v1/amendments", "", map[string]string{"Authorization": "Basic " + writeToken}, 401, "unauthorized", "bearer token is required"},
+		{"write token without a scheme", "/v1/amendments", "", map[string]string{"Authorization": writeToken}, 401, "unauthorized", "bearer token is required"},
+		{"read token", "/v1/amendments", readToken, nil, 403, "forbidden", "a read token may not do this; it needs a write token"},
+		{"read token, dry run", "/v1/amendments?dry_run=true", readToken, nil, 403, "forbidden", "needs a write token"},
+		{"read token, one agreement", "/v1/agreements/acme-globex/amendments", readToken, nil, 403, "forbidden", "needs a write token"},
+		{"read token with If-Match", "/v1/agreements/acme-globex/amendments", readToken, map[string]string{"If-Match": `"0"`}, 403, "forbidden", "needs a write token"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := s.do(req{method: "POST", path: c.path, body: newAgreement, token: c.token, header: c.header})
+			if res.Status != c.status {
+				t.Fatalf("status %d, want %d: %s", res.Status, c.status, res.Body)
+			}
+			kind, _, message := res.errorDoc(t)
+			if kind != c.kind || !strings.Contains(message, c.says) {
+				t.Errorf("error document: kind %q, message %q; want %q saying %q", kind, message, c.kind, c.says)
+			}
+			if c.status == 401 && !strings.HasPrefix(res.Header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("401 without a Bearer challenge: %q", res.Header.Get("WWW-Authenticate"))
+			}
+			if strings.Contains(string(res.Body), writeToken) || strings.Contains(string(res.Body), readToken) {
+				t.Errorf("the response repeats a token: %s", res.Body)
+			}
+		})
+	}
+	if after := s.streamState(); after.LastSeq != before.LastSeq || after.Msgs != before.Msgs {
+		t.Fatalf("a refused append wrote to the stream: before %+v, after %+v", before, after)
+	}
+	if n := s.historyLen("acme-globex"); n != 0 {
+		t.Fatalf("a refused append is in the history: %d amendments", n)
+	}
+
+	// Reads need a token; the event stream and the page's data too.
+	for _, path := range []string{"/v1/verify", "/v1/agreements", "/v1/events", "/ui/agreements"} {
+		if res := s.doRaw(req{path: path}); res.Status != 401 {
+			t.Errorf("GET %s without a token: %d", path, res.Status)
+		}
+	}
+	if res := s.do(req{path: "/v1/verify", token: readToken}); res.Status != 200 {
+		t.Errorf("GET /v1/verify with the read token: %d %s", res.Status, res.Body)
+	}
+
+	// The write token appends; the stream moves.
+	if res := s.do(req{method: "POST", path: "/v1/amendments", body: newAgreement, token: writeToken}); res.Status != 201 {
+		t.Fatalf("the write token: %d %s", res.Status, res.Body)
+	}
+	if after := s.streamState(); after.Msgs != before.Msgs+1 || s.historyLen("acme-globex") != 1 {
+		t.Fatalf("the write token's append: stream %+v, history %d", after, s.historyLen("acme-globex"))
+	}
+}

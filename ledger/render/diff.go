@@ -181,6 +181,9 @@ func Verify(w io.Writer, r *ledger.Report) error {
 	}
 	if len(r.Broken) == 0 {
 		p.ln("  hash chains: intact")
+		if r.Checked > 0 {
+			p.f("  exported heads: %s checked, each still in its chain\n", Plural(r.Checked, "head", "heads"))
+		}
 	}
 	for _, b := range r.Broken {
 		p.f("  BROKEN  %s version %d (stream sequence %d): %s\n", b.Agreement, b.Version, b.Seq, b.Problem)
@@ -192,7 +195,7 @@ func Verify(w io.Writer, r *ledger.Report) error {
 		p.f("  %s not written by the ledger\n", Plural(r.Foreign, "message", "messages"))
 	}
 	if len(r.Heads) > 0 {
-		p.ln("  heads (keep them: verify --heads FILE proves later that nothing before them was rewritten):")
+		p.ln("  heads (export them with verify --heads; verify --since FILE proves later that nothing up to them was rewritten):")
 		t := newTable(w, "    ", "AGREEMENT", "VERSION", "SEQ", "HASH")
 		for _, h := range r.Heads {
 			t.Row(h.Agreement, fmt.Sprint(h.Version), fmt.Sprint(h.Seq), h.Hash.String())
