@@ -89,6 +89,22 @@ func TestClusterKeepsEveryAcknowledgedAmendment(t *testing.T) {
 	}
 	acked = append(acked, a.ID)
 	c.Restart(second)
+	// Let the returning node catch up and the cluster settle before
+	// reading everything back.
+	settled := time.Now().Add(30 * time.Second)
+	for {
+		lead := c.StreamLeader("LEDGER")
+		if lead >= 0 {
+			want, _ := replicaState(t, c.Servers[lead], "LEDGER")
+			if got, ok := replicaState(t, c.Servers[second], "LEDGER"); ok && got.LastSeq == want.LastSeq {
+				break
+			}
+		}
+		if time.Now().After(settled) {
+			t.Fatal("the returning node did not catch up within 30s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 
 	if err := l.Sync(context.Background()); err != nil {
 		t.Fatal(err)
