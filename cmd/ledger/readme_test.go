@@ -2,7 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,6 +41,7 @@ func TestREADME(t *testing.T) {
 	dir := t.TempDir()
 	port := freePort(t)
 	text := strings.ReplaceAll(string(readme), "127.0.0.1:4222", fmt.Sprintf("127.0.0.1:%d", port))
+	text = strings.ReplaceAll(text, "127.0.0.1:8080", fmt.Sprintf("127.0.0.1:%d", freePort(t)))
 
 	files := regexp.MustCompile("(?s)as `([A-Za-z0-9._-]+\\.jsonl?)`:\\s*\\n+```json\\n(.*?)\\n```").FindAllStringSubmatch(text, -1)
 	if len(files) == 0 {
@@ -88,6 +92,20 @@ func TestREADME(t *testing.T) {
 			case strings.HasPrefix(command, "docker compose up"):
 				stop := startCluster(t, port)
 				bg = &server{t: t, stopFn: stop}
+			case strings.HasPrefix(command, "curl "):
+				// curl -sf URL: the same GET, without needing curl installed.
+				f := strings.Fields(command)
+				url := strings.Trim(f[len(f)-1], "'")
+				resp, err := http.Get(url)
+				if err != nil {
+					t.Fatalf("README: %s: %v", line, err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK || !json.Valid(body) {
+					t.Errorf("README: %s: %s\n%s", line, resp.Status, body)
+				}
+				ran++
 			case strings.HasPrefix(command, "ledger "):
 				cmd := exec.Command("bash", "-c", command)
 				cmd.Dir = dir
