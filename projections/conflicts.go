@@ -3,7 +3,9 @@ package projections
 import (
 	"cmp"
 	"encoding/json"
+	"math"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -46,7 +48,7 @@ func (s scopeJSON) MarshalJSON() ([]byte, error) {
 
 func partyOf(agreement string, x *version) Party {
 	return Party{Agreement: agreement, Clause: x.clause.ID, Kind: x.clause.Kind, Grantor: x.clause.Grantor,
-		Holder: x.clause.Holder, Sole: x.clause.Sole, Scope: scopeJSON{x.clause.Scope}, Since: events.FormatTime(x.from)}
+		Holder: x.clause.Holder, Sole: x.clause.Sole, Scope: scopeJSON{x.clause.Scope}, Since: events.FormatTime(x.fromT())}
 }
 
 // MarshalJSON writes {"grantor","scope","from","until","clauses":[…]}.
@@ -60,29 +62,45 @@ func (c Conflict) MarshalJSON() ([]byte, error) {
 	})
 }
 
-// grant is an exclusive grant version with the agreement it belongs to.
+// grant is an exclusive grant version with the agreement it belongs to, read
+// in a view folded up to bound (nil: everything), with its scope mask, and
+// its key and holder in the grant index (-1: not known there).
 type grant struct {
-	agreement string
-	x         *version
+	a      *agreement
+	x      *version
+	bound  *events.Record
+	mask   uint64
+	key    int32
+	holder int32
 }
+
+func (g grant) agreement() string { return g.a.name }
+
+func (g grant) interval() (lo, hi time.Time, ok bool) { return g.x.intervalBefore(g.bound) }
 
 // conflict returns the conflict between two grants, if they have one.
 func conflict(a, b grant) (Conflict, bool) {
+	if !mayMeet(a.mask, b.mask) || a.holder >= 0 && a.holder == b.holder {
+		return Conflict{}, false
+	}
 	x, y := a.x.clause, b.x.clause
-	if x.Grantor != y.Grantor || x.Holder == y.Holder || x.Kind != y.Kind {
+	// Grants of one key in the index have the same grantor and kind, and
+	// holders known there differ when their numbers do.
+	known := a.key >= 0 && a.key == b.key && a.holder >= 0 && b.holder >= 0
+	if !known && (x.Grantor != y.Grantor || x.Holder == y.Holder || x.Kind != y.Kind) {
 		return Conflict{}, false
 	}
 	scope, ok := x.Scope.Intersect(y.Scope)
 	if !ok {
 		return Conflict{}, false
 	}
-	alo, ahi, aok := a.x.interval()
-	blo, bhi, bok := b.x.interval()
+	alo, ahi, aok := a.interval()
+	blo, bhi, bok := b.interval()
 	lo, hi := later(alo, blo), earlier(ahi, bhi)
 	if !aok || !bok || !hi.IsZero() && !lo.Before(hi) {
 		return Conflict{}, false
 	}
-	pa, pb := partyOf(a.agreement, a.x), partyOf(b.agreement, b.x)
+	pa, pb := partyOf(a.agreement(), a.x), partyOf(b.agreement(), b.x)
 	if cmpParty(pa, pb) > 0 {
 		pa, pb = pb, pa
 	}
@@ -154,34 +172,92 @@ func sortConflicts(cs []Conflict) {
 	})
 }
 
-// grantsAt calls fn for every exclusive grant, across all agreements, in
-// force at t as known at knownAt, grouped by grantor.
-func (ix *Index) grantsAt(t, knownAt time.Time) map[string][]grant {
-	out := map[string][]grant{}
-	add := func(name string, xs []*version) {
-		for _, x := range xs {
-			if x.inForce(t) {
-				g := x.clause.Grantor
-				out[g] = append(out[g], grant{name, x})
-			}
-		}
-	}
-	if knownAt.IsZero() {
-		for _, byAgreement := range ix.grants {
-			for a, xs := range byAgreement {
-				add(a.name, xs)
-			}
-		}
-		return out
-	}
+// grantsAt calls fn with the exclusive grants in force at t as known at
+// knownAt whose scopes may meet a scope of mask qmask (0: any), exclusivities
+// only when excl: all at once, or when group one group per grantor and kind.
+// fn must not keep gs.
+//
+// With everything recorded it reads only the grant index. As known at an
+// earlier time, agreements recorded since are read as they were known then
+// (viewAt); every other one is as it is now.
+func (ix *Index) grantsAt(t, knownAt time.Time, excl bool, qmask uint64, group bool, fn func(gs []grant)) {
+	tm := micros(t)
 	cut := ix.cut(knownAt)
-	for _, a := range ix.agreements {
-		if a.versionAt(cut) == 0 {
+	if cut == 0 {
+		return // nothing was recorded yet
+	}
+	g := ix.grants
+	s := scratch.Get().(*grantScratch)
+	defer func() {
+		clear(s.hits)
+		s.hits = s.hits[:0]
+		scratch.Put(s)
+	}()
+	nkeys := len(g.keys)
+	var changed map[*agreement]bool
+	if cut != math.MaxUint64 {
+		changed = map[*agreement]bool{}
+		more := map[grantKey]int32{}
+		i := sort.Search(len(ix.all), func(i int) bool { return ix.all[i].Seq > cut })
+		for _, r := range ix.all[i:] {
+			a := ix.agreements[r.Agreement]
+			if changed[a] {
+				continue
+			}
+			changed[a] = true
+			if a.versionAt(cut) == 0 {
+				continue
+			}
+			v, bound := ix.viewAt(a, cut)
+			for _, x := range v.grantsBefore(bound) {
+				c := x.clause
+				if excl && c.Kind != events.Exclusivity || !x.inForceBefore(t, tm, bound) {
+					continue
+				}
+				m := g.mask(c.Scope, false)
+				if !mayMeet(m, qmask) {
+					continue
+				}
+				k, ok := g.byKey[grantKey{c.Grantor, c.Kind}]
+				if !ok {
+					if k, ok = more[grantKey{c.Grantor, c.Kind}]; !ok {
+						k = int32(nkeys)
+						more[grantKey{c.Grantor, c.Kind}] = k
+						nkeys++
+					}
+				}
+				h, ok := g.holders[c.Holder]
+				if !ok {
+					h = -1
+				}
+				s.hits = append(s.hits, grant{a: a, x: x, bound: bound, mask: m, key: k, holder: h})
+			}
+		}
+	}
+	for i := range g.es {
+		e := &g.es[i]
+		if excl && !e.excl || !mayMeet(e.mask, qmask) || !e.inForce(t, tm) || changed != nil && changed[e.a] {
 			continue
 		}
-		add(a.name, a.viewAt(cut).grants)
+		s.hits = append(s.hits, grant{a: e.a, x: e.x, mask: e.mask, key: e.key, holder: e.holder})
 	}
-	return out
+	if len(s.hits) == 0 {
+		return
+	}
+	if !group {
+		fn(s.hits)
+		return
+	}
+	s.group(nkeys, fn)
+}
+
+// grantsBefore returns the grant versions made before bound (nil: all).
+func (v *view) grantsBefore(bound *events.Record) []*version {
+	if bound == nil {
+		return v.grants
+	}
+	n, _ := slices.BinarySearchFunc(v.grants, bound, func(x *version, b *events.Record) int { return foldOrder(x.by, b) })
+	return v.grants[:n]
 }
 
 // ConflictReport is every conflict in force at At, as known at KnownAt.
@@ -199,10 +275,13 @@ func (r *ConflictReport) MarshalJSON() ([]byte, error) {
 // Conflicts returns every conflict in force at valid time at, as known at
 // knownAt (zero: everything recorded).
 func (ix *Index) Conflicts(at, knownAt time.Time) *ConflictReport {
+	defer ix.read()()
 	r := &ConflictReport{At: at, KnownAt: knownAt}
-	for _, gs := range ix.grantsAt(at, knownAt) {
-		conflicts(gs, func(c Conflict) { r.Conflicts = append(r.Conflicts, c) })
-	}
+	ix.grantsAt(at, knownAt, false, 0, true, func(gs []grant) {
+		if len(gs) > 1 {
+			conflicts(gs, func(c Conflict) { r.Conflicts = append(r.Conflicts, c) })
+		}
+	})
 	sortConflicts(r.Conflicts)
 	return r
 }
@@ -243,26 +322,24 @@ func (r Rights) MarshalJSON() ([]byte, error) {
 // own grantor). Exclusive licences are licences of IP and do not decide who
 // may offer a product; they count as conflicts, not here.
 func (ix *Index) Check(q RightsQuery) Rights {
+	defer ix.read()()
 	var deny, allow []Decision
-	for _, gs := range ix.grantsAt(q.At, q.KnownAt) {
+	ix.grantsAt(q.At, q.KnownAt, true, ix.grants.mask(q.Scope, false), false, func(gs []grant) {
 		for _, g := range gs {
 			c := g.x.clause
-			if c.Kind != events.Exclusivity {
-				continue
-			}
 			where, ok := c.Scope.Intersect(q.Scope)
 			if !ok {
 				continue
 			}
 			binds := c.Holder != q.Party && !(c.Sole && c.Grantor == q.Party)
-			d := Decision{Party: partyOf(g.agreement, g.x), Where: scopeJSON{where}, Binds: binds}
+			d := Decision{Party: partyOf(g.agreement(), g.x), Where: scopeJSON{where}, Binds: binds}
 			if binds {
 				deny = append(deny, d)
 			} else {
 				allow = append(allow, d)
 			}
 		}
-	}
+	})
 	byClause := func(a, b Decision) int { return cmpParty(a.Party, b.Party) }
 	if len(deny) > 0 {
 		slices.SortFunc(deny, byClause)

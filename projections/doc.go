@@ -7,9 +7,18 @@
 // amendment would have.
 //
 // Index is the read model the ledger keeps up to date one record at a time.
-// It holds, per agreement, the view of everything recorded (extended in place
-// when an amendment is effective after the others, refolded when one is
-// retroactive or retracts another), with checkpoints so that a point-in-time
-// query is a binary search plus a short scan. Views as known at an earlier K
-// are folded on demand from the records visible then.
+// It holds, per agreement, the view of everything recorded, with checkpoints
+// so that a point-in-time query is a binary search plus a short scan and
+// costs about the same however long the history. A view can take back the
+// records it folded last (each change undoes from the record and the view,
+// without a log), so a retroactive amendment or a retraction is folded in by
+// rolling the view back to where it changes history and folding the rest
+// again; a validation tries amendments on a live view the same way and then
+// restores it. Exclusive grants of every agreement are also kept in one
+// compact index, for conflicts and rights checks across agreements.
+//
+// A view as known at an earlier K is, when what was recorded by K is a
+// prefix (in fold order) of what is recorded now, the current view read up
+// to that prefix; otherwise it is folded from the records visible at K, and
+// a few such views are cached.
 package projections

@@ -9,8 +9,9 @@ import (
 // folded from scratch from its visible records: what the incremental view
 // kept by Add must equal.
 func ScratchState(ix *Index, agreement string, t time.Time) *State {
+	defer ix.read()()
 	a := ix.agreements[agreement]
-	s := foldAll(a.name, a.visible(math.MaxUint64)).stateAt(t)
+	s := foldAll(a.name, a.visible(math.MaxUint64)).stateAt(t, nil)
 	s.Version = a.versionAt(math.MaxUint64)
 	return s
 }
@@ -18,8 +19,20 @@ func ScratchState(ix *Index, agreement string, t time.Time) *State {
 // RefoldAll replaces every agreement's incremental view with one folded
 // from scratch, and reindexes the grants.
 func (ix *Index) RefoldAll() {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
 	for _, a := range ix.agreements {
-		a.fold = fold{v: foldAll(a.name, a.visible(math.MaxUint64))}
-		ix.indexGrants(a)
+		ix.refold(a)
+		a.pending, a.drop = nil, nil
 	}
+	ix.unsettled = nil
+	ix.kviews.reset()
+}
+
+// SetWindow sets how far back a retroactive record or a retraction is folded
+// in by rolling back (see window), and returns a function restoring it.
+func SetWindow(min, pct int) (restore func()) {
+	oldMin, oldPct := windowMin, windowPct
+	windowMin, windowPct = min, pct
+	return func() { windowMin, windowPct = oldMin, oldPct }
 }

@@ -2,8 +2,9 @@ package projections
 
 import (
 	"cmp"
-	"fmt"
+	"math"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
@@ -12,69 +13,167 @@ import (
 )
 
 // view is one agreement folded from a set of visible records.
+//
+// A view is changed only by push (apply the next record in fold order) and
+// pop (take the last one back). Every change a record makes can be derived
+// from the record and the view, so pop needs no log: it undoes the record's
+// changes in reverse order. That lets the index insert a retroactive record
+// by popping the records after it, pushing it and pushing them again, and
+// lets a validation try amendments on a live view and then restore it.
 type view struct {
 	agreement string
 	title     string
 	parties   []string
-	opened    *stamp // nil until opened
-	closed    *stamp // nil until closed
+	opened    *events.Record // the amendment that opened it; nil until opened
+	closed    *events.Record // the amendment that closed it; nil until closed
 
-	records  []*events.Record // visible records in fold order: effective, then sequence
-	versions []*version       // every clause version, in order of from
+	folded   []*events.Record // every visible record in fold order, applied or skipped
+	seqMax   []uint64         // seqMax[i]: the largest Seq in folded[:(i+1)*seqBlock]
+	versions []*version       // every clause version, in the order made (so of from)
 	clauses  map[string]*line
 	order    []*line // clauses in the order they were added
-	declared map[string]*stamp
-	declSeq  []declaration // the declarations in fold order, so by time
-	grants   []*version    // versions of exclusive grants, for conflicts
+	declared map[string]*events.Record
+	decl     []Declared       // declarations by time, then condition: States share it (see undeclare)
+	declBy   []*events.Record // the amendment behind each of decl
+	endsOn   map[string][]*line
+	grants   []*version // versions of exclusive grants, for conflicts
 	marks    []checkpoint
 	problems []Anomaly        // amendments skipped when folding leniently
-	skipped  []*events.Record // the records of problems
-}
+	skipped  []*events.Record // the records of problems, in fold order
 
-// stamp says when something took effect and which amendment did it.
-type stamp struct {
-	at  time.Time
-	rec *events.Record
+	gi  *grantIndex // the index whose grant entries follow this view, if any
+	own *agreement
+	// While set (see reusing), the versions amends made that rollback took
+	// back, for amended.
+	reuse map[reuseKey]*version
 }
 
 // line is the life of one clause: its versions and what happened to it.
 type line struct {
 	id      string
-	kind    events.Kind
-	added   time.Time
-	current *version // latest version
-	ended   *stamp   // set when an end, a declared condition or close stopped it
-	endedBy events.Op
-	reports []*report         // revenue_share
-	funded  map[string]*stamp // investment: tranche id → when paid in
-	fundOrd []string          // tranche ids in the order funded
-	cond    string            // for endedBy == Declare: the condition
-	pos     int               // position in view.order
+	current *version       // latest version
+	endRec  *events.Record // the amendment whose end, declared condition or close stopped it
+	more    *lineMore      // revenue shares and investments
+	// ids of the amendments that made its versions, first to last: a
+	// version's are ids[:depth+1], which States share (see dropVersion).
+	ids     []ulid.ULID
+	added   int64  // when it was added: micros, and
+	pos     int32  // position in view.order
+	addedNs uint16 // nanoseconds past them (see addedT)
+	endOp   opCode // which of those it was
+	kc      kindCode
 }
 
-// version is a clause's values over the interval [from, until) of valid time.
+// addedT is when the clause was added: when its first version took effect.
+func (l *line) addedT() time.Time {
+	if l.added > minMicros && l.added < maxMicros {
+		return time.UnixMicro(l.added).Add(time.Duration(l.addedNs)).UTC()
+	}
+	x := l.current
+	for x.prev != nil {
+		x = x.prev
+	}
+	return x.by.Effective
+}
+
+// kindCode says which clause kinds need more than their values in a state.
+type kindCode uint8
+
+const (
+	kindOther kindCode = iota
+	kindRevenueShare
+	kindInvestment
+)
+
+// lineMore is what only revenue shares and investments keep.
+type lineMore struct {
+	reports []report  // revenue_share, in fold order
+	funded  []funding // investment, in fold order
+}
+
+type funding struct {
+	tranche string
+	rec     *events.Record
+}
+
+func (l *line) kind() events.Kind { return l.current.clause.Kind }
+
+// version is a clause's values over the interval [from, until) of valid time:
+// from is when by takes effect, until when closeBy does (open while nil).
 type version struct {
 	line    *line
 	clause  *events.Clause
-	from    time.Time
-	until   time.Time // zero while current
 	by      *events.Record
 	prev    *version
 	closeBy *events.Record // the amendment whose change closed it
-	closeOp events.Op
+	// Valid times as microseconds (see micros), for quick comparisons: from,
+	// and hi, the end of the interval in force (math.MaxInt64 when
+	// open-ended); it starts at from unless its term starts later (see lo).
+	// Comparisons that tie fall back on the exact times.
+	from, hi int64
+	depth    int32  // versions of the line before this one
+	fromNs   uint16 // from = micros from + fromNs nanoseconds
+	closeOp  opCode
+	flags    uint8
+}
+
+// version.flags
+const (
+	hasTerm     = 1 << iota // clause.Term != nil
+	startsLater             // the term starts after from
+)
+
+// lo is when the version comes in force, in micros.
+func (v *version) lo() int64 {
+	if v.flags&startsLater != 0 {
+		return micros(v.clause.Term.Start)
+	}
+	return v.from
+}
+
+// opCode is an op kept in a byte.
+type opCode uint8
+
+const (
+	opNone opCode = iota
+	opAmend
+	opEnd
+	opDeclare
+	opClose
+)
+
+var opNames = [...]events.Op{opAmend: events.Amend, opEnd: events.End, opDeclare: events.Declare, opClose: events.Close}
+
+func (o opCode) op() events.Op { return opNames[o] }
+
+// fromT is when the version's values took effect: by.Effective, without
+// reading by when from is exact.
+func (v *version) fromT() time.Time {
+	if v.from > minMicros && v.from < maxMicros {
+		return time.UnixMicro(v.from).Add(time.Duration(v.fromNs)).UTC()
+	}
+	return v.by.Effective
+}
+
+// until is when the version was closed; zero while it is current.
+func (v *version) until() time.Time {
+	if v.closeBy == nil {
+		return time.Time{}
+	}
+	return v.closeBy.Effective
 }
 
 // start is when the clause's term starts: the term's start, or when it was added.
 func (v *version) start() time.Time {
-	if v.clause.Term != nil && !v.clause.Term.Start.IsZero() {
+	if v.flags&hasTerm != 0 && !v.clause.Term.Start.IsZero() {
 		return v.clause.Term.Start
 	}
-	return v.line.added
+	return v.line.addedT()
 }
 
 // end is when the clause's term ends; zero means open-ended.
 func (v *version) end() time.Time {
-	if v.clause.Term != nil {
+	if v.flags&hasTerm != 0 {
 		return v.clause.Term.End
 	}
 	return time.Time{}
@@ -83,16 +182,83 @@ func (v *version) end() time.Time {
 // interval is when this version is in force: [lo, hi), hi zero meaning open.
 // ok is false when it never is.
 func (v *version) interval() (lo, hi time.Time, ok bool) {
-	lo = later(v.from, v.start())
-	hi = earlier(v.until, v.end())
+	lo = later(v.fromT(), v.start())
+	hi = earlier(v.until(), v.end())
 	return lo, hi, hi.IsZero() || lo.Before(hi)
 }
 
-// inForce reports whether the version is in force at t.
-func (v *version) inForce(t time.Time) bool {
+// inForce reports whether the version is in force at t (tm is micros(t)).
+func (v *version) inForce(t time.Time, tm int64) bool {
+	if lo := v.lo(); lo < tm && tm < v.hi {
+		return true
+	} else if tm < lo || tm > v.hi {
+		return false
+	}
 	lo, hi, ok := v.interval()
 	return ok && !t.Before(lo) && (hi.IsZero() || t.Before(hi))
 }
+
+// inForceBefore is inForce in the view folded up to bound: a close by an
+// amendment at or after bound has not happened there. (bound nil: everything.)
+func (v *version) inForceBefore(t time.Time, tm int64, bound *events.Record) bool {
+	if v.closeBy == nil || before(v.closeBy, bound) {
+		return v.inForce(t, tm)
+	}
+	lo, hi, ok := v.intervalBefore(bound)
+	return ok && !t.Before(lo) && (hi.IsZero() || t.Before(hi))
+}
+
+// intervalBefore is interval in the view folded up to bound.
+func (v *version) intervalBefore(bound *events.Record) (lo, hi time.Time, ok bool) {
+	if v.closeBy == nil || before(v.closeBy, bound) {
+		return v.interval()
+	}
+	lo, hi = later(v.fromT(), v.start()), v.end()
+	return lo, hi, hi.IsZero() || lo.Before(hi)
+}
+
+// setHi recomputes hi after the version was closed or reopened.
+func (v *version) setHi() {
+	hi := earlier(v.until(), v.end())
+	if hi.IsZero() {
+		v.hi = math.MaxInt64
+	} else {
+		v.hi = micros(hi)
+	}
+}
+
+// endsOn is the condition the version ends on, or "".
+func (v *version) endsOn() string {
+	if v == nil || v.clause.Term == nil {
+		return ""
+	}
+	return v.clause.Term.EndsOn
+}
+
+// micros is t in microseconds since 1970, rounded down: an order-preserving
+// key (saturating far outside the years 1900–9999 that input allows) that
+// ties only where the exact times must be compared.
+func micros(t time.Time) int64 {
+	s := t.Unix()
+	const lim = math.MaxInt64/1_000_000 - 1
+	switch {
+	case s > lim:
+		return maxMicros
+	case s < -lim:
+		return minMicros
+	}
+	return s*1_000_000 + int64(t.Nanosecond()/1000)
+}
+
+// The values micros saturates at.
+const (
+	minMicros = math.MinInt64 + 1
+	maxMicros = math.MaxInt64 - 1
+)
+
+// before reports whether r comes before bound in fold order; everything
+// does when bound is nil.
+func before(r, bound *events.Record) bool { return bound == nil || foldOrder(r, bound) < 0 }
 
 // later returns the later of two times.
 func later(a, b time.Time) time.Time {
@@ -118,14 +284,11 @@ func earlier(a, b time.Time) time.Time {
 // report is one revenue report under a revenue share, with the running total
 // owed after it.
 type report struct {
-	stamp
-	change int
-	period events.Period
-	base   events.Money
-	owed   *decimal.Decimal // rate × base; nil when it cannot be computed
-	total  *decimal.Decimal // running total, clamped at the cap; nil when it cannot be computed
-	cur    string           // currency of the totals
-	why    string           // why total is nil
+	at    int64 // micros(rec.Effective)
+	rec   *events.Record
+	total decimal.Decimal // running total, clamped at the cap, when it can be computed
+	cur   string          // currency of the totals
+	why   string          // why total cannot be computed; "" when it can
 }
 
 // Anomaly is an amendment a lenient fold skipped because it does not apply
@@ -136,375 +299,600 @@ type Anomaly struct {
 	Problem   string `json:"problem"`
 }
 
-// fold applies records to a view. Every change to the view is logged so that
-// an amendment that does not apply can be taken back whole (its changes apply
-// together or not at all), and so that a check can try amendments and then
-// leave the view as it was.
-type fold struct {
-	v    *view
-	undo []func()
-}
-
 func newView(agreement string) *view {
-	return &view{agreement: agreement, clauses: map[string]*line{}, declared: map[string]*stamp{}}
+	return &view{agreement: agreement, clauses: map[string]*line{}, declared: map[string]*events.Record{}}
 }
 
-// fresh folds records (already in fold order) into a new view.
+// foldAll folds records (already in fold order) into a new view.
 func foldAll(agreement string, recs []*events.Record) *view {
-	f := fold{v: newView(agreement)}
+	v := newView(agreement)
+	v.folded = make([]*events.Record, 0, len(recs))
 	for _, r := range recs {
-		f.add(r, nil)
+		v.push(r, nil)
 	}
-	f.commit()
-	return f.v
+	return v
 }
 
-// add applies r leniently: a record that does not apply is skipped and
-// noted as an Anomaly. When p is non-nil it is strict instead: problems are
-// recorded in p. Either way a record that does not apply changes nothing.
-func (f *fold) add(r *events.Record, p *events.Problems) bool {
-	mark := len(f.undo)
+// push applies r, the next record in fold order, leniently: a record that
+// does not apply is skipped and noted as an Anomaly. When p is non-nil it is
+// strict instead: problems are recorded in p and r is not folded at all.
+// Either way a record that does not apply changes nothing of the clauses.
+func (v *view) push(r *events.Record, p *events.Problems) bool {
 	var local events.Problems
-	f.apply(r, &local)
+	done := v.apply(r, &local)
 	if local.Len() == 0 {
-		set(f, &f.v.records, append(f.v.records, r))
-		f.checkpoint()
+		v.appendFolded(r)
+		v.checkpoint()
 		return true
 	}
-	f.rollback(mark)
+	v.unapply(r, done)
 	if p != nil {
 		for _, e := range local.List() {
 			p.Add(e.Path, "%s", e.Message)
 		}
 		return false
 	}
-	f.v.problems = append(f.v.problems, Anomaly{Amendment: r.ID.String(), Problem: local.List()[0].Error()})
-	f.v.skipped = append(f.v.skipped, r)
+	v.problems = append(v.problems, Anomaly{Amendment: r.ID.String(), Problem: local.List()[0].Error()})
+	v.skipped = append(v.skipped, r)
+	v.appendFolded(r)
 	return false
 }
 
-// rollback undoes every change made since the undo log had length mark.
-func (f *fold) rollback(mark int) {
-	for i := len(f.undo) - 1; i >= mark; i-- {
-		f.undo[i]()
+// pop takes back the last record folded. Callers fix seqMax (rollback does).
+func (v *view) pop() {
+	n := len(v.folded) - 1
+	r := v.folded[n]
+	if k := len(v.skipped) - 1; k >= 0 && v.skipped[k] == r {
+		v.skipped[k] = nil
+		v.skipped, v.problems = v.skipped[:k], v.problems[:k]
+	} else {
+		v.unapply(r, len(r.Changes))
+		v.dropMarks()
 	}
-	f.undo = f.undo[:mark]
+	v.folded[n] = nil
+	v.folded = v.folded[:n]
 }
 
-// commit forgets the undo log: what was applied stays.
-func (f *fold) commit() { f.undo = f.undo[:0] }
-
-// set assigns *dst = val and remembers how to undo it.
-func set[T any](f *fold, dst *T, val T) {
-	old := *dst
-	f.undo = append(f.undo, func() { *dst = old })
-	*dst = val
+// reusing makes rollback keep what amends made for amended, until done is
+// called.
+func (v *view) reusing() (done func()) {
+	v.reuse = map[reuseKey]*version{}
+	return func() { v.reuse = nil }
 }
 
-func (f *fold) apply(r *events.Record, p *events.Problems) {
-	v := f.v
+// rollback pops records until n are left.
+func (v *view) rollback(n int) {
+	if len(v.folded) <= n {
+		return
+	}
+	for len(v.folded) > n {
+		v.pop()
+	}
+	v.seqMax = v.seqMax[:(n+seqBlock-1)/seqBlock]
+	if i := n - n%seqBlock; i < n {
+		m := uint64(0)
+		if i > 0 {
+			m = v.seqMax[i/seqBlock-1]
+		}
+		for _, r := range v.folded[i:n] {
+			m = max(m, r.Seq)
+		}
+		v.seqMax[i/seqBlock] = m
+	}
+}
+
+// seqBlock is how many records of folded share an entry of seqMax.
+const seqBlock = 32
+
+func (v *view) appendFolded(r *events.Record) {
+	n := len(v.folded)
+	v.folded = append(v.folded, r)
+	switch k := n / seqBlock; {
+	case k < len(v.seqMax):
+		v.seqMax[k] = max(v.seqMax[k], r.Seq)
+	case k > 0:
+		v.seqMax = append(v.seqMax, max(v.seqMax[k-1], r.Seq))
+	default:
+		v.seqMax = append(v.seqMax, r.Seq)
+	}
+}
+
+// prefix returns how many of the first records folded were recorded at or
+// before sequence cut.
+func (v *view) prefix(cut uint64) int {
+	k, _ := slices.BinarySearchFunc(v.seqMax, cut, func(m, cut uint64) int {
+		if m <= cut {
+			return -1
+		}
+		return 1
+	})
+	i := k * seqBlock
+	for i < len(v.folded) && v.folded[i].Seq <= cut {
+		i++
+	}
+	return i
+}
+
+// position returns where r is, or would go, in folded.
+func (v *view) position(r *events.Record) (int, bool) {
+	return slices.BinarySearchFunc(v.folded, r, foldOrder)
+}
+
+func chPath(i int) string { return "changes[" + strconv.Itoa(i) + "]" }
+
+// apply applies r's changes in order until one does not apply, recording
+// its problems in p; it returns how many applied. A change that does not
+// apply changes nothing: every check comes before the change it guards.
+func (v *view) apply(r *events.Record, p *events.Problems) int {
 	at := r.Effective
 	for i, c := range r.Changes {
-		path := fmt.Sprintf("changes[%d]", i)
 		if c.Op == events.Retract {
 			continue // retractions act on which records are visible, not on valid time
 		}
 		if c.Op == events.Open {
 			if v.opened != nil {
-				p.Add(join(path, "op"), "the agreement is already open (opened %s by %s)", day(v.opened.at), who(v.opened.rec))
-				return
+				p.Add(join(chPath(i), "op"), "the agreement is already open (opened %s by %s)", day(v.opened.Effective), who(v.opened))
+				return i
 			}
-			set(f, &v.opened, &stamp{at, r})
-			set(f, &v.title, c.Title)
-			set(f, &v.parties, c.Parties)
+			v.opened, v.title, v.parties = r, c.Title, c.Parties
 			continue
 		}
 		if v.opened == nil {
-			p.Add(join(path, "op"), "the agreement %s is not open at %s: its first amendment must open it", v.agreement, day(at))
-			return
+			p.Add(join(chPath(i), "op"), "the agreement %s is not open at %s: its first amendment must open it", v.agreement, day(at))
+			return i
 		}
 		if v.closed != nil {
-			p.Add(join(path, "op"), "the agreement was closed %s (%s); it takes no further changes", day(v.closed.at), who(v.closed.rec))
-			return
+			p.Add(join(chPath(i), "op"), "the agreement was closed %s (%s); it takes no further changes", day(v.closed.Effective), who(v.closed))
+			return i
 		}
 		switch c.Op {
 		case events.Add:
-			f.addClause(r, i, c.Clause, path, p)
+			if !v.addClause(r, i, c.Clause, p) {
+				return i
+			}
 		case events.Amend:
-			l := f.live(c.ClauseID, join(path, "clause"), p)
+			l := v.live(c.ClauseID, i, p)
 			if l == nil {
-				return
+				return i
 			}
-			next := c.Set.Apply(l.current.clause, join(path, "set"), p)
-			if p.Len() > 0 {
-				return
+			next := v.amended(r, i, l.current.clause, c.Set, p)
+			if next == nil {
+				return i
 			}
-			if !f.checkParties(next, join(path, "set"), p) || !f.checkTerm(l, next, at, join(path, "set.term"), p) {
-				return
+			if !v.checkParties(next, i, "set", p) || !v.checkTerm(l, next, i, "set.term", p) {
+				return i
 			}
-			f.closeVersion(l.current, at, r, events.Amend)
-			f.newVersion(l, next, at, r)
+			v.closeVersion(l.current, r, opAmend)
+			v.newVersion(l, next, r)
 		case events.End:
-			l := f.live(c.ClauseID, join(path, "clause"), p)
+			l := v.live(c.ClauseID, i, p)
 			if l == nil {
-				return
+				return i
 			}
-			f.endLine(l, at, r, events.End, "")
+			v.endLine(l, r, opEnd)
 		case events.Declare:
 			if d := v.declared[c.Condition]; d != nil {
-				p.Add(join(path, "condition"), "%s was already declared %s (%s)", c.Condition, day(d.at), who(d.rec))
-				return
+				p.Add(join(chPath(i), "condition"), "%s was already declared %s (%s)", c.Condition, day(d.Effective), who(d))
+				return i
 			}
-			f.setDeclared(c.Condition, &stamp{at, r})
-			for _, l := range v.order {
-				if l.ended == nil && l.current.clause.Term != nil && l.current.clause.Term.EndsOn == c.Condition {
-					f.endLine(l, at, r, events.Declare, c.Condition)
+			v.declare(c.Condition, r)
+			for _, l := range v.endsOn[c.Condition] {
+				if l.endRec == nil && l.current.endsOn() == c.Condition {
+					v.endLine(l, r, opDeclare)
 				}
 			}
 		case events.Report:
-			f.report(r, i, c, path, p)
+			if !v.report(r, i, c, p) {
+				return i
+			}
 		case events.Fund:
-			f.fund(r, c, path, p)
+			if !v.fund(r, i, c, p) {
+				return i
+			}
 		case events.Close:
-			set(f, &v.closed, &stamp{at, r})
+			v.closed = r
 			for _, l := range v.order {
-				if l.ended == nil {
-					f.endLine(l, at, r, events.Close, "")
+				if l.endRec == nil {
+					v.endLine(l, r, opClose)
 				}
 			}
 		}
-		if p.Len() > 0 {
-			return
+	}
+	return len(r.Changes)
+}
+
+// unapply takes back the first n changes of r, which apply made, last first.
+func (v *view) unapply(r *events.Record, n int) {
+	for i := n - 1; i >= 0; i-- {
+		c := r.Changes[i]
+		switch c.Op {
+		case events.Open:
+			v.opened, v.title, v.parties = nil, "", nil
+		case events.Add:
+			l := v.order[len(v.order)-1] // the last clause added
+			v.dropVersion(l.current)
+			delete(v.clauses, l.id)
+			v.order[len(v.order)-1] = nil
+			v.order = v.order[:len(v.order)-1]
+		case events.Amend:
+			x := v.versions[len(v.versions)-1] // the last version made
+			v.dropVersion(x)
+			v.reopen(x.prev)
+			v.remember(r, i, x)
+		case events.End:
+			v.unend(v.clauses[c.ClauseID])
+		case events.Declare:
+			ls := v.endsOn[c.Condition]
+			for j := len(ls) - 1; j >= 0; j-- {
+				if l := ls[j]; l.endRec == r && l.endOp == opDeclare && l.current.endsOn() == c.Condition {
+					v.unend(l)
+				}
+			}
+			v.undeclare(c.Condition)
+		case events.Report:
+			m := v.clauses[c.ClauseID].more
+			m.reports = m.reports[:len(m.reports)-1]
+		case events.Fund:
+			m := v.clauses[c.ClauseID].more
+			m.funded = m.funded[:len(m.funded)-1]
+		case events.Close:
+			v.closed = nil
+			for j := len(v.order) - 1; j >= 0; j-- {
+				if l := v.order[j]; l.endRec == r && l.endOp == opClose {
+					v.unend(l)
+				}
+			}
 		}
 	}
 }
 
-func (f *fold) setDeclared(cond string, s *stamp) {
-	m := f.v.declared
-	f.undo = append(f.undo, func() { delete(m, cond) })
-	m[cond] = s
-	set(f, &f.v.declSeq, append(f.v.declSeq, declaration{cond, s}))
+// amended returns clause c with the fields of change i of r set, or nil
+// with problems in p. While a view is folded again after a rollback, the
+// clause an amend made the first time is used again when it was made from
+// the same clause (a patch's result depends only on both).
+func (v *view) amended(r *events.Record, i int, c *events.Clause, set *events.Patch, p *events.Problems) *events.Clause {
+	if v.reuse != nil {
+		if x, ok := v.reuse[reuseKey{r, i}]; ok && x.prev.clause == c {
+			return x.clause
+		}
+	}
+	var tmp events.Problems
+	next := set.Apply(c, "", &tmp)
+	if tmp.Len() == 0 {
+		return next
+	}
+	set.Apply(c, join(chPath(i), "set"), p) // again, for the problems' paths: they are rare
+	return nil
 }
 
-// declaration is a condition and when it was declared.
-type declaration struct {
-	cond string
-	*stamp
+// remember keeps the version an amend made, which rollback took back, for
+// amended.
+func (v *view) remember(r *events.Record, i int, x *version) {
+	if v.reuse != nil {
+		v.reuse[reuseKey{r, i}] = x
+	}
 }
 
-func (f *fold) addClause(r *events.Record, i int, c *events.Clause, path string, p *events.Problems) {
-	v := f.v
+type reuseKey struct {
+	r *events.Record
+	i int
+}
+
+// declare notes that cond was declared by r, keeping decl in order.
+func (v *view) declare(cond string, r *events.Record) {
+	v.declared[cond] = r
+	d := Declared{Condition: cond, At: r.Effective, Amendment: r.ID.String()}
+	i := len(v.decl)
+	for i > 0 && v.decl[i-1].At.Equal(d.At) && v.decl[i-1].Condition > cond {
+		i--
+	}
+	if i == len(v.decl) {
+		v.decl = append(v.decl, d)
+		v.declBy = append(v.declBy, r)
+		return
+	}
+	// States share decl up to its length: never write over what one may hold.
+	v.decl = slices.Insert(slices.Clip(v.decl), i, d)
+	v.declBy = slices.Insert(v.declBy, i, r)
+}
+
+func (v *view) undeclare(cond string) {
+	delete(v.declared, cond)
+	i := len(v.decl) - 1
+	for v.decl[i].Condition != cond {
+		i--
+	}
+	// Clipped, so that the next append copies rather than write over what
+	// a State may hold.
+	v.decl = append(slices.Clip(v.decl[:i]), v.decl[i+1:]...)
+	v.declBy = slices.Delete(v.declBy, i, i+1)
+}
+
+// addClause adds clause c, made by change i of r.
+func (v *view) addClause(r *events.Record, i int, c *events.Clause, p *events.Problems) bool {
 	if old := v.clauses[c.ID]; old != nil {
-		p.Add(join(path, "clause.id"), "clause %s already exists in %s (added %s by %s); clause ids are unique within an agreement", c.ID, v.agreement, day(old.added), who(old.versions()[0].by))
-		return
+		p.Add(join(chPath(i), "clause.id"), "clause %s already exists in %s (added %s by %s); clause ids are unique within an agreement", c.ID, v.agreement, day(old.addedT()), who(old.versions()[0].by))
+		return false
 	}
-	l := &line{id: c.ID, kind: c.Kind, added: r.Effective, pos: len(v.order)}
-	if !f.checkParties(c, join(path, "clause"), p) || !f.checkTerm(l, c, r.Effective, join(path, "clause.term"), p) {
-		return
+	l := &line{id: c.ID, added: micros(r.Effective), addedNs: uint16(r.Effective.Nanosecond() % 1000), pos: int32(len(v.order))}
+	if !v.checkParties(c, i, "clause", p) || !v.checkTerm(l, c, i, "clause.term", p) {
+		return false
 	}
-	clauses := v.clauses
-	f.undo = append(f.undo, func() { delete(clauses, c.ID) })
-	clauses[c.ID] = l
-	set(f, &v.order, append(v.order, l))
-	f.newVersion(l, c, r.Effective, r)
+	switch c.Kind {
+	case events.RevenueShare:
+		l.more, l.kc = &lineMore{}, kindRevenueShare
+	case events.Investment:
+		l.more, l.kc = &lineMore{}, kindInvestment
+	}
+	v.clauses[c.ID] = l
+	v.order = append(v.order, l)
+	v.newVersion(l, c, r)
+	return true
 }
 
 // live returns the clause id names if it exists and has not ended.
-func (f *fold) live(id, path string, p *events.Problems) *line {
-	l := f.v.clauses[id]
+func (v *view) live(id string, i int, p *events.Problems) *line {
+	l := v.clauses[id]
 	if l == nil {
-		p.Add(path, "no clause %s in %s%s", id, f.v.agreement, f.suggest(id))
+		p.Add(join(chPath(i), "clause"), "no clause %s in %s%s", id, v.agreement, v.suggest())
 		return nil
 	}
-	if l.ended != nil {
-		how := map[events.Op]string{events.End: "ended", events.Declare: "ended when " + l.cond + " was declared", events.Close: "ended when the agreement closed"}[l.endedBy]
-		p.Add(path, "clause %s %s %s (%s)", id, how, day(l.ended.at), who(l.ended.rec))
+	if l.endRec != nil {
+		how := map[opCode]string{opEnd: "ended", opDeclare: "ended when " + l.current.endsOn() + " was declared", opClose: "ended when the agreement closed"}[l.endOp]
+		p.Add(join(chPath(i), "clause"), "clause %s %s %s (%s)", id, how, day(l.endRec.Effective), who(l.endRec))
 		return nil
 	}
 	return l
 }
 
-func (f *fold) suggest(id string) string {
-	if len(f.v.order) == 0 {
+func (v *view) suggest() string {
+	if len(v.order) == 0 {
 		return " (it has no clauses)"
 	}
-	var ids []string
-	for _, l := range f.v.order {
+	n := min(len(v.order), 12)
+	ids := make([]string, 0, n+1)
+	for _, l := range v.order[:n] {
 		ids = append(ids, l.id)
 	}
-	if len(ids) > 12 {
-		ids = append(ids[:12], "…")
+	if len(v.order) > n {
+		ids = append(ids, "…")
 	}
-	return fmt.Sprintf(" (its clauses: %s)", joinComma(ids))
+	return " (its clauses: " + joinComma(ids) + ")"
 }
 
 // checkParties checks that both parties of c are parties of the agreement.
-func (f *fold) checkParties(c *events.Clause, path string, p *events.Problems) bool {
+func (v *view) checkParties(c *events.Clause, i int, sub string, p *events.Problems) bool {
 	grantor, holder := events.PartyFields(c.Kind)
 	ok := true
-	for _, pr := range []struct{ name, party string }{{grantor, c.Grantor}, {holder, c.Holder}} {
-		if !slices.Contains(f.v.parties, pr.party) {
-			p.Add(join(path, pr.name), "%s is not a party to %s (its parties: %s)", pr.party, f.v.agreement, joinComma(f.v.parties))
+	for _, pr := range [2]struct{ name, party string }{{grantor, c.Grantor}, {holder, c.Holder}} {
+		if !slices.Contains(v.parties, pr.party) {
+			p.Add(join(join(chPath(i), sub), pr.name), "%s is not a party to %s (its parties: %s)", pr.party, v.agreement, joinComma(v.parties))
 			ok = false
 		}
 	}
 	return ok
 }
 
-// checkTerm checks a clause's term as it would be from at on.
-func (f *fold) checkTerm(l *line, c *events.Clause, at time.Time, path string, p *events.Problems) bool {
+// checkTerm checks a clause's term as it would be from now on.
+func (v *view) checkTerm(l *line, c *events.Clause, i int, sub string, p *events.Problems) bool {
 	t := c.Term
 	if t == nil {
 		return true
 	}
 	start := t.Start
 	if start.IsZero() {
-		start = l.added
+		start = l.addedT()
 	}
 	if !t.End.IsZero() && !t.End.After(start) {
-		p.Add(join(path, "end"), "must be after the term's start (%s)", day(start))
+		p.Add(join(join(chPath(i), sub), "end"), "must be after the term's start (%s)", day(start))
 		return false
 	}
 	if t.EndsOn != "" {
-		if d := f.v.declared[t.EndsOn]; d != nil {
-			p.Add(join(path, "ends_on"), "%s was already declared %s (%s), so the clause would never be in force", t.EndsOn, day(d.at), who(d.rec))
+		if d := v.declared[t.EndsOn]; d != nil {
+			p.Add(join(join(chPath(i), sub), "ends_on"), "%s was already declared %s (%s), so the clause would never be in force", t.EndsOn, day(d.Effective), who(d))
 			return false
 		}
 	}
 	return true
 }
 
-func (f *fold) newVersion(l *line, c *events.Clause, at time.Time, r *events.Record) {
-	v := f.v
-	nv := &version{line: l, clause: c, from: at, by: r, prev: l.current}
-	set(f, &l.current, nv)
-	set(f, &v.versions, append(v.versions, nv))
+func (v *view) newVersion(l *line, c *events.Clause, r *events.Record) {
+	nv := &version{line: l, clause: c, by: r, prev: l.current}
+	if c.Term != nil {
+		nv.flags |= hasTerm
+		if c.Term.Start.After(r.Effective) {
+			nv.flags |= startsLater
+		}
+	}
+	if l.current != nil {
+		nv.depth = l.current.depth + 1
+	}
+	l.ids = append(l.ids, r.ID)
+	nv.from, nv.fromNs = micros(r.Effective), uint16(r.Effective.Nanosecond()%1000)
+	nv.setHi()
+	l.current = nv
+	v.versions = append(v.versions, nv)
+	if cond := nv.endsOn(); cond != "" && nv.prev.endsOn() != cond {
+		if v.endsOn == nil {
+			v.endsOn = map[string][]*line{}
+		}
+		v.endsOn[cond] = append(v.endsOn[cond], l)
+	}
 	if c.ExclusiveGrant() {
-		set(f, &v.grants, append(v.grants, nv))
+		v.grants = append(v.grants, nv)
+		if v.gi != nil {
+			v.gi.add(v.own, nv)
+		}
 	}
 }
 
-func (f *fold) closeVersion(cur *version, at time.Time, r *events.Record, op events.Op) {
-	set(f, &cur.until, at)
-	set(f, &cur.closeBy, r)
-	set(f, &cur.closeOp, op)
+// dropVersion takes back newVersion of x, the last version made.
+func (v *view) dropVersion(x *version) {
+	l := x.line
+	if x.clause.ExclusiveGrant() {
+		if v.gi != nil {
+			v.gi.remove(x)
+		}
+		v.grants[len(v.grants)-1] = nil
+		v.grants = v.grants[:len(v.grants)-1]
+	}
+	if cond := x.endsOn(); cond != "" && x.prev.endsOn() != cond {
+		ls := v.endsOn[cond]
+		ls[len(ls)-1] = nil
+		if len(ls) == 1 {
+			delete(v.endsOn, cond)
+		} else {
+			v.endsOn[cond] = ls[:len(ls)-1]
+		}
+	}
+	v.versions[len(v.versions)-1] = nil
+	v.versions = v.versions[:len(v.versions)-1]
+	l.current = x.prev
+	// Clipped, so that the next append copies rather than write over ids a
+	// State may hold.
+	l.ids = slices.Clip(l.ids[:x.depth])
 }
 
-func (f *fold) endLine(l *line, at time.Time, r *events.Record, op events.Op, cond string) {
-	f.closeVersion(l.current, at, r, op)
-	set(f, &l.ended, &stamp{at, r})
-	set(f, &l.endedBy, op)
-	set(f, &l.cond, cond)
+func (v *view) closeVersion(x *version, r *events.Record, op opCode) {
+	x.closeBy, x.closeOp = r, op
+	x.setHi()
+	if v.gi != nil && x.clause.ExclusiveGrant() {
+		v.gi.update(x)
+	}
 }
 
-func (f *fold) report(r *events.Record, i int, c events.Change, path string, p *events.Problems) {
-	l := f.v.clauses[c.ClauseID]
+func (v *view) reopen(x *version) {
+	x.closeBy, x.closeOp = nil, opNone
+	x.setHi()
+	if v.gi != nil && x.clause.ExclusiveGrant() {
+		v.gi.update(x)
+	}
+}
+
+func (v *view) endLine(l *line, r *events.Record, op opCode) {
+	v.closeVersion(l.current, r, op)
+	l.endRec, l.endOp = r, op
+}
+
+func (v *view) unend(l *line) {
+	l.endRec, l.endOp = nil, opNone
+	v.reopen(l.current)
+}
+
+func (v *view) report(r *events.Record, i int, c events.Change, p *events.Problems) bool {
+	l := v.clauses[c.ClauseID]
 	switch {
 	case l == nil:
-		p.Add(join(path, "clause"), "no clause %s in %s%s", c.ClauseID, f.v.agreement, f.suggest(c.ClauseID))
-		return
-	case l.kind != events.RevenueShare:
-		p.Add(join(path, "clause"), "clause %s is %s, not a revenue share", c.ClauseID, l.kind)
-		return
+		p.Add(join(chPath(i), "clause"), "no clause %s in %s%s", c.ClauseID, v.agreement, v.suggest())
+		return false
+	case l.kind() != events.RevenueShare:
+		p.Add(join(chPath(i), "clause"), "clause %s is %s, not a revenue share", c.ClauseID, l.kind())
+		return false
 	}
 	cl := l.current.clause
-	rep := &report{stamp: stamp{r.Effective, r}, change: i, period: c.Period, base: *c.Base, cur: c.Base.Currency}
+	rep := report{at: micros(r.Effective), rec: r, cur: c.Base.Currency}
 	var prev *report
-	if n := len(l.reports); n > 0 {
-		prev = l.reports[n-1]
+	if n := len(l.more.reports); n > 0 {
+		prev = &l.more.reports[n-1]
 	}
 	if prev != nil && prev.cur != c.Base.Currency {
-		p.Add(join(path, "base.currency"), "is %s but earlier reports under %s are in %s", c.Base.Currency, c.ClauseID, prev.cur)
-		return
+		p.Add(join(chPath(i), "base.currency"), "is %s but earlier reports under %s are in %s", c.Base.Currency, c.ClauseID, prev.cur)
+		return false
 	}
 	if cl.Cap != nil && cl.Cap.Currency != "" && cl.Cap.Currency != c.Base.Currency { // an undisclosed cap may still name its currency
-		p.Add(join(path, "base.currency"), "is %s but the cap of %s is in %s", c.Base.Currency, c.ClauseID, cl.Cap.Currency)
-		return
+		p.Add(join(chPath(i), "base.currency"), "is %s but the cap of %s is in %s", c.Base.Currency, c.ClauseID, cl.Cap.Currency)
+		return false
 	}
 	switch {
-	case prev != nil && prev.total == nil:
+	case prev != nil && prev.why != "":
 		rep.why = prev.why
 	case cl.Rate.Undisclosed:
 		rep.why = "the rate of " + c.ClauseID + " is undisclosed"
 	case cl.Cap != nil && cl.Cap.Undisclosed:
-		owed := cl.Rate.Value.Mul(c.Base.Amount)
-		rep.owed = &owed
 		rep.why = "the cap of " + c.ClauseID + " is undisclosed, so the running total cannot be clamped to it"
 	default:
-		owed := cl.Rate.Value.Mul(c.Base.Amount)
-		rep.owed = &owed
-		total := owed
+		total := cl.Rate.Value.Mul(c.Base.Amount)
 		if prev != nil {
-			total = prev.total.Add(owed)
+			total = prev.total.Add(total)
 		}
 		if cl.Cap != nil && total.GreaterThan(cl.Cap.Amount) {
 			total = cl.Cap.Amount
 			if prev != nil && prev.total.GreaterThan(total) {
-				total = *prev.total // a lowered cap does not claw back what was owed
+				total = prev.total // a lowered cap does not claw back what was owed
 			}
 		}
-		rep.total = &total
+		rep.total = total
 	}
-	set(f, &l.reports, append(l.reports, rep))
+	l.more.reports = append(l.more.reports, rep)
+	return true
 }
 
-func (f *fold) fund(r *events.Record, c events.Change, path string, p *events.Problems) {
-	l := f.v.clauses[c.ClauseID]
+func (v *view) fund(r *events.Record, i int, c events.Change, p *events.Problems) bool {
+	l := v.clauses[c.ClauseID]
 	switch {
 	case l == nil:
-		p.Add(join(path, "clause"), "no clause %s in %s%s", c.ClauseID, f.v.agreement, f.suggest(c.ClauseID))
-		return
-	case l.kind != events.Investment:
-		p.Add(join(path, "clause"), "clause %s is %s, not an investment", c.ClauseID, l.kind)
-		return
+		p.Add(join(chPath(i), "clause"), "no clause %s in %s%s", c.ClauseID, v.agreement, v.suggest())
+		return false
+	case l.kind() != events.Investment:
+		p.Add(join(chPath(i), "clause"), "clause %s is %s, not an investment", c.ClauseID, l.kind())
+		return false
 	}
 	if !slices.ContainsFunc(l.current.clause.Tranches, func(t events.Tranche) bool { return t.ID == c.Tranche }) {
 		var ids []string
 		for _, t := range l.current.clause.Tranches {
 			ids = append(ids, t.ID)
 		}
-		p.Add(join(path, "tranche"), "investment %s has no tranche %s (its tranches: %s)", c.ClauseID, c.Tranche, joinComma(ids))
-		return
+		p.Add(join(chPath(i), "tranche"), "investment %s has no tranche %s (its tranches: %s)", c.ClauseID, c.Tranche, joinComma(ids))
+		return false
 	}
-	if s := l.funded[c.Tranche]; s != nil {
-		p.Add(join(path, "tranche"), "tranche %s of %s was already funded %s (%s)", c.Tranche, c.ClauseID, day(s.at), who(s.rec))
-		return
+	if s := l.fundedBy(c.Tranche); s != nil {
+		p.Add(join(chPath(i), "tranche"), "tranche %s of %s was already funded %s (%s)", c.Tranche, c.ClauseID, day(s.Effective), who(s))
+		return false
 	}
-	if l.funded == nil {
-		set(f, &l.funded, map[string]*stamp{})
-	}
-	funded := l.funded
-	f.undo = append(f.undo, func() { delete(funded, c.Tranche) })
-	funded[c.Tranche] = &stamp{r.Effective, r}
-	set(f, &l.fundOrd, append(l.fundOrd, c.Tranche))
+	l.more.funded = append(l.more.funded, funding{c.Tranche, r})
+	return true
 }
 
 // versions returns the versions of a clause, first to last.
 func (l *line) versions() []*version {
-	var out []*version
+	out := make([]*version, l.current.depth+1)
 	for v := l.current; v != nil; v = v.prev {
-		out = append(out, v)
+		out[v.depth] = v
 	}
-	slices.Reverse(out)
 	return out
 }
 
-// fundedAt returns when tranche id was paid in as of t, or nil.
-func (l *line) fundedAt(id string, t time.Time) *stamp {
-	if s := l.funded[id]; s != nil && !s.at.After(t) {
-		return s
+// fundedBy returns the amendment that paid tranche id in, or nil.
+func (l *line) fundedBy(id string) *events.Record {
+	if l.more == nil {
+		return nil
+	}
+	for _, f := range l.more.funded {
+		if f.tranche == id {
+			return f.rec
+		}
 	}
 	return nil
 }
 
-// reportsBy returns how many reports are effective at or before t.
-func (l *line) reportsBy(t time.Time) int {
-	i, _ := slices.BinarySearchFunc(l.reports, t, func(r *report, t time.Time) int {
-		if r.at.After(t) {
+// reportsBy returns how many reports are effective at or before t, and
+// before bound in fold order.
+func (l *line) reportsBy(t time.Time, bound *events.Record) int {
+	if l.more == nil {
+		return 0
+	}
+	rs := l.more.reports
+	tm := micros(t)
+	i, _ := slices.BinarySearchFunc(rs, t, func(r report, t time.Time) int {
+		if r.at > tm || r.at == tm && r.rec.Effective.After(t) {
 			return 1
 		}
 		return -1
 	})
+	if bound != nil {
+		j, _ := slices.BinarySearchFunc(rs[:i], bound, func(r report, b *events.Record) int { return foldOrder(r.rec, b) })
+		i = j
+	}
 	return i
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
@@ -17,14 +18,22 @@ import (
 // with each agreement folded into a view of everything recorded so far.
 // Add extends it one record at a time, in stream order.
 //
-// An Index is not safe for concurrent use: the ledger guards it with a
-// read-write lock, and queries never modify it.
+// Queries may run concurrently with each other, and with Validate,
+// Introduces, Preview and WhatIf, which try amendments on live views and
+// restore them under the index's own lock; Add must not run concurrently
+// with anything (the ledger holds its write lock).
 type Index struct {
+	mu         sync.RWMutex
 	agreements map[string]*agreement
-	byID       map[ulid.ULID]*events.Record
+	byID       idTable
 	all        []*events.Record // every record, in stream order
-	times      []time.Time      // recorded times, made non-decreasing so known-at is a prefix
-	grants     map[string]map[*agreement][]*version
+	// Known-at is a prefix of all: while recorded times do not decrease
+	// (the stream's timestamps), cut searches them; once one does, times
+	// holds every recorded time made non-decreasing.
+	times     []time.Time
+	grants    *grantIndex
+	kviews    viewCache
+	unsettled []*agreement // agreements with records not folded yet (see settle)
 }
 
 // agreement is one agreement's records and its current view.
@@ -33,32 +42,42 @@ type agreement struct {
 	records   []*events.Record             // in sequence order
 	retracted map[ulid.ULID]*events.Record // retracted id → the record that retracted it
 	problems  []Anomaly                    // retractions that could not apply
-	fold      fold                         // fold.v is the view of everything recorded
-	grantors  map[string]bool              // grantors this agreement is indexed under
-	indexed   struct {
-		v *view
-		n int
-	} // what the grant index holds
+	v         *view                        // everything recorded; its grants are in the grant index
+	// Records not folded into v yet, and records they retract (see settle).
+	pending, drop []*events.Record
 }
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
 	return &Index{
 		agreements: map[string]*agreement{},
-		byID:       map[ulid.ULID]*events.Record{},
-		grants:     map[string]map[*agreement][]*version{},
+		grants:     newGrantIndex(),
 	}
 }
 
 // Len is the number of records in the index.
-func (ix *Index) Len() int { return len(ix.all) }
+func (ix *Index) Len() int {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return len(ix.all)
+}
 
 // Records returns every record in stream order. Records do not change once
 // added; the slice must not be modified.
-func (ix *Index) Records() []*events.Record { return ix.all[:len(ix.all):len(ix.all)] }
+func (ix *Index) Records() []*events.Record {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.all[:len(ix.all):len(ix.all)]
+}
 
 // LastSeq is the stream sequence of the last record added, or 0.
 func (ix *Index) LastSeq() uint64 {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.lastSeq()
+}
+
+func (ix *Index) lastSeq() uint64 {
 	if len(ix.all) == 0 {
 		return 0
 	}
@@ -66,10 +85,16 @@ func (ix *Index) LastSeq() uint64 {
 }
 
 // Lookup returns the record of amendment id, or nil.
-func (ix *Index) Lookup(id ulid.ULID) *events.Record { return ix.byID[id] }
+func (ix *Index) Lookup(id ulid.ULID) *events.Record {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.byID.get(id)
+}
 
 // Head returns the last record of an agreement, or nil.
 func (ix *Index) Head(agreement string) *events.Record {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
 	a := ix.agreements[agreement]
 	if a == nil || len(a.records) == 0 {
 		return nil
@@ -82,19 +107,22 @@ func (ix *Index) Head(agreement string) *events.Record {
 // does not apply to its agreement's history is kept (it is part of the log)
 // but skipped by the fold, and reported by Anomalies.
 func (ix *Index) Add(r *events.Record) error {
-	if r.Seq <= ix.LastSeq() {
-		return fmt.Errorf("projections: record %s has sequence %d, not after %d", r.ID, r.Seq, ix.LastSeq())
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if r.Seq <= ix.lastSeq() {
+		return fmt.Errorf("projections: record %s has sequence %d, not after %d", r.ID, r.Seq, ix.lastSeq())
 	}
-	if old := ix.byID[r.ID]; old != nil {
+	if old := ix.byID.get(r.ID); old != nil {
 		return fmt.Errorf("projections: amendment id %s at sequence %d was already recorded at sequence %d", r.ID, r.Seq, old.Seq)
 	}
 	a := ix.agreements[r.Agreement]
 	if a == nil {
-		a = &agreement{name: r.Agreement, retracted: map[ulid.ULID]*events.Record{}, fold: fold{v: newView(r.Agreement)}}
+		a = &agreement{name: r.Agreement, retracted: map[ulid.ULID]*events.Record{}}
+		a.v = ix.liveView(a)
 		ix.agreements[r.Agreement] = a
 	}
 	r.Version = uint64(len(a.records) + 1)
-	refold := false
+	var drop []*events.Record
 	for i, c := range r.Changes {
 		if c.Op != events.Retract {
 			continue
@@ -104,37 +132,151 @@ func (ix *Index) Add(r *events.Record) error {
 			continue
 		}
 		a.retracted[c.Target] = r
-		refold = true
+		drop = append(drop, ix.byID.get(c.Target))
 	}
 	a.records = append(a.records, r)
-	ix.byID[r.ID] = r
+	ix.byID.put(r)
 	ix.all = append(ix.all, r)
-	t := r.Recorded
-	if n := len(ix.times); n > 0 && t.Before(ix.times[n-1]) {
+	ix.addTime(r.Recorded)
+	v := a.v
+	if a.pending == nil && drop == nil && (len(v.folded) == 0 || foldOrder(v.folded[len(v.folded)-1], r) < 0) {
+		v.push(r, nil) // the usual case: r takes effect after everything else
+		return nil
+	}
+	if a.pending == nil {
+		ix.unsettled = append(ix.unsettled, a)
+	}
+	a.pending = append(a.pending, r)
+	a.drop = append(a.drop, drop...)
+	return nil
+}
+
+// liveView returns an empty view of a whose grants go to the grant index.
+func (ix *Index) liveView(a *agreement) *view {
+	v := newView(a.name)
+	v.gi, v.own = ix.grants, a
+	return v
+}
+
+// A record that sorts before the last of its agreement (a retroactive one),
+// or a retraction, is not folded when added but when the agreement is next
+// read (settle): records added meanwhile, as when the read model replays the
+// stream, are folded in together. The view is rolled back to where they
+// change history and the rest folded again, when that rest is at most
+// window(n) of the view's n records; otherwise the agreement is folded again
+// from scratch, which is then as cheap.
+var (
+	windowMin = 256 // records
+	windowPct = 80  // percent of the agreement's records
+)
+
+func window(n int) int { return max(windowMin, n*windowPct/100) }
+
+// read takes the read lock for a query, having folded the records added
+// since the last one.
+func (ix *Index) read() (unlock func()) {
+	ix.mu.RLock()
+	for len(ix.unsettled) > 0 {
+		ix.mu.RUnlock()
+		ix.mu.Lock()
+		ix.settle()
+		ix.mu.Unlock()
+		ix.mu.RLock()
+	}
+	return ix.mu.RUnlock
+}
+
+// settle folds every agreement's pending records into its view.
+func (ix *Index) settle() {
+	for i, a := range ix.unsettled {
+		ix.settleOne(a)
+		ix.unsettled[i] = nil
+	}
+	ix.unsettled = ix.unsettled[:0]
+}
+
+func (ix *Index) settleOne(a *agreement) {
+	v := a.v
+	n := len(v.folded)
+	p := n
+	for _, r := range a.pending {
+		i, _ := v.position(r)
+		p = min(p, i)
+	}
+	for _, t := range a.drop {
+		if i, ok := v.position(t); ok {
+			p = min(p, i)
+		}
+	}
+	gone := func(r *events.Record) bool { return slices.Contains(a.drop, r) }
+	if len(a.drop) > 8 {
+		set := make(map[*events.Record]bool, len(a.drop))
+		for _, t := range a.drop {
+			set[t] = true
+		}
+		gone = func(r *events.Record) bool { return set[r] }
+	}
+	if n-p > window(n) {
+		ix.refold(a)
+	} else {
+		rest := make([]*events.Record, 0, n-p+len(a.pending))
+		for _, r := range v.folded[p:] {
+			if !gone(r) {
+				rest = append(rest, r)
+			}
+		}
+		for _, r := range a.pending {
+			if !gone(r) {
+				rest = append(rest, r)
+			}
+		}
+		slices.SortStableFunc(rest, foldOrder)
+		done := v.reusing()
+		v.rollback(p)
+		for _, r := range rest {
+			v.push(r, nil)
+		}
+		done()
+	}
+	a.pending, a.drop = nil, nil
+}
+
+// refold folds a's visible records into a new live view.
+func (ix *Index) refold(a *agreement) {
+	for _, x := range a.v.grants {
+		ix.grants.remove(x)
+	}
+	a.v.gi = nil
+	recs := a.visible(math.MaxUint64)
+	v := ix.liveView(a)
+	v.folded = make([]*events.Record, 0, len(recs))
+	for _, r := range recs {
+		v.push(r, nil)
+	}
+	a.v = v
+}
+
+// addTime notes the recorded time of the record just added.
+func (ix *Index) addTime(t time.Time) {
+	n := len(ix.all) - 1
+	if ix.times == nil {
+		if n == 0 || !t.Before(ix.all[n-1].Recorded) {
+			return
+		}
+		ix.times = make([]time.Time, n, 2*n)
+		for i, r := range ix.all[:n] {
+			ix.times[i] = r.Recorded
+		}
+	}
+	if t.Before(ix.times[n-1]) {
 		t = ix.times[n-1]
 	}
 	ix.times = append(ix.times, t)
-
-	v := a.fold.v
-	extend := !refold && (len(v.records) == 0 || foldOrder(v.records[len(v.records)-1], r) < 0)
-	for _, s := range v.skipped {
-		if foldOrder(r, s) < 0 {
-			extend = false // r may make a record skipped after it apply: fold them again
-		}
-	}
-	if extend {
-		a.fold.add(r, nil)
-		a.fold.commit()
-	} else {
-		a.fold = fold{v: foldAll(a.name, a.visible(math.MaxUint64))}
-	}
-	ix.indexGrants(a)
-	return nil
 }
 
 // retractable says why target cannot be retracted in a, or "".
 func (ix *Index) retractable(a *agreement, target ulid.ULID) string {
-	t := ix.byID[target]
+	t := ix.byID.get(target)
 	switch {
 	case t == nil:
 		return fmt.Sprintf("no amendment %s has been recorded", target)
@@ -155,7 +297,7 @@ func isRetraction(a *events.Amendment) bool {
 // visible returns the records of a recorded at or before sequence cut and not
 // retracted by then, in fold order.
 func (a *agreement) visible(cut uint64) []*events.Record {
-	out := make([]*events.Record, 0, len(a.records))
+	out := make([]*events.Record, 0, a.versionAt(cut))
 	for _, r := range a.records {
 		if r.Seq > cut {
 			break
@@ -171,16 +313,49 @@ func (a *agreement) visible(cut uint64) []*events.Record {
 
 // versionAt is the agreement's version as known at sequence cut.
 func (a *agreement) versionAt(cut uint64) uint64 {
+	if n := len(a.records); n == 0 || a.records[n-1].Seq <= cut {
+		return uint64(n)
+	}
 	n := sort.Search(len(a.records), func(i int) bool { return a.records[i].Seq > cut })
 	return uint64(n)
 }
 
-// viewAt is the agreement as known at sequence cut.
-func (a *agreement) viewAt(cut uint64) *view {
+// viewAt is the agreement as known at sequence cut, and the record before
+// which that view's fold stops (nil: it does not). When what was visible at
+// cut is a prefix, in fold order, of what is visible now (nothing recorded
+// after cut takes effect before something recorded by then, and nothing
+// visible then has been retracted since), the view as known at cut is the
+// current view folded up to that prefix's end: the answer reads the current
+// view with that bound. Otherwise it is folded from the records visible at
+// cut (and cached).
+func (ix *Index) viewAt(a *agreement, cut uint64) (*view, *events.Record) {
 	if len(a.records) == 0 || cut >= a.records[len(a.records)-1].Seq {
-		return a.fold.v
+		return a.v, nil
 	}
-	return foldAll(a.name, a.visible(cut))
+	n := a.versionAt(cut)
+	visible := int(n)
+	for _, by := range a.retracted {
+		if by.Seq <= cut {
+			visible--
+		}
+	}
+	if j := a.v.prefix(cut); j == visible {
+		if j == len(a.v.folded) {
+			return a.v, nil
+		}
+		return a.v, a.v.folded[j]
+	}
+	return ix.kviews.get(a, n, func() *view { return foldAll(a.name, a.visible(cut)) }), nil
+}
+
+// fullViewAt is the agreement as known at sequence cut, folded: the current
+// view, or one folded from the records visible at cut (and cached).
+func (ix *Index) fullViewAt(a *agreement, cut uint64) *view {
+	if len(a.records) == 0 || cut >= a.records[len(a.records)-1].Seq {
+		return a.v
+	}
+	n := a.versionAt(cut)
+	return ix.kviews.get(a, n, func() *view { return foldAll(a.name, a.visible(cut)) })
 }
 
 // cut turns a known-at time into the last stream sequence recorded by then;
@@ -189,47 +364,16 @@ func (ix *Index) cut(knownAt time.Time) uint64 {
 	if knownAt.IsZero() {
 		return math.MaxUint64
 	}
-	i := sort.Search(len(ix.times), func(i int) bool { return ix.times[i].After(knownAt) })
+	var i int
+	if ix.times != nil {
+		i = sort.Search(len(ix.times), func(i int) bool { return ix.times[i].After(knownAt) })
+	} else {
+		i = sort.Search(len(ix.all), func(i int) bool { return ix.all[i].Recorded.After(knownAt) })
+	}
 	if i == 0 {
 		return 0
 	}
 	return ix.all[i-1].Seq
-}
-
-// indexGrants keeps the grant index in step with a's view.
-func (ix *Index) indexGrants(a *agreement) {
-	v := a.fold.v
-	if a.indexed.v == v && a.indexed.n == len(v.grants) {
-		return
-	}
-	if a.indexed.v == v && a.indexed.n < len(v.grants) {
-		// the view was extended: index only its new grants
-		for _, x := range v.grants[a.indexed.n:] {
-			ix.indexGrant(a, x)
-		}
-		a.indexed.n = len(v.grants)
-		return
-	}
-	for g := range a.grantors {
-		delete(ix.grants[g], a)
-		if len(ix.grants[g]) == 0 {
-			delete(ix.grants, g)
-		}
-	}
-	a.grantors = map[string]bool{}
-	for _, x := range v.grants {
-		ix.indexGrant(a, x)
-	}
-	a.indexed.v, a.indexed.n = v, len(v.grants)
-}
-
-func (ix *Index) indexGrant(a *agreement, x *version) {
-	g := x.clause.Grantor
-	if ix.grants[g] == nil {
-		ix.grants[g] = map[*agreement][]*version{}
-	}
-	ix.grants[g][a] = append(ix.grants[g][a], x)
-	a.grantors[g] = true
 }
 
 // find returns the agreement name as known at cut, or a NotFound error.
@@ -261,12 +405,18 @@ func (ix *Index) similar(name string) string {
 // State returns what agreement said at valid time at, as known at knownAt
 // (zero: everything recorded).
 func (ix *Index) State(agreement string, at, knownAt time.Time) (*State, error) {
+	defer ix.read()()
+	return ix.state(agreement, at, knownAt)
+}
+
+func (ix *Index) state(agreement string, at, knownAt time.Time) (*State, error) {
 	cut := ix.cut(knownAt)
 	a, err := ix.find(agreement, cut, knownAt)
 	if err != nil {
 		return nil, err
 	}
-	s := a.viewAt(cut).stateAt(at)
+	v, bound := ix.viewAt(a, cut)
+	s := v.stateAt(at, bound)
 	s.KnownAt = knownAt
 	s.Version = a.versionAt(cut)
 	return s, nil
@@ -285,15 +435,16 @@ type Summary struct {
 
 // Agreements lists every agreement with its status at valid time at.
 func (ix *Index) Agreements(at time.Time) []Summary {
+	defer ix.read()()
 	out := make([]Summary, 0, len(ix.agreements))
 	for _, a := range ix.agreements {
-		v := a.fold.v
-		s := Summary{Agreement: a.name, Title: v.title, Parties: nonNil(v.parties), Status: v.status(at), Version: uint64(len(a.records))}
+		v := a.v
+		s := Summary{Agreement: a.name, Title: v.title, Parties: nonNil(v.parties), Status: v.status(at, nil), Version: uint64(len(a.records))}
 		if v.opened != nil {
-			s.Opened = v.opened.at
+			s.Opened = v.opened.Effective
 		}
 		if v.closed != nil {
-			s.Closed = v.closed.at
+			s.Closed = v.closed.Effective
 		}
 		out = append(out, s)
 	}
@@ -339,6 +490,8 @@ func (e Entry) MarshalJSON() ([]byte, error) {
 
 // History returns an agreement's amendments in the order they were recorded.
 func (ix *Index) History(agreement string) (*History, error) {
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
 	a, err := ix.find(agreement, math.MaxUint64, time.Time{})
 	if err != nil {
 		return nil, err
@@ -355,9 +508,10 @@ func (ix *Index) History(agreement string) (*History, error) {
 
 // Anomalies lists the amendments of an agreement that its fold skipped.
 func (ix *Index) Anomalies(agreement string) []Anomaly {
+	defer ix.read()()
 	a := ix.agreements[agreement]
 	if a == nil {
 		return nil
 	}
-	return append(slices.Clone(a.problems), a.fold.v.problems...)
+	return append(slices.Clone(a.problems), a.v.problems...)
 }

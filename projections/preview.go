@@ -70,15 +70,35 @@ type trial struct {
 	name   string
 	recs   []*events.Record
 	paths  []string
-	fold   *fold // the view with the batch applied
-	mark   int   // undo position to return fold to, when it is a live view
-	live   bool  // fold is the agreement's own view, to roll back
-	before *view // the view without the batch (nil for a new agreement)
+	v      *view            // the view with the batch applied
+	live   bool             // v is the agreement's own view, to restore:
+	keep   int              // roll it back to this many records
+	rest   []*events.Record // and fold these again
+	done   func()           // ends the view's reusing
+	before *view            // the view without the batch (nil for a new agreement)
 	states []*State
 	prior  []bool // recs[i] is a prior amendment: no effect is reported for it
 }
 
+// restore returns a live view the trial changed to what it was.
+func (t *trial) restore() {
+	if !t.live {
+		return
+	}
+	t.v.rollback(t.keep)
+	for _, r := range t.rest {
+		t.v.push(r, nil)
+	}
+	t.done()
+	t.live = false
+}
+
 func (ix *Index) preview(prior, as []*events.Amendment, want int) (*Preview, error) {
+	// Trying amendments changes live views for a while: no query may read
+	// them meanwhile.
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	ix.settle()
 	effects := want&wantEffects != 0
 	var p events.Problems
 	prefix := func(i int) string {
@@ -93,7 +113,7 @@ func (ix *Index) preview(prior, as []*events.Amendment, want int) (*Preview, err
 	seen := map[ulid.ULID]int{}
 	var trials []*trial
 	byName := map[string]*trial{}
-	next := ix.LastSeq()
+	next := ix.lastSeq()
 	all := append(slices.Clone(prior), as...)
 	for k, a := range all {
 		i := k - len(prior)
@@ -103,7 +123,7 @@ func (ix *Index) preview(prior, as []*events.Amendment, want int) (*Preview, err
 				continue
 			}
 			seen[a.ID] = i
-			if r := ix.byID[a.ID]; r != nil {
+			if r := ix.byID.get(a.ID); r != nil {
 				p.Add(join(prefix(i), "id"), "amendment %s is already recorded (in %s, version %d)", a.ID, r.Agreement, r.Version)
 				continue
 			}
@@ -124,7 +144,7 @@ func (ix *Index) preview(prior, as []*events.Amendment, want int) (*Preview, err
 	}
 	for _, t := range trials {
 		if a := ix.agreements[t.name]; a != nil {
-			t.before = a.fold.v
+			t.before = a.v
 		}
 	}
 	var before []Conflict
@@ -133,9 +153,7 @@ func (ix *Index) preview(prior, as []*events.Amendment, want int) (*Preview, err
 	}
 	defer func() {
 		for _, t := range trials {
-			if t.live {
-				t.fold.rollback(t.mark)
-			}
+			t.restore()
 		}
 	}()
 	for _, t := range trials {
@@ -156,7 +174,7 @@ func (ix *Index) preview(prior, as []*events.Amendment, want int) (*Preview, err
 			if t.prior[i] {
 				continue
 			}
-			after := t.fold.v.stateAt(r.Effective)
+			after := t.v.stateAt(r.Effective, nil)
 			d := diffStates(t.states[i], after)
 			pv.Effects = append(pv.Effects, Effect{Amendment: idString(r.ID), Agreement: t.name, Version: r.Version, Diff: d})
 		}
@@ -172,12 +190,15 @@ func idString(id ulid.ULID) string {
 }
 
 // try applies one agreement's part of a batch, strictly, recording problems.
+//
+// The batch's records and those after the first of them in fold order (less
+// any it retracts) are folded strictly on the history before them, as Add
+// will fold them; a recorded amendment that no longer applies is blamed on
+// the batch. When that tail is within the window the agreement's own view
+// is rolled back to where the batch changes it, and restored afterwards
+// (trial.restore); otherwise the history is folded again into a new view.
 func (ix *Index) try(t *trial, effects bool, p *events.Problems) {
 	a := ix.agreements[t.name]
-	var base []*events.Record
-	if a != nil {
-		base = t.before.records
-	}
 	version := uint64(0)
 	if a != nil {
 		version = uint64(len(a.records))
@@ -209,74 +230,70 @@ func (ix *Index) try(t *trial, effects bool, p *events.Problems) {
 	if effects {
 		for _, r := range t.recs {
 			if t.before != nil {
-				t.states = append(t.states, t.before.stateAt(r.Effective))
+				t.states = append(t.states, t.before.stateAt(r.Effective, nil))
 			} else {
-				t.states = append(t.states, newView(t.name).stateAt(r.Effective))
+				t.states = append(t.states, newView(t.name).stateAt(r.Effective, nil))
 			}
 		}
 	}
-	// The batch extends the view in place only when each of its amendments
-	// comes after everything before it in fold order; one that takes effect
-	// before an earlier one of the same batch needs the fold below, as Add
-	// will refold it.
-	extend := len(retracts) == 0
-	last := base
-	for _, r := range t.recs {
-		if len(last) > 0 && foldOrder(last[len(last)-1], r) > 0 {
-			extend = false
-		}
-		last = []*events.Record{r}
-	}
-	if extend && a != nil {
-		t.fold, t.mark, t.live = &a.fold, len(a.fold.undo), true
-	} else if extend {
-		t.fold = &fold{v: newView(t.name)}
-	}
-	if extend {
-		for i, r := range t.recs {
-			var local events.Problems
-			if !t.fold.add(r, &local) {
-				addAll(p, t.paths[i], local)
-				return
-			}
-		}
+	if p.Len() > 0 {
 		return
 	}
-	// Retroactive or retracting: fold the whole history again with the batch
-	// in it, strictly, and blame the batch for any recorded amendment that no
-	// longer applies.
-	skipped := map[ulid.ULID]bool{}
-	if t.before != nil {
-		for _, an := range t.before.problems {
-			id, _ := ulid.ParseStrict(an.Amendment)
-			skipped[id] = true
-		}
-	}
-	newIdx := map[*events.Record]int{}
+	newIdx := make(map[*events.Record]int, len(t.recs))
 	for i, r := range t.recs {
 		newIdx[r] = i
 	}
 	var recs []*events.Record
-	for _, r := range a.visibleExcept(retracts) {
-		recs = append(recs, r)
+	skipped := map[*events.Record]bool{}
+	if a == nil {
+		t.v = newView(t.name)
+		recs = slices.Clone(t.recs)
+	} else {
+		v := a.v
+		n := len(v.folded)
+		from := n
+		for _, r := range t.recs {
+			i, _ := v.position(r)
+			from = min(from, i)
+		}
+		for id := range retracts {
+			i, _ := v.position(ix.byID.get(id))
+			from = min(from, i)
+		}
+		if n-from <= window(n) {
+			t.v, t.live, t.keep, t.rest = v, true, from, slices.Clone(v.folded[from:])
+		} else {
+			t.v, from = newView(t.name), 0
+		}
+		for _, r := range v.folded[from:] {
+			if _, gone := retracts[r.ID]; !gone {
+				recs = append(recs, r)
+			}
+		}
+		recs = append(recs, t.recs...)
+		for _, r := range v.skipped {
+			skipped[r] = true
+		}
+		if t.live {
+			t.done = v.reusing()
+			v.rollback(from)
+		}
 	}
-	recs = append(recs, t.recs...)
 	slices.SortStableFunc(recs, foldOrder)
-	t.fold = &fold{v: newView(t.name)}
 	for _, r := range recs {
 		var local events.Problems
 		if i, isNew := newIdx[r]; isNew {
-			if !t.fold.add(r, &local) {
+			if !t.v.push(r, &local) {
 				addAll(p, t.paths[i], local)
 				return
 			}
 			continue
 		}
-		if skipped[r.ID] {
-			t.fold.add(r, nil)
+		if skipped[r] {
+			t.v.push(r, nil)
 			continue
 		}
-		if !t.fold.add(r, &local) {
+		if !t.v.push(r, &local) {
 			blame, what := t.paths[0], "effective"
 			for i, nr := range t.recs {
 				if isRetraction(nr.Amendment) {
@@ -292,21 +309,6 @@ func (ix *Index) try(t *trial, effects bool, p *events.Problems) {
 			return
 		}
 	}
-	t.fold.commit()
-}
-
-// visibleExcept is everything visible in a now, less the records in drop.
-func (a *agreement) visibleExcept(drop map[ulid.ULID]int) []*events.Record {
-	if a == nil {
-		return nil
-	}
-	var out []*events.Record
-	for _, r := range a.visible(math.MaxUint64) {
-		if _, gone := drop[r.ID]; !gone {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 func addAll(p *events.Problems, prefix string, local events.Problems) {
@@ -322,26 +324,33 @@ func (ix *Index) touchingConflicts(trials []*trial, after bool) []Conflict {
 	mine := map[string][]grant{}
 	for _, t := range trials {
 		touched[t.name] = true
+		a := ix.agreements[t.name]
+		if a == nil {
+			a = &agreement{name: t.name}
+		}
 		v := t.before
 		if after {
-			v = t.fold.v
+			v = t.v
 		}
 		if v == nil {
 			continue
 		}
 		for _, x := range v.grants {
-			mine[x.clause.Grantor] = append(mine[x.clause.Grantor], grant{t.name, x})
+			mine[x.clause.Grantor] = append(mine[x.clause.Grantor], grant{a: a, x: x, mask: ix.grants.mask(x.clause.Scope, false), key: -1, holder: -1})
 		}
 	}
 	var out []Conflict
 	for g, gs := range mine {
 		var others []grant
-		for a, xs := range ix.grants[g] {
-			if touched[a.name] {
+		for _, kind := range [2]events.Kind{events.License, events.Exclusivity} {
+			k, ok := ix.grants.byKey[grantKey{g, kind}]
+			if !ok {
 				continue
 			}
-			for _, x := range xs {
-				others = append(others, grant{a.name, x})
+			for i := ix.grants.heads[k]; i >= 0; i = ix.grants.es[i].next {
+				if e := &ix.grants.es[i]; !touched[e.a.name] {
+					others = append(others, grant{a: e.a, x: e.x, mask: e.mask, key: -1, holder: -1})
+				}
 			}
 		}
 		for i, x := range gs {
@@ -389,6 +398,7 @@ func introduced(before, after []Conflict) []Conflict {
 // it skips those and lists them in Invalidated. The hypothetical amendments
 // themselves must apply. Conflicts are found against the grants recorded now.
 func (ix *Index) WhatIf(as []*events.Amendment, knownAt time.Time) (*Preview, error) {
+	defer ix.read()()
 	cut := ix.cut(knownAt)
 	var p events.Problems
 	var trials []*trial
@@ -416,15 +426,15 @@ func (ix *Index) WhatIf(as []*events.Amendment, knownAt time.Time) (*Preview, er
 		version := uint64(0)
 		t.before = newView(t.name)
 		if a != nil && a.versionAt(cut) > 0 {
-			t.before = a.viewAt(cut)
-			base = a.visible(cut)
+			t.before = ix.fullViewAt(a, cut)
+			base = t.before.folded
 			version = a.versionAt(cut)
 		}
 		drop := map[ulid.ULID]bool{}
 		for i, r := range t.recs {
 			version++
 			r.Version = version
-			t.states = append(t.states, t.before.stateAt(r.Effective))
+			t.states = append(t.states, t.before.stateAt(r.Effective, nil))
 			for j, c := range r.Changes {
 				if c.Op == events.Retract {
 					if !slices.ContainsFunc(base, func(b *events.Record) bool { return b.ID == c.Target }) {
@@ -441,28 +451,27 @@ func (ix *Index) WhatIf(as []*events.Amendment, knownAt time.Time) (*Preview, er
 		recs := slices.DeleteFunc(slices.Clone(base), func(r *events.Record) bool { return drop[r.ID] })
 		recs = append(recs, t.recs...)
 		slices.SortStableFunc(recs, foldOrder)
-		t.fold = &fold{v: newView(t.name)}
+		t.v = newView(t.name)
 		for _, r := range recs {
 			if i, ok := isNew[r]; ok {
 				var local events.Problems
-				if !t.fold.add(r, &local) {
+				if !t.v.push(r, &local) {
 					addAll(&p, t.paths[i], local)
 				}
 				continue
 			}
 			var local events.Problems
-			if !t.fold.add(r, &local) {
+			if !t.v.push(r, &local) {
 				pv.Invalidated = append(pv.Invalidated, Anomaly{Amendment: r.ID.String(), Problem: local.List()[0].Error()})
 			}
 		}
-		t.fold.commit()
 	}
 	if err := p.Err("invalid hypothetical amendment"); err != nil {
 		return nil, err
 	}
 	for _, t := range trials {
 		for i, r := range t.recs {
-			pv.Effects = append(pv.Effects, Effect{Amendment: idString(r.ID), Agreement: t.name, Version: r.Version, Diff: diffStates(t.states[i], t.fold.v.stateAt(r.Effective))})
+			pv.Effects = append(pv.Effects, Effect{Amendment: idString(r.ID), Agreement: t.name, Version: r.Version, Diff: diffStates(t.states[i], t.v.stateAt(r.Effective, nil))})
 		}
 	}
 	pv.Conflicts = introduced(ix.touchingConflicts(trials, false), ix.touchingConflicts(trials, true))

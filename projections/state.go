@@ -1,13 +1,12 @@
 package projections
 
 import (
-	"cmp"
 	"encoding/json"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
+	"github.com/oklog/ulid/v2"
 	"github.com/shopspring/decimal"
 )
 
@@ -46,11 +45,11 @@ func (d Declared) MarshalJSON() ([]byte, error) {
 // ClauseState is one clause in force, with the values it had at the state's time.
 type ClauseState struct {
 	*events.Clause
-	Since      time.Time // when its current values took effect
-	Start      time.Time // when its term started
-	End        time.Time // when its term ends; zero: open-ended
-	Amendments []string  // ids of the amendments that made its current values, oldest first
-	Accrual    *Accrual  // revenue shares
+	Since      time.Time   // when its current values took effect
+	Start      time.Time   // when its term started
+	End        time.Time   // when its term ends; zero: open-ended
+	Amendments []ulid.ULID // ids of the amendments that made its current values, oldest first
+	Accrual    *Accrual    // revenue shares
 	Tranches   []TrancheState
 }
 
@@ -205,69 +204,95 @@ func nonNil[T any](s []T) []T {
 	return s
 }
 
-// stateAt builds the state of the view at t.
-func (v *view) stateAt(t time.Time) *State {
-	s := &State{Agreement: v.agreement, At: t, Title: v.title, Parties: v.parties, Status: v.status(t)}
-	if v.opened != nil {
-		s.Opened = v.opened.at
+// stateAt builds the state of the view at t, as folded up to bound (nil:
+// everything): the work is proportional to the clauses in force.
+func (v *view) stateAt(t time.Time, bound *events.Record) *State {
+	s := &State{Agreement: v.agreement, At: t, Status: v.status(t, bound)}
+	if o := v.openedBefore(bound); o != nil {
+		s.Title, s.Parties, s.Opened = v.title, v.parties, o.Effective
 	}
-	if v.closed != nil && !v.closed.at.After(t) {
-		s.Closed = v.closed.at // a close effective after t is not part of the state at t
+	if c := v.closedBefore(bound); c != nil && !c.Effective.After(t) {
+		s.Closed = c.Effective // a close effective after t is not part of the state at t
 	}
-	// declarations are folded in time order: those by t are a prefix
-	n, _ := slices.BinarySearchFunc(v.declSeq, t, func(d declaration, t time.Time) int {
-		if d.at.After(t) {
-			return 1
-		}
-		return -1
-	})
-	for _, d := range v.declSeq[:n] {
-		s.Conditions = append(s.Conditions, Declared{Condition: d.cond, At: d.at, Amendment: d.rec.ID.String()})
+	s.Conditions = v.declaredBy(t, bound)
+	xs := v.inForce(t, bound)
+	if len(xs) == 0 {
+		return s
 	}
-	sortDeclared(s.Conditions) // ties in time by condition
-	for _, x := range v.inForce(t) {
-		s.Clauses = append(s.Clauses, x.state(t))
+	// One allocation for the clauses.
+	css := make([]ClauseState, len(xs))
+	s.Clauses = make([]*ClauseState, len(xs))
+	for i, x := range xs {
+		x.fill(&css[i], t, bound)
+		s.Clauses[i] = &css[i]
 	}
 	return s
 }
 
-func sortDeclared(ds []Declared) {
-	slices.SortFunc(ds, func(a, b Declared) int {
-		return cmp.Or(a.At.Compare(b.At), strings.Compare(a.Condition, b.Condition))
+// declaredBy returns the conditions declared at or before t, folded up to
+// bound, by time then condition. Without a bound it shares the view's slice:
+// the view never writes over what it has handed out.
+func (v *view) declaredBy(t time.Time, bound *events.Record) []Declared {
+	n, _ := slices.BinarySearchFunc(v.decl, t, func(d Declared, t time.Time) int {
+		if d.At.After(t) {
+			return 1
+		}
+		return -1
 	})
-}
-
-// state is the version as a clause in force at t.
-func (x *version) state(t time.Time) *ClauseState {
-	cs := &ClauseState{Clause: x.clause, Since: x.from, Start: x.start(), End: x.end()}
-	for y := x; y != nil; y = y.prev {
-		cs.Amendments = append(cs.Amendments, y.by.ID.String())
+	if n == 0 {
+		return nil
 	}
-	for i, j := 0, len(cs.Amendments)-1; i < j; i, j = i+1, j-1 {
-		cs.Amendments[i], cs.Amendments[j] = cs.Amendments[j], cs.Amendments[i]
+	out := v.decl[:n:n]
+	if bound == nil || t.Before(bound.Effective) {
+		return out
 	}
-	switch x.clause.Kind {
-	case events.RevenueShare:
-		cs.Accrual = x.line.accrual(x.clause, t)
-	case events.Investment:
-		for _, tr := range x.clause.Tranches {
-			ts := TrancheState{Tranche: tr}
-			if s := x.line.fundedAt(tr.ID, t); s != nil {
-				ts.Funded = s.at
+	for i := range n {
+		if !before(v.declBy[i], bound) {
+			var keep []Declared
+			for j, d := range out {
+				if before(v.declBy[j], bound) {
+					keep = append(keep, d)
+				}
 			}
-			cs.Tranches = append(cs.Tranches, ts)
+			return keep
 		}
 	}
-	return cs
+	return out
+}
+
+// fill makes cs the version as a clause in force at t, folded up to bound.
+func (x *version) fill(cs *ClauseState, t time.Time, bound *events.Record) {
+	l := x.line
+	*cs = ClauseState{Clause: x.clause, Since: x.fromT(), Start: l.addedT(), Amendments: l.ids[: x.depth+1 : x.depth+1]}
+	if x.flags&hasTerm != 0 {
+		cs.Start, cs.End = x.start(), x.end()
+	}
+	switch l.kc {
+	case kindRevenueShare:
+		cs.Accrual = l.accrual(x.clause, t, bound)
+	case kindInvestment:
+		cs.Tranches = make([]TrancheState, len(x.clause.Tranches))
+		for i, tr := range x.clause.Tranches {
+			cs.Tranches[i] = TrancheState{Tranche: tr}
+			if r := l.fundedBy(tr.ID); r != nil && !r.Effective.After(t) && before(r, bound) {
+				cs.Tranches[i].Funded = r.Effective
+			}
+		}
+	}
 }
 
 // accrual is what the revenue share has accrued by t, under clause values c.
-func (l *line) accrual(c *events.Clause, t time.Time) *Accrual {
-	a := &Accrual{}
-	var why []string
+func (l *line) accrual(c *events.Clause, t time.Time, bound *events.Record) *Accrual {
+	// One allocation for the accrual and its amounts.
+	box := &struct {
+		a                Accrual
+		accrued, capLeft events.Money
+	}{}
+	a := &box.a
+	var whyAccrued, whyCap string
 	var rep *report
-	if a.Reports = l.reportsBy(t); a.Reports > 0 {
-		rep = l.reports[a.Reports-1]
+	if a.Reports = l.reportsBy(t, bound); a.Reports > 0 {
+		rep = &l.more.reports[a.Reports-1]
 	}
 	cur := ""
 	if c.Cap != nil {
@@ -275,32 +300,42 @@ func (l *line) accrual(c *events.Clause, t time.Time) *Accrual {
 	}
 	switch {
 	case rep == nil && cur != "" && !c.Rate.Undisclosed:
-		a.Accrued = &events.Money{Amount: decimal.Zero, Currency: cur}
+		box.accrued = events.Money{Amount: decimal.Zero, Currency: cur}
+		a.Accrued = &box.accrued
 	case rep == nil && c.Rate.Undisclosed:
-		why = append(why, "accrued: no revenue has been reported, and the rate is undisclosed")
+		whyAccrued = "accrued: no revenue has been reported, and the rate is undisclosed"
 	case rep == nil:
-		why = append(why, "accrued: no revenue has been reported")
-	case rep.total == nil:
-		why = append(why, "accrued: "+rep.why)
+		whyAccrued = "accrued: no revenue has been reported"
+	case rep.why != "":
+		whyAccrued = "accrued: " + rep.why
 	default:
-		a.Accrued = &events.Money{Amount: *rep.total, Currency: rep.cur}
+		box.accrued = events.Money{Amount: rep.total, Currency: rep.cur}
+		a.Accrued = &box.accrued
 	}
 	switch {
 	case c.Cap == nil:
-		why = append(why, "cap_remaining: the share has no cap")
+		whyCap = "cap_remaining: the share has no cap"
 	case c.Cap.Undisclosed:
-		m := *c.Cap
-		a.CapRemaining = &m
-		why = append(why, "cap_remaining: the cap is undisclosed")
+		box.capLeft = *c.Cap
+		a.CapRemaining = &box.capLeft
+		whyCap = "cap_remaining: the cap is undisclosed"
 	case a.Accrued == nil:
-		why = append(why, "cap_remaining: the accrued amount is not known")
+		whyCap = "cap_remaining: the accrued amount is not known"
 	default:
 		rem := c.Cap.Amount.Sub(a.Accrued.Amount)
 		if rem.IsNegative() {
 			rem = decimal.Zero
 		}
-		a.CapRemaining = &events.Money{Amount: rem, Currency: c.Cap.Currency}
+		box.capLeft = events.Money{Amount: rem, Currency: c.Cap.Currency}
+		a.CapRemaining = &box.capLeft
 	}
-	a.Why = strings.Join(why, "; ")
+	switch {
+	case whyAccrued == "":
+		a.Why = whyCap
+	case whyCap == "":
+		a.Why = whyAccrued
+	default:
+		a.Why = whyAccrued + "; " + whyCap
+	}
 	return a
 }

@@ -102,46 +102,43 @@ func (t *Timeline) MarshalJSON() ([]byte, error) {
 
 // Timeline returns the bars of an agreement as known at knownAt.
 func (ix *Index) Timeline(agreement string, knownAt time.Time) (*Timeline, error) {
+	defer ix.read()()
 	cut := ix.cut(knownAt)
 	a, err := ix.find(agreement, cut, knownAt)
 	if err != nil {
 		return nil, err
 	}
-	v := a.viewAt(cut)
+	v := ix.fullViewAt(a, cut)
 	tl := &Timeline{Agreement: agreement, KnownAt: knownAt, Title: v.title, Parties: nonNil(v.parties),
-		Clauses: []ClauseLife{}, Conditions: []Declared{}, Anomalies: v.problems}
+		Clauses: []ClauseLife{}, Conditions: append([]Declared{}, v.decl...), Anomalies: slices.Clone(v.problems)}
 	if v.opened != nil {
-		tl.Opened = v.opened.at
+		tl.Opened = v.opened.Effective
 	}
 	if v.closed != nil {
-		tl.Closed = v.closed.at
+		tl.Closed = v.closed.Effective
 	}
 	for _, l := range v.order {
-		life := ClauseLife{ID: l.id, Kind: l.kind, Segments: []Segment{}}
+		life := ClauseLife{ID: l.id, Kind: l.kind(), Segments: []Segment{}}
 		for _, x := range l.versions() {
 			lo, hi, ok := x.interval()
 			if !ok {
 				continue
 			}
 			seg := Segment{From: lo, Until: hi, Fields: x.clause.Fields(),
-				Opened: Edge{Amendment: x.by.ID.String(), Op: opOf(x), At: x.from}}
+				Opened: Edge{Amendment: x.by.ID.String(), Op: opOf(x), At: x.fromT()}}
 			switch {
-			case !x.until.IsZero() && (x.end().IsZero() || !x.end().Before(x.until)):
-				seg.Closed = &Edge{Amendment: x.closeBy.ID.String(), Op: string(x.closeOp), At: x.until}
+			case x.closeBy != nil && (x.end().IsZero() || !x.end().Before(x.until())):
+				seg.Closed = &Edge{Amendment: x.closeBy.ID.String(), Op: string(x.closeOp.op()), At: x.until()}
 			case !x.end().IsZero():
 				seg.Closed = &Edge{Op: "term", At: x.end()}
 			}
 			life.Segments = append(life.Segments, seg)
 		}
-		if l.ended != nil {
-			life.Ended = &Edge{Amendment: l.ended.rec.ID.String(), Op: string(l.endedBy), At: l.ended.at}
+		if l.endRec != nil {
+			life.Ended = &Edge{Amendment: l.endRec.ID.String(), Op: string(l.endOp.op()), At: l.endRec.Effective}
 		}
 		tl.Clauses = append(tl.Clauses, life)
 	}
-	for cond, d := range v.declared {
-		tl.Conditions = append(tl.Conditions, Declared{Condition: cond, At: d.at, Amendment: d.rec.ID.String()})
-	}
-	sortDeclared(tl.Conditions)
 	retractedAt := func(r *events.Record) bool {
 		by := a.retracted[r.ID]
 		return by != nil && by.Seq <= cut
@@ -241,11 +238,12 @@ func (d *Diff) Empty() bool {
 // Diff returns what changed in agreement between valid times from and to, as
 // known at knownAt.
 func (ix *Index) Diff(agreement string, from, to, knownAt time.Time) (*Diff, error) {
-	a, err := ix.State(agreement, from, knownAt)
+	defer ix.read()()
+	a, err := ix.state(agreement, from, knownAt)
 	if err != nil {
 		return nil, err
 	}
-	b, err := ix.State(agreement, to, knownAt)
+	b, err := ix.state(agreement, to, knownAt)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,227 @@
+package projections
+
+import (
+	"sync"
+	"time"
+
+	"github.com/agreement-ledger/ledger/events"
+)
+
+// grantIndex holds every exclusive-grant version of the agreements' live
+// views in one array of compact entries: the interval in force as
+// microseconds, a summary of the scope, the grantor and kind (as a key:
+// grants of different kinds never conflict, and a rights check reads only
+// exclusivities) and the holder. A query at T scans the array, groups the
+// grants in force by key, and looks at a clause only where two grants (or
+// a grant and the query) may meet. Live views keep it up to date as they
+// fold (view.gi); entries are removed by moving the last one in.
+type grantIndex struct {
+	byKey   map[grantKey]int32
+	keys    []grantKey
+	heads   []int32 // per key, the first of its entries (linked by next), or -1
+	holders map[string]int32
+	values  [4]map[string]uint64 // per scope dimension, a number for each value seen
+	es      []grantEntry
+	pos     map[*version]int32 // where each version's entry is
+}
+
+type grantKey struct {
+	grantor string
+	kind    events.Kind
+}
+
+// grantEntry is one exclusive-grant version in force over [lo, hi) (in
+// micros, with version.inForce's exact fallback on ties).
+type grantEntry struct {
+	lo, hi int64
+	mask   uint64 // the mask of its scope
+	x      *version
+	a      *agreement
+	key    int32 // grantor and kind
+	holder int32
+	// The entries of a key are a list, for the grants of one grantor.
+	prev, next int32
+	excl       bool // an exclusivity (else an exclusive licence)
+}
+
+func newGrantIndex() *grantIndex {
+	g := &grantIndex{byKey: map[grantKey]int32{}, holders: map[string]int32{}, pos: map[*version]int32{}}
+	for d := range g.values {
+		g.values[d] = map[string]uint64{}
+	}
+	return g
+}
+
+func (g *grantIndex) key(c *events.Clause) int32 {
+	k := grantKey{c.Grantor, c.Kind}
+	id, ok := g.byKey[k]
+	if !ok {
+		id = int32(len(g.keys))
+		g.byKey[k] = id
+		g.keys = append(g.keys, k)
+		g.heads = append(g.heads, -1)
+	}
+	return id
+}
+
+func (g *grantIndex) holder(h string) int32 {
+	id, ok := g.holders[h]
+	if !ok {
+		id = int32(len(g.holders))
+		g.holders[h] = id
+	}
+	return id
+}
+
+func (g *grantIndex) add(a *agreement, x *version) {
+	c := x.clause
+	i, k := int32(len(g.es)), g.key(c)
+	g.pos[x] = i
+	g.es = append(g.es, grantEntry{lo: x.lo(), hi: x.hi, mask: g.mask(c.Scope, true), x: x, a: a, key: k, holder: g.holder(c.Holder),
+		prev: -1, next: g.heads[k], excl: c.Kind == events.Exclusivity})
+	if n := g.heads[k]; n >= 0 {
+		g.es[n].prev = i
+	}
+	g.heads[k] = i
+}
+
+func (g *grantIndex) update(x *version) { g.es[g.pos[x]].hi = x.hi }
+
+func (g *grantIndex) remove(x *version) {
+	i := g.pos[x]
+	delete(g.pos, x)
+	e := &g.es[i]
+	if e.prev >= 0 {
+		g.es[e.prev].next = e.next
+	} else {
+		g.heads[e.key] = e.next
+	}
+	if e.next >= 0 {
+		g.es[e.next].prev = e.prev
+	}
+	last := int32(len(g.es) - 1)
+	if i != last {
+		m := g.es[last]
+		g.es[i] = m
+		if m.prev >= 0 {
+			g.es[m.prev].next = i
+		} else {
+			g.heads[m.key] = i
+		}
+		if m.next >= 0 {
+			g.es[m.next].prev = i
+		}
+		g.pos[m.x] = i
+	}
+	g.es[last] = grantEntry{}
+	g.es = g.es[:last]
+}
+
+// inForce reports whether the entry's grant is in force at t (tm = micros(t)).
+func (e *grantEntry) inForce(t time.Time, tm int64) bool {
+	if e.lo < tm && tm < e.hi {
+		return true
+	}
+	if tm < e.lo || tm > e.hi {
+		return false
+	}
+	return e.x.inForce(t, tm)
+}
+
+// scratch is reused by grant queries: grouping needs a count per key.
+var scratch = sync.Pool{New: func() any { return new(grantScratch) }}
+
+type grantScratch struct {
+	hits  []grant
+	out   []grant
+	count []int32
+}
+
+// group calls fn with the grants of hits that share a key, each group once;
+// keys are below nkeys.
+func (s *grantScratch) group(nkeys int, fn func(gs []grant)) {
+	if cap(s.count) < nkeys+1 {
+		s.count = make([]int32, nkeys+1)
+	}
+	count := s.count[:nkeys+1]
+	clear(count)
+	for i := range s.hits {
+		count[s.hits[i].key+1]++
+	}
+	for k := 1; k <= nkeys; k++ {
+		count[k] += count[k-1]
+	}
+	if cap(s.out) < len(s.hits) {
+		s.out = make([]grant, len(s.hits))
+	}
+	out := s.out[:len(s.hits)]
+	for _, h := range s.hits {
+		out[count[h.key]] = h
+		count[h.key]++
+	}
+	// count[k] is now where the group of key k ends.
+	start := int32(0)
+	for k := range nkeys {
+		end := count[k]
+		if end > start {
+			fn(out[start:end])
+		}
+		start = end
+	}
+	clear(out)
+}
+
+// A scope mask summarises a scope: each value of a dimension sets one bit
+// of the dimension's field (products 40 bits, channels, platforms and
+// territories 8 each), by the number the index gave the value (values added
+// with intern), or by its hash for a value the index has not seen (no grant
+// in the index has it; every mask made until it is added agrees on its bit);
+// a dimension that is everything sets none. Two scopes whose masks have, in
+// some dimension, bits on both sides but none in common do not meet;
+// otherwise they may. Small sets of values (channels, platforms,
+// territories) get a bit each.
+var maskFields = [4]struct{ shift, bits uint64 }{{0, 40}, {40, 8}, {48, 8}, {56, 8}}
+
+func (g *grantIndex) mask(s *events.Scope, intern bool) uint64 {
+	if s == nil {
+		return 0
+	}
+	var m uint64
+	for d, f := range maskFields {
+		for _, v := range s.Dim(d) {
+			n, ok := g.values[d][v]
+			switch {
+			case ok:
+			case intern:
+				n = uint64(len(g.values[d]))
+				g.values[d][v] = n
+			default:
+				n = hash(v)
+			}
+			m |= 1 << (f.shift + n%f.bits)
+		}
+	}
+	return m
+}
+
+// mayMeet reports whether scopes with masks a and b may meet.
+func mayMeet(a, b uint64) bool {
+	for _, f := range maskFields {
+		field := uint64(1)<<f.bits - 1
+		x, y := a>>f.shift&field, b>>f.shift&field
+		if x != 0 && y != 0 && x&y == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// hash is FNV-1a.
+func hash(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
