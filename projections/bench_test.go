@@ -273,3 +273,21 @@ func BenchmarkMemory(b *testing.B) {
 	b.ReportMetric(float64(withIndex-withRecords)/n, "B/amendment-index-only")
 	runtime.KeepAlive(ix)
 }
+
+// BenchmarkIntroduces checks the next amendment of a long agreement against
+// its history, as the ledger does before each append.
+func BenchmarkIntroduces(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("history=%d", n), func(b *testing.B) {
+			as := synth.New(1).Agreement("p1", n+1)
+			ix := build(b, inOrder(as[:n]))
+			next := as[n : n+1]
+			b.ResetTimer()
+			for range b.N {
+				if _, err := ix.Introduces(nil, next); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -72,11 +72,28 @@ type grant struct {
 	mask   uint64
 	key    int32
 	holder int32
+	span   *interval // the interval, when frozen (see Index.frozen)
+}
+
+// interval is an interval in force: [lo, hi), hi zero meaning open; ok is false
+// when it is never in force.
+type interval struct {
+	lo, hi time.Time
+	ok     bool
+}
+
+func (s *interval) equal(o interval) bool {
+	return s.ok == o.ok && s.lo.Equal(o.lo) && s.hi.Equal(o.hi)
 }
 
 func (g grant) agreement() string { return g.a.name }
 
-func (g grant) interval() (lo, hi time.Time, ok bool) { return g.x.intervalBefore(g.bound) }
+func (g grant) interval() (lo, hi time.Time, ok bool) {
+	if g.span != nil {
+		return g.span.lo, g.span.hi, g.span.ok
+	}
+	return g.x.intervalBefore(g.bound)
+}
 
 // conflict returns the conflict between two grants, if they have one.
 func conflict(a, b grant) (Conflict, bool) {

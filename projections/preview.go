@@ -147,9 +147,9 @@ func (ix *Index) preview(prior, as []*events.Amendment, want int) (*Preview, err
 			t.before = a.v
 		}
 	}
-	var before []Conflict
+	var before map[string][]grant
 	if want&wantConflicts != 0 {
-		before = ix.touchingConflicts(trials, false)
+		before = ix.frozen(trials, false)
 	}
 	defer func() {
 		for _, t := range trials {
@@ -164,7 +164,11 @@ func (ix *Index) preview(prior, as []*events.Amendment, want int) (*Preview, err
 	}
 	pv := &Preview{Effects: []Effect{}, Conflicts: []Conflict{}}
 	if want&wantConflicts != 0 {
-		pv.Conflicts = introduced(before, ix.touchingConflicts(trials, true))
+		own := map[string]bool{}
+		for _, a := range as {
+			own[a.Agreement] = true
+		}
+		pv.Conflicts = ix.introducedBy(before, ix.frozen(trials, true), own)
 	}
 	if !effects {
 		return pv, nil
@@ -317,17 +321,13 @@ func addAll(p *events.Problems, prefix string, local events.Problems) {
 	}
 }
 
-// touchingConflicts finds the conflicts that involve the trials'
-// agreements, before or after the batch is applied.
-func (ix *Index) touchingConflicts(trials []*trial, after bool) []Conflict {
-	touched := map[string]bool{}
-	mine := map[string][]grant{}
+// frozen returns the exclusive grants of the trials' agreements (after the
+// batch or before it), by agreement, with their intervals as they are now: a
+// live trial changes its agreement's view in place. Their scope masks are
+// left for meeting to fill in, for the few grants it compares.
+func (ix *Index) frozen(trials []*trial, after bool) map[string][]grant {
+	out := map[string][]grant{}
 	for _, t := range trials {
-		touched[t.name] = true
-		a := ix.agreements[t.name]
-		if a == nil {
-			a = &agreement{name: t.name}
-		}
 		v := t.before
 		if after {
 			v = t.v
@@ -335,34 +335,126 @@ func (ix *Index) touchingConflicts(trials []*trial, after bool) []Conflict {
 		if v == nil {
 			continue
 		}
-		for _, x := range v.grants {
-			mine[x.clause.Grantor] = append(mine[x.clause.Grantor], grant{a: a, x: x, mask: ix.grants.mask(x.clause.Scope, false), key: -1, holder: -1})
+		a := ix.agreements[t.name]
+		if a == nil {
+			a = &agreement{name: t.name}
+		}
+		gs := make([]grant, len(v.grants))
+		spans := make([]interval, len(v.grants))
+		for i, x := range v.grants {
+			s := &spans[i]
+			s.lo, s.hi, s.ok = x.interval()
+			gs[i] = grant{a: a, x: x, mask: ^uint64(0), key: -1, holder: -1, span: s}
+		}
+		out[t.name] = gs
+	}
+	return out
+}
+
+// introducedBy returns the conflicts a batch introduces, given the grants of
+// its agreements before and after it (see frozen). Only a grant the batch
+// made or changed can meet another where it did not before, so only those
+// grants of the agreements in own are compared with the others; the pairs
+// they were in before are compared too, to tell a new conflict from an old
+// one. (A batch checked after prior ones reports only what its own
+// agreements add.)
+func (ix *Index) introducedBy(before, after map[string][]grant, own map[string]bool) []Conflict {
+	was := map[*version]*interval{}
+	for _, gs := range before {
+		for _, g := range gs {
+			was[g.x] = g.span
 		}
 	}
+	var changed []grant
+	clauses := map[[2]string]bool{}
+	for name, gs := range after {
+		if !own[name] {
+			continue
+		}
+		for _, g := range gs {
+			// A version folded again is a new one: it is compared again,
+			// and introduced drops the conflicts it already had.
+			if s := was[g.x]; s != nil && s.equal(*g.span) {
+				continue
+			}
+			changed = append(changed, g)
+			clauses[[2]string{name, g.x.line.id}] = true
+		}
+	}
+	if len(changed) == 0 {
+		return []Conflict{}
+	}
+	var old []grant
+	for name, gs := range before {
+		for _, g := range gs {
+			if clauses[[2]string{name, g.x.line.id}] {
+				old = append(old, g)
+			}
+		}
+	}
+	return introduced(ix.meeting(before, old), ix.meeting(after, changed))
+}
+
+// maskOf is the scope mask of a grant version: the grant index's, when the
+// version is in it.
+func (ix *Index) maskOf(x *version) uint64 {
+	if p, ok := ix.grants.pos[x]; ok {
+		return ix.grants.es[p].mask
+	}
+	return ix.grants.mask(x.clause.Scope, false)
+}
+
+// meeting returns the conflicts of each grant in subjects (some of grants)
+// with the other grants of its grantor: those in grants, and those of the
+// agreements not in grants in the grant index.
+func (ix *Index) meeting(grants map[string][]grant, subjects []grant) []Conflict {
 	var out []Conflict
-	for g, gs := range mine {
-		var others []grant
+	if len(subjects) == 0 {
+		return out
+	}
+	pos := make(map[*version]int, len(subjects))
+	grantors := map[string]bool{}
+	for i, g := range subjects {
+		pos[g.x] = i
+		grantors[g.x.clause.Grantor] = true
+	}
+	mine := map[string][]grant{}
+	for _, gs := range grants {
+		for _, g := range gs {
+			if grantors[g.x.clause.Grantor] {
+				g.mask = ix.maskOf(g.x)
+				mine[g.x.clause.Grantor] = append(mine[g.x.clause.Grantor], g)
+			}
+		}
+	}
+	others := map[string][]grant{}
+	for g := range grantors {
 		for _, kind := range [2]events.Kind{events.License, events.Exclusivity} {
 			k, ok := ix.grants.byKey[grantKey{g, kind}]
 			if !ok {
 				continue
 			}
 			for i := ix.grants.heads[k]; i >= 0; i = ix.grants.es[i].next {
-				if e := &ix.grants.es[i]; !touched[e.a.name] {
-					others = append(others, grant{a: e.a, x: e.x, mask: e.mask, key: -1, holder: -1})
+				if e := &ix.grants.es[i]; grants[e.a.name] == nil {
+					others[g] = append(others[g], grant{a: e.a, x: e.x, mask: e.mask, key: -1, holder: -1})
 				}
 			}
 		}
-		for i, x := range gs {
-			for _, y := range gs[i+1:] {
-				if c, ok := conflict(x, y); ok {
-					out = append(out, c)
-				}
+	}
+	for i, x := range subjects {
+		x.mask = ix.maskOf(x.x)
+		g := x.x.clause.Grantor
+		for _, y := range mine[g] {
+			if j, ok := pos[y.x]; ok && j <= i {
+				continue // itself, or a pair already compared from the other side
 			}
-			for _, y := range others {
-				if c, ok := conflict(x, y); ok {
-					out = append(out, c)
-				}
+			if c, ok := conflict(x, y); ok {
+				out = append(out, c)
+			}
+		}
+		for _, y := range others[g] {
+			if c, ok := conflict(x, y); ok {
+				out = append(out, c)
 			}
 		}
 	}
@@ -474,6 +566,10 @@ func (ix *Index) WhatIf(as []*events.Amendment, knownAt time.Time) (*Preview, er
 			pv.Effects = append(pv.Effects, Effect{Amendment: idString(r.ID), Agreement: t.name, Version: r.Version, Diff: diffStates(t.states[i], t.v.stateAt(r.Effective, nil))})
 		}
 	}
-	pv.Conflicts = introduced(ix.touchingConflicts(trials, false), ix.touchingConflicts(trials, true))
+	own := map[string]bool{}
+	for _, t := range trials {
+		own[t.name] = true
+	}
+	pv.Conflicts = ix.introducedBy(ix.frozen(trials, false), ix.frozen(trials, true), own)
 	return pv, nil
 }
