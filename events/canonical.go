@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -97,11 +99,39 @@ func DecodeStored(data []byte) (*Amendment, Hash, error) {
 // Sum is the hash of stored bytes.
 func Sum(stored []byte) Hash { return sha256.Sum256(stored) }
 
-// Validate checks an amendment built in code, not read by Decode, as Decode
-// would check it: it reads its canonical form back strictly, so every rule
-// lives in one place.
-func (a *Amendment) Validate() error {
+// Check reads amendments built in code as Decode would read their JSON: it
+// returns copies with times and decimals normalised, or every problem at
+// once, each at its path ("[2].changes[0].clause.cap.amount"; without the
+// index for a single amendment). Every rule lives in the reader, so what
+// passes Check is what Decode accepts, and a stored amendment that passed
+// it reads back.
+func Check(as []*Amendment) ([]*Amendment, error) {
+	out := make([]*Amendment, len(as))
+	probs := make([]Problems, len(as))
+	check := func(i int) {
+		path := ""
+		if len(as) > 1 {
+			path = index("", i)
+		}
+		out[i], _ = readAmendment(appendAmendment(nil, as[i], false, Hash{}), path, &probs[i], nil)
+	}
+	// Large imports are checked on every core.
+	workers := min(runtime.GOMAXPROCS(0), len(as)/256+1)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(as); i += workers {
+				check(i)
+			}
+		})
+	}
+	wg.Wait()
 	var p Problems
-	readAmendment(appendAmendment(nil, a, false, Hash{}), "", &p, nil)
-	return p.Err("invalid amendment")
+	for _, q := range probs {
+		p.list = append(p.list, q.list...)
+	}
+	if err := p.Err("invalid amendment"); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

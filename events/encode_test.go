@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/oklog/ulid/v2"
 )
@@ -212,14 +213,14 @@ func BenchmarkEncode(b *testing.B) {
 
 func TestValidateAmendmentsBuiltInCode(t *testing.T) {
 	ok := encodingInputs(t)[0]
-	if err := ok.Validate(); err != nil {
+	if _, err := Check([]*Amendment{ok}); err != nil {
 		t.Fatalf("a decoded amendment does not validate: %v", err)
 	}
 	bad := *ok
 	bad.Agreement = "Not A Slug"
 	bad.Changes = append([]Change(nil), ok.Changes...)
 	bad.Changes = append(bad.Changes, Change{Op: Fund, ClauseID: "x"})
-	err := bad.Validate()
+	_, err := Check([]*Amendment{&bad})
 	var e *Error
 	if !errors.As(err, &e) || e.Kind != Invalid {
 		t.Fatalf("got %v, want an invalid error", err)
@@ -230,5 +231,24 @@ func TestValidateAmendmentsBuiltInCode(t *testing.T) {
 	}
 	if !paths["agreement"] || !paths["changes["+strconv.Itoa(len(bad.Changes)-1)+"].tranche"] {
 		t.Fatalf("errors do not name the agreement and the missing tranche: %v", err)
+	}
+
+	// Several at once: every problem, each under its amendment's index; and
+	// copies read back as Decode reads them (times in UTC).
+	_, err = Check([]*Amendment{ok, &bad})
+	if !errors.As(err, &e) || len(e.Fields) != len(paths) || e.Fields[0].Path[:4] != "[1]." {
+		t.Fatalf("checking [ok, bad]: %v", err)
+	}
+	local := *ok
+	local.Effective = ok.Effective.In(time.FixedZone("UTC+5", 5*3600))
+	got, err := Check([]*Amendment{&local})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0] == &local || got[0].Effective.Location() != time.UTC || !got[0].Effective.Equal(ok.Effective) {
+		t.Fatalf("Check returned %v effective %v, want a copy effective %v in UTC", got[0].ID, got[0].Effective, ok.Effective)
+	}
+	if a, b := refAmendment(got[0], false, Hash{}), refAmendment(ok, false, Hash{}); !bytes.Equal(a, b) {
+		t.Fatalf("the copy differs:\n%s\n%s", a, b)
 	}
 }

@@ -73,6 +73,13 @@ func (l *Ledger) Append(ctx context.Context, as []*events.Amendment, opts Append
 			a.ID = ulid.Make()
 		}
 	}
+	// From here on the ledger works on its own copies, read back as the
+	// read model will read them: an amendment built in code with a bad
+	// field is refused here, never written.
+	as, err := events.Check(as)
+	if err != nil {
+		return nil, err
+	}
 	if opts.ExpectVersion != nil {
 		for _, a := range as[1:] {
 			if a.Agreement != as[0].Agreement {
@@ -118,6 +125,10 @@ func (l *Ledger) Append(ctx context.Context, as []*events.Amendment, opts Append
 // Validate checks amendments against the history they would join, writing
 // nothing: what Append would refuse, Validate reports.
 func (l *Ledger) Validate(as []*events.Amendment) error {
+	as, err := events.Check(as)
+	if err != nil {
+		return err
+	}
 	l.rm.mu.RLock()
 	defer l.rm.mu.RUnlock()
 	var res AppendResult
@@ -258,10 +269,11 @@ func (l *Ledger) commit(group []*request) {
 		var accepted []*request
 		var msgs []*nats.Msg
 		var refused []refusal
+		var ws map[events.Hash]writing
 		func() {
 			l.rm.mu.RLock()
 			defer l.rm.mu.RUnlock()
-			accepted, msgs, refused = l.prepare(live)
+			accepted, msgs, ws, refused = l.prepare(live)
 		}()
 		if len(refused) > 0 && !synced {
 			// The read model may not have yet what another process wrote
@@ -285,9 +297,13 @@ func (l *Ledger) commit(group []*request) {
 		if len(accepted) == 1 && accepted[0].progress != nil {
 			progress = func(n int) { accepted[0].progress(n, len(msgs)) }
 		}
+		l.rm.expect(ws)
 		seq, err := l.publish(accepted[0].ctx, msgs, progress)
 		if err == nil {
 			l.finish(accepted, seq)
+		}
+		l.rm.forget(ws)
+		if err == nil {
 			return
 		}
 		if !errors.Is(err, errRetry) || attempt >= 50 {
@@ -321,7 +337,7 @@ type refusal struct {
 // prepare checks each request after the ones before it, refusing those that
 // do not pass, and encodes the rest as messages chained to their agreements.
 // A request whose context has ended is answered at once.
-func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg, []refusal) {
+func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg, map[events.Hash]writing, []refusal) {
 	ix := l.rm.ix
 	var accepted []*request
 	var refused []refusal
@@ -354,6 +370,7 @@ func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg, []refusal) 
 	heads := map[string]events.Hash{}
 	expect := map[string]uint64{}
 	var msgs []*nats.Msg
+	ws := make(map[events.Hash]writing, len(prior))
 	for _, a := range prior {
 		prev, ok := heads[a.Agreement]
 		if !ok {
@@ -365,7 +382,9 @@ func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg, []refusal) 
 		if err != nil {
 			panic(err) // every amendment here has an id
 		}
-		heads[a.Agreement] = events.Sum(data)
+		h := events.Sum(data)
+		heads[a.Agreement] = h
+		ws[h] = writing{a, prev}
 		m := nats.NewMsg(l.cfg.Subject + "." + a.Agreement)
 		m.Data = data
 		m.Header.Set(jetstream.MsgIDHeader, a.ID.String())
@@ -375,7 +394,7 @@ func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg, []refusal) 
 		}
 		msgs = append(msgs, m)
 	}
-	return accepted, msgs, refused
+	return accepted, msgs, ws, refused
 }
 
 // errRetry marks a publish that failed because the stream moved on.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -27,6 +28,12 @@ type readModel struct {
 	applied  uint64            // last stream sequence applied
 	changed  chan struct{}     // closed and replaced whenever applied moves
 	moved    time.Time         // when applied last moved
+
+	// written holds what this process is writing, by the hash of the
+	// stored bytes: the read model takes the amendment from here rather than
+	// decode the bytes again (equal hashes, equal bytes).
+	wmu     sync.Mutex
+	written map[events.Hash]writing
 
 	// stuck receives the sequence a waiter wants when it has seen no
 	// progress for nudgeAfter: the ledger then follows the stream with a
@@ -56,6 +63,7 @@ func newReadModel(subject string, log *slog.Logger) *readModel {
 		subjects: map[string]uint64{},
 		changed:  make(chan struct{}),
 		stuck:    make(chan uint64, 1),
+		written:  map[events.Hash]writing{},
 	}
 }
 
@@ -75,18 +83,56 @@ type decoded struct {
 	problem   string
 }
 
+// writing is an amendment being written, checked (events.Check) and
+// encoded chained to prev.
+type writing struct {
+	a    *events.Amendment
+	prev events.Hash
+}
+
+// expect notes amendments about to be written, by the hash of their bytes.
+func (rm *readModel) expect(ws map[events.Hash]writing) {
+	rm.wmu.Lock()
+	defer rm.wmu.Unlock()
+	maps.Copy(rm.written, ws)
+}
+
+// forget drops what expect noted that the read model has not taken.
+func (rm *readModel) forget(ws map[events.Hash]writing) {
+	rm.wmu.Lock()
+	defer rm.wmu.Unlock()
+	for h := range ws {
+		delete(rm.written, h)
+	}
+}
+
+func (rm *readModel) take(h events.Hash) (writing, bool) {
+	rm.wmu.Lock()
+	defer rm.wmu.Unlock()
+	w, ok := rm.written[h]
+	if ok {
+		delete(rm.written, h)
+	}
+	return w, ok
+}
+
 func (rm *readModel) decode(m message) decoded {
 	d := decoded{message: m, agreement: strings.TrimPrefix(m.subject, rm.prefix)}
-	a, prev, err := events.DecodeStored(m.data)
-	if err != nil {
-		d.problem = err.Error()
+	h := events.Sum(m.data)
+	w, ok := rm.take(h)
+	if !ok {
+		a, prev, err := events.DecodeStored(m.data)
+		if err != nil {
+			d.problem = err.Error()
+			return d
+		}
+		w = writing{a, prev}
+	}
+	if w.a.Agreement != d.agreement {
+		d.problem = fmt.Sprintf("amendment names agreement %s but is on the subject of %s", w.a.Agreement, d.agreement)
 		return d
 	}
-	if a.Agreement != d.agreement {
-		d.problem = fmt.Sprintf("amendment names agreement %s but is on the subject of %s", a.Agreement, d.agreement)
-		return d
-	}
-	d.rec = &events.Record{Amendment: a, Seq: m.seq, Recorded: m.time, Hash: events.Sum(m.data), Prev: prev}
+	d.rec = &events.Record{Amendment: w.a, Seq: m.seq, Recorded: m.time, Hash: h, Prev: w.prev}
 	return d
 }
 
