@@ -237,6 +237,16 @@ func readULID(raw json.RawMessage, path string, p *Problems) (ulid.ULID, bool) {
 // readAmendment reads one amendment object. Stored events carry two more
 // fields, the schema version and the previous hash; stored says to accept them.
 func readAmendment(raw json.RawMessage, path string, p *Problems, stored *storedFields) (*Amendment, bool) {
+	// Most amendments are valid: read them without building the path of
+	// every field, and read again with paths only to report problems.
+	var quick Problems
+	if a, ok := readAmendmentAt(raw, unnamed, &quick, stored); ok && quick.Len() == 0 {
+		return a, true
+	}
+	return readAmendmentAt(raw, path, p, stored)
+}
+
+func readAmendmentAt(raw json.RawMessage, path string, p *Problems, stored *storedFields) (*Amendment, bool) {
 	var a Amendment
 	var positions []int // the index in the input of each change read
 	n := p.Len()

@@ -149,8 +149,15 @@ func leadingNumber(s string) int {
 	return i
 }
 
+// unnamed is the path of a quick read that builds no paths (see
+// readAmendment): paths are only needed to report problems.
+const unnamed = "\x00"
+
 // join builds a JSON path: join("changes[1]", "clause") is "changes[1].clause".
 func join(path, field string) string {
+	if path == unnamed {
+		return unnamed
+	}
 	if path == "" {
 		return field
 	}
@@ -159,5 +166,8 @@ func join(path, field string) string {
 
 // index builds a JSON path to an array element: index("changes", 1) is "changes[1]".
 func index(path string, i int) string {
+	if path == unnamed {
+		return unnamed
+	}
 	return path + "[" + strconv.Itoa(i) + "]"
 }
