@@ -41,7 +41,7 @@ func inOrder(as []*events.Amendment) []*events.Record {
 	return recs
 }
 
-func build(b *testing.B, recs []*events.Record) *projections.Index {
+func build(b testing.TB, recs []*events.Record) *projections.Index {
 	b.Helper()
 	ix := projections.NewIndex()
 	for _, r := range recs {
@@ -61,7 +61,7 @@ type fixture struct {
 
 var oneAgreement = map[int]*fixture{1_000: {}, 100_000: {}}
 
-func single(b *testing.B, n int) *fixture {
+func single(b testing.TB, n int) *fixture {
 	f := oneAgreement[n]
 	f.once.Do(func() {
 		f.recs = inFoldOrder(synth.New(1).Agreement("bench", n))
