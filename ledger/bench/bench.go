@@ -338,6 +338,9 @@ func BigStore(ctx context.Context, sz Sizes, out map[string]*Result, log io.Writ
 	if err := put(g.Agreement("bench-large", sz.Large)); err != nil {
 		return err
 	}
+	// Generated in slices of 10k agreements drawing on one pool of parties
+	// sized for them all: each party in about ten agreements, as in one Many.
+	g.Parties = max(sz.Agreements/5, synth.DefaultConfig().Parties)
 	for made := 0; made < sz.Agreements; made += 10_000 {
 		n := min(10_000, sz.Agreements-made)
 		if err := put(g.Many(n, per)); err != nil {
