@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -56,21 +57,29 @@ type Head struct {
 func (l *Ledger) Verify(ctx context.Context, heads []Head) (*Report, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*l.cfg.Timeout)
 	defer cancel()
-	st, err := l.js.Stream(ctx, l.cfg.Stream)
-	if err != nil {
-		return nil, unavailable("reading the stream", err)
-	}
-	info, err := st.Info(ctx)
+	var st jetstream.Stream
+	var info *jetstream.StreamInfo
+	var last *jetstream.RawStreamMsg
+	err := l.retry(ctx, func(ctx context.Context) error {
+		var err error
+		if st, err = l.js.Stream(ctx, l.cfg.Stream); err != nil {
+			return err
+		}
+		if info, err = st.Info(ctx); err != nil {
+			return err
+		}
+		last, err = st.GetLastMsgForSubject(ctx, l.cfg.Subject+".*")
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			err = nil
+		}
+		return err
+	})
 	if err != nil {
 		return nil, unavailable("reading the stream", err)
 	}
 	rep := &Report{Stream: l.cfg.Stream, Settings: unsafeSettings(info.Config, l.cfg.Subject), Broken: []Break{}, Heads: []Head{}}
 	if rep.Settings == nil {
 		rep.Settings = []string{} // the document says [], as the HTTP API does
-	}
-	last, err := st.GetLastMsgForSubject(ctx, l.cfg.Subject+".*")
-	if err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-		return nil, unavailable("reading the stream", err)
 	}
 	type chain struct {
 		head    Head
@@ -155,20 +164,41 @@ const verifyStall = 3 * time.Second
 // readStream calls visit for every message on the agreements' subjects, in
 // order, up to sequence last. A consumer that stalls is replaced by one
 // starting after the last message visited, until ctx ends.
+// retry runs fn again while it goes unanswered, until ctx ends, each try
+// bounded by the ledger's timeout: on a cluster electing a leader a request
+// may go unanswered, and the next one is answered.
+func (l *Ledger) retry(ctx context.Context, fn func(ctx context.Context) error) error {
+	for {
+		tctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
+		err := fn(tctx)
+		unanswered := tctx.Err() != nil || errors.Is(err, nats.ErrNoResponders)
+		cancel()
+		if err == nil || !unanswered || ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
 func (l *Ledger) readStream(ctx context.Context, last uint64, visit func(seq uint64, subject string, data []byte)) error {
 	var done uint64 // the last sequence visited
 	for {
-		cons, err := l.js.OrderedConsumer(ctx, l.cfg.Stream, jetstream.OrderedConsumerConfig{
-			FilterSubjects: []string{l.cfg.Subject + ".*"},
-			DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
-			OptStartSeq:    done + 1,
+		var cons jetstream.Consumer
+		err := l.retry(ctx, func(ctx context.Context) error {
+			var err error
+			cons, err = l.js.OrderedConsumer(ctx, l.cfg.Stream, jetstream.OrderedConsumerConfig{
+				FilterSubjects: []string{l.cfg.Subject + ".*"},
+				DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
+				OptStartSeq:    done + 1,
+			})
+			return err
 		})
 		if err != nil {
-			if ctx.Err() != nil {
-				return unavailable("reading the stream", err)
-			}
-			time.Sleep(100 * time.Millisecond)
-			continue
+			return unavailable("reading the stream", err)
 		}
 		msgs, err := cons.Messages(jetstream.PullMaxMessages(1000))
 		if err != nil {
