@@ -1,7 +1,6 @@
 package projections
 
 import (
-	"cmp"
 	"encoding/json"
 	"math"
 	"slices"
@@ -118,14 +117,20 @@ func conflict(a, b grant) (Conflict, bool) {
 		return Conflict{}, false
 	}
 	pa, pb := partyOf(a.agreement(), a.x), partyOf(b.agreement(), b.x)
-	if cmpParty(pa, pb) > 0 {
+	if cmpParty(&pa, &pb) > 0 {
 		pa, pb = pb, pa
 	}
 	return Conflict{Grantor: x.Grantor, Scope: scope, From: lo, Until: hi, Clauses: [2]Party{pa, pb}}, true
 }
 
-func cmpParty(a, b Party) int {
-	return cmp.Or(strings.Compare(a.Agreement, b.Agreement), strings.Compare(a.Clause, b.Clause), strings.Compare(a.Since, b.Since))
+func cmpParty(a, b *Party) int {
+	if c := strings.Compare(a.Agreement, b.Agreement); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Clause, b.Clause); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Since, b.Since)
 }
 
 // conflicts finds every conflicting pair among grants of one grantor. Grants
@@ -184,9 +189,21 @@ func conflicts(gs []grant, emit func(Conflict)) {
 }
 
 func sortConflicts(cs []Conflict) {
-	slices.SortFunc(cs, func(a, b Conflict) int {
-		return cmp.Or(strings.Compare(a.Grantor, b.Grantor), cmpParty(a.Clauses[0], b.Clauses[0]), cmpParty(a.Clauses[1], b.Clauses[1]), a.From.Compare(b.From))
-	})
+	slices.SortFunc(cs, func(a, b Conflict) int { return cmpConflict(&a, &b) })
+}
+
+// cmpConflict orders conflicts by grantor, then their clauses, then start.
+func cmpConflict(a, b *Conflict) int {
+	if c := strings.Compare(a.Grantor, b.Grantor); c != 0 {
+		return c
+	}
+	if c := cmpParty(&a.Clauses[0], &b.Clauses[0]); c != 0 {
+		return c
+	}
+	if c := cmpParty(&a.Clauses[1], &b.Clauses[1]); c != 0 {
+		return c
+	}
+	return a.From.Compare(b.From)
 }
 
 // grantsAt calls fn with the exclusive grants in force at t as known at
@@ -294,12 +311,26 @@ func (r *ConflictReport) MarshalJSON() ([]byte, error) {
 func (ix *Index) Conflicts(at, knownAt time.Time) *ConflictReport {
 	defer ix.read()()
 	r := &ConflictReport{At: at, KnownAt: knownAt}
+	// Conflicts are large: gather them in blocks and sort pointers, then
+	// copy each once, in order.
+	var block []Conflict
+	var found []*Conflict
 	ix.grantsAt(at, knownAt, false, 0, true, func(gs []grant) {
 		if len(gs) > 1 {
-			conflicts(gs, func(c Conflict) { r.Conflicts = append(r.Conflicts, c) })
+			conflicts(gs, func(c Conflict) {
+				if len(block) == cap(block) {
+					block = make([]Conflict, 0, 256)
+				}
+				block = append(block, c)
+				found = append(found, &block[len(block)-1])
+			})
 		}
 	})
-	sortConflicts(r.Conflicts)
+	slices.SortFunc(found, cmpConflict)
+	r.Conflicts = make([]Conflict, len(found))
+	for i, c := range found {
+		r.Conflicts[i] = *c
+	}
 	return r
 }
 
@@ -357,7 +388,7 @@ func (ix *Index) Check(q RightsQuery) Rights {
 			}
 		}
 	})
-	byClause := func(a, b Decision) int { return cmpParty(a.Party, b.Party) }
+	byClause := func(a, b Decision) int { return cmpParty(&a.Party, &b.Party) }
 	if len(deny) > 0 {
 		slices.SortFunc(deny, byClause)
 		return Rights{Allowed: false, DecidedBy: deny}
