@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -202,6 +203,24 @@ func TestTimelineText(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "now scope everything") {
 		t.Errorf("the legend does not say what the amendment changed:\n%s", b.String())
+	}
+}
+
+// Clause ids shorter than the "amendments" row's label still leave a space
+// between that label and the first marker.
+func TestTimelineShortClauseIDs(t *testing.T) {
+	tl := timeline(t)
+	for i := range tl.Clauses {
+		tl.Clauses[i].ID = fmt.Sprintf("c%d", i)
+	}
+	var b bytes.Buffer
+	if err := render.Timeline(&b, tl, render.TimelineOptions{Width: 40}); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(b.String(), "\n") {
+		if strings.HasPrefix(line, "amendments") && line != "amendments" && !strings.HasPrefix(line, "amendments ") {
+			t.Fatalf("the markers run into the label: %q", line)
+		}
 	}
 }
 

@@ -110,7 +110,7 @@ func Timeline(w io.Writer, tl *projections.Timeline, opts TimelineOptions) error
 	for _, c := range tl.Clauses {
 		label = max(label, len([]rune(c.ID)))
 	}
-	label = min(label, 32) + 2
+	label = max(min(label, 32), len("amendments")) + 2
 	pad := strings.Repeat(" ", label)
 	col := func(t time.Time) int { return min(int(ax.at(t, float64(width))), width-1) }
 
