@@ -46,6 +46,36 @@ type view struct {
 	// While set (see reusing), the versions amends made that rollback took
 	// back, for amended.
 	reuse map[reuseKey]*version
+	// While set (see watching), what happened to exclusive grants.
+	watch map[*version]*watched
+}
+
+// watched is what a trial did to an exclusive grant version: whether it
+// existed before (and its interval then), and whether it exists now.
+type watched struct {
+	existed bool
+	before  interval
+	alive   bool
+}
+
+// watching makes the view note every change to its exclusive grants (see
+// watched) until done is called: a trial on a live view then knows which
+// grants it made or changed without comparing every grant.
+func (v *view) watching() (done func()) {
+	v.watch = map[*version]*watched{}
+	return func() { v.watch = nil }
+}
+
+// touch notes that x is about to change, the first time it does.
+func (v *view) touch(x *version) {
+	if v.watch == nil || !x.clause.ExclusiveGrant() {
+		return
+	}
+	if _, ok := v.watch[x]; !ok {
+		w := &watched{existed: true, alive: true}
+		w.before.lo, w.before.hi, w.before.ok = x.interval()
+		v.watch[x] = w
+	}
 }
 
 // line is the life of one clause: its versions and what happened to it.
@@ -723,12 +753,19 @@ func (v *view) newVersion(l *line, c *events.Clause, r *events.Record) {
 		if v.gi != nil {
 			v.gi.add(v.own, nv)
 		}
+		if v.watch != nil {
+			v.watch[nv] = &watched{alive: true}
+		}
 	}
 }
 
 // dropVersion takes back newVersion of x, the last version made.
 func (v *view) dropVersion(x *version) {
 	l := x.line
+	v.touch(x)
+	if w := v.watch[x]; w != nil {
+		w.alive = false
+	}
 	if x.clause.ExclusiveGrant() {
 		if v.gi != nil {
 			v.gi.remove(x)
@@ -754,6 +791,7 @@ func (v *view) dropVersion(x *version) {
 }
 
 func (v *view) closeVersion(x *version, r *events.Record, op opCode) {
+	v.touch(x)
 	x.closeBy, x.closeOp = r, op
 	x.setHi()
 	if v.gi != nil && x.clause.ExclusiveGrant() {
@@ -762,6 +800,7 @@ func (v *view) closeVersion(x *version, r *events.Record, op opCode) {
 }
 
 func (v *view) reopen(x *version) {
+	v.touch(x)
 	x.closeBy, x.closeOp = nil, opNone
 	x.setHi()
 	if v.gi != nil && x.clause.ExclusiveGrant() {

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -33,10 +34,28 @@ func allConflicts(ix *Index) []Conflict {
 // Preview compares only the grants an amendment makes or changes; the
 // conflicts it reports must be those of comparing everything before and
 // after.
+// It runs with the default window (a batch is tried on the agreement's own
+// view, which notes what the batch did to its grants) and with none (the
+// batch is tried on a view of its own).
 func TestPreviewConflictsCompareEverything(t *testing.T) {
+	for _, w := range [][2]int{{windowMin, windowPct}, {0, 0}, {1, 0}} {
+		t.Run(fmt.Sprintf("window=%d,%d", w[0], w[1]), func(t *testing.T) {
+			defer SetWindow(w[0], w[1])()
+			previewConflictsCompareEverything(t)
+		})
+	}
+}
+
+func previewConflictsCompareEverything(t *testing.T) {
 	found := 0
 	for seed := range int64(10) {
-		as := synth.New(seed).Many(12, 25)
+		// Few parties and products, so grants collide often; retroactive
+		// amendments, retractions, conditions and closings change grants
+		// made earlier.
+		g := synth.New(seed)
+		g.Parties, g.Products = 4, 3
+		g.Retroactive, g.Retract, g.Declare, g.Close = 250, 60, 40, 5
+		as := g.Many(8, 30)
 		recs := make([]*events.Record, len(as))
 		for i, a := range as {
 			recs[i] = &events.Record{Amendment: a, Seq: uint64(i + 1), Recorded: time.Date(2026, 1, 1, 0, 0, i, 0, time.UTC)}

@@ -75,6 +75,7 @@ type trial struct {
 	keep   int              // roll it back to this many records
 	rest   []*events.Record // and fold these again
 	done   func()           // ends the view's reusing
+	watch  bool             // note what the batch does to the live view's grants
 	before *view            // the view without the batch (nil for a new agreement)
 	states []*State
 	prior  []bool // recs[i] is a prior amendment: no effect is reported for it
@@ -85,6 +86,7 @@ func (t *trial) restore() {
 	if !t.live {
 		return
 	}
+	t.v.watch = nil
 	t.v.rollback(t.keep)
 	for _, r := range t.rest {
 		t.v.push(r, nil)
@@ -147,9 +149,8 @@ func (ix *Index) preview(prior, as []*events.Amendment, want int) (*Preview, err
 			t.before = a.v
 		}
 	}
-	var before map[string][]grant
-	if want&wantConflicts != 0 {
-		before = ix.frozen(trials, false)
+	for _, t := range trials {
+		t.watch = want&wantConflicts != 0
 	}
 	defer func() {
 		for _, t := range trials {
@@ -168,7 +169,7 @@ func (ix *Index) preview(prior, as []*events.Amendment, want int) (*Preview, err
 		for _, a := range as {
 			own[a.Agreement] = true
 		}
-		pv.Conflicts = ix.introducedBy(before, ix.frozen(trials, true), own)
+		pv.Conflicts = ix.introducedBy(trials, own)
 	}
 	if !effects {
 		return pv, nil
@@ -280,6 +281,9 @@ func (ix *Index) try(t *trial, effects bool, p *events.Problems) {
 		}
 		if t.live {
 			t.done = v.reusing()
+			if t.watch {
+				v.watching()
+			}
 			v.rollback(from)
 		}
 	}
@@ -321,78 +325,186 @@ func addAll(p *events.Problems, prefix string, local events.Problems) {
 	}
 }
 
-// frozen returns the exclusive grants of the trials' agreements (after the
-// batch or before it), by agreement, with their intervals as they are now: a
-// live trial changes its agreement's view in place. Their scope masks are
-// left for meeting to fill in, for the few grants it compares.
-func (ix *Index) frozen(trials []*trial, after bool) map[string][]grant {
-	out := map[string][]grant{}
+// introducedBy returns the conflicts the trials introduce (those of the
+// agreements in own: a batch checked after prior ones reports only what its
+// own agreements add). Only a grant a trial made or changed can meet another
+// where it did not before, so only those are compared with the other grants
+// of their grantor, after the trials and, to tell a new conflict from an old
+// one, before them. A live trial's view noted what the trial did to its
+// grants (watching); a trial on a view of its own is compared whole.
+func (ix *Index) introducedBy(trials []*trial, own map[string]bool) []Conflict {
+	ps := &pools{ix: ix, trials: map[string]*trial{}, cache: map[string]*[2][]grant{}}
 	for _, t := range trials {
-		v := t.before
-		if after {
-			v = t.v
-		}
-		if v == nil {
-			continue
-		}
-		a := ix.agreements[t.name]
-		if a == nil {
-			a = &agreement{name: t.name}
-		}
-		gs := make([]grant, len(v.grants))
-		spans := make([]interval, len(v.grants))
-		for i, x := range v.grants {
-			s := &spans[i]
-			s.lo, s.hi, s.ok = x.interval()
-			gs[i] = grant{a: a, x: x, mask: ^uint64(0), key: -1, holder: -1, span: s}
-		}
-		out[t.name] = gs
+		ps.trials[t.name] = t
 	}
-	return out
-}
-
-// introducedBy returns the conflicts a batch introduces, given the grants of
-// its agreements before and after it (see frozen). Only a grant the batch
-// made or changed can meet another where it did not before, so only those
-// grants of the agreements in own are compared with the others; the pairs
-// they were in before are compared too, to tell a new conflict from an old
-// one. (A batch checked after prior ones reports only what its own
-// agreements add.)
-func (ix *Index) introducedBy(before, after map[string][]grant, own map[string]bool) []Conflict {
-	was := map[*version]*interval{}
-	for _, gs := range before {
-		for _, g := range gs {
-			was[g.x] = g.span
-		}
-	}
-	var changed []grant
+	var changed, old []grant
 	clauses := map[[2]string]bool{}
-	for name, gs := range after {
-		if !own[name] {
+	for _, t := range trials {
+		if !own[t.name] || t.v == nil {
 			continue
 		}
-		for _, g := range gs {
-			// A version folded again is a new one: it is compared again,
-			// and introduced drops the conflicts it already had.
-			if s := was[g.x]; s != nil && s.equal(*g.span) {
-				continue
-			}
-			changed = append(changed, g)
-			clauses[[2]string{name, g.x.line.id}] = true
+		a := ps.agreement(t.name)
+		for _, x := range ps.made(t) {
+			changed = append(changed, grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1})
+			clauses[[2]string{t.name, x.line.id}] = true
 		}
 	}
 	if len(changed) == 0 {
 		return []Conflict{}
 	}
-	var old []grant
-	for name, gs := range before {
-		for _, g := range gs {
-			if clauses[[2]string{name, g.x.line.id}] {
-				old = append(old, g)
+	// The grants of the changed clauses, before the trials.
+	for _, t := range trials {
+		a := ps.agreement(t.name)
+		switch {
+		case t.live:
+			for x, w := range t.v.watch {
+				if w.existed && clauses[[2]string{t.name, x.line.id}] {
+					old = append(old, grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1, span: &w.before})
+				}
+			}
+			for key := range clauses {
+				l := t.v.clauses[key[1]]
+				if key[0] != t.name || l == nil {
+					continue
+				}
+				for x := l.current; x != nil; x = x.prev {
+					if x.clause.ExclusiveGrant() && t.v.watch[x] == nil {
+						old = append(old, grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1})
+					}
+				}
+			}
+		case t.before != nil:
+			for _, x := range t.before.grants {
+				if clauses[[2]string{t.name, x.line.id}] {
+					old = append(old, grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1})
+				}
 			}
 		}
 	}
-	return introduced(ix.meeting(before, old), ix.meeting(after, changed))
+	return introduced(ps.meeting(old, 0), ps.meeting(changed, 1))
+}
+
+// pools finds, for a grantor, its exclusive grants before (0) and after (1)
+// the trials: the grant index's, where a live trial's agreement is in the
+// index as the trial left it (its view noted what each grant was before),
+// and a trial on a view of its own is not in the index at all.
+type pools struct {
+	ix     *Index
+	trials map[string]*trial
+	cache  map[string]*[2][]grant
+	names  map[string]*agreement
+}
+
+// agreement is the index's agreement name, or a stand-in for a new one.
+func (ps *pools) agreement(name string) *agreement {
+	if a := ps.ix.agreements[name]; a != nil {
+		return a
+	}
+	if ps.names == nil {
+		ps.names = map[string]*agreement{}
+	}
+	if ps.names[name] == nil {
+		ps.names[name] = &agreement{name: name}
+	}
+	return ps.names[name]
+}
+
+// made lists the grants a trial made or changed: those its live view noted,
+// or every grant of a view of its own.
+func (ps *pools) made(t *trial) []*version {
+	if !t.live {
+		return t.v.grants
+	}
+	var out []*version
+	for x, w := range t.v.watch {
+		if !w.alive {
+			continue
+		}
+		var now interval
+		now.lo, now.hi, now.ok = x.interval()
+		if !w.existed || !w.before.equal(now) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func (ps *pools) of(grantor string) *[2][]grant {
+	if p := ps.cache[grantor]; p != nil {
+		return p
+	}
+	ix := ps.ix
+	p := &[2][]grant{}
+	for _, kind := range [2]events.Kind{events.License, events.Exclusivity} {
+		k, ok := ix.grants.byKey[grantKey{grantor, kind}]
+		if !ok {
+			continue
+		}
+		for i := ix.grants.heads[k]; i >= 0; i = ix.grants.es[i].next {
+			e := &ix.grants.es[i]
+			g := grant{a: e.a, x: e.x, mask: e.mask, key: -1, holder: -1}
+			t := ps.trials[e.a.name]
+			switch {
+			case t == nil:
+				p[0], p[1] = append(p[0], g), append(p[1], g)
+			case t.live:
+				p[1] = append(p[1], g)
+				if w := t.v.watch[e.x]; w == nil {
+					p[0] = append(p[0], g)
+				} else if w.existed {
+					g.span = &w.before
+					p[0] = append(p[0], g)
+				}
+			}
+		}
+	}
+	for _, t := range ps.trials {
+		a := ps.agreement(t.name)
+		switch {
+		case t.live:
+			for x, w := range t.v.watch {
+				if w.existed && !w.alive && x.clause.Grantor == grantor {
+					p[0] = append(p[0], grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1, span: &w.before})
+				}
+			}
+		case t.v != nil:
+			if t.before != nil {
+				for _, x := range t.before.grants {
+					if x.clause.Grantor == grantor {
+						p[0] = append(p[0], grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1})
+					}
+				}
+			}
+			for _, x := range t.v.grants {
+				if x.clause.Grantor == grantor {
+					p[1] = append(p[1], grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1})
+				}
+			}
+		}
+	}
+	ps.cache[grantor] = p
+	return p
+}
+
+// meeting returns the conflicts of each grant in subjects with the other
+// grants of its grantor, before (side 0) or after (side 1) the trials.
+func (ps *pools) meeting(subjects []grant, side int) []Conflict {
+	var out []Conflict
+	pos := make(map[*version]int, len(subjects))
+	for i, g := range subjects {
+		pos[g.x] = i
+	}
+	for i, x := range subjects {
+		for _, y := range ps.of(x.x.clause.Grantor)[side] {
+			if j, ok := pos[y.x]; ok && j <= i {
+				continue // itself, or a pair already compared from the other side
+			}
+			if c, ok := conflict(x, y); ok {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }
 
 // maskOf is the scope mask of a grant version: the grant index's, when the
@@ -402,63 +514,6 @@ func (ix *Index) maskOf(x *version) uint64 {
 		return ix.grants.es[p].mask
 	}
 	return ix.grants.mask(x.clause.Scope, false)
-}
-
-// meeting returns the conflicts of each grant in subjects (some of grants)
-// with the other grants of its grantor: those in grants, and those of the
-// agreements not in grants in the grant index.
-func (ix *Index) meeting(grants map[string][]grant, subjects []grant) []Conflict {
-	var out []Conflict
-	if len(subjects) == 0 {
-		return out
-	}
-	pos := make(map[*version]int, len(subjects))
-	grantors := map[string]bool{}
-	for i, g := range subjects {
-		pos[g.x] = i
-		grantors[g.x.clause.Grantor] = true
-	}
-	mine := map[string][]grant{}
-	for _, gs := range grants {
-		for _, g := range gs {
-			if grantors[g.x.clause.Grantor] {
-				g.mask = ix.maskOf(g.x)
-				mine[g.x.clause.Grantor] = append(mine[g.x.clause.Grantor], g)
-			}
-		}
-	}
-	others := map[string][]grant{}
-	for g := range grantors {
-		for _, kind := range [2]events.Kind{events.License, events.Exclusivity} {
-			k, ok := ix.grants.byKey[grantKey{g, kind}]
-			if !ok {
-				continue
-			}
-			for i := ix.grants.heads[k]; i >= 0; i = ix.grants.es[i].next {
-				if e := &ix.grants.es[i]; grants[e.a.name] == nil {
-					others[g] = append(others[g], grant{a: e.a, x: e.x, mask: e.mask, key: -1, holder: -1})
-				}
-			}
-		}
-	}
-	for i, x := range subjects {
-		x.mask = ix.maskOf(x.x)
-		g := x.x.clause.Grantor
-		for _, y := range mine[g] {
-			if j, ok := pos[y.x]; ok && j <= i {
-				continue // itself, or a pair already compared from the other side
-			}
-			if c, ok := conflict(x, y); ok {
-				out = append(out, c)
-			}
-		}
-		for _, y := range others[g] {
-			if c, ok := conflict(x, y); ok {
-				out = append(out, c)
-			}
-		}
-	}
-	return out
 }
 
 // introduced returns the conflicts in after not in before: new pairs of
@@ -570,6 +625,6 @@ func (ix *Index) WhatIf(as []*events.Amendment, knownAt time.Time) (*Preview, er
 	for _, t := range trials {
 		own[t.name] = true
 	}
-	pv.Conflicts = ix.introducedBy(ix.frozen(trials, false), ix.frozen(trials, true), own)
+	pv.Conflicts = ix.introducedBy(trials, own)
 	return pv, nil
 }
