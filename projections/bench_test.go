@@ -291,3 +291,27 @@ func BenchmarkIntroduces(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIntroducesBatch checks one amendment for each of many
+// agreements at once, as an import does: linear in the batch.
+func BenchmarkIntroducesBatch(b *testing.B) {
+	for _, n := range []int{1000, 20000} {
+		b.Run(fmt.Sprintf("agreements=%d", n), func(b *testing.B) {
+			g := synth.New(3)
+			ix := build(b, inOrder(g.Many(n, 5)))
+			var next []*events.Amendment
+			for _, name := range g.Agreements() {
+				if a := g.Next(name); a != nil {
+					next = append(next, a)
+				}
+			}
+			b.ResetTimer()
+			for range b.N {
+				if _, err := ix.Introduces(nil, next); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(next)*b.N)/b.Elapsed().Seconds(), "amendments/s")
+		})
+	}
+}

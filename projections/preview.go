@@ -333,12 +333,9 @@ func addAll(p *events.Problems, prefix string, local events.Problems) {
 // one, before them. A live trial's view noted what the trial did to its
 // grants (watching); a trial on a view of its own is compared whole.
 func (ix *Index) introducedBy(trials []*trial, own map[string]bool) []Conflict {
-	ps := &pools{ix: ix, trials: map[string]*trial{}, cache: map[string]*[2][]grant{}}
-	for _, t := range trials {
-		ps.trials[t.name] = t
-	}
+	ps := newPools(ix, trials)
 	var changed, old []grant
-	clauses := map[[2]string]bool{}
+	clauses := map[string][]string{} // agreement → ids of its changed clauses
 	for _, t := range trials {
 		if !own[t.name] || t.v == nil {
 			continue
@@ -346,7 +343,9 @@ func (ix *Index) introducedBy(trials []*trial, own map[string]bool) []Conflict {
 		a := ps.agreement(t.name)
 		for _, x := range ps.made(t) {
 			changed = append(changed, grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1})
-			clauses[[2]string{t.name, x.line.id}] = true
+			if !slices.Contains(clauses[t.name], x.line.id) {
+				clauses[t.name] = append(clauses[t.name], x.line.id)
+			}
 		}
 	}
 	if len(changed) == 0 {
@@ -354,17 +353,21 @@ func (ix *Index) introducedBy(trials []*trial, own map[string]bool) []Conflict {
 	}
 	// The grants of the changed clauses, before the trials.
 	for _, t := range trials {
+		ids := clauses[t.name]
+		if len(ids) == 0 {
+			continue
+		}
 		a := ps.agreement(t.name)
 		switch {
 		case t.live:
 			for x, w := range t.v.watch {
-				if w.existed && clauses[[2]string{t.name, x.line.id}] {
+				if w.existed && slices.Contains(ids, x.line.id) {
 					old = append(old, grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1, span: &w.before})
 				}
 			}
-			for key := range clauses {
-				l := t.v.clauses[key[1]]
-				if key[0] != t.name || l == nil {
+			for _, id := range ids {
+				l := t.v.clauses[id]
+				if l == nil {
 					continue
 				}
 				for x := l.current; x != nil; x = x.prev {
@@ -375,7 +378,7 @@ func (ix *Index) introducedBy(trials []*trial, own map[string]bool) []Conflict {
 			}
 		case t.before != nil:
 			for _, x := range t.before.grants {
-				if clauses[[2]string{t.name, x.line.id}] {
+				if slices.Contains(ids, x.line.id) {
 					old = append(old, grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1})
 				}
 			}
@@ -392,7 +395,44 @@ type pools struct {
 	ix     *Index
 	trials map[string]*trial
 	cache  map[string]*[2][]grant
-	names  map[string]*agreement
+	// What the index does not hold, by grantor: grants live trials dropped,
+	// and the grants of trials on views of their own.
+	extra map[string]*[2][]grant
+	names map[string]*agreement
+}
+
+func newPools(ix *Index, trials []*trial) *pools {
+	ps := &pools{ix: ix, trials: map[string]*trial{}, cache: map[string]*[2][]grant{}, extra: map[string]*[2][]grant{}}
+	add := func(side int, g grant) {
+		e := ps.extra[g.x.clause.Grantor]
+		if e == nil {
+			e = &[2][]grant{}
+			ps.extra[g.x.clause.Grantor] = e
+		}
+		e[side] = append(e[side], g)
+	}
+	for _, t := range trials {
+		ps.trials[t.name] = t
+		a := ps.agreement(t.name)
+		switch {
+		case t.live:
+			for x, w := range t.v.watch {
+				if w.existed && !w.alive {
+					add(0, grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1, span: &w.before})
+				}
+			}
+		case t.v != nil:
+			if t.before != nil {
+				for _, x := range t.before.grants {
+					add(0, grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1})
+				}
+			}
+			for _, x := range t.v.grants {
+				add(1, grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1})
+			}
+		}
+	}
+	return ps
 }
 
 // agreement is the index's agreement name, or a stand-in for a new one.
@@ -458,29 +498,8 @@ func (ps *pools) of(grantor string) *[2][]grant {
 			}
 		}
 	}
-	for _, t := range ps.trials {
-		a := ps.agreement(t.name)
-		switch {
-		case t.live:
-			for x, w := range t.v.watch {
-				if w.existed && !w.alive && x.clause.Grantor == grantor {
-					p[0] = append(p[0], grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1, span: &w.before})
-				}
-			}
-		case t.v != nil:
-			if t.before != nil {
-				for _, x := range t.before.grants {
-					if x.clause.Grantor == grantor {
-						p[0] = append(p[0], grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1})
-					}
-				}
-			}
-			for _, x := range t.v.grants {
-				if x.clause.Grantor == grantor {
-					p[1] = append(p[1], grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1})
-				}
-			}
-		}
+	if e := ps.extra[grantor]; e != nil {
+		p[0], p[1] = append(p[0], e[0]...), append(p[1], e[1]...)
 	}
 	ps.cache[grantor] = p
 	return p
