@@ -48,21 +48,8 @@ func appendAmendment(b []byte, a *Amendment, stored bool, prev Hash) []byte {
 		b = appendString(b, FormatTime(a.Signed))
 	}
 	if a.Source != nil {
-		b = append(b, `,"source":{`...)
-		first := true
-		for _, kv := range [][2]string{{"quote", a.Source.Quote}, {"title", a.Source.Title}, {"url", a.Source.URL}} {
-			if kv[1] == "" {
-				continue
-			}
-			if !first {
-				b = append(b, ',')
-			}
-			first = false
-			b = appendString(b, kv[0])
-			b = append(b, ':')
-			b = appendString(b, kv[1])
-		}
-		b = append(b, '}')
+		b = append(b, `,"source":`...)
+		b = appendMembers(b, [][2]string{{"quote", a.Source.Quote}, {"title", a.Source.Title}, {"url", a.Source.URL}})
 	}
 	if a.Summary != "" {
 		b = append(b, `,"summary":`...)
@@ -277,9 +264,15 @@ func appendScope(b []byte, s *Scope) []byte {
 }
 
 func appendTerm(b []byte, t *Term) []byte {
+	return appendMembers(b, [][2]string{{"end", timeOrEmpty(t.End)}, {"ends_on", t.EndsOn}, {"start", timeOrEmpty(t.Start)}})
+}
+
+// appendMembers writes an object of string members, given in key order,
+// leaving out the empty ones.
+func appendMembers(b []byte, members [][2]string) []byte {
 	b = append(b, '{')
 	first := true
-	for _, kv := range [][2]string{{"end", timeOrEmpty(t.End)}, {"ends_on", t.EndsOn}, {"start", timeOrEmpty(t.Start)}} {
+	for _, kv := range members {
 		if kv[1] == "" {
 			continue
 		}

@@ -448,6 +448,17 @@ func (v *view) position(r *events.Record) (int, bool) {
 	return slices.BinarySearchFunc(v.folded, r, foldOrder)
 }
 
+// earliest is the first position in folded that recs change: where the
+// earliest of them is, or would be (len(folded) when recs is empty).
+func (v *view) earliest(recs []*events.Record) int {
+	p := len(v.folded)
+	for _, r := range recs {
+		i, _ := v.position(r)
+		p = min(p, i)
+	}
+	return p
+}
+
 func chPath(i int) string { return "changes[" + strconv.Itoa(i) + "]" }
 
 // apply applies r's changes in order until one does not apply, recording

@@ -198,16 +198,7 @@ func (ix *Index) settle() {
 func (ix *Index) settleOne(a *agreement) {
 	v := a.v
 	n := len(v.folded)
-	p := n
-	for _, r := range a.pending {
-		i, _ := v.position(r)
-		p = min(p, i)
-	}
-	for _, t := range a.drop {
-		if i, ok := v.position(t); ok {
-			p = min(p, i)
-		}
-	}
+	p := min(v.earliest(a.pending), v.earliest(a.drop))
 	gone := func(r *events.Record) bool { return slices.Contains(a.drop, r) }
 	if len(a.drop) > 8 {
 		set := make(map[*events.Record]bool, len(a.drop))

@@ -256,14 +256,9 @@ func (ix *Index) try(t *trial, effects bool, p *events.Problems) {
 	} else {
 		v := a.v
 		n := len(v.folded)
-		from := n
-		for _, r := range t.recs {
-			i, _ := v.position(r)
-			from = min(from, i)
-		}
+		from := v.earliest(t.recs)
 		for id := range retracts {
-			i, _ := v.position(ix.byID.get(id))
-			from = min(from, i)
+			from = min(from, v.earliest([]*events.Record{ix.byID.get(id)}))
 		}
 		if n-from <= window(n) {
 			t.v, t.live, t.keep, t.rest = v, true, from, slices.Clone(v.folded[from:])
