@@ -94,21 +94,6 @@ func TestHostileInputThroughTheCommand(t *testing.T) {
 	}
 }
 
-// oversizeAmendment is one well-formed amendment larger than
-// events.MaxAmendment: a thousand obligations added at once.
-func oversizeAmendment() string {
-	var b strings.Builder
-	b.WriteString(`{"agreement":"microsoft-openai","effective":"2027-01-01","changes":[`)
-	for i := 0; i < 1000; i++ {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		fmt.Fprintf(&b, `{"op":"add","clause":{"id":"obligation-%d","kind":"obligation","obligor":"openai","beneficiary":"microsoft","what":"%s"}}`, i, strings.Repeat("deliver ", 25))
-	}
-	b.WriteString("]}")
-	return b.String()
-}
-
 // repeatReader yields a pattern over and over, n bytes in all, without
 // holding them.
 type repeatReader struct {
@@ -208,7 +193,7 @@ func TestOversizeInputThroughTheCommand(t *testing.T) {
 		t.Errorf("200 MB on stdin: took %v and %d MB; reading should stop at the limit", took, rss/mb)
 	}
 
-	one := oversizeAmendment()
+	one := ledgertest.OversizeAmendment()
 	if len(one) <= events.MaxAmendment {
 		t.Fatalf("the oversize amendment has %d bytes", len(one))
 	}

@@ -84,16 +84,7 @@ func TestHostileInputOverHTTP(t *testing.T) {
 		t.Run(c.Name, func(t *testing.T) { refused(t, c.Body, c.Field, c.Says) })
 	}
 
-	var b strings.Builder
-	b.WriteString(`{"agreement":"microsoft-openai","effective":"2027-01-01","changes":[`)
-	for i := 0; i < 1000; i++ {
-		if i > 0 {
-			b.WriteString(",")
-		}
-		fmt.Fprintf(&b, `{"op":"add","clause":{"id":"obligation-%d","kind":"obligation","obligor":"openai","beneficiary":"microsoft","what":"%s"}}`, i, strings.Repeat("deliver ", 25))
-	}
-	b.WriteString("]}")
-	one := b.String()
+	one := ledgertest.OversizeAmendment()
 	if len(one) <= events.MaxAmendment {
 		t.Fatalf("the oversize amendment has %d bytes", len(one))
 	}

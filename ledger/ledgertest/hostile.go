@@ -3,6 +3,7 @@ package ledgertest
 import (
 	"embed"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -70,4 +71,20 @@ func compact(raw json.RawMessage) []byte {
 	_ = json.Unmarshal(raw, &v)
 	b, _ := json.Marshal(v)
 	return b
+}
+
+// OversizeAmendment is one well-formed amendment of the seed history's
+// agreement larger than events.MaxAmendment: a thousand obligations added
+// at once.
+func OversizeAmendment() string {
+	var b strings.Builder
+	b.WriteString(`{"agreement":"microsoft-openai","effective":"2027-01-01","changes":[`)
+	for i := 0; i < 1000; i++ {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `{"op":"add","clause":{"id":"obligation-%d","kind":"obligation","obligor":"openai","beneficiary":"microsoft","what":"%s"}}`, i, strings.Repeat("deliver ", 25))
+	}
+	b.WriteString("]}")
+	return b.String()
 }
