@@ -3,9 +3,11 @@ package projections
 import (
 	"encoding/json"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
@@ -208,13 +210,15 @@ func cmpConflict(a, b *Conflict) int {
 
 // grantsAt calls fn with the exclusive grants in force at t as known at
 // knownAt whose scopes may meet a scope of mask qmask (0: any), exclusivities
-// only when excl: all at once, or when group one group per grantor and kind.
-// fn must not keep gs.
+// only when excl: all at once, or when group one group per grantor and kind,
+// the groups shared among workers goroutines (fn's first argument says
+// which; fn may be called concurrently for different workers). fn must not
+// keep gs.
 //
 // With everything recorded it reads only the grant index. As known at an
 // earlier time, agreements recorded since are read as they were known then
 // (viewAt); every other one is as it is now.
-func (ix *Index) grantsAt(t, knownAt time.Time, excl bool, qmask uint64, group bool, fn func(gs []grant)) {
+func (ix *Index) grantsAt(t, knownAt time.Time, excl bool, qmask uint64, group bool, workers int, fn func(w int, gs []grant)) {
 	tm := micros(t)
 	cut := ix.cut(knownAt)
 	if cut == 0 {
@@ -222,13 +226,10 @@ func (ix *Index) grantsAt(t, knownAt time.Time, excl bool, qmask uint64, group b
 	}
 	g := ix.grants
 	s := scratch.Get().(*grantScratch)
-	defer func() {
-		clear(s.hits)
-		s.hits = s.hits[:0]
-		scratch.Put(s)
-	}()
+	defer s.release()
 	nkeys := len(g.keys)
 	var changed map[*agreement]bool
+	hits := s.part(0)
 	if cut != math.MaxUint64 {
 		changed = map[*agreement]bool{}
 		more := map[grantKey]int32{}
@@ -264,25 +265,53 @@ func (ix *Index) grantsAt(t, knownAt time.Time, excl bool, qmask uint64, group b
 				if !ok {
 					h = -1
 				}
-				s.hits = append(s.hits, grant{a: a, x: x, bound: bound, mask: m, key: k, holder: h})
+				*hits = append(*hits, grant{a: a, x: x, bound: bound, mask: m, key: k, holder: h})
 			}
 		}
 	}
-	for i := range g.es {
-		e := &g.es[i]
-		if excl && !e.excl || !mayMeet(e.mask, qmask) || !e.inForce(t, tm) || changed != nil && changed[e.a] {
-			continue
+	// The index's entries are read in slices, one per worker.
+	scan := func(w int, es []grantEntry) {
+		hits := s.part(w)
+		for i := range es {
+			e := &es[i]
+			if excl && !e.excl || !mayMeet(e.mask, qmask) || !e.inForce(t, tm) || changed != nil && changed[e.a] {
+				continue
+			}
+			*hits = append(*hits, grant{a: e.a, x: e.x, mask: e.mask, key: e.key, holder: e.holder})
 		}
-		s.hits = append(s.hits, grant{a: e.a, x: e.x, mask: e.mask, key: e.key, holder: e.holder})
 	}
-	if len(s.hits) == 0 {
-		return
+	workers = max(min(workers, len(g.es)/minPerWorker), 1)
+	for w := range workers {
+		s.part(w) // made before the workers share s
 	}
+	inParallel(workers, func(w int) {
+		scan(w, g.es[w*len(g.es)/workers:(w+1)*len(g.es)/workers])
+	})
 	if !group {
-		fn(s.hits)
+		all := s.part(0)
+		for _, p := range s.parts[1:workers] {
+			*all = append(*all, p...)
+		}
+		if len(*all) > 0 {
+			fn(0, *all)
+		}
 		return
 	}
-	s.group(nkeys, fn)
+	s.group(nkeys, workers, fn)
+}
+
+// minPerWorker is the least work worth another goroutine: grant entries
+// to scan, or grants to compare.
+var minPerWorker = 4096
+
+// inParallel runs fn(0) … fn(n-1), each on its own goroutine but the first.
+func inParallel(n int, fn func(w int)) {
+	var wg sync.WaitGroup
+	for w := 1; w < n; w++ {
+		wg.Go(func() { fn(w) })
+	}
+	fn(0)
+	wg.Wait()
 }
 
 // grantsBefore returns the grant versions made before bound (nil: all).
@@ -311,21 +340,30 @@ func (r *ConflictReport) MarshalJSON() ([]byte, error) {
 func (ix *Index) Conflicts(at, knownAt time.Time) *ConflictReport {
 	defer ix.read()()
 	r := &ConflictReport{At: at, KnownAt: knownAt}
-	// Conflicts are large: gather them in blocks and sort pointers, then
-	// copy each once, in order.
-	var block []Conflict
-	var found []*Conflict
-	ix.grantsAt(at, knownAt, false, 0, true, func(gs []grant) {
-		if len(gs) > 1 {
-			conflicts(gs, func(c Conflict) {
-				if len(block) == cap(block) {
-					block = make([]Conflict, 0, 256)
-				}
-				block = append(block, c)
-				found = append(found, &block[len(block)-1])
-			})
+	// Conflicts are large: each worker gathers them in blocks, then the
+	// pointers are sorted and each conflict copied once, in order.
+	type gathered struct {
+		block []Conflict
+		found []*Conflict
+	}
+	ws := make([]gathered, runtime.GOMAXPROCS(0))
+	ix.grantsAt(at, knownAt, false, 0, true, len(ws), func(w int, gs []grant) {
+		if len(gs) < 2 {
+			return
 		}
+		g := &ws[w]
+		conflicts(gs, func(c Conflict) {
+			if len(g.block) == cap(g.block) {
+				g.block = make([]Conflict, 0, 256)
+			}
+			g.block = append(g.block, c)
+			g.found = append(g.found, &g.block[len(g.block)-1])
+		})
 	})
+	found := ws[0].found
+	for _, g := range ws[1:] {
+		found = append(found, g.found...)
+	}
 	slices.SortFunc(found, cmpConflict)
 	r.Conflicts = make([]Conflict, len(found))
 	for i, c := range found {
@@ -372,7 +410,7 @@ func (r Rights) MarshalJSON() ([]byte, error) {
 func (ix *Index) Check(q RightsQuery) Rights {
 	defer ix.read()()
 	var deny, allow []Decision
-	ix.grantsAt(q.At, q.KnownAt, true, ix.grants.mask(q.Scope, false), false, func(gs []grant) {
+	ix.grantsAt(q.At, q.KnownAt, true, ix.grants.mask(q.Scope, false), false, 1, func(_ int, gs []grant) {
 		for _, g := range gs {
 			c := g.x.clause
 			where, ok := c.Scope.Intersect(q.Scope)

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -132,42 +133,84 @@ func (e *grantEntry) inForce(t time.Time, tm int64) bool {
 var scratch = sync.Pool{New: func() any { return new(grantScratch) }}
 
 type grantScratch struct {
-	hits  []grant
+	parts [][]grant // the grants found, by worker
 	out   []grant
 	count []int32
 }
 
-// group calls fn with the grants of hits that share a key, each group once;
-// keys are below nkeys.
-func (s *grantScratch) group(nkeys int, fn func(gs []grant)) {
+// part returns worker w's grants, making room for them.
+func (s *grantScratch) part(w int) *[]grant {
+	for len(s.parts) <= w {
+		s.parts = append(s.parts, nil)
+	}
+	return &s.parts[w]
+}
+
+func (s *grantScratch) release() {
+	for i := range s.parts {
+		clear(s.parts[i])
+		s.parts[i] = s.parts[i][:0]
+	}
+	scratch.Put(s)
+}
+
+// group calls fn with the grants found that share a key, each group once;
+// keys are below nkeys. The groups are shared among workers goroutines in
+// runs of keys with about as many grants each.
+func (s *grantScratch) group(nkeys, workers int, fn func(w int, gs []grant)) {
 	if cap(s.count) < nkeys+1 {
 		s.count = make([]int32, nkeys+1)
 	}
 	count := s.count[:nkeys+1]
 	clear(count)
-	for i := range s.hits {
-		count[s.hits[i].key+1]++
+	n := 0
+	for _, hits := range s.parts {
+		n += len(hits)
+		for i := range hits {
+			count[hits[i].key+1]++
+		}
+	}
+	if n == 0 {
+		return
 	}
 	for k := 1; k <= nkeys; k++ {
 		count[k] += count[k-1]
 	}
-	if cap(s.out) < len(s.hits) {
-		s.out = make([]grant, len(s.hits))
+	if cap(s.out) < n {
+		s.out = make([]grant, n)
 	}
-	out := s.out[:len(s.hits)]
-	for _, h := range s.hits {
-		out[count[h.key]] = h
-		count[h.key]++
-	}
-	// count[k] is now where the group of key k ends.
-	start := int32(0)
-	for k := range nkeys {
-		end := count[k]
-		if end > start {
-			fn(out[start:end])
+	out := s.out[:n]
+	for _, hits := range s.parts {
+		for _, h := range hits {
+			out[count[h.key]] = h
+			count[h.key]++
 		}
-		start = end
 	}
+	// count[k] is now where the group of key k ends. Worker w takes the
+	// groups that start in [lo, hi), its share of the grants.
+	workers = max(min(workers, n/minPerWorker), 1)
+	inParallel(workers, func(w int) {
+		lo, hi := int32(w*n/workers), int32((w+1)*n/workers)
+		k := 0
+		if lo > 0 {
+			// The first group starting at or after lo follows the first
+			// that ends there.
+			i, _ := slices.BinarySearch(count[:nkeys], lo)
+			k = i + 1
+		}
+		for ; k < nkeys; k++ {
+			start, end := int32(0), count[k]
+			if k > 0 {
+				start = count[k-1]
+			}
+			if start >= hi {
+				break
+			}
+			if end > start {
+				fn(w, out[start:end])
+			}
+		}
+	})
 	clear(out)
 }
 
