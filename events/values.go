@@ -7,8 +7,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
-	"unique"
 
 	"github.com/shopspring/decimal"
 )
@@ -53,7 +53,34 @@ func readSlug(raw json.RawMessage, path string, p *Problems) (string, bool) {
 	return intern(s), true
 }
 
-func intern(s string) string { return unique.Make(s).Value() }
+// slugs holds each slug read once. It is a plain table rather than
+// unique.Make, whose weak references cost a quarter of decoding a large
+// history; it stops growing at maxSlugs, so input that is never stored
+// (refused or dry-run) cannot grow it without bound.
+var slugs = struct {
+	sync.RWMutex
+	m map[string]string
+}{m: map[string]string{}}
+
+const maxSlugs = 1 << 20
+
+func intern(s string) string {
+	slugs.RLock()
+	v, ok := slugs.m[s]
+	slugs.RUnlock()
+	if ok {
+		return v
+	}
+	slugs.Lock()
+	defer slugs.Unlock()
+	if v, ok := slugs.m[s]; ok {
+		return v
+	}
+	if len(slugs.m) < maxSlugs {
+		slugs.m[s] = s
+	}
+	return s
+}
 
 func quote(s string) string {
 	if len(s) > 40 {
