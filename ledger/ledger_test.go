@@ -118,33 +118,53 @@ func obligationFor(agreement string, n int) string {
 }
 
 func TestCorruptSnapshotIsIgnored(t *testing.T) {
-	var logs bytes.Buffer
-	cfg := ledger.Config{SnapshotEvery: 1, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
-	l := ledgertest.New(t, cfg)
-	l.Given(seed.Amendments())
-	before := answers(t, l)
-	l.Restart() // writes a snapshot on close
-	js, err := jetstream.New(l.Conn())
-	if err != nil {
-		t.Fatal(err)
+	corruptions := map[string]func(good []byte) []byte{
+		"not a snapshot": func([]byte) []byte { return []byte("not a snapshot") },
+		"truncated":      func(good []byte) []byte { return good[:len(good)*2/3] },
+		"trailing bytes": func(good []byte) []byte { return append(good, 0) },
+		"other version": func(good []byte) []byte {
+			// The version follows the first line.
+			bad := bytes.Clone(good)
+			bad[bytes.IndexByte(bad, '\n')+1] = 99
+			return bad
+		},
 	}
-	store, err := js.ObjectStore(context.Background(), "LEDGER_SNAPSHOTS")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.PutBytes(context.Background(), "read-model", []byte("not a snapshot")); err != nil {
-		t.Fatal(err)
-	}
-	l.Close()
-	ledgertest.Reopen(t, l)
-	after := answers(t, l)
-	for k, v := range before {
-		if after[k] != v {
-			t.Errorf("%s differs after a corrupt snapshot", k)
-		}
-	}
-	if !strings.Contains(logs.String(), "ignoring the read-model snapshot") {
-		t.Errorf("no warning about the corrupt snapshot was logged:\n%s", logs.String())
+	for name, corrupt := range corruptions {
+		t.Run(name, func(t *testing.T) {
+			var logs bytes.Buffer
+			cfg := ledger.Config{SnapshotEvery: 1, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+			l := ledgertest.New(t, cfg)
+			l.Given(seed.Amendments())
+			before := answers(t, l)
+			l.Restart() // writes a snapshot on close
+			js, err := jetstream.New(l.Conn())
+			if err != nil {
+				t.Fatal(err)
+			}
+			store, err := js.ObjectStore(context.Background(), "LEDGER_SNAPSHOTS")
+			if err != nil {
+				t.Fatal(err)
+			}
+			good, err := store.GetBytes(context.Background(), "read-model")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := store.PutBytes(context.Background(), "read-model", corrupt(good)); err != nil {
+				t.Fatal(err)
+			}
+			l.Close()
+			logs.Reset()
+			ledgertest.Reopen(t, l)
+			after := answers(t, l)
+			for k, v := range before {
+				if after[k] != v {
+					t.Errorf("%s differs after a corrupt snapshot", k)
+				}
+			}
+			if !strings.Contains(logs.String(), "ignoring the read-model snapshot") || strings.Contains(logs.String(), "loaded the read-model snapshot") {
+				t.Errorf("the corrupt snapshot was not ignored with a warning:\n%s", logs.String())
+			}
+		})
 	}
 }
 

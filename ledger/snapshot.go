@@ -3,7 +3,7 @@ package ledger
 import (
 	"bytes"
 	"context"
-	"encoding/gob"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -23,7 +23,7 @@ import (
 
 const (
 	snapshotObject  = "read-model"
-	snapshotVersion = 1
+	snapshotVersion = 2
 )
 
 type snapshots struct {
@@ -35,7 +35,6 @@ type snapshots struct {
 }
 
 type snapshotFile struct {
-	Version  int
 	Stream   string
 	Applied  uint64 // last stream sequence the snapshot covers
 	Records  []snapRecord
@@ -47,6 +46,121 @@ type snapRecord struct {
 	Seq  uint64
 	Time int64 // recorded time, Unix nanoseconds
 	Data []byte
+}
+
+// snapshotMagic starts every snapshot; the version follows it.
+const snapshotMagic = "agreement-ledger read model\n"
+
+// marshal writes f as length-prefixed fields: a snapshot of a million
+// amendments is read back by slicing one buffer, with no copy per record.
+func (f *snapshotFile) marshal() []byte {
+	size := len(snapshotMagic) + 64
+	for _, r := range f.Records {
+		size += len(r.Data) + 3*binary.MaxVarintLen64
+	}
+	b := make([]byte, 0, size)
+	b = append(b, snapshotMagic...)
+	b = binary.AppendUvarint(b, snapshotVersion)
+	b = appendBytes(b, []byte(f.Stream))
+	b = binary.AppendUvarint(b, f.Applied)
+	b = binary.AppendUvarint(b, uint64(len(f.Subjects)))
+	for k, v := range f.Subjects {
+		b = appendBytes(b, []byte(k))
+		b = binary.AppendUvarint(b, v)
+	}
+	b = binary.AppendUvarint(b, uint64(len(f.Foreign)))
+	for _, x := range f.Foreign {
+		b = binary.AppendUvarint(b, x.Seq)
+		b = appendBytes(b, []byte(x.Agreement))
+		b = appendBytes(b, []byte(x.Problem))
+	}
+	b = binary.AppendUvarint(b, uint64(len(f.Records)))
+	for _, r := range f.Records {
+		b = binary.AppendUvarint(b, r.Seq)
+		b = binary.AppendVarint(b, r.Time)
+		b = appendBytes(b, r.Data)
+	}
+	return b
+}
+
+func appendBytes(b, data []byte) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(data))), data...)
+}
+
+// unmarshal reads what marshal wrote; the records' data alias b.
+func (f *snapshotFile) unmarshal(b []byte) error {
+	r := snapReader{b: b}
+	if !bytes.HasPrefix(b, []byte(snapshotMagic)) {
+		return errors.New("not a read-model snapshot")
+	}
+	r.b = r.b[len(snapshotMagic):]
+	if v := r.uvarint(); v != snapshotVersion {
+		return fmt.Errorf("snapshot format %d, not %d", v, snapshotVersion)
+	}
+	f.Stream = string(r.bytes())
+	f.Applied = r.uvarint()
+	n := r.count()
+	f.Subjects = make(map[string]uint64, n)
+	for range n {
+		k := string(r.bytes())
+		f.Subjects[k] = r.uvarint()
+	}
+	f.Foreign = make([]Foreign, r.count())
+	for i := range f.Foreign {
+		f.Foreign[i] = Foreign{Seq: r.uvarint(), Agreement: string(r.bytes()), Problem: string(r.bytes())}
+	}
+	f.Records = make([]snapRecord, r.count())
+	for i := range f.Records {
+		f.Records[i] = snapRecord{Seq: r.uvarint(), Time: r.varint(), Data: r.bytes()}
+	}
+	if r.bad || len(r.b) > 0 {
+		return errors.New("snapshot is truncated or has trailing bytes")
+	}
+	return nil
+}
+
+// snapReader reads marshal's fields; a short or malformed buffer sets bad
+// and yields zeros.
+type snapReader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *snapReader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *snapReader) varint() int64 {
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
+}
+
+// count reads a number of items, each of which takes at least a byte.
+func (r *snapReader) count() int {
+	n := r.uvarint()
+	if n > uint64(len(r.b)) {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	return int(n)
+}
+
+func (r *snapReader) bytes() []byte {
+	n := r.count()
+	v := r.b[:n:n]
+	r.b = r.b[n:]
+	return v
 }
 
 func openSnapshots(ctx context.Context, js jetstream.JetStream, cfg Config) (*snapshots, error) {
@@ -94,12 +208,12 @@ func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStr
 		return 0
 	}
 	var f snapshotFile
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&f); err != nil {
-		log.Warn("ignoring the read-model snapshot: it is corrupt", "err", err)
+	if err := f.unmarshal(data); err != nil {
+		log.Warn("ignoring the read-model snapshot: it is corrupt or of another version", "err", err)
 		return 0
 	}
-	if f.Version != snapshotVersion || f.Stream != s.cfg.Stream {
-		log.Warn("ignoring the read-model snapshot: written by another version or for another stream", "version", f.Version, "stream", f.Stream)
+	if f.Stream != s.cfg.Stream {
+		log.Warn("ignoring the read-model snapshot: written for another stream", "stream", f.Stream)
 		return 0
 	}
 	if n := len(f.Records); n > 0 {
@@ -194,7 +308,7 @@ func (s *snapshots) write(ctx context.Context, rm *readModel, force bool) {
 		rm.mu.RUnlock()
 		return
 	}
-	f := snapshotFile{Version: snapshotVersion, Stream: s.cfg.Stream, Applied: rm.applied, Subjects: map[string]uint64{}, Foreign: append([]Foreign(nil), rm.foreign...)}
+	f := snapshotFile{Stream: s.cfg.Stream, Applied: rm.applied, Subjects: map[string]uint64{}, Foreign: append([]Foreign(nil), rm.foreign...)}
 	for k, v := range rm.subjects {
 		f.Subjects[k] = v
 	}
@@ -217,12 +331,7 @@ func (s *snapshots) write(ctx context.Context, rm *readModel, force bool) {
 		s.cfg.Logger.Warn("not writing a read-model snapshot", "err", bad)
 		return
 	}
-	var buf bytes.Buffer
-	if err := gob.NewEncoder(&buf).Encode(&f); err != nil {
-		s.cfg.Logger.Warn("not writing a read-model snapshot", "err", err)
-		return
-	}
-	if _, err := s.store.PutBytes(ctx, snapshotObject, buf.Bytes()); err != nil {
+	if _, err := s.store.PutBytes(ctx, snapshotObject, f.marshal()); err != nil {
 		s.cfg.Logger.Warn("writing a read-model snapshot failed", "err", err)
 		return
 	}
