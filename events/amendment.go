@@ -247,79 +247,102 @@ func readAmendment(raw json.RawMessage, path string, p *Problems, stored *stored
 }
 
 func readAmendmentAt(raw json.RawMessage, path string, p *Problems, stored *storedFields) (*Amendment, bool) {
-	var a Amendment
-	var positions []int // the index in the input of each change read
+	r := amendmentReader{a: &Amendment{}, stored: stored}
 	n := p.Len()
-	fields := fieldMap{
-		"id": func(raw json.RawMessage, path string, p *Problems) { a.ID, _ = readULID(raw, path, p) },
-		"agreement": func(raw json.RawMessage, path string, p *Problems) {
-			a.Agreement, _ = readSlug(raw, path, p)
-		},
-		"effective": func(raw json.RawMessage, path string, p *Problems) { a.Effective, _ = readTime(raw, path, p) },
-		"signed":    func(raw json.RawMessage, path string, p *Problems) { a.Signed, _ = readTime(raw, path, p) },
-		"summary": func(raw json.RawMessage, path string, p *Problems) {
-			a.Summary, _ = readText(raw, path, MaxText, p)
-		},
-		"source": func(raw json.RawMessage, path string, p *Problems) {
-			var s Source
-			present := object(raw, path, "a source", fieldMap{
-				"title": func(raw json.RawMessage, path string, p *Problems) { s.Title, _ = readText(raw, path, MaxText, p) },
-				"url":   func(raw json.RawMessage, path string, p *Problems) { s.URL, _ = readText(raw, path, MaxText, p) },
-				"quote": func(raw json.RawMessage, path string, p *Problems) { s.Quote, _ = readText(raw, path, MaxQuote, p) },
-			}, nil, p)
-			if len(present) > 0 {
-				a.Source = &s
-			}
-		},
-		"changes": func(raw json.RawMessage, path string, p *Problems) {
-			i := 0
-			if items, ok := scanElements(raw); ok && len(items) <= MaxList {
-				// Amendments are kept for the life of the read model: no spare capacity.
-				a.Changes = make([]Change, 0, len(items))
-			}
-			count := readArray(raw, path, MaxList, p, func(raw json.RawMessage, path string) {
-				if c, ok := readChange(raw, path, p); ok {
-					a.Changes = append(a.Changes, c)
-					positions = append(positions, i)
-				}
-				i++
-			})
-			if count == 0 {
-				p.Add(path, "must list at least one change")
-			}
-		},
-	}
-	if stored != nil {
-		fields["v"] = func(raw json.RawMessage, path string, p *Problems) {
-			if string(bytes.TrimSpace(raw)) != fmt.Sprint(SchemaVersion) {
-				p.Add(path, "schema version %s is not supported by this ledger (it reads version %d); upgrade the ledger", bytes.TrimSpace(raw), SchemaVersion)
-			}
-		}
-		fields["prev"] = func(raw json.RawMessage, path string, p *Problems) {
-			s, ok := readString(raw, path, 128, p)
-			if !ok {
-				return
-			}
-			h, err := ParseHash(s)
-			if err != nil {
-				p.Add(path, "%v", err)
-				return
-			}
-			stored.prev = h
-		}
-	}
 	required := []string{"agreement", "changes", "effective"}
 	if stored != nil {
 		required = append(required, "id", "v")
 	}
-	object(raw, path, "an amendment", fields, required, p)
+	object(raw, path, "an amendment", &r, required, p)
 	// The changes that were read are checked together even when other parts
 	// of the input are wrong, so that every problem is reported at once.
-	checkAmendment(&a, positions, path, p)
+	checkAmendment(r.a, r.positions, path, p)
 	if p.Len() != n {
 		return nil, false
 	}
-	return &a, true
+	return r.a, true
+}
+
+// amendmentReader reads the members of an amendment; v and prev only when
+// it is stored.
+type amendmentReader struct {
+	a         *Amendment
+	positions []int // the index in the input of each change read
+	stored    *storedFields
+}
+
+func (r *amendmentReader) has(name string) bool {
+	switch name {
+	case "id", "agreement", "effective", "signed", "summary", "source", "changes":
+		return true
+	case "v", "prev":
+		return r.stored != nil
+	}
+	return false
+}
+
+func (r *amendmentReader) names() string {
+	if r.stored != nil {
+		return "agreement, changes, effective, id, prev, signed, source, summary, v"
+	}
+	return "agreement, changes, effective, id, signed, source, summary"
+}
+
+func (r *amendmentReader) read(name string, raw json.RawMessage, path string, p *Problems) {
+	a := r.a
+	switch name {
+	case "id":
+		a.ID, _ = readULID(raw, path, p)
+	case "agreement":
+		a.Agreement, _ = readSlug(raw, path, p)
+	case "effective":
+		a.Effective, _ = readTime(raw, path, p)
+	case "signed":
+		a.Signed, _ = readTime(raw, path, p)
+	case "summary":
+		a.Summary, _ = readText(raw, path, MaxText, p)
+	case "source":
+		var s Source
+		present := object(raw, path, "a source", fieldMap{
+			"title": func(raw json.RawMessage, path string, p *Problems) { s.Title, _ = readText(raw, path, MaxText, p) },
+			"url":   func(raw json.RawMessage, path string, p *Problems) { s.URL, _ = readText(raw, path, MaxText, p) },
+			"quote": func(raw json.RawMessage, path string, p *Problems) { s.Quote, _ = readText(raw, path, MaxQuote, p) },
+		}, nil, p)
+		if len(present) > 0 {
+			a.Source = &s
+		}
+	case "changes":
+		i := 0
+		if items, ok := scanElements(raw); ok && len(items) <= MaxList {
+			// Amendments are kept for the life of the read model: no spare capacity.
+			a.Changes = make([]Change, 0, len(items))
+		}
+		count := readArray(raw, path, MaxList, p, func(raw json.RawMessage, path string) {
+			if c, ok := readChange(raw, path, p); ok {
+				a.Changes = append(a.Changes, c)
+				r.positions = append(r.positions, i)
+			}
+			i++
+		})
+		if count == 0 {
+			p.Add(path, "must list at least one change")
+		}
+	case "v":
+		if string(bytes.TrimSpace(raw)) != fmt.Sprint(SchemaVersion) {
+			p.Add(path, "schema version %s is not supported by this ledger (it reads version %d); upgrade the ledger", bytes.TrimSpace(raw), SchemaVersion)
+		}
+	case "prev":
+		s, ok := readString(raw, path, 128, p)
+		if !ok {
+			return
+		}
+		h, err := ParseHash(s)
+		if err != nil {
+			p.Add(path, "%v", err)
+			return
+		}
+		r.stored.prev = h
+	}
 }
 
 // checkAmendment checks what involves more than one field of an amendment and

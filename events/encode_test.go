@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -250,5 +251,41 @@ func TestValidateAmendmentsBuiltInCode(t *testing.T) {
 	}
 	if a, b := refAmendment(got[0], false, Hash{}), refAmendment(ok, false, Hash{}); !bytes.Equal(a, b) {
 		t.Fatalf("the copy differs:\n%s\n%s", a, b)
+	}
+}
+
+// TestDateTimeShape compares dateTimeShape with the regular expression it
+// replaced, on date-times and every string one edit away from them.
+func TestDateTimeShape(t *testing.T) {
+	re := regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$`)
+	bases := []string{"2024-05-06T07:08:09Z", "2024-05-06T07:08:09.123+05:30", "1999-12-31T23:59:59-23:59", "2024-05-06T07:08:09.5Z", "2024-05-06T07:08:09+19:09"}
+	const alphabet = "0123456789:-+.TZz ,"
+	tried, shaped := 0, 0
+	check := func(s string) {
+		tried++
+		want := re.MatchString(s)
+		if got := dateTimeShape(s); got != want {
+			t.Errorf("dateTimeShape(%q) = %v, the expression says %v", s, got, want)
+		}
+		if want {
+			shaped++
+		}
+	}
+	for _, b := range bases {
+		check(b)
+		for i := 0; i <= len(b); i++ {
+			if i < len(b) {
+				check(b[:i] + b[i+1:]) // deleted
+			}
+			for _, c := range alphabet {
+				check(b[:i] + string(c) + b[i:]) // inserted
+				if i < len(b) {
+					check(b[:i] + string(c) + b[i+1:]) // replaced
+				}
+			}
+		}
+	}
+	if shaped < 100 || shaped == tried {
+		t.Fatalf("%d of %d strings have the shape: the cases do not exercise both answers", shaped, tried)
 	}
 }

@@ -254,7 +254,11 @@ func skipValue(b []byte, i int) int {
 		return -1
 	}
 	j := i
-	for j < len(b) && !bytes.ContainsRune([]byte(",}] \t\r\n"), rune(b[j])) {
+	for j < len(b) {
+		switch b[j] {
+		case ',', '}', ']', ' ', '\t', '\r', '\n':
+			return j
+		}
 		j++
 	}
 	return j

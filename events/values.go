@@ -1,10 +1,10 @@
 package events
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -27,7 +27,9 @@ const (
 // ValidSlug reports whether s is a slug: lower-case letters, digits and
 // hyphens, starting with a letter or digit, at most 63 bytes. Slugs are safe
 // as NATS subject tokens.
-func ValidSlug(s string) bool {
+func ValidSlug(s string) bool { return validSlug(s) }
+
+func validSlug[T ~string | ~[]byte](s T) bool {
 	if len(s) == 0 || len(s) > MaxSlug || s[0] == '-' {
 		return false
 	}
@@ -42,6 +44,10 @@ func ValidSlug(s string) bool {
 // readSlug decodes a slug and interns it: parties, products and ids repeat
 // across many amendments and are held once.
 func readSlug(raw json.RawMessage, path string, p *Problems) (string, bool) {
+	// A plain slug is looked up in the table without making a string first.
+	if n := len(raw); n >= 2 && raw[0] == '"' && raw[n-1] == '"' && validSlug(raw[1:n-1]) {
+		return intern(raw[1 : n-1]), true
+	}
 	s, ok := readString(raw, path, 1024, p)
 	if !ok {
 		return "", false
@@ -64,13 +70,15 @@ var slugs = struct {
 
 const maxSlugs = 1 << 20
 
-func intern(s string) string {
+// intern returns the table's copy of b.
+func intern[T ~string | ~[]byte](b T) string {
 	slugs.RLock()
-	v, ok := slugs.m[s]
+	v, ok := slugs.m[string(b)]
 	slugs.RUnlock()
 	if ok {
 		return v
 	}
+	s := string(b)
 	slugs.Lock()
 	defer slugs.Unlock()
 	if v, ok := slugs.m[s]; ok {
@@ -96,10 +104,40 @@ var (
 	maxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)
 )
 
-// dateTimeRE is the shape of an RFC 3339 date-time. time.Parse alone is more
-// lenient: it takes a comma before fractional seconds and offsets such as
-// +24:00 or +01:60.
-var dateTimeRE = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$`)
+// dateTimeShape reports whether s has the shape of an RFC 3339 date-time:
+// 2006-01-02T15:04:05, optionally '.' and digits, then Z or an offset of at
+// most 23:59. time.Parse alone is more lenient: it takes a comma before
+// fractional seconds and offsets such as +24:00 or +01:60.
+func dateTimeShape(s string) bool {
+	const shape = "0000-00-00T00:00:00"
+	if len(s) <= len(shape) {
+		return false
+	}
+	for i := range len(shape) {
+		if shape[i] == '0' && !isDigit(s[i]) || shape[i] != '0' && s[i] != shape[i] {
+			return false
+		}
+	}
+	rest := s[len(shape):]
+	if rest[0] == '.' {
+		i := 1
+		for i < len(rest) && isDigit(rest[i]) {
+			i++
+		}
+		if i == 1 {
+			return false
+		}
+		rest = rest[i:]
+	}
+	if rest == "Z" {
+		return true
+	}
+	return len(rest) == 6 && (rest[0] == '+' || rest[0] == '-') &&
+		(rest[1] <= '1' && isDigit(rest[1]) && isDigit(rest[2]) || rest[1] == '2' && rest[2] >= '0' && rest[2] <= '3') &&
+		rest[3] == ':' && rest[4] >= '0' && rest[4] <= '5' && isDigit(rest[5])
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // longYear reports whether s starts with a year of five or more digits.
 func longYear(s string) bool {
@@ -122,7 +160,7 @@ func ParseTime(s string) (time.Time, error) {
 		t, err = time.Parse(time.DateOnly, s)
 	case longYear(s):
 		return time.Time{}, fmt.Errorf("%s is out of range (1900-01-01 to 9999-12-31)", quote(s))
-	case dateTimeRE.MatchString(s):
+	case dateTimeShape(s):
 		t, err = time.Parse(time.RFC3339Nano, s)
 	}
 	if err != nil {
@@ -420,63 +458,62 @@ func starValue(raw json.RawMessage) (isStar, ok bool) {
 	if jsonType(raw) != "a string" {
 		return false, false
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return false, false
-	}
-	return s == "*", true
+	s, ok := unquote(bytes.TrimSpace(raw))
+	return s == "*", ok
 }
 
 func readScope(raw json.RawMessage, path string, p *Problems) (*Scope, bool) {
-	var s Scope
+	r := scopeReader{}
 	n := p.Len()
-	fields := fieldMap{}
-	for i, name := range Dimensions {
-		fields[name] = func(raw json.RawMessage, path string, p *Problems) {
-			m := p.Len()
-			var values []string
-			seen := map[string]bool{}
-			star := false
-			readArray(raw, path, MaxList, p, func(raw json.RawMessage, path string) {
-				if v, ok := starValue(raw); ok && v {
-					if star {
-						p.Add(path, "\"*\" is listed twice")
-					}
-					star = true
-					return
-				}
-				v, ok := readSlug(raw, path, p)
-				if !ok {
-					return
-				}
-				if seen[v] {
-					p.Add(path, "%s is listed twice", quote(v))
-					return
-				}
-				seen[v] = true
-				values = append(values, v)
-			})
-			switch {
-			case star && len(values) > 0:
-				p.Add(path, "\"*\" means every value and cannot be combined with others")
-			case star:
-				// every value: leave nil
-			case len(values) == 0 && p.Len() == m:
-				p.Add(path, "must list at least one value, or be [\"*\"] for every value")
-			default:
-				slices.Sort(values)
-				s.setDim(i, values)
-			}
-		}
-	}
-	object(raw, path, "a scope", fields, nil, p)
+	object(raw, path, "a scope", &r, nil, p)
 	if p.Len() != n {
 		return nil, false
 	}
-	if s.IsAll() {
+	if r.s.IsAll() {
 		return nil, true
 	}
-	return &s, true
+	return &r.s, true
+}
+
+// scopeReader reads the dimensions of a scope.
+type scopeReader struct{ s Scope }
+
+func (r *scopeReader) has(name string) bool { return slices.Contains(Dimensions, name) }
+func (r *scopeReader) names() string        { return "channels, platforms, products, territories" }
+
+func (r *scopeReader) read(name string, raw json.RawMessage, path string, p *Problems) {
+	m := p.Len()
+	var values []string
+	star := false
+	readArray(raw, path, MaxList, p, func(raw json.RawMessage, path string) {
+		if v, ok := starValue(raw); ok && v {
+			if star {
+				p.Add(path, "\"*\" is listed twice")
+			}
+			star = true
+			return
+		}
+		v, ok := readSlug(raw, path, p)
+		if !ok {
+			return
+		}
+		if slices.Contains(values, v) {
+			p.Add(path, "%s is listed twice", quote(v))
+			return
+		}
+		values = append(values, v)
+	})
+	switch {
+	case star && len(values) > 0:
+		p.Add(path, "\"*\" means every value and cannot be combined with others")
+	case star:
+		// every value: leave nil
+	case len(values) == 0 && p.Len() == m:
+		p.Add(path, "must list at least one value, or be [\"*\"] for every value")
+	default:
+		slices.Sort(values)
+		r.s.setDim(slices.Index(Dimensions, name), values)
+	}
 }
 
 // Term is when a clause is in force: the half-open interval [Start, End),
