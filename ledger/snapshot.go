@@ -199,7 +199,7 @@ func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStr
 		return 0
 	}
 	log := s.cfg.Logger
-	data, err := s.store.GetBytes(ctx, snapshotObject)
+	data, err := s.read(ctx)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return 0
 	}
@@ -245,6 +245,27 @@ func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStr
 	s.written = uint64(len(f.Records))
 	log.Info("loaded the read-model snapshot", "amendments", len(f.Records), "seq", f.Applied)
 	return f.Applied
+}
+
+// read returns the snapshot's bytes, read into a buffer of the object's
+// size: GetBytes grows its buffer as it reads, and for a large snapshot
+// the copies and clearing take longer than the reading. Reading to the end
+// checks the object's digest.
+func (s *snapshots) read(ctx context.Context) ([]byte, error) {
+	obj, err := s.store.Get(ctx, snapshotObject)
+	if err != nil {
+		return nil, err
+	}
+	defer obj.Close()
+	info, err := obj.Info()
+	if err != nil {
+		return nil, err
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, info.Size+bytes.MinRead))
+	if _, err := buf.ReadFrom(obj); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // agreementOf reads the agreement of stored bytes without decoding them all;
