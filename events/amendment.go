@@ -263,6 +263,18 @@ func readAmendmentAt(raw json.RawMessage, path string, p *Problems, stored *stor
 	return r.a, true
 }
 
+var sourceFields = fieldsOf[Source]{
+	"title": func(s *Source, raw json.RawMessage, path string, p *Problems) {
+		s.Title, _ = readText(raw, path, MaxText, p)
+	},
+	"url": func(s *Source, raw json.RawMessage, path string, p *Problems) {
+		s.URL, _ = readText(raw, path, MaxText, p)
+	},
+	"quote": func(s *Source, raw json.RawMessage, path string, p *Problems) {
+		s.Quote, _ = readText(raw, path, MaxQuote, p)
+	},
+}
+
 // amendmentReader reads the members of an amendment; v and prev only when
 // it is stored.
 type amendmentReader struct {
@@ -302,18 +314,14 @@ func (r *amendmentReader) read(name string, raw json.RawMessage, path string, p 
 	case "summary":
 		a.Summary, _ = readText(raw, path, MaxText, p)
 	case "source":
-		var s Source
-		present := object(raw, path, "a source", fieldMap{
-			"title": func(raw json.RawMessage, path string, p *Problems) { s.Title, _ = readText(raw, path, MaxText, p) },
-			"url":   func(raw json.RawMessage, path string, p *Problems) { s.URL, _ = readText(raw, path, MaxText, p) },
-			"quote": func(raw json.RawMessage, path string, p *Problems) { s.Quote, _ = readText(raw, path, MaxQuote, p) },
-		}, nil, p)
-		if len(present) > 0 {
-			a.Source = &s
+		s := &Source{}
+		if present := object(raw, path, "a source", sourceFields.into(s), nil, p); len(present) > 0 {
+			a.Source = s
 		}
 	case "changes":
 		i := 0
-		if items, ok := scanElements(raw); ok && len(items) <= MaxList {
+		var buf [16]json.RawMessage
+		if items, ok := scanElements(raw, buf[:0]); ok && len(items) <= MaxList {
 			// Amendments are kept for the life of the read model: no spare capacity.
 			a.Changes = make([]Change, 0, len(items))
 		}

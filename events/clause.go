@@ -409,22 +409,24 @@ func isGrantorName(name string) bool {
 	return false
 }
 
+var trancheFields = fieldsOf[Tranche]{
+	"id": func(t *Tranche, raw json.RawMessage, path string, p *Problems) { t.ID, _ = readSlug(raw, path, p) },
+	"amount": func(t *Tranche, raw json.RawMessage, path string, p *Problems) {
+		if m, ok := readMoney(raw, path, p); ok {
+			t.Amount = *m
+		}
+	},
+	"condition": func(t *Tranche, raw json.RawMessage, path string, p *Problems) {
+		t.Condition, _ = readText(raw, path, MaxText, p)
+	},
+}
+
 func readTranches(c *Clause, raw json.RawMessage, path string, p *Problems) {
 	seen := map[string]bool{}
 	n := readArray(raw, path, MaxList, p, func(raw json.RawMessage, path string) {
 		var t Tranche
 		m := p.Len()
-		object(raw, path, "a tranche", fieldMap{
-			"id": func(raw json.RawMessage, path string, p *Problems) { t.ID, _ = readSlug(raw, path, p) },
-			"amount": func(raw json.RawMessage, path string, p *Problems) {
-				if m, ok := readMoney(raw, path, p); ok {
-					t.Amount = *m
-				}
-			},
-			"condition": func(raw json.RawMessage, path string, p *Problems) {
-				t.Condition, _ = readText(raw, path, MaxText, p)
-			},
-		}, []string{"amount", "id"}, p)
+		object(raw, path, "a tranche", trancheFields.into(&t), []string{"amount", "id"}, p)
 		if p.Len() != m {
 			return
 		}

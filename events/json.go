@@ -173,13 +173,13 @@ func scanMembers(raw []byte, ms []member) ([]member, bool) {
 	return nil, false
 }
 
-// scanElements splits the JSON array raw into its elements.
-func scanElements(raw []byte) ([]json.RawMessage, bool) {
+// scanElements splits the JSON array raw into its elements, appending them
+// to out.
+func scanElements(raw []byte, out []json.RawMessage) ([]json.RawMessage, bool) {
 	i := skipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '[' {
 		return nil, false
 	}
-	var out []json.RawMessage
 	i = skipSpace(raw, i+1)
 	if i < len(raw) && raw[i] == ']' {
 		return out, true
@@ -280,7 +280,25 @@ func unquote(lit []byte) (string, bool) {
 	return s, true
 }
 
-func knownFields(fields map[string]field) string {
+// fieldsOf reads the members of an object into a T: a table made once,
+// where a fieldMap of closures is made on every read.
+type fieldsOf[T any] map[string]func(t *T, raw json.RawMessage, path string, p *Problems)
+
+// into binds the table to t, for object.
+func (fs fieldsOf[T]) into(t *T) members { return boundFields[T]{fs, t} }
+
+type boundFields[T any] struct {
+	fs fieldsOf[T]
+	t  *T
+}
+
+func (b boundFields[T]) has(name string) bool { _, ok := b.fs[name]; return ok }
+func (b boundFields[T]) read(name string, raw json.RawMessage, path string, p *Problems) {
+	b.fs[name](b.t, raw, path, p)
+}
+func (b boundFields[T]) names() string { return knownFields(b.fs) }
+
+func knownFields[F any](fields map[string]F) string {
 	names := make([]string, 0, len(fields))
 	for name := range fields {
 		names = append(names, name)
@@ -343,7 +361,8 @@ func readArray(raw json.RawMessage, path string, max int, p *Problems, elem func
 		p.Add(path, "must be an array, not %s", jsonType(raw))
 		return -1
 	}
-	items, ok := scanElements(raw)
+	var buf [16]json.RawMessage
+	items, ok := scanElements(raw, buf[:0])
 	if !ok {
 		p.Add(path, "is not a valid array")
 		return -1

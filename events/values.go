@@ -272,21 +272,29 @@ func (m Money) String() string {
 // MarshalJSON writes {"amount": "…", "currency": "…"} or {"undisclosed": true}.
 func (m Money) MarshalJSON() ([]byte, error) { return appendMoney(nil, &m), nil }
 
+// moneyRead is a money as its members are read.
+type moneyRead struct {
+	m           Money
+	undisclosed bool
+}
+
+var moneyFields = fieldsOf[moneyRead]{
+	"amount": func(r *moneyRead, raw json.RawMessage, path string, p *Problems) {
+		r.m.Amount, _ = readDecimal(raw, path, p)
+	},
+	"currency": func(r *moneyRead, raw json.RawMessage, path string, p *Problems) {
+		r.m.Currency, _ = readCurrency(raw, path, p)
+	},
+	"undisclosed": func(r *moneyRead, raw json.RawMessage, path string, p *Problems) {
+		r.undisclosed, _ = readBool(raw, path, p)
+	},
+}
+
 func readMoney(raw json.RawMessage, path string, p *Problems) (*Money, bool) {
-	var m Money
-	var undisclosed bool
-	n := p.Len()
-	present := object(raw, path, "a money", fieldMap{
-		"amount": func(raw json.RawMessage, path string, p *Problems) {
-			m.Amount, _ = readDecimal(raw, path, p)
-		},
-		"currency": func(raw json.RawMessage, path string, p *Problems) {
-			m.Currency, _ = readCurrency(raw, path, p)
-		},
-		"undisclosed": func(raw json.RawMessage, path string, p *Problems) {
-			undisclosed, _ = readBool(raw, path, p)
-		},
-	}, nil, p)
+	r := &moneyRead{}
+	m, n := &r.m, p.Len()
+	present := object(raw, path, "a money", moneyFields.into(r), nil, p)
+	undisclosed := r.undisclosed
 	if present == nil {
 		return nil, false
 	}
@@ -305,7 +313,7 @@ func readMoney(raw json.RawMessage, path string, p *Problems) (*Money, bool) {
 			p.Add(join(path, "currency"), "is required")
 		}
 	}
-	return &m, p.Len() == n
+	return m, p.Len() == n
 }
 
 // Rate is a fraction in [0, 1] such as 0.20, or undisclosed.
@@ -528,23 +536,23 @@ type Term struct {
 // MarshalJSON writes the term with dates where times are midnight UTC.
 func (t Term) MarshalJSON() ([]byte, error) { return appendTerm(nil, &t), nil }
 
+var termFields = fieldsOf[Term]{
+	"start":   func(t *Term, raw json.RawMessage, path string, p *Problems) { t.Start, _ = readTime(raw, path, p) },
+	"end":     func(t *Term, raw json.RawMessage, path string, p *Problems) { t.End, _ = readTime(raw, path, p) },
+	"ends_on": func(t *Term, raw json.RawMessage, path string, p *Problems) { t.EndsOn, _ = readSlug(raw, path, p) },
+}
+
 func readTerm(raw json.RawMessage, path string, p *Problems) (*Term, bool) {
-	var t Term
+	t := &Term{}
 	n := p.Len()
-	present := object(raw, path, "a term", fieldMap{
-		"start": func(raw json.RawMessage, path string, p *Problems) { t.Start, _ = readTime(raw, path, p) },
-		"end":   func(raw json.RawMessage, path string, p *Problems) { t.End, _ = readTime(raw, path, p) },
-		"ends_on": func(raw json.RawMessage, path string, p *Problems) {
-			t.EndsOn, _ = readSlug(raw, path, p)
-		},
-	}, nil, p)
+	present := object(raw, path, "a term", termFields.into(t), nil, p)
 	if !t.Start.IsZero() && !t.End.IsZero() && !t.End.After(t.Start) {
 		p.Add(join(path, "end"), "must be after start (%s ≤ %s); a term is [start, end)", FormatTime(t.End), FormatTime(t.Start))
 	}
 	if present == nil || p.Len() != n {
 		return nil, false
 	}
-	return &t, true
+	return t, true
 }
 
 // Period is the half-open interval a revenue report covers.
@@ -558,13 +566,15 @@ func (p Period) MarshalJSON() ([]byte, error) {
 	return json.Marshal(map[string]string{"start": FormatTime(p.Start), "end": FormatTime(p.End)})
 }
 
+var periodFields = fieldsOf[Period]{
+	"start": func(t *Period, raw json.RawMessage, path string, p *Problems) { t.Start, _ = readTime(raw, path, p) },
+	"end":   func(t *Period, raw json.RawMessage, path string, p *Problems) { t.End, _ = readTime(raw, path, p) },
+}
+
 func readPeriod(raw json.RawMessage, path string, p *Problems) (Period, bool) {
 	var per Period
 	n := p.Len()
-	object(raw, path, "a period", fieldMap{
-		"start": func(raw json.RawMessage, path string, p *Problems) { per.Start, _ = readTime(raw, path, p) },
-		"end":   func(raw json.RawMessage, path string, p *Problems) { per.End, _ = readTime(raw, path, p) },
-	}, []string{"start", "end"}, p)
+	object(raw, path, "a period", periodFields.into(&per), []string{"start", "end"}, p)
 	if !per.Start.IsZero() && !per.End.IsZero() && !per.End.After(per.Start) {
 		p.Add(join(path, "end"), "must be after start (%s ≤ %s)", FormatTime(per.End), FormatTime(per.Start))
 	}
