@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -249,10 +248,12 @@ func (rm *readModel) follow(ctx context.Context, js jetstream.JetStream, stream 
 		jetstream.PullExpiry(3*time.Second), jetstream.PullHeartbeat(time.Second))
 }
 
-// run applies the messages from in, taking whatever has arrived as a batch.
+// run applies the messages from in, taking whatever has arrived as a
+// batch. A batch is decoded while the one before it is applied.
 func (rm *readModel) run(ctx context.Context, in <-chan message) {
+	out, _ := rm.applying()
+	defer close(out)
 	var batch []message
-	var ds []decoded
 	for {
 		select {
 		case <-ctx.Done():
@@ -269,7 +270,7 @@ func (rm *readModel) run(ctx context.Context, in <-chan message) {
 				break drain
 			}
 		}
-		ds = slices.Grow(ds[:0], len(batch))[:len(batch)]
+		ds := make([]decoded, len(batch))
 		if len(batch) < 64 {
 			for i, m := range batch {
 				ds[i] = rm.decode(m)
@@ -277,6 +278,19 @@ func (rm *readModel) run(ctx context.Context, in <-chan message) {
 		} else {
 			parallel(len(batch), func(i int) { ds[i] = rm.decode(batch[i]) })
 		}
-		rm.apply(ds)
+		out <- ds
 	}
+}
+
+// applying starts a goroutine that applies the batches sent on out, in
+// order, until out is closed; then it closes done.
+func (rm *readModel) applying() (out chan<- []decoded, done <-chan struct{}) {
+	ch, fin := make(chan []decoded, 1), make(chan struct{})
+	go func() {
+		defer close(fin)
+		for ds := range ch {
+			rm.apply(ds)
+		}
+	}()
+	return ch, fin
 }

@@ -229,12 +229,20 @@ func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStr
 			return 0
 		}
 	}
-	ds := make([]decoded, len(f.Records))
-	parallel(len(f.Records), func(i int) {
-		r := f.Records[i]
-		ds[i] = rm.decode(message{seq: r.Seq, time: time.Unix(0, r.Time).UTC(), subject: rm.prefix + agreementOf(r.Data), data: r.Data})
-	})
-	rm.apply(ds)
+	// Records are decoded in chunks, each while the one before is applied.
+	out, applied := rm.applying()
+	const chunk = 8192
+	for lo := 0; lo < len(f.Records); lo += chunk {
+		recs := f.Records[lo:min(lo+chunk, len(f.Records))]
+		ds := make([]decoded, len(recs))
+		parallel(len(recs), func(i int) {
+			r := recs[i]
+			ds[i] = rm.decode(message{seq: r.Seq, time: time.Unix(0, r.Time).UTC(), subject: rm.prefix + agreementOf(r.Data), data: r.Data})
+		})
+		out <- ds
+	}
+	close(out)
+	<-applied
 	rm.mu.Lock()
 	for k, v := range f.Subjects {
 		rm.subjects[k] = max(rm.subjects[k], v)
