@@ -129,6 +129,9 @@ func (l *Ledger) Validate(as []*events.Amendment) error {
 	if err != nil {
 		return err
 	}
+	if err := l.loaded(); err != nil {
+		return err
+	}
 	l.rm.mu.RLock()
 	defer l.rm.mu.RUnlock()
 	var res AppendResult
@@ -140,6 +143,9 @@ func (l *Ledger) Validate(as []*events.Amendment) error {
 }
 
 func (l *Ledger) dryRun(as []*events.Amendment, opts AppendOptions) (*AppendResult, error) {
+	if err := l.loaded(); err != nil {
+		return nil, err
+	}
 	l.rm.mu.RLock()
 	defer l.rm.mu.RUnlock()
 	res := &AppendResult{DryRun: true, Appended: []Appended{}}
@@ -204,6 +210,22 @@ func checkVersion(ix *projections.Index, as []*events.Amendment, expect *uint64,
 // commitLoop gathers concurrent requests and commits them together.
 func (l *Ledger) commitLoop() {
 	defer l.wg.Done()
+	// Appends are checked against the read model: they wait for it to load.
+	select {
+	case <-l.rm.ready:
+	case <-l.stop:
+		l.drain()
+		return
+	}
+	for l.rm.loadErr != nil {
+		select {
+		case r := <-l.requests:
+			r.done <- l.rm.loadErr
+		case <-l.stop:
+			l.drain()
+			return
+		}
+	}
 	for {
 		var group []*request
 		select {

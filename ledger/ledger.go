@@ -28,13 +28,20 @@ type Ledger struct {
 	requests chan *request
 	stop     chan struct{}
 	wg       sync.WaitGroup
+	loading  context.CancelFunc // stops the initial load
 	closed   sync.Once
 	snaps    *snapshots
 }
 
 // Open starts (or connects to) JetStream, makes sure the stream exists and
-// is safe, loads the read model and follows the stream. When another ledger
-// process holds cfg.DataDir and listens, Open connects through it instead.
+// is safe, and starts loading the read model (from the latest snapshot,
+// then the stream) and following the stream. When another ledger process
+// holds cfg.DataDir and listens, Open connects through it instead.
+//
+// Open does not wait for the read model. Until it has loaded, a query about
+// one agreement (State, History, Timeline, Diff) is answered from that
+// agreement's own messages on the stream, which are all it depends on;
+// every other call waits for the load. Ready waits for it too.
 func Open(ctx context.Context, cfg Config) (*Ledger, error) {
 	cfg = cfg.withDefaults()
 	l := &Ledger{cfg: cfg, rm: newReadModel(cfg.Subject, cfg.Logger), requests: make(chan *request, 1024), stop: make(chan struct{})}
@@ -59,22 +66,64 @@ func Open(ctx context.Context, cfg Config) (*Ledger, error) {
 	if l.snaps, err = openSnapshots(octx, l.js, cfg); err != nil {
 		return nil, err
 	}
-	from := l.snaps.load(octx, l.rm, l.js)
-	var follow context.Context
-	follow, l.unfollow = context.WithCancel(context.Background())
-	if l.consumer, err = l.rm.follow(follow, l.js, cfg.Stream, from); err != nil {
-		return nil, err
-	}
-	if err = l.Sync(ctx); err != nil {
-		return nil, err
-	}
-	l.wg.Add(3)
+	var lctx context.Context
+	lctx, l.loading = context.WithCancel(context.Background())
+	l.wg.Add(4)
+	go l.load(lctx)
 	go l.commitLoop()
 	go l.snapshotLoop()
 	go l.watchLoop()
 	ok = true
 	return l, nil
 }
+
+// load loads the read model: the latest snapshot, then the stream from
+// where it ends, up to what the stream holds now. It closes rm.ready when
+// done, with rm.loadErr set if JetStream did not let it finish.
+func (l *Ledger) load(ctx context.Context) {
+	defer l.wg.Done()
+	defer close(l.rm.ready)
+	fail := func(err error) {
+		l.rm.loadErr = err
+		l.cfg.Logger.Error("the read model could not be loaded", "err", err)
+	}
+	octx, cancel := context.WithTimeout(ctx, 4*l.cfg.Timeout)
+	defer cancel()
+	from := l.snaps.load(octx, l.rm, l.js)
+	if ctx.Err() != nil {
+		fail(events.Errorf(events.Internal, "ledger is closed"))
+		return
+	}
+	follow, unfollow := context.WithCancel(context.Background())
+	cons, err := l.rm.follow(follow, l.js, l.cfg.Stream, from)
+	if err != nil {
+		unfollow()
+		fail(err)
+		return
+	}
+	l.consMu.Lock()
+	l.consumer, l.unfollow = cons, unfollow
+	l.consMu.Unlock()
+	if err := l.catchUp(ctx); err != nil {
+		fail(err)
+	}
+}
+
+// Ready waits until the read model has loaded what the stream held when
+// the ledger opened.
+func (l *Ledger) Ready(ctx context.Context) error {
+	select {
+	case <-l.rm.ready:
+		return l.rm.loadErr
+	case <-l.stop:
+		return events.Errorf(events.Internal, "ledger is closed")
+	case <-ctx.Done():
+		return fmt.Errorf("ledger: waiting for the read model to load: %w", ctx.Err())
+	}
+}
+
+// loaded waits for the read model to load, for calls that take no context.
+func (l *Ledger) loaded() error { return l.Ready(context.Background()) }
 
 // snapshotLoop writes a snapshot whenever enough has been recorded.
 func (l *Ledger) snapshotLoop() {
@@ -86,6 +135,9 @@ func (l *Ledger) snapshotLoop() {
 		case <-l.stop:
 			return
 		case <-tick.C:
+			if !l.isReady() {
+				continue
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*l.cfg.Timeout)
 			l.snaps.write(ctx, l.rm, false)
 			cancel()
@@ -136,8 +188,10 @@ func (l *Ledger) refollow(from uint64) {
 	oldCons, oldUnfollow := l.consumer, l.unfollow
 	l.consumer, l.unfollow = cons, unfollow
 	l.consMu.Unlock()
-	oldCons.Stop()
-	oldUnfollow()
+	if oldCons != nil {
+		oldCons.Stop()
+		oldUnfollow()
+	}
 }
 
 func (l *Ledger) connect() error {
@@ -201,13 +255,16 @@ func (l *Ledger) waitForJetStream(ctx context.Context) error {
 	}
 }
 
-// Close stops appending, writes a snapshot, and shuts down the connection
-// and the embedded server.
+// Close stops appending, writes a snapshot (if the read model has loaded),
+// and shuts down the connection and the embedded server.
 func (l *Ledger) Close() error {
 	l.closed.Do(func() {
 		close(l.stop)
+		if l.loading != nil {
+			l.loading()
+		}
 		l.wg.Wait()
-		if l.snaps != nil {
+		if l.snaps != nil && l.isReady() {
 			ctx, cancel := context.WithTimeout(context.Background(), l.cfg.Timeout)
 			l.snaps.write(ctx, l.rm, true)
 			cancel()
@@ -252,9 +309,27 @@ func (l *Ledger) Conn() *nats.Conn { return l.nc }
 // Config is the configuration the ledger runs with, defaults filled in.
 func (l *Ledger) Config() Config { return l.cfg }
 
+// isReady reports whether the read model has loaded, without waiting.
+func (l *Ledger) isReady() bool {
+	select {
+	case <-l.rm.ready:
+		return l.rm.loadErr == nil
+	default:
+		return false
+	}
+}
+
 // Sync waits until the read model has applied everything on the stream now,
 // including what other processes wrote.
 func (l *Ledger) Sync(ctx context.Context) error {
+	if err := l.Ready(ctx); err != nil {
+		return err
+	}
+	return l.catchUp(ctx)
+}
+
+// catchUp waits until the read model has applied what the stream holds now.
+func (l *Ledger) catchUp(ctx context.Context) error {
 	qctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
 	defer cancel()
 	st, err := l.js.Stream(qctx, l.cfg.Stream)
@@ -283,17 +358,35 @@ func unavailable(what string, err error) error {
 	return &events.Error{Kind: events.Internal, Message: msg, Err: err}
 }
 
-// read runs fn on the index under the read lock.
+// read runs fn on the index under the read lock, once it has loaded.
 func read[T any](l *Ledger, fn func(ix *projections.Index) (T, error)) (T, error) {
+	if err := l.loaded(); err != nil {
+		var zero T
+		return zero, err
+	}
 	l.rm.mu.RLock()
 	defer l.rm.mu.RUnlock()
 	return fn(l.rm.ix)
 }
 
+// readAgreement runs fn, a query about one agreement, on the index; or,
+// while the index loads, on an index of that agreement's messages alone.
+func readAgreement[T any](l *Ledger, agreement string, fn func(ix *projections.Index) (T, error)) (T, error) {
+	if l.isReady() {
+		return read(l, fn)
+	}
+	ix, err := l.agreementIndex(agreement)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return fn(ix)
+}
+
 // State returns what an agreement said at valid time at, as known at knownAt
 // (zero: everything recorded).
 func (l *Ledger) State(agreement string, at, knownAt time.Time) (*projections.State, error) {
-	return read(l, func(ix *projections.Index) (*projections.State, error) { return ix.State(agreement, at, knownAt) })
+	return readAgreement(l, agreement, func(ix *projections.Index) (*projections.State, error) { return ix.State(agreement, at, knownAt) })
 }
 
 // Conflicts returns the conflicts between exclusive grants at (at, knownAt).
@@ -310,17 +403,21 @@ func (l *Ledger) Check(q projections.RightsQuery) (projections.Rights, error) {
 
 // History returns an agreement's amendments in recording order.
 func (l *Ledger) History(agreement string) (*projections.History, error) {
-	return read(l, func(ix *projections.Index) (*projections.History, error) { return ix.History(agreement) })
+	return readAgreement(l, agreement, func(ix *projections.Index) (*projections.History, error) { return ix.History(agreement) })
 }
 
 // Timeline returns an agreement's clauses as bars over valid time.
 func (l *Ledger) Timeline(agreement string, knownAt time.Time) (*projections.Timeline, error) {
-	return read(l, func(ix *projections.Index) (*projections.Timeline, error) { return ix.Timeline(agreement, knownAt) })
+	return readAgreement(l, agreement, func(ix *projections.Index) (*projections.Timeline, error) {
+		return ix.Timeline(agreement, knownAt)
+	})
 }
 
 // Diff returns what changed in an agreement between two valid times.
 func (l *Ledger) Diff(agreement string, from, to, knownAt time.Time) (*projections.Diff, error) {
-	return read(l, func(ix *projections.Index) (*projections.Diff, error) { return ix.Diff(agreement, from, to, knownAt) })
+	return readAgreement(l, agreement, func(ix *projections.Index) (*projections.Diff, error) {
+		return ix.Diff(agreement, from, to, knownAt)
+	})
 }
 
 // Agreements lists the agreements with their status at valid time at.
@@ -348,17 +445,22 @@ type Status struct {
 	Applied    uint64 `json:"applied"`    // last stream sequence applied
 	Amendments int    `json:"amendments"` // amendments in the read model
 	Foreign    int    `json:"foreign"`    // messages skipped
+	Loading    bool   `json:"loading"`    // still loading what the stream held at open
 }
 
-// Status reports how far the read model has got.
+// Status reports how far the read model has got, without waiting for it.
 func (l *Ledger) Status() Status {
+	loading := !l.isReady()
 	l.rm.mu.RLock()
 	defer l.rm.mu.RUnlock()
-	return Status{Applied: l.rm.applied, Amendments: l.rm.ix.Len(), Foreign: len(l.rm.foreign)}
+	return Status{Applied: l.rm.applied, Amendments: l.rm.ix.Len(), Foreign: len(l.rm.foreign), Loading: loading}
 }
 
 // Foreign lists the messages the read model skipped.
 func (l *Ledger) Foreign() []Foreign {
+	if l.loaded() != nil {
+		return nil
+	}
 	l.rm.mu.RLock()
 	defer l.rm.mu.RUnlock()
 	return append([]Foreign(nil), l.rm.foreign...)
@@ -368,6 +470,9 @@ func (l *Ledger) Foreign() []Foreign {
 // in order: first those already recorded, then each new one as the read
 // model applies it, until ctx ends or fn returns an error.
 func (l *Ledger) Watch(ctx context.Context, after uint64, fn func(*events.Record) error) error {
+	if err := l.Ready(ctx); err != nil {
+		return err
+	}
 	for {
 		l.rm.mu.RLock()
 		recs := l.rm.ix.Records()

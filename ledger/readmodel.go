@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -38,6 +39,11 @@ type readModel struct {
 	// progress for nudgeAfter: the ledger then follows the stream with a
 	// new consumer.
 	stuck chan uint64
+
+	// ready is closed when the read model has loaded what the stream held
+	// when the ledger opened; loadErr says why it could not, if it could not.
+	ready   chan struct{}
+	loadErr error
 }
 
 // nudgeAfter is how long a waiter waits without progress before it asks for
@@ -63,6 +69,7 @@ func newReadModel(subject string, log *slog.Logger) *readModel {
 		changed:  make(chan struct{}),
 		stuck:    make(chan uint64, 1),
 		written:  map[events.Hash]writing{},
+		ready:    make(chan struct{}),
 	}
 }
 
@@ -293,4 +300,58 @@ func (rm *readModel) applying() (out chan<- []decoded, done <-chan struct{}) {
 		}
 	}()
 	return ch, fin
+}
+
+// agreementIndex is an index of one agreement's messages alone, read from
+// its subject: all that a query about the agreement depends on, for such
+// queries while the read model loads. The messages go through the read
+// model's own rules (decoding, the chain, ids within the agreement), so the
+// answers are those the loaded read model gives.
+func (l *Ledger) agreementIndex(agreement string) (*projections.Index, error) {
+	rm := newReadModel(l.cfg.Subject, slog.New(slog.DiscardHandler))
+	if !events.ValidSlug(agreement) {
+		return rm.ix, nil // the query reports it unknown
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.Timeout)
+	defer cancel()
+	subject := rm.prefix + agreement
+	st, err := l.js.Stream(ctx, l.cfg.Stream)
+	if err != nil {
+		return nil, unavailable("reading the stream", err)
+	}
+	last, err := st.GetLastMsgForSubject(ctx, subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return rm.ix, nil
+	}
+	if err != nil {
+		return nil, unavailable("reading the stream", err)
+	}
+	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
+	if err != nil {
+		return nil, unavailable("reading the stream", err)
+	}
+	var msgs []message
+	for len(msgs) == 0 || msgs[len(msgs)-1].seq < last.Sequence {
+		if ctx.Err() != nil {
+			return nil, unavailable("reading the stream", ctx.Err())
+		}
+		batch, err := cons.FetchNoWait(1000)
+		if err != nil {
+			return nil, unavailable("reading the stream", err)
+		}
+		for msg := range batch.Messages() {
+			meta, err := msg.Metadata()
+			if err != nil {
+				return nil, unavailable("reading the stream", err)
+			}
+			msgs = append(msgs, message{seq: meta.Sequence.Stream, time: meta.Timestamp, subject: msg.Subject(), data: msg.Data()})
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
+			return nil, unavailable("reading the stream", err)
+		}
+	}
+	ds := make([]decoded, len(msgs))
+	parallel(len(msgs), func(i int) { ds[i] = rm.decode(msgs[i]) })
+	rm.apply(ds)
+	return rm.ix, nil
 }

@@ -232,7 +232,7 @@ func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStr
 	// Records are decoded in chunks, each while the one before is applied.
 	out, applied := rm.applying()
 	const chunk = 8192
-	for lo := 0; lo < len(f.Records); lo += chunk {
+	for lo := 0; lo < len(f.Records) && ctx.Err() == nil; lo += chunk {
 		recs := f.Records[lo:min(lo+chunk, len(f.Records))]
 		ds := make([]decoded, len(recs))
 		parallel(len(recs), func(i int) {
@@ -243,6 +243,9 @@ func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStr
 	}
 	close(out)
 	<-applied
+	if ctx.Err() != nil {
+		return 0 // closing: what was applied is a prefix of the stream
+	}
 	rm.mu.Lock()
 	for k, v := range f.Subjects {
 		rm.subjects[k] = max(rm.subjects[k], v)

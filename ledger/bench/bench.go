@@ -373,6 +373,9 @@ func BigStore(ctx context.Context, sz Sizes, out map[string]*Result, log io.Writ
 	if err != nil {
 		return err
 	}
+	if err := l.Ready(ctx); err != nil {
+		return err
+	}
 	rebuild := float64(total) / time.Since(start).Seconds()
 	runtime.GC()
 	var after runtime.MemStats
@@ -408,11 +411,15 @@ func BigStore(ctx context.Context, sz Sizes, out map[string]*Result, log io.Writ
 	ms := conflictsLatency(l)
 	out["p6"] = &Result{ID: "p6", Name: fmt.Sprintf("conflicts(T) over %d agreements", sz.Agreements+2), Ledger: ms, Unit: "ms", Target: "≤ 50 ms", Met: ms <= 50}
 
-	// p8: restart with a snapshot until the first query is answered.
-	l.Close() // writes the snapshot
+	// p8: restart with a snapshot until the first query is answered, and
+	// until the read model has loaded.
+	l.Close()
 	cfg.SnapshotEvery = 0
 	l, err = ledger.Open(ctx, cfg)
 	if err != nil {
+		return err
+	}
+	if err := l.Ready(ctx); err != nil {
 		return err
 	}
 	l.Close() // the first open with snapshots on writes one
@@ -425,8 +432,13 @@ func BigStore(ctx context.Context, sz Sizes, out map[string]*Result, log io.Writ
 		return err
 	}
 	secs := time.Since(start).Seconds()
+	if err := l.Ready(ctx); err != nil {
+		return err
+	}
+	loaded := time.Since(start).Seconds()
 	l.Close()
-	out["p8"] = &Result{ID: "p8", Name: fmt.Sprintf("restart with %d amendments until the first query (snapshot)", total), Ledger: secs, Unit: "s", Target: "≤ 2 s", Met: secs <= 2}
+	out["p8"] = &Result{ID: "p8", Name: fmt.Sprintf("restart with %d amendments until the first query (snapshot)", total), Ledger: secs, Unit: "s", Target: "≤ 2 s", Met: secs <= 2,
+		Note: fmt.Sprintf("the read model loaded from the snapshot after %.1f s", loaded)}
 	return nil
 }
 

@@ -443,6 +443,7 @@ func TestMetricsAndLogs(t *testing.T) {
 		"ledger_append_duration_seconds_count 5",
 		"ledger_read_model_lag_messages 0",
 		"ledger_read_model_applied_sequence 5",
+		"ledger_read_model_loading 0",
 		`ledger_query_duration_seconds_count{kind="state"} 1`,
 		`ledger_query_duration_seconds_count{kind="conflicts"} 1`,
 		`ledger_http_requests_total{code="201",route="append"} 2`,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/ledger"
 	"github.com/agreement-ledger/ledger/projections"
 )
 
@@ -43,6 +44,12 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !given {
+		// New events are those after what the stream held: wait for the
+		// read model to hold it.
+		if err := h.l.Ready(r.Context()); err != nil {
+			h.fail(w, r, ledger.HTTPStatus(err), err)
+			return
+		}
 		after = h.l.Status().Applied
 	}
 	rc := http.NewResponseController(w)

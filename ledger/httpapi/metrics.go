@@ -81,18 +81,26 @@ var (
 		"Last stream sequence the read model applied.", nil, nil)
 	amendmentsDesc = prometheus.NewDesc("ledger_read_model_amendments",
 		"Amendments in the read model.", nil, nil)
+	loadingDesc = prometheus.NewDesc("ledger_read_model_loading",
+		"1 while the read model loads what the stream held when the ledger opened.", nil, nil)
 )
 
 func (c *lagCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- lagDesc
 	ch <- appliedDesc
 	ch <- amendmentsDesc
+	ch <- loadingDesc
 }
 
 func (c *lagCollector) Collect(ch chan<- prometheus.Metric) {
 	st := c.l.Status()
 	ch <- prometheus.MustNewConstMetric(appliedDesc, prometheus.GaugeValue, float64(st.Applied))
 	ch <- prometheus.MustNewConstMetric(amendmentsDesc, prometheus.GaugeValue, float64(st.Amendments))
+	loading := 0.0
+	if st.Loading {
+		loading = 1
+	}
+	ch <- prometheus.MustNewConstMetric(loadingDesc, prometheus.GaugeValue, loading)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	lag, err := c.l.Lag(ctx)

@@ -1,0 +1,97 @@
+package ledger
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/events/synth"
+	"github.com/agreement-ledger/ledger/projections"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// TestAgreementIndexAnswersAsTheReadModel checks that an index of one
+// agreement's messages, which answers queries about it while the read model
+// loads, gives the loaded read model's answers: state at many valid and
+// known-at times, history, timeline and diff, on generated agreements with
+// retroactive amendments, retractions and closings, and on an agreement
+// whose subject holds messages the ledger did not write.
+func TestAgreementIndexAnswersAsTheReadModel(t *testing.T) {
+	ctx := context.Background()
+	l, err := Open(ctx, Config{DataDir: t.TempDir(), SnapshotEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	g := synth.New(5)
+	g.Retroactive, g.Retract, g.Close, g.Declare = 200, 40, 5, 30
+	as := g.Many(6, 40)
+	for _, a := range as {
+		if _, err := l.Append(ctx, []*events.Amendment{a}, AppendOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := g.Agreements()
+	// Foreign messages on an agreement's subject: not JSON, and a valid
+	// amendment that does not chain to the agreement's head.
+	js, err := jetstream.New(l.Conn())
+	if err != nil {
+		t.Fatal(err)
+	}
+	stray := g.Next(names[0])
+	data, err := events.Encode(stray, events.Hash{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range [][]byte{[]byte("not json"), data} {
+		if _, err := js.Publish(ctx, l.cfg.Subject+"."+names[0], d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Foreign()) != 2 {
+		t.Fatalf("the read model skipped %d messages, want 2", len(l.Foreign()))
+	}
+	same := func(what string, loaded, alone any, err1, err2 error) {
+		t.Helper()
+		a, _ := json.Marshal(loaded)
+		b, _ := json.Marshal(alone)
+		if string(a) != string(b) || (err1 == nil) != (err2 == nil) {
+			t.Fatalf("%s differs:\nread model %s (%v)\nagreement  %s (%v)", what, a, err1, b, err2)
+		}
+	}
+	lo, hi := as[0].Effective, as[len(as)-1].Effective
+	recs, _ := read(l, func(ix *projections.Index) ([]*events.Record, error) { return ix.Records(), nil })
+	compared := 0
+	for _, name := range append(names, "no-such-agreement") {
+		ix, err := l.agreementIndex(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h1, e1 := l.History(name)
+		h2, e2 := ix.History(name)
+		same("history of "+name, h1, h2, e1, e2)
+		for i := range 12 {
+			at := lo.Add(time.Duration(i) * hi.Sub(lo) / 11)
+			knownAt := time.Time{}
+			if i%3 == 1 {
+				knownAt = recs[i*len(recs)/12].Recorded
+			}
+			s1, e1 := l.State(name, at, knownAt)
+			s2, e2 := ix.State(name, at, knownAt)
+			same("state of "+name, s1, s2, e1, e2)
+			t1, e1 := l.Timeline(name, knownAt)
+			t2, e2 := ix.Timeline(name, knownAt)
+			same("timeline of "+name, t1, t2, e1, e2)
+			d1, e1 := l.Diff(name, lo, at, knownAt)
+			d2, e2 := ix.Diff(name, lo, at, knownAt)
+			same("diff of "+name, d1, d2, e1, e2)
+			compared++
+		}
+	}
+	t.Logf("%d agreements compared at %d times each", len(names)+1, compared/(len(names)+1))
+}
