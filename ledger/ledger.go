@@ -87,9 +87,7 @@ func (l *Ledger) load(ctx context.Context) {
 		l.rm.loadErr = err
 		l.cfg.Logger.Error("the read model could not be loaded", "err", err)
 	}
-	octx, cancel := context.WithTimeout(ctx, 4*l.cfg.Timeout)
-	defer cancel()
-	from := l.snaps.load(octx, l.rm, l.js)
+	from := l.snaps.load(ctx, l.rm, l.js)
 	if ctx.Err() != nil {
 		fail(events.Errorf(events.Internal, "ledger is closed"))
 		return

@@ -193,14 +193,18 @@ func openSnapshots(ctx context.Context, js jetstream.JetStream, cfg Config) (*sn
 }
 
 // load applies the latest snapshot to rm, if there is a good one, and
-// returns the stream sequence it covers (0 if none).
+// returns the stream sequence it covers (0 if none). Reading it is bounded
+// in time; applying it, which takes as long as the history is long, stops
+// only when ctx ends.
 func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStream) uint64 {
 	if s.store == nil {
 		return 0
 	}
 	log := s.cfg.Logger
 	start := time.Now()
-	data, err := s.read(ctx)
+	rctx, cancel := context.WithTimeout(ctx, 4*s.cfg.Timeout)
+	defer cancel()
+	data, err := s.read(rctx)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return 0
 	}
@@ -219,12 +223,12 @@ func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStr
 	}
 	if n := len(f.Records); n > 0 {
 		last := f.Records[n-1]
-		st, err := js.Stream(ctx, s.cfg.Stream)
+		st, err := js.Stream(rctx, s.cfg.Stream)
 		if err != nil {
 			log.Warn("ignoring the read-model snapshot: stream unavailable", "err", err)
 			return 0
 		}
-		msg, err := st.GetMsg(ctx, last.Seq)
+		msg, err := st.GetMsg(rctx, last.Seq)
 		if err != nil || !bytes.Equal(msg.Data, last.Data) {
 			log.Warn("ignoring the read-model snapshot: it does not match the stream (stale, or the stream was recreated)", "seq", last.Seq)
 			return 0
