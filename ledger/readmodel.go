@@ -339,6 +339,7 @@ func (l *Ledger) agreementIndex(agreement string) (*projections.Index, error) {
 		if err != nil {
 			return nil, unavailable("reading the stream", err)
 		}
+		got := len(msgs)
 		for msg := range batch.Messages() {
 			meta, err := msg.Metadata()
 			if err != nil {
@@ -348,6 +349,9 @@ func (l *Ledger) agreementIndex(agreement string) (*projections.Index, error) {
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
 			return nil, unavailable("reading the stream", err)
+		}
+		if len(msgs) == got {
+			time.Sleep(5 * time.Millisecond) // nothing delivered yet: do not spin
 		}
 	}
 	ds := make([]decoded, len(msgs))
