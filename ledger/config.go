@@ -32,8 +32,12 @@ type Config struct {
 	// on a cluster.
 	Replicas int
 	// DuplicateWindow is JetStream's duplicate window. Idempotency does not
-	// depend on it (the read model remembers every id), but retries inside
-	// it are answered by JetStream itself. Default 2 minutes.
+	// depend on it (every append carries its agreement's expected last
+	// sequence, and the read model remembers every id), but retries inside
+	// it are answered by JetStream itself. The server holds every id of the
+	// window in memory and reads the window again when it restarts, so a
+	// long window costs after a large import. Default 30 seconds, three
+	// times the default Timeout.
 	DuplicateWindow time.Duration
 
 	// Timeout bounds each request to JetStream. Default 10 seconds.
@@ -66,7 +70,7 @@ func (c Config) withDefaults() Config {
 		c.Replicas = 1
 	}
 	if c.DuplicateWindow == 0 {
-		c.DuplicateWindow = 2 * time.Minute
+		c.DuplicateWindow = 30 * time.Second
 	}
 	if c.Timeout == 0 {
 		c.Timeout = 10 * time.Second
