@@ -95,3 +95,114 @@ func TestAgreementIndexAnswersAsTheReadModel(t *testing.T) {
 	}
 	t.Logf("%d agreements compared at %d times each", len(names)+1, compared/(len(names)+1))
 }
+
+// TestWhileLoading holds a reopened ledger's read model in its loading
+// state: queries about one agreement are answered, and as the loaded read
+// model answers them; an append waits for the load; a ledger closed while
+// loading opens again whole.
+func TestWhileLoading(t *testing.T) {
+	ctx := context.Background()
+	cfg := Config{DataDir: t.TempDir(), SnapshotEvery: 1}
+	l, err := Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := synth.New(9)
+	g.Retroactive = 150
+	as := g.Many(3, 30)
+	if _, err := l.Append(ctx, as, AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	names := g.Agreements()
+	at := as[len(as)-1].Effective
+	want := map[string]string{}
+	for _, name := range names {
+		s, err := l.State(name, at, time.Time{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[name] = jsonOf(t, s)
+	}
+	l.Close() // writes a snapshot
+
+	release := make(chan struct{})
+	holdLoad = func(ctx context.Context) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+	}
+	defer func() { holdLoad = nil }()
+	l, err = Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.Status().Loading {
+		t.Fatal("the read model is not loading")
+	}
+	for _, name := range names {
+		answered := make(chan string, 1)
+		go func() {
+			s, err := l.State(name, at, time.Time{})
+			if err != nil {
+				t.Error(err)
+			}
+			answered <- jsonOf(t, s)
+		}()
+		select {
+		case got := <-answered:
+			if got != want[name] {
+				t.Errorf("state of %s while loading:\n%s\nwant\n%s", name, got, want[name])
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no state of %s while the read model was loading", name)
+		}
+	}
+	appended := make(chan error, 1)
+	go func() {
+		_, err := l.Append(ctx, []*events.Amendment{g.Next(names[0])}, AppendOptions{})
+		appended <- err
+	}()
+	select {
+	case err := <-appended:
+		t.Fatalf("an append returned while the read model was loading (err %v)", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	if err := <-appended; err != nil {
+		t.Fatal(err)
+	}
+	if l.Status().Loading {
+		t.Fatal("still loading after an append returned")
+	}
+	l.Close()
+
+	// Closed while loading, then opened again.
+	release = make(chan struct{})
+	l, err = Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	holdLoad = nil
+	l, err = Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := l.Ready(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := l.Status().Amendments; n != len(as)+1 {
+		t.Errorf("%d amendments after the restarts, want %d", n, len(as)+1)
+	}
+}
+
+func jsonOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

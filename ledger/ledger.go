@@ -87,6 +87,9 @@ func (l *Ledger) load(ctx context.Context) {
 		l.rm.loadErr = err
 		l.cfg.Logger.Error("the read model could not be loaded", "err", err)
 	}
+	if holdLoad != nil {
+		holdLoad(ctx)
+	}
 	from := l.snaps.load(ctx, l.rm, l.js)
 	if ctx.Err() != nil {
 		fail(events.Errorf(events.Internal, "ledger is closed"))
@@ -106,6 +109,10 @@ func (l *Ledger) load(ctx context.Context) {
 		fail(err)
 	}
 }
+
+// holdLoad, set only by tests, is called as the load starts and may block
+// to keep the read model loading.
+var holdLoad func(ctx context.Context)
 
 // Ready waits until the read model has loaded what the stream held when
 // the ledger opened.
