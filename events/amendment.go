@@ -283,21 +283,22 @@ type amendmentReader struct {
 	stored    *storedFields
 }
 
+// The members of an amendment, and those only a stored one has.
+var (
+	amendmentMembers = []string{"agreement", "changes", "effective", "id", "signed", "source", "summary"}
+	storedMembers    = []string{"prev", "v"}
+)
+
 func (r *amendmentReader) has(name string) bool {
-	switch name {
-	case "id", "agreement", "effective", "signed", "summary", "source", "changes":
-		return true
-	case "v", "prev":
-		return r.stored != nil
-	}
-	return false
+	return slices.Contains(amendmentMembers, name) || r.stored != nil && slices.Contains(storedMembers, name)
 }
 
 func (r *amendmentReader) names() string {
+	names := amendmentMembers
 	if r.stored != nil {
-		return "agreement, changes, effective, id, prev, signed, source, summary, v"
+		names = slices.Sorted(slices.Values(append(slices.Clone(names), storedMembers...)))
 	}
-	return "agreement, changes, effective, id, signed, source, summary"
+	return strings.Join(names, ", ")
 }
 
 func (r *amendmentReader) read(name string, raw json.RawMessage, path string, p *Problems) {
@@ -319,21 +320,22 @@ func (r *amendmentReader) read(name string, raw json.RawMessage, path string, p 
 			a.Source = s
 		}
 	case "changes":
-		i := 0
 		var buf [16]json.RawMessage
-		if items, ok := scanElements(raw, buf[:0]); ok && len(items) <= MaxList {
-			// Amendments are kept for the life of the read model: no spare capacity.
-			a.Changes = make([]Change, 0, len(items))
+		items, ok := arrayElements(raw, path, MaxList, p, buf[:0])
+		if !ok {
+			return
 		}
-		count := readArray(raw, path, MaxList, p, func(raw json.RawMessage, path string) {
-			if c, ok := readChange(raw, path, p); ok {
+		if len(items) == 0 {
+			p.Add(path, "must list at least one change")
+			return
+		}
+		// Amendments are kept for the life of the read model: no spare capacity.
+		a.Changes = make([]Change, 0, len(items))
+		for i, item := range items {
+			if c, ok := readChange(item, index(path, i), p); ok {
 				a.Changes = append(a.Changes, c)
 				r.positions = append(r.positions, i)
 			}
-			i++
-		})
-		if count == 0 {
-			p.Add(path, "must list at least one change")
 		}
 	case "v":
 		if string(bytes.TrimSpace(raw)) != fmt.Sprint(SchemaVersion) {

@@ -357,24 +357,34 @@ func readBool(raw json.RawMessage, path string, p *Problems) (bool, bool) {
 
 // readArray decodes a JSON array of at most max elements, each read by elem.
 func readArray(raw json.RawMessage, path string, max int, p *Problems, elem func(raw json.RawMessage, path string)) int {
-	if jsonType(raw) != "an array" {
-		p.Add(path, "must be an array, not %s", jsonType(raw))
-		return -1
-	}
 	var buf [16]json.RawMessage
-	items, ok := scanElements(raw, buf[:0])
+	items, ok := arrayElements(raw, path, max, p, buf[:0])
 	if !ok {
-		p.Add(path, "is not a valid array")
-		return -1
-	}
-	if len(items) > max {
-		p.Add(path, "has too many elements (%d; at most %d)", len(items), max)
 		return -1
 	}
 	for i, item := range items {
 		elem(item, index(path, i))
 	}
 	return len(items)
+}
+
+// arrayElements splits a JSON array of at most max elements, appending them
+// to out, or records why it cannot.
+func arrayElements(raw json.RawMessage, path string, max int, p *Problems, out []json.RawMessage) ([]json.RawMessage, bool) {
+	if jsonType(raw) != "an array" {
+		p.Add(path, "must be an array, not %s", jsonType(raw))
+		return nil, false
+	}
+	items, ok := scanElements(raw, out)
+	if !ok {
+		p.Add(path, "is not a valid array")
+		return nil, false
+	}
+	if len(items) > max {
+		p.Add(path, "has too many elements (%d; at most %d)", len(items), max)
+		return nil, false
+	}
+	return items, true
 }
 
 // describeSyntax turns an error of encoding/json reading data into plain words
