@@ -312,7 +312,8 @@ func (l *Ledger) agreementIndex(agreement string) (*projections.Index, error) {
 	if !events.ValidSlug(agreement) {
 		return rm.ix, nil // the query reports it unknown
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.Timeout)
+	// As long as Verify may take: an agreement's history can be long.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*l.cfg.Timeout)
 	defer cancel()
 	subject := rm.prefix + agreement
 	st, err := l.js.Stream(ctx, l.cfg.Stream)
@@ -326,33 +327,9 @@ func (l *Ledger) agreementIndex(agreement string) (*projections.Index, error) {
 	if err != nil {
 		return nil, unavailable("reading the stream", err)
 	}
-	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
-	if err != nil {
-		return nil, unavailable("reading the stream", err)
-	}
 	var msgs []message
-	for len(msgs) == 0 || msgs[len(msgs)-1].seq < last.Sequence {
-		if ctx.Err() != nil {
-			return nil, unavailable("reading the stream", ctx.Err())
-		}
-		batch, err := cons.FetchNoWait(1000)
-		if err != nil {
-			return nil, unavailable("reading the stream", err)
-		}
-		got := len(msgs)
-		for msg := range batch.Messages() {
-			meta, err := msg.Metadata()
-			if err != nil {
-				return nil, unavailable("reading the stream", err)
-			}
-			msgs = append(msgs, message{seq: meta.Sequence.Stream, time: meta.Timestamp, subject: msg.Subject(), data: msg.Data()})
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return nil, unavailable("reading the stream", err)
-		}
-		if len(msgs) == got {
-			time.Sleep(5 * time.Millisecond) // nothing delivered yet: do not spin
-		}
+	if err := l.readStream(ctx, subject, last.Sequence, func(m message) { msgs = append(msgs, m) }); err != nil {
+		return nil, err
 	}
 	ds := make([]decoded, len(msgs))
 	parallel(len(msgs), func(i int) { ds[i] = rm.decode(msgs[i]) })

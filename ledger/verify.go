@@ -89,8 +89,9 @@ func (l *Ledger) Verify(ctx context.Context, heads []Head) (*Report, error) {
 	}
 	chains := map[string]*chain{}
 	ids := map[string]uint64{}
-	visit := func(seq uint64, subject string, data []byte) {
-		name := strings.TrimPrefix(subject, l.cfg.Subject+".")
+	visit := func(m message) {
+		seq, data := m.seq, m.data
+		name := strings.TrimPrefix(m.subject, l.cfg.Subject+".")
 		c := chains[name]
 		if c == nil {
 			c = &chain{head: Head{Agreement: name}}
@@ -124,7 +125,7 @@ func (l *Ledger) Verify(ctx context.Context, heads []Head) (*Report, error) {
 		}
 	}
 	if last != nil {
-		if err := l.readStream(ctx, last.Sequence, visit); err != nil {
+		if err := l.readStream(ctx, l.cfg.Subject+".*", last.Sequence, visit); err != nil {
 			return nil, err
 		}
 	}
@@ -156,14 +157,11 @@ func (l *Ledger) Verify(ctx context.Context, heads []Head) (*Report, error) {
 	return rep, nil
 }
 
-// verifyStall is how long reading the stream for Verify may go without a
+// readStall is how long reading the stream (readStream) may go without a
 // message before the consumer is replaced: one on a node that has just died
 // or rejoined can stay silent for longer than its own recovery is worth.
-const verifyStall = 3 * time.Second
+const readStall = 3 * time.Second
 
-// readStream calls visit for every message on the agreements' subjects, in
-// order, up to sequence last. A consumer that stalls is replaced by one
-// starting after the last message visited, until ctx ends.
 // retry runs fn again while it goes unanswered, until ctx ends, each try
 // bounded by the ledger's timeout: on a cluster electing a leader a request
 // may go unanswered, and the next one is answered.
@@ -184,14 +182,18 @@ func (l *Ledger) retry(ctx context.Context, fn func(ctx context.Context) error) 
 	}
 }
 
-func (l *Ledger) readStream(ctx context.Context, last uint64, visit func(seq uint64, subject string, data []byte)) error {
+// readStream calls visit for every message on subject (a filter: the
+// agreements' subjects, or one agreement's), in order, up to sequence last.
+// A consumer that stalls is replaced by one starting after the last message
+// visited, until ctx ends.
+func (l *Ledger) readStream(ctx context.Context, subject string, last uint64, visit func(m message)) error {
 	var done uint64 // the last sequence visited
 	for {
 		var cons jetstream.Consumer
 		err := l.retry(ctx, func(ctx context.Context) error {
 			var err error
 			cons, err = l.js.OrderedConsumer(ctx, l.cfg.Stream, jetstream.OrderedConsumerConfig{
-				FilterSubjects: []string{l.cfg.Subject + ".*"},
+				FilterSubjects: []string{subject},
 				DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
 				OptStartSeq:    done + 1,
 			})
@@ -205,7 +207,7 @@ func (l *Ledger) readStream(ctx context.Context, last uint64, visit func(seq uin
 			return unavailable("reading the stream", err)
 		}
 		for {
-			mctx, cancel := context.WithTimeout(ctx, verifyStall)
+			mctx, cancel := context.WithTimeout(ctx, readStall)
 			msg, err := msgs.Next(jetstream.NextContext(mctx))
 			cancel()
 			if err != nil {
@@ -224,7 +226,7 @@ func (l *Ledger) readStream(ctx context.Context, last uint64, visit func(seq uin
 			if seq <= done {
 				continue
 			}
-			visit(seq, msg.Subject(), msg.Data())
+			visit(message{seq: seq, time: meta.Timestamp, subject: msg.Subject(), data: msg.Data()})
 			done = seq
 			if done >= last {
 				msgs.Stop()
