@@ -337,7 +337,7 @@ func (ix *Index) introducedBy(trials []*trial, own map[string]bool) []Conflict {
 		}
 		a := ps.agreement(t.name)
 		for _, x := range ps.made(t) {
-			changed = append(changed, grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1})
+			changed = append(changed, ix.trialGrant(a, x, nil))
 			if !slices.Contains(clauses[t.name], x.line.id) {
 				clauses[t.name] = append(clauses[t.name], x.line.id)
 			}
@@ -357,7 +357,7 @@ func (ix *Index) introducedBy(trials []*trial, own map[string]bool) []Conflict {
 		case t.live:
 			for x, w := range t.v.watch {
 				if w.existed && slices.Contains(ids, x.line.id) {
-					old = append(old, grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1, span: &w.before})
+					old = append(old, ix.trialGrant(a, x, &w.before))
 				}
 			}
 			for _, id := range ids {
@@ -367,14 +367,14 @@ func (ix *Index) introducedBy(trials []*trial, own map[string]bool) []Conflict {
 				}
 				for x := l.current; x != nil; x = x.prev {
 					if x.clause.ExclusiveGrant() && t.v.watch[x] == nil {
-						old = append(old, grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1})
+						old = append(old, ix.trialGrant(a, x, nil))
 					}
 				}
 			}
 		case t.before != nil:
 			for _, x := range t.before.grants {
 				if slices.Contains(ids, x.line.id) {
-					old = append(old, grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1})
+					old = append(old, ix.trialGrant(a, x, nil))
 				}
 			}
 		}
@@ -413,17 +413,17 @@ func newPools(ix *Index, trials []*trial) *pools {
 		case t.live:
 			for x, w := range t.v.watch {
 				if w.existed && !w.alive {
-					add(0, grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1, span: &w.before})
+					add(0, ix.trialGrant(a, x, &w.before))
 				}
 			}
 		case t.v != nil:
 			if t.before != nil {
 				for _, x := range t.before.grants {
-					add(0, grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1})
+					add(0, ix.trialGrant(a, x, nil))
 				}
 			}
 			for _, x := range t.v.grants {
-				add(1, grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1})
+				add(1, ix.trialGrant(a, x, nil))
 			}
 		}
 	}
@@ -519,6 +519,13 @@ func (ps *pools) meeting(subjects []grant, side int) []Conflict {
 		}
 	}
 	return out
+}
+
+// trialGrant is grant version x of agreement a as a trial compares it:
+// with its scope mask, no grant-index key or holder, and its interval
+// before the trial when span is set.
+func (ix *Index) trialGrant(a *agreement, x *version, span *interval) grant {
+	return grant{a: a, x: x, mask: ix.maskOf(x), key: -1, holder: -1, span: span}
 }
 
 // maskOf is the scope mask of a grant version: the grant index's, when the
