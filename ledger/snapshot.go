@@ -230,7 +230,7 @@ func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStr
 			return 0
 		}
 	}
-	read := time.Since(start)
+	readIn := time.Since(start)
 	// Records are decoded in chunks, each while the one before is applied.
 	out, applied := rm.applying()
 	const chunk = 8192
@@ -256,7 +256,7 @@ func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStr
 	rm.applied = max(rm.applied, f.Applied)
 	rm.mu.Unlock()
 	s.written = uint64(len(f.Records))
-	log.Info("loaded the read-model snapshot", "amendments", len(f.Records), "seq", f.Applied, "bytes", len(data), "read", read.Round(time.Millisecond), "loaded", time.Since(start).Round(time.Millisecond))
+	log.Info("loaded the read-model snapshot", "amendments", len(f.Records), "seq", f.Applied, "bytes", len(data), "read", readIn.Round(time.Millisecond), "loaded", time.Since(start).Round(time.Millisecond))
 	return f.Applied
 }
 
