@@ -108,14 +108,16 @@ func conflict(a, b grant) (Conflict, bool) {
 	if !known && (x.Grantor != y.Grantor || x.Holder == y.Holder || x.Kind != y.Kind) {
 		return Conflict{}, false
 	}
-	scope, ok := x.Scope.Intersect(y.Scope)
-	if !ok {
-		return Conflict{}, false
-	}
+	// Times first: most versions a grant meets were closed before it began,
+	// and intersecting scopes allocates.
 	alo, ahi, aok := a.interval()
 	blo, bhi, bok := b.interval()
 	lo, hi := later(alo, blo), earlier(ahi, bhi)
 	if !aok || !bok || !hi.IsZero() && !lo.Before(hi) {
+		return Conflict{}, false
+	}
+	scope, ok := x.Scope.Intersect(y.Scope)
+	if !ok {
 		return Conflict{}, false
 	}
 	pa, pb := partyOf(a.agreement(), a.x), partyOf(b.agreement(), b.x)

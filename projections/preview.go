@@ -2,6 +2,7 @@ package projections
 
 import (
 	"fmt"
+	"iter"
 	"math"
 	"slices"
 	"time"
@@ -343,8 +344,17 @@ func (ix *Index) introducedBy(trials []*trial, own map[string]bool) []Conflict {
 			}
 		}
 	}
-	if len(changed) == 0 {
+	after := ps.meeting(changed, 1, nil)
+	if len(after) == 0 {
 		return []Conflict{}
+	}
+	// Conflicts before the trials matter only between clauses that conflict
+	// after them.
+	partners := map[[2]string]bool{}
+	for _, c := range after {
+		for _, p := range c.Clauses {
+			partners[[2]string{p.Agreement, p.Clause}] = true
+		}
 	}
 	// The grants of the changed clauses, before the trials.
 	for _, t := range trials {
@@ -379,7 +389,7 @@ func (ix *Index) introducedBy(trials []*trial, own map[string]bool) []Conflict {
 			}
 		}
 	}
-	return introduced(ps.meeting(old, 0), ps.meeting(changed, 1))
+	return introduced(ps.meeting(old, 0, partners), after)
 }
 
 // pools finds, for a grantor, its exclusive grants before (0) and after (1)
@@ -389,7 +399,6 @@ func (ix *Index) introducedBy(trials []*trial, own map[string]bool) []Conflict {
 type pools struct {
 	ix     *Index
 	trials map[string]*trial
-	cache  map[string]*[2][]grant
 	// What the index does not hold, by grantor: grants live trials dropped,
 	// and the grants of trials on views of their own.
 	extra map[string]*[2][]grant
@@ -397,7 +406,7 @@ type pools struct {
 }
 
 func newPools(ix *Index, trials []*trial) *pools {
-	ps := &pools{ix: ix, trials: map[string]*trial{}, cache: map[string]*[2][]grant{}, extra: map[string]*[2][]grant{}}
+	ps := &pools{ix: ix, trials: map[string]*trial{}, extra: map[string]*[2][]grant{}}
 	add := func(side int, g grant) {
 		e := ps.extra[g.x.clause.Grantor]
 		if e == nil {
@@ -464,54 +473,81 @@ func (ps *pools) made(t *trial) []*version {
 	return out
 }
 
-func (ps *pools) of(grantor string) *[2][]grant {
-	if p := ps.cache[grantor]; p != nil {
-		return p
-	}
-	ix := ps.ix
-	p := &[2][]grant{}
-	for _, kind := range [2]events.Kind{events.License, events.Exclusivity} {
-		k, ok := ix.grants.byKey[grantKey{grantor, kind}]
-		if !ok {
-			continue
+// of yields the exclusive grants of grantor before (side 0) or after (side
+// 1) the trials. It walks the grant index's list: a grantor may hold
+// thousands of versions, and a trial compares one or two grants with them.
+func (ps *pools) of(grantor string, side int) iter.Seq[grant] {
+	return func(yield func(grant) bool) {
+		ix := ps.ix
+		for _, kind := range [2]events.Kind{events.License, events.Exclusivity} {
+			k, ok := ix.grants.byKey[grantKey{grantor, kind}]
+			if !ok {
+				continue
+			}
+			for i := ix.grants.heads[k]; i >= 0; i = ix.grants.es[i].next {
+				e := &ix.grants.es[i]
+				g := grant{a: e.a, x: e.x, mask: e.mask, key: -1, holder: -1}
+				t := ps.trials[e.a.name]
+				switch {
+				case t != nil && !t.live:
+					continue // the trial's own view holds its grants (see extra)
+				case t != nil && side == 0:
+					if w := t.v.watch[e.x]; w != nil {
+						if !w.existed {
+							continue
+						}
+						g.span = &w.before
+					}
+				}
+				if !yield(g) {
+					return
+				}
+			}
 		}
-		for i := ix.grants.heads[k]; i >= 0; i = ix.grants.es[i].next {
-			e := &ix.grants.es[i]
-			g := grant{a: e.a, x: e.x, mask: e.mask, key: -1, holder: -1}
-			t := ps.trials[e.a.name]
-			switch {
-			case t == nil:
-				p[0], p[1] = append(p[0], g), append(p[1], g)
-			case t.live:
-				p[1] = append(p[1], g)
-				if w := t.v.watch[e.x]; w == nil {
-					p[0] = append(p[0], g)
-				} else if w.existed {
-					g.span = &w.before
-					p[0] = append(p[0], g)
+		if e := ps.extra[grantor]; e != nil {
+			for _, g := range e[side] {
+				if !yield(g) {
+					return
 				}
 			}
 		}
 	}
-	if e := ps.extra[grantor]; e != nil {
-		p[0], p[1] = append(p[0], e[0]...), append(p[1], e[1]...)
-	}
-	ps.cache[grantor] = p
-	return p
 }
 
 // meeting returns the conflicts of each grant in subjects with the other
-// grants of its grantor, before (side 0) or after (side 1) the trials.
-func (ps *pools) meeting(subjects []grant, side int) []Conflict {
+// grants of its grantor, before (side 0) or after (side 1) the trials; with
+// only set, with those of the clauses it holds (agreement, clause id).
+func (ps *pools) meeting(subjects []grant, side int, only map[[2]string]bool) []Conflict {
 	var out []Conflict
+	// A grantor met by many subjects has its grants gathered once (those
+	// of the clauses in only, when it is set).
 	pos := make(map[*version]int, len(subjects))
+	met := map[string]int{}
 	for i, g := range subjects {
 		pos[g.x] = i
+		met[g.x.clause.Grantor]++
 	}
+	gathered := map[string][]grant{}
 	for i, x := range subjects {
-		for _, y := range ps.of(x.x.clause.Grantor)[side] {
-			if j, ok := pos[y.x]; ok && j <= i {
-				continue // itself, or a pair already compared from the other side
+		grantor := x.x.clause.Grantor
+		others := ps.of(grantor, side)
+		if only != nil || met[grantor] > 8 {
+			gs, ok := gathered[grantor]
+			if !ok {
+				for y := range others {
+					if only == nil || only[[2]string{y.a.name, y.x.clause.ID}] {
+						gs = append(gs, y)
+					}
+				}
+				gathered[grantor] = gs
+			}
+			others = slices.Values(gs)
+		}
+		for y := range others {
+			if j, ok := pos[y.x]; ok && j <= i || y.x.line == x.x.line {
+				// itself, a pair already compared from the other side, or
+				// another version of its clause (they follow each other)
+				continue
 			}
 			if c, ok := conflict(x, y); ok {
 				out = append(out, c)
