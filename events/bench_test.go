@@ -30,3 +30,15 @@ func BenchmarkDecodeStored(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCheckOne checks one amendment built in code, as an append of a
+// single amendment does before anything else.
+func BenchmarkCheckOne(b *testing.B) {
+	as := synth.New(1).Agreement("p1", 2000)
+	b.ReportAllocs()
+	for i := range b.N {
+		if _, err := events.Check(as[i%len(as) : i%len(as)+1]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -115,17 +115,24 @@ func Check(as []*Amendment) ([]*Amendment, error) {
 		}
 		out[i], _ = readAmendment(appendAmendment(nil, as[i], false, Hash{}), path, &probs[i], nil)
 	}
-	// Large imports are checked on every core.
+	// Large imports are checked on every core; a few amendments at once,
+	// without handing them to another goroutine.
 	workers := min(runtime.GOMAXPROCS(0), len(as)/256+1)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := w; i < len(as); i += workers {
-				check(i)
-			}
-		})
+	if workers == 1 {
+		for i := range as {
+			check(i)
+		}
+	} else {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() {
+				for i := w; i < len(as); i += workers {
+					check(i)
+				}
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	var p Problems
 	for _, q := range probs {
 		p.list = append(p.list, q.list...)
