@@ -434,30 +434,36 @@ const (
 // publish when there is one message) and returns the last sequence written.
 func (l *Ledger) publish(ctx context.Context, msgs []*nats.Msg, progress func(done int)) (uint64, error) {
 	var last uint64
+	lastBySubject := map[string]uint64{} // what the batches before wrote
 	for start := 0; start < len(msgs); start += maxBatch {
 		batch := msgs[start:min(start+maxBatch, len(msgs))]
 		if start > 0 {
 			// The first message of each agreement in a later batch must
-			// follow what the earlier batch wrote.
-			fixExpectations(msgs[:start], batch, last)
+			// follow what the earlier batches wrote.
+			fixExpectations(batch, lastBySubject)
 		}
 		seq, err := l.publishBatch(ctx, batch)
 		if err != nil {
 			return 0, err
 		}
 		last = seq
+		written(lastBySubject, batch, last)
 		progress(start + len(batch))
 	}
 	return last, nil
 }
 
-// fixExpectations sets, on the first message of each agreement in batch,
-// the sequence its last message in done got; done ended at sequence last.
-func fixExpectations(done, batch []*nats.Msg, last uint64) {
-	lastBySubject := map[string]uint64{}
-	for i, m := range done {
-		lastBySubject[m.Subject] = last - uint64(len(done)-1-i)
+// written notes in lastBySubject the sequence each agreement's last message
+// in batch got: the batch ended at sequence last.
+func written(lastBySubject map[string]uint64, batch []*nats.Msg, last uint64) {
+	for i, m := range batch {
+		lastBySubject[m.Subject] = last - uint64(len(batch)-1-i)
 	}
+}
+
+// fixExpectations sets, on the first message of each agreement in batch,
+// the sequence its last message got in the batches before (lastBySubject).
+func fixExpectations(batch []*nats.Msg, lastBySubject map[string]uint64) {
 	seen := map[string]bool{}
 	for _, m := range batch {
 		if seen[m.Subject] {
