@@ -459,6 +459,20 @@ func (ps *pools) made(t *trial) []*version {
 	if !t.live {
 		return t.v.grants
 	}
+	// A retroactive amendment takes back the later records and folds them
+	// again: their grants are made again, as new versions. One made again
+	// as it was (the same record, clause and interval) has not changed.
+	type madeBy struct {
+		line   string
+		by     *events.Record
+		clause *events.Clause
+	}
+	dropped := map[madeBy]interval{}
+	for x, w := range t.v.watch {
+		if w.existed && !w.alive {
+			dropped[madeBy{x.line.id, x.by, x.clause}] = w.before
+		}
+	}
 	var out []*version
 	for x, w := range t.v.watch {
 		if !w.alive {
@@ -466,9 +480,13 @@ func (ps *pools) made(t *trial) []*version {
 		}
 		var now interval
 		now.lo, now.hi, now.ok = x.interval()
-		if !w.existed || !w.before.equal(now) {
-			out = append(out, x)
+		if w.existed && w.before.equal(now) {
+			continue
 		}
+		if before, ok := dropped[madeBy{x.line.id, x.by, x.clause}]; ok && !w.existed && before.equal(now) {
+			continue
+		}
+		out = append(out, x)
 	}
 	return out
 }
