@@ -39,7 +39,7 @@ type Effect struct {
 // amendment or a retraction can break a later one). All problems are
 // reported at once, each with the path of the input it is at.
 func (ix *Index) Validate(as []*events.Amendment) error {
-	_, err := ix.preview(nil, as, 0)
+	_, _, err := ix.preview(nil, as, 0, nil)
 	return err
 }
 
@@ -47,17 +47,57 @@ func (ix *Index) Validate(as []*events.Amendment) error {
 // checked (a writer gathering several requests into one commit checks each
 // after those before it), and returns the conflicts they would introduce.
 func (ix *Index) Introduces(prior, as []*events.Amendment) ([]Conflict, error) {
-	pv, err := ix.preview(prior, as, wantConflicts)
+	pv, _, err := ix.preview(prior, as, wantConflicts, nil)
 	if err != nil {
 		return nil, err
 	}
 	return pv.Conflicts, nil
 }
 
+// IntroducesEach checks groups of amendments in order, each as Introduces
+// checks it after the groups before it that pass, and returns for each the
+// conflicts it introduces or why it does not pass. Groups on agreements of
+// their own are tried together, once, when they all pass: a writer that
+// gathered n concurrent appends tries n groups, not n²/2.
+func (ix *Index) IntroducesEach(groups [][]*events.Amendment) ([][]Conflict, []error) {
+	errs := make([]error, len(groups))
+	var as []*events.Amendment
+	var owner []int
+	names := map[string]int{}
+	apart := true
+	for i, g := range groups {
+		for _, a := range g {
+			if j, ok := names[a.Agreement]; ok && j != i {
+				apart = false
+			}
+			names[a.Agreement] = i
+			as = append(as, a)
+			owner = append(owner, i)
+		}
+	}
+	if apart && len(as) > 0 {
+		if _, cs, err := ix.preview(nil, as, wantConflicts, owner); err == nil {
+			for len(cs) < len(groups) {
+				cs = append(cs, []Conflict{}) // empty groups at the end
+			}
+			return cs, errs
+		}
+	}
+	cs := make([][]Conflict, len(groups))
+	var prior []*events.Amendment
+	for i, g := range groups {
+		if cs[i], errs[i] = ix.Introduces(prior, g); errs[i] == nil {
+			prior = append(prior, g...)
+		}
+	}
+	return cs, errs
+}
+
 // Preview checks amendments as Validate does and returns what appending them
 // would change, without changing the index.
 func (ix *Index) Preview(as []*events.Amendment) (*Preview, error) {
-	return ix.preview(nil, as, wantConflicts|wantEffects)
+	pv, _, err := ix.preview(nil, as, wantConflicts|wantEffects, nil)
+	return pv, err
 }
 
 // What a preview computes besides checking.
@@ -96,7 +136,11 @@ func (t *trial) restore() {
 	t.live = false
 }
 
-func (ix *Index) preview(prior, as []*events.Amendment, want int) (*Preview, error) {
+// preview tries prior and then as, and reports what as does. With owner
+// set, as is groups of amendments on agreements of their own (owner[i] is
+// the group of as[i]), checked in order: their conflicts come by group,
+// and Preview.Conflicts is not set.
+func (ix *Index) preview(prior, as []*events.Amendment, want int, owner []int) (*Preview, [][]Conflict, error) {
 	// Trying amendments changes live views for a while: no query may read
 	// them meanwhile.
 	ix.mu.Lock()
@@ -143,7 +187,7 @@ func (ix *Index) preview(prior, as []*events.Amendment, want int) (*Preview, err
 		t.prior = append(t.prior, i < 0)
 	}
 	if err := p.Err("invalid amendment"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, t := range trials {
 		if a := ix.agreements[t.name]; a != nil {
@@ -162,18 +206,27 @@ func (ix *Index) preview(prior, as []*events.Amendment, want int) (*Preview, err
 		ix.try(t, effects, &p)
 	}
 	if err := p.Err("invalid amendment"); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pv := &Preview{Effects: []Effect{}, Conflicts: []Conflict{}}
+	var byGroup [][]Conflict
 	if want&wantConflicts != 0 {
-		own := map[string]bool{}
-		for _, a := range as {
-			own[a.Agreement] = true
+		ps := newPools(ix, trials)
+		if owner == nil {
+			own := map[string]bool{}
+			for _, a := range as {
+				own[a.Agreement] = true
+			}
+			// An agreement only prior amendments change is, before as,
+			// as they leave it.
+			ps.tried = func(t *trial, side int) bool { return side == 1 || !slices.Contains(t.prior, false) }
+			pv.Conflicts = ix.introducedBy(ps, trials, own)
+		} else {
+			byGroup = ix.introducedByEach(ps, trials, as, owner, owner[len(owner)-1]+1)
 		}
-		pv.Conflicts = ix.introducedBy(trials, own)
 	}
 	if !effects {
-		return pv, nil
+		return pv, byGroup, nil
 	}
 	for _, t := range trials {
 		for i, r := range t.recs {
@@ -185,7 +238,7 @@ func (ix *Index) preview(prior, as []*events.Amendment, want int) (*Preview, err
 			pv.Effects = append(pv.Effects, Effect{Amendment: idString(r.ID), Agreement: t.name, Version: r.Version, Diff: d})
 		}
 	}
-	return pv, nil
+	return pv, byGroup, nil
 }
 
 func idString(id ulid.ULID) string {
@@ -328,8 +381,7 @@ func addAll(p *events.Problems, prefix string, local events.Problems) {
 // of their grantor, after the trials and, to tell a new conflict from an old
 // one, before them. A live trial's view noted what the trial did to its
 // grants (watching); a trial on a view of its own is compared whole.
-func (ix *Index) introducedBy(trials []*trial, own map[string]bool) []Conflict {
-	ps := newPools(ix, trials)
+func (ix *Index) introducedBy(ps *pools, trials []*trial, own map[string]bool) []Conflict {
 	var changed, old []grant
 	clauses := map[string][]string{} // agreement → ids of its changed clauses
 	for _, t := range trials {
@@ -392,6 +444,30 @@ func (ix *Index) introducedBy(trials []*trial, own map[string]bool) []Conflict {
 	return introduced(ps.meeting(old, 0, partners), after)
 }
 
+// introducedByEach returns the conflicts each group of amendments
+// introduces (owner[i] is the group of as[i]; each group's agreements are
+// its own), as if the groups were tried one after another: a group sees
+// the groups before it done and those after it not begun.
+func (ix *Index) introducedByEach(ps *pools, trials []*trial, as []*events.Amendment, owner []int, n int) [][]Conflict {
+	groupOf := map[*trial]int{}
+	own := make([]map[string]bool, n)
+	for i, a := range as {
+		g := owner[i]
+		if own[g] == nil {
+			own[g] = map[string]bool{}
+		}
+		own[g][a.Agreement] = true
+		groupOf[ps.trials[a.Agreement]] = g
+	}
+	out := make([][]Conflict, n)
+	for g := range n {
+		ps.tried = func(t *trial, side int) bool { return groupOf[t] < g || side == 1 && groupOf[t] == g }
+		out[g] = ix.introducedBy(ps, trials, own[g])
+	}
+	ps.tried = nil
+	return out
+}
+
 // pools finds, for a grantor, its exclusive grants before (0) and after (1)
 // the trials: the grant index's, where a live trial's agreement is in the
 // index as the trial left it (its view noted what each grant was before),
@@ -399,21 +475,26 @@ func (ix *Index) introducedBy(trials []*trial, own map[string]bool) []Conflict {
 type pools struct {
 	ix     *Index
 	trials map[string]*trial
-	// What the index does not hold, by grantor: grants live trials dropped,
-	// and the grants of trials on views of their own.
-	extra map[string]*[2][]grant
+	// What the index does not hold, by grantor: grants live trials dropped
+	// (before them), and the grants of trials on views of their own
+	// (before and after them).
+	extra map[string][]extraGrant
 	names map[string]*agreement
+	// tried says whether a side sees trial t done; nil: on side 1. (Groups
+	// checked together see the trials of the groups before them done.)
+	tried func(t *trial, side int) bool
+}
+
+type extraGrant struct {
+	grant
+	t     *trial
+	tried bool // the grant is there once t is done, not before
 }
 
 func newPools(ix *Index, trials []*trial) *pools {
-	ps := &pools{ix: ix, trials: map[string]*trial{}, extra: map[string]*[2][]grant{}}
-	add := func(side int, g grant) {
-		e := ps.extra[g.x.clause.Grantor]
-		if e == nil {
-			e = &[2][]grant{}
-			ps.extra[g.x.clause.Grantor] = e
-		}
-		e[side] = append(e[side], g)
+	ps := &pools{ix: ix, trials: map[string]*trial{}, extra: map[string][]extraGrant{}}
+	add := func(t *trial, tried bool, g grant) {
+		ps.extra[g.x.clause.Grantor] = append(ps.extra[g.x.clause.Grantor], extraGrant{g, t, tried})
 	}
 	for _, t := range trials {
 		ps.trials[t.name] = t
@@ -422,21 +503,28 @@ func newPools(ix *Index, trials []*trial) *pools {
 		case t.live:
 			for x, w := range t.v.watch {
 				if w.existed && !w.alive {
-					add(0, ix.trialGrant(a, x, &w.before))
+					add(t, false, ix.trialGrant(a, x, &w.before))
 				}
 			}
 		case t.v != nil:
 			if t.before != nil {
 				for _, x := range t.before.grants {
-					add(0, ix.trialGrant(a, x, nil))
+					add(t, false, ix.trialGrant(a, x, nil))
 				}
 			}
 			for _, x := range t.v.grants {
-				add(1, ix.trialGrant(a, x, nil))
+				add(t, true, ix.trialGrant(a, x, nil))
 			}
 		}
 	}
 	return ps
+}
+
+func (ps *pools) done(t *trial, side int) bool {
+	if ps.tried == nil {
+		return side == 1
+	}
+	return ps.tried(t, side)
 }
 
 // agreement is the index's agreement name, or a stand-in for a new one.
@@ -509,7 +597,7 @@ func (ps *pools) of(grantor string, side int) iter.Seq[grant] {
 				switch {
 				case t != nil && !t.live:
 					continue // the trial's own view holds its grants (see extra)
-				case t != nil && side == 0:
+				case t != nil && !ps.done(t, side):
 					if w := t.v.watch[e.x]; w != nil {
 						if !w.existed {
 							continue
@@ -522,11 +610,9 @@ func (ps *pools) of(grantor string, side int) iter.Seq[grant] {
 				}
 			}
 		}
-		if e := ps.extra[grantor]; e != nil {
-			for _, g := range e[side] {
-				if !yield(g) {
-					return
-				}
+		for _, e := range ps.extra[grantor] {
+			if e.tried == ps.done(e.t, side) && !yield(e.grant) {
+				return
 			}
 		}
 	}
@@ -700,6 +786,6 @@ func (ix *Index) WhatIf(as []*events.Amendment, knownAt time.Time) (*Preview, er
 	for _, t := range trials {
 		own[t.name] = true
 	}
-	pv.Conflicts = ix.introducedBy(trials, own)
+	pv.Conflicts = ix.introducedBy(newPools(ix, trials), trials, own)
 	return pv, nil
 }
