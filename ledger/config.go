@@ -42,10 +42,12 @@ type Config struct {
 
 	// Timeout bounds each request to JetStream. Default 10 seconds.
 	Timeout time.Duration
-	// GroupWindow is how long a commit waits, when it holds a single
-	// append, for others to join its atomic batch. Default 0: a commit takes
-	// the appends that arrived while the previous one was being written,
-	// which groups concurrent writers without delaying a lone one.
+	// GroupWindow is how long a commit of concurrent appends (it holds
+	// several, or the last commit did) waits for more to join its atomic
+	// batch: JetStream stages each atomic batch of a single-replica stream
+	// on disk, at about the same cost for 2 messages as for 32. A lone
+	// writer is never delayed. Default 500µs; negative: commit what has
+	// arrived at once.
 	GroupWindow time.Duration
 	// SnapshotEvery writes a snapshot of the read model after this many new
 	// amendments (and on Close). Default 10000; negative disables snapshots.
@@ -74,6 +76,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Timeout == 0 {
 		c.Timeout = 10 * time.Second
+	}
+	if c.GroupWindow == 0 {
+		c.GroupWindow = 500 * time.Microsecond
 	}
 	if c.SnapshotEvery == 0 {
 		c.SnapshotEvery = 10000
