@@ -182,3 +182,56 @@ func TestWrittenAmendmentsReadBackTheSame(t *testing.T) {
 		t.Fatal("answers differ after reading the stream back")
 	}
 }
+
+// Concurrent appends of colliding exclusive grants, each on an agreement of
+// its own, are checked together in one commit: each append is told of its
+// collision with the grant recorded before, and of each collision between
+// two of them exactly one is told (the one committed after the other).
+func TestConcurrentAppendsReportTheirConflicts(t *testing.T) {
+	l := ledgertest.New(t)
+	grant := func(agreement, holder string) string {
+		return `{"agreement":"` + agreement + `","effective":"2026-01-01","changes":[
+			{"op":"open","title":"` + agreement + `","parties":["acme","` + holder + `"]},
+			{"op":"add","clause":{"id":"exc","kind":"exclusivity","grantor":"acme","holder":"` + holder + `","scope":{"products":["widget"]}}}]}`
+	}
+	l.Given(grant("base", "beta"))
+	const writers = 8
+	results := make([]*ledger.AppendResult, writers)
+	var wg sync.WaitGroup
+	for w := range writers {
+		wg.Go(func() {
+			res, err := l.When(grant(fmt.Sprintf("grant-%d", w), fmt.Sprintf("holder-%d", w)))
+			if err != nil {
+				t.Error(err)
+			}
+			results[w] = res
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	told := map[string]int{}
+	for w, res := range results {
+		own := fmt.Sprintf("grant-%d", w)
+		withBase := false
+		for _, c := range res.Conflicts {
+			a, b := c.Clauses[0].Agreement, c.Clauses[1].Agreement
+			if a != own && b != own {
+				t.Errorf("%s is told of %s/%s, a collision it has no part in", own, a, b)
+			}
+			withBase = withBase || a == "base" || b == "base"
+			told[a+"/"+b]++
+		}
+		if !withBase {
+			t.Errorf("%s is not told of its collision with base: %v", own, res.Conflicts)
+		}
+	}
+	for i := range writers {
+		for j := i + 1; j < writers; j++ {
+			if n := told[fmt.Sprintf("grant-%d/grant-%d", i, j)]; n != 1 {
+				t.Errorf("the collision of grant-%d and grant-%d is told %d times, want once", i, j, n)
+			}
+		}
+	}
+}
