@@ -21,6 +21,8 @@ type Ledger struct {
 	emb      *embedded // nil when connected to an external server
 	nc       *nats.Conn
 	js       jetstream.JetStream
+	feed     *nats.Conn // the read model's connection (see connect)
+	feedJS   jetstream.JetStream
 	rm       *readModel
 	consMu   sync.Mutex // guards consumer and unfollow, which the watch loop replaces
 	consumer jetstream.ConsumeContext
@@ -96,7 +98,7 @@ func (l *Ledger) load(ctx context.Context) {
 		return
 	}
 	follow, unfollow := context.WithCancel(context.Background())
-	cons, err := l.rm.follow(follow, l.js, l.cfg.Stream, from)
+	cons, err := l.rm.follow(follow, l.feedJS, l.cfg.Stream, from)
 	if err != nil {
 		unfollow()
 		fail(err)
@@ -182,7 +184,7 @@ func (l *Ledger) refollow(from uint64) {
 	// Creating the consumer is one request, bounded by JetStream's API
 	// timeout (follow has no deadline); follow then lives as long as the
 	// consumer.
-	cons, err := l.rm.follow(follow, l.js, l.cfg.Stream, from)
+	cons, err := l.rm.follow(follow, l.feedJS, l.cfg.Stream, from)
 	if err != nil {
 		unfollow()
 		l.cfg.Logger.Warn("the read model is stuck and a new consumer could not be created; trying again when it is needed", "applied", from, "err", err)
@@ -216,19 +218,31 @@ func (l *Ledger) connect() error {
 			l.emb = emb
 		}
 	}
+	dial := func(name string) (*nats.Conn, jetstream.JetStream, error) {
+		opts := append(connectOptions(cfg), nats.Name(name))
+		var nc *nats.Conn
+		var err error
+		if l.emb != nil {
+			nc, err = nats.Connect("", append(opts, nats.InProcessServer(l.emb.srv))...)
+		} else {
+			nc, err = nats.Connect(url, opts...)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("ledger: connecting to NATS at %s: %w", orEmbedded(url), err)
+		}
+		js, err := jetstream.New(nc)
+		return nc, js, err
+	}
+	// The read model follows the stream on a connection of its own: on the
+	// writers' connection, an append's acknowledgement would wait behind the
+	// messages delivered to the read model (a large import's among them).
 	var err error
-	if l.emb != nil {
-		l.nc, err = nats.Connect("", append(connectOptions(cfg), nats.InProcessServer(l.emb.srv))...)
-	} else {
-		l.nc, err = nats.Connect(url, connectOptions(cfg)...)
+	if l.nc, l.js, err = dial("agreement-ledger"); err == nil {
+		l.feed, l.feedJS, err = dial("agreement-ledger read model")
 	}
 	if err != nil {
-		if l.emb != nil {
-			l.emb.stop()
-		}
-		return fmt.Errorf("ledger: connecting to NATS at %s: %w", orEmbedded(url), err)
+		l.shutdown()
 	}
-	l.js, err = jetstream.New(l.nc)
 	return err
 }
 
@@ -288,12 +302,15 @@ func (l *Ledger) shutdown() {
 		l.unfollow()
 	}
 	l.consMu.Unlock()
-	if l.nc != nil {
-		l.nc.Drain()
-		for i := 0; i < 100 && !l.nc.IsClosed(); i++ {
+	for _, nc := range []*nats.Conn{l.nc, l.feed} {
+		if nc == nil {
+			continue
+		}
+		nc.Drain()
+		for i := 0; i < 100 && !nc.IsClosed(); i++ {
 			time.Sleep(10 * time.Millisecond)
 		}
-		l.nc.Close()
+		nc.Close()
 	}
 	if l.emb != nil {
 		l.emb.stop()

@@ -121,7 +121,6 @@ func sharedURL(dir string) (string, error) {
 // connectOptions turns the credentials and TLS settings into client options.
 func connectOptions(cfg Config) []nats.Option {
 	opts := []nats.Option{
-		nats.Name("agreement-ledger"),
 		nats.Timeout(cfg.Timeout),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(250 * time.Millisecond),
