@@ -245,34 +245,28 @@ func (l *Ledger) commitLoop() {
 		var timer <-chan time.Time
 	gather:
 		for size < maxBatch {
+			var r *request
 			select {
-			case r := <-l.requests:
-				if size+len(r.as) > maxBatch {
-					l.commit(group)
-					group, size = nil, 0
-				}
-				group = append(group, r)
-				size += len(r.as)
-				continue
+			case r = <-l.requests:
 			default:
-			}
-			if timer == nil {
-				if l.cfg.GroupWindow <= 0 || len(group) == 1 && last <= 1 {
+				if timer == nil {
+					if l.cfg.GroupWindow <= 0 || len(group) == 1 && last <= 1 {
+						break gather
+					}
+					timer = time.After(l.cfg.GroupWindow)
+				}
+				select {
+				case r = <-l.requests:
+				case <-timer:
 					break gather
 				}
-				timer = time.After(l.cfg.GroupWindow)
 			}
-			select {
-			case r := <-l.requests:
-				if size+len(r.as) > maxBatch {
-					l.commit(group)
-					group, size = nil, 0
-				}
-				group = append(group, r)
-				size += len(r.as)
-			case <-timer:
-				break gather
+			if size+len(r.as) > maxBatch {
+				l.commit(group)
+				group, size = nil, 0
 			}
+			group = append(group, r)
+			size += len(r.as)
 		}
 		last = len(group)
 		l.commit(group)
