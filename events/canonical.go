@@ -115,24 +115,20 @@ func Check(as []*Amendment) ([]*Amendment, error) {
 		}
 		out[i], _ = readAmendment(appendAmendment(nil, as[i], false, Hash{}), path, &probs[i], nil)
 	}
-	// Large imports are checked on every core; a few amendments at once,
-	// without handing them to another goroutine.
+	// Large imports are checked on every core; the caller's goroutine takes
+	// a share (all of a few amendments: a hand-off would cost as much).
 	workers := min(runtime.GOMAXPROCS(0), len(as)/256+1)
-	if workers == 1 {
-		for i := range as {
+	share := func(w int) {
+		for i := w; i < len(as); i += workers {
 			check(i)
 		}
-	} else {
-		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Go(func() {
-				for i := w; i < len(as); i += workers {
-					check(i)
-				}
-			})
-		}
-		wg.Wait()
 	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Go(func() { share(w) })
+	}
+	share(0)
+	wg.Wait()
 	var p Problems
 	for _, q := range probs {
 		p.list = append(p.list, q.list...)

@@ -219,7 +219,11 @@ func (ix *Index) preview(prior, as []*events.Amendment, want int, owner []int) (
 			}
 			// An agreement only prior amendments change is, before as,
 			// as they leave it.
-			ps.tried = func(t *trial, side int) bool { return side == 1 || !slices.Contains(t.prior, false) }
+			onlyPrior := map[*trial]bool{}
+			for _, t := range trials {
+				onlyPrior[t] = !slices.Contains(t.prior, false)
+			}
+			ps.tried = func(t *trial, side int) bool { return side == 1 || onlyPrior[t] }
 			pv.Conflicts = ix.introducedBy(ps, trials, own)
 		} else {
 			byGroup = ix.introducedByEach(ps, trials, as, owner, owner[len(owner)-1]+1)
