@@ -86,6 +86,10 @@ func (l *Ledger) load(ctx context.Context) {
 	defer l.wg.Done()
 	defer close(l.rm.ready)
 	fail := func(err error) {
+		if ctx.Err() != nil {
+			l.rm.loadErr = events.Errorf(events.Internal, "ledger is closed")
+			return // closed while loading: nothing went wrong
+		}
 		l.rm.loadErr = err
 		l.cfg.Logger.Error("the read model could not be loaded", "err", err)
 	}
@@ -94,7 +98,7 @@ func (l *Ledger) load(ctx context.Context) {
 	}
 	from := l.snaps.load(ctx, l.rm, l.js)
 	if ctx.Err() != nil {
-		fail(events.Errorf(events.Internal, "ledger is closed"))
+		fail(ctx.Err())
 		return
 	}
 	follow, unfollow := context.WithCancel(context.Background())

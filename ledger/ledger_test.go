@@ -12,6 +12,7 @@ import (
 
 	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/events/seed"
+	"github.com/agreement-ledger/ledger/events/synth"
 	"github.com/agreement-ledger/ledger/ledger"
 	"github.com/agreement-ledger/ledger/ledger/ledgertest"
 	"github.com/agreement-ledger/ledger/projections"
@@ -296,5 +297,31 @@ func TestRefusesUnsafeStream(t *testing.T) {
 	_, err := ledger.Open(context.Background(), ledger.Config{URL: l.ClientURL(), Stream: "LOOSE", Subject: "loose.agreement"})
 	if err == nil || !strings.Contains(err.Error(), "deny_delete") || !strings.Contains(err.Error(), "max_age") {
 		t.Fatalf("opening an unsafe stream: %v; want a refusal naming deny_delete and max_age", err)
+	}
+}
+
+// A ledger closed while it loads its read model closes at once: a short
+// command (a verify, one query) often ends while its snapshot is being
+// read. Reading an object does not notice a cancelled context, and Close
+// used to wait four timeouts for it.
+func TestCloseWhileLoading(t *testing.T) {
+	cfg := ledger.Config{DataDir: t.TempDir(), Timeout: 2 * time.Second}
+	l := ledgertest.New(t, cfg)
+	if _, err := l.Append(context.Background(), synth.New(1).Many(50, 40), ledger.AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	l.Close() // writes the snapshot
+	for i := range 30 {
+		start := time.Now()
+		l, err := ledger.Open(context.Background(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(i%10) * time.Millisecond) // somewhere in the load
+		l.Close()
+		// Four timeouts (8 s) when it waited; well under one now.
+		if took := time.Since(start); took > cfg.Timeout {
+			t.Fatalf("open %d: opening and closing took %s", i, took)
+		}
 	}
 }

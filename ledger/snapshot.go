@@ -205,7 +205,9 @@ func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStr
 		return 0
 	}
 	if err != nil {
-		log.Warn("ignoring the read-model snapshot: it cannot be read", "err", err)
+		if ctx.Err() == nil { // not closing
+			log.Warn("ignoring the read-model snapshot: it cannot be read", "err", err)
+		}
 		return 0
 	}
 	var f snapshotFile
@@ -264,21 +266,40 @@ func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStr
 // size: GetBytes grows its buffer as it reads, and for a large snapshot
 // the copies and clearing take longer than the reading. Reading to the end
 // checks the object's digest.
+//
+// It returns when ctx ends: an object's reader does not. Once ctx is
+// cancelled no chunk comes, and its Read waits for ctx's deadline (Close
+// while a short command's ledger was loading took four timeouts).
 func (s *snapshots) read(ctx context.Context) ([]byte, error) {
 	obj, err := s.store.Get(ctx, snapshotObject)
 	if err != nil {
 		return nil, err
 	}
-	defer obj.Close()
 	info, err := obj.Info()
 	if err != nil {
+		obj.Close()
 		return nil, err
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, info.Size+bytes.MinRead))
-	if _, err := buf.ReadFrom(obj); err != nil {
-		return nil, err
+	type result struct {
+		data []byte
+		err  error
 	}
-	return buf.Bytes(), nil
+	done := make(chan result, 1)
+	go func() {
+		defer obj.Close()
+		buf := bytes.NewBuffer(make([]byte, 0, info.Size+bytes.MinRead))
+		_, err := buf.ReadFrom(obj)
+		done <- result{buf.Bytes(), err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, r.err
+		}
+		return r.data, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // agreementOf reads the agreement of stored bytes without decoding them all;
