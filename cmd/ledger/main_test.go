@@ -231,6 +231,9 @@ func serve(t *testing.T, dir string, args ...string) *server {
 			t.Fatalf("ledger serve exited before it was ready:\n%s\n%s", s.stdout, &s.stderr)
 		}
 	case <-time.After(30 * time.Second):
+		// Its goroutines, on its stderr; read once it has exited.
+		cmd.Process.Signal(syscall.SIGQUIT)
+		<-s.done
 		t.Fatalf("ledger serve did not say it was ready within 30s:\n%s\n%s", s.stdout, &s.stderr)
 	}
 	return s
