@@ -132,8 +132,6 @@ func (l *Ledger) Validate(as []*events.Amendment) error {
 	if err := l.loaded(); err != nil {
 		return err
 	}
-	l.rm.mu.RLock()
-	defer l.rm.mu.RUnlock()
 	var res AppendResult
 	fresh, err := partition(l.rm.ix, as, &res)
 	if err != nil {
@@ -146,8 +144,8 @@ func (l *Ledger) dryRun(as []*events.Amendment, opts AppendOptions) (*AppendResu
 	if err := l.loaded(); err != nil {
 		return nil, err
 	}
-	l.rm.mu.RLock()
-	defer l.rm.mu.RUnlock()
+	// Not under the read model's lock: a dry run waits for a batch being
+	// written to be resolved, which the read model does (see Kept).
 	res := &AppendResult{DryRun: true, Appended: []Appended{}}
 	fresh, err := partition(l.rm.ix, as, res)
 	if err != nil {
@@ -295,12 +293,14 @@ func (l *Ledger) commit(group []*request) {
 		var msgs []*nats.Msg
 		var refused []refusal
 		var ws map[events.Hash]writing
+		var kept *projections.Kept
 		func() {
 			l.rm.mu.RLock()
 			defer l.rm.mu.RUnlock()
-			accepted, msgs, ws, refused = l.prepare(live)
+			accepted, msgs, ws, refused, kept = l.prepare(live)
 		}()
 		if len(refused) > 0 && !synced {
+			kept.Abort()
 			// The read model may not have yet what another process wrote
 			// (the agreement it opened, the version it reached): catch up
 			// once and check again before refusing anything.
@@ -316,6 +316,7 @@ func (l *Ledger) commit(group []*request) {
 			f.r.done <- f.err
 		}
 		if len(accepted) == 0 {
+			kept.Abort()
 			return
 		}
 		progress := func(int) {}
@@ -325,13 +326,22 @@ func (l *Ledger) commit(group []*request) {
 		l.rm.expect(ws)
 		seq, err := l.publish(accepted[0].ctx, msgs, progress)
 		if err == nil {
-			l.finish(accepted, seq)
+			err = l.finish(accepted, seq)
 		}
+		// Whatever of the batch the read model did not take back from the
+		// stream is taken out of the views (nothing, when it was written).
+		kept.Abort()
 		l.rm.forget(ws)
+		if err != nil && !errors.Is(err, errRetry) {
+			for _, r := range accepted {
+				r.done <- err
+			}
+			return
+		}
 		if err == nil {
 			return
 		}
-		if !errors.Is(err, errRetry) || attempt >= 50 {
+		if attempt >= 50 {
 			for _, r := range accepted {
 				r.done <- err
 			}
@@ -361,8 +371,10 @@ type refusal struct {
 
 // prepare checks each request after the ones before it, refusing those that
 // do not pass, and encodes the rest as messages chained to their agreements.
-// A request whose context has ended is answered at once.
-func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg, map[events.Hash]writing, []refusal) {
+// What passes is kept applied to the read model's views (the index holds
+// it tentatively until the stream hands it back). A request whose context
+// has ended is answered at once.
+func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg, map[events.Hash]writing, []refusal, *projections.Kept) {
 	ix := l.rm.ix
 	var live []*request
 	for _, r := range group {
@@ -375,6 +387,7 @@ func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg, map[events.
 	}
 	var accepted []*request
 	var refused []refusal
+	var kept *projections.Kept
 	if apart(live) {
 		// Concurrent writers on agreements of their own: checked together.
 		var checked []*request
@@ -391,7 +404,8 @@ func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg, map[events.
 			r.fresh = fresh
 			checked, freshes = append(checked, r), append(freshes, fresh)
 		}
-		conflicts, errs := ix.IntroducesEach(freshes)
+		conflicts, errs, held := ix.Hold(freshes)
+		kept = held
 		for i, r := range checked {
 			if errs[i] != nil {
 				refused = append(refused, refusal{r, errs[i]})
@@ -426,6 +440,16 @@ func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg, map[events.
 			prior = append(prior, fresh...)
 			accepted = append(accepted, r)
 		}
+		if len(prior) > 0 {
+			var err error
+			if kept, err = ix.Keep(prior); err != nil {
+				// Each passed after the ones before it: together they pass.
+				for _, r := range accepted {
+					refused = append(refused, refusal{r, err})
+				}
+				accepted = nil
+			}
+		}
 	}
 	var fresh []*events.Amendment
 	for _, r := range accepted {
@@ -458,7 +482,7 @@ func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg, map[events.
 		}
 		msgs = append(msgs, m)
 	}
-	return accepted, msgs, ws, refused
+	return accepted, msgs, ws, refused, kept
 }
 
 // apart reports whether no two requests name the same agreement.
@@ -581,18 +605,18 @@ func classify(err error) error {
 }
 
 // finish waits until the read model has the committed amendments, then
-// answers each request.
-func (l *Ledger) finish(accepted []*request, seq uint64) {
-	err := l.rm.waitFor(context.Background(), seq, l.cfg.Timeout)
+// answers each request. When the read model does not get there, it answers
+// none of them and returns why.
+func (l *Ledger) finish(accepted []*request, seq uint64) error {
+	if err := l.rm.waitFor(context.Background(), seq, l.cfg.Timeout); err != nil {
+		return err
+	}
 	l.rm.mu.RLock()
 	defer l.rm.mu.RUnlock()
 	for _, r := range accepted {
-		if err != nil {
-			r.done <- err
-			continue
-		}
 		r.done <- r.collect(l.rm.ix)
 	}
+	return nil
 }
 
 // collect fills the result with every amendment of the request, in input order.

@@ -384,14 +384,14 @@ func unavailable(what string, err error) error {
 	return &events.Error{Kind: events.Internal, Message: msg, Err: err}
 }
 
-// read runs fn on the index under the read lock, once it has loaded.
+// read runs fn on the index, once it has loaded. The index has a lock of
+// its own; the read model's is not held, for some questions wait for a
+// batch being written, which the read model resolves (see projections.Kept).
 func read[T any](l *Ledger, fn func(ix *projections.Index) (T, error)) (T, error) {
 	if err := l.loaded(); err != nil {
 		var zero T
 		return zero, err
 	}
-	l.rm.mu.RLock()
-	defer l.rm.mu.RUnlock()
 	return fn(l.rm.ix)
 }
 

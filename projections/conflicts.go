@@ -235,9 +235,21 @@ func (ix *Index) grantsAt(t, knownAt time.Time, excl bool, qmask uint64, group b
 	if cut != math.MaxUint64 {
 		changed = map[*agreement]bool{}
 		more := map[grantKey]int32{}
+		// Agreements recorded since cut, and those a held batch changed
+		// (tentatively: they are read as known at cut).
+		var since []*agreement
 		i := sort.Search(len(ix.all), func(i int) bool { return ix.all[i].Seq > cut })
 		for _, r := range ix.all[i:] {
-			a := ix.agreements[r.Agreement]
+			since = append(since, ix.agreements[r.Agreement])
+		}
+		if ix.kept != nil {
+			for name := range ix.kept.trials {
+				if a := ix.agreements[name]; a != nil {
+					since = append(since, a)
+				}
+			}
+		}
+		for _, a := range since {
 			if changed[a] {
 				continue
 			}

@@ -14,8 +14,11 @@
 // without a log), so a retroactive amendment or a retraction is folded in by
 // rolling the view back to where it changes history and folding the rest
 // again; a validation tries amendments on a live view the same way and then
-// restores it. Exclusive grants of every agreement are also kept in one
-// compact index, for conflicts and rights checks across agreements.
+// restores it. A writer keeps what it tried instead (Hold, Kept): the
+// amendments stay folded, tentatively, and when the stream hands them back
+// Add only notes their sequences, so an append is folded once. Exclusive
+// grants of every agreement are also kept in one compact index, for
+// conflicts and rights checks across agreements.
 //
 // A view as known at an earlier K is, when what was recorded by K is a
 // prefix (in fold order) of what is recorded now, the current view read up

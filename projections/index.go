@@ -34,6 +34,7 @@ type Index struct {
 	grants    *grantIndex
 	kviews    viewCache
 	unsettled []*agreement // agreements with records not folded yet (see settle)
+	kept      *Kept        // the batch a writer holds applied, if any
 }
 
 // agreement is one agreement's records and its current view.
@@ -114,6 +115,15 @@ func (ix *Index) Add(r *events.Record) error {
 	}
 	if old := ix.byID.get(r.ID); old != nil {
 		return fmt.Errorf("projections: amendment id %s at sequence %d was already recorded at sequence %d", r.ID, r.Seq, old.Seq)
+	}
+	if k := ix.kept; k != nil {
+		if ix.addKept(r) {
+			return nil
+		}
+		if k.trials[r.Agreement] != nil {
+			// Another writer got in first: the held batch's write fails.
+			ix.abort(k)
+		}
 	}
 	a := ix.agreements[r.Agreement]
 	if a == nil {
@@ -320,7 +330,7 @@ func (a *agreement) versionAt(cut uint64) uint64 {
 // view with that bound. Otherwise it is folded from the records visible at
 // cut (and cached).
 func (ix *Index) viewAt(a *agreement, cut uint64) (*view, *events.Record) {
-	if len(a.records) == 0 || cut >= a.records[len(a.records)-1].Seq {
+	if len(a.records) == 0 || cut >= a.records[len(a.records)-1].Seq && !ix.held(a) {
 		return a.v, nil
 	}
 	n := a.versionAt(cut)
@@ -342,7 +352,7 @@ func (ix *Index) viewAt(a *agreement, cut uint64) (*view, *events.Record) {
 // fullViewAt is the agreement as known at sequence cut, folded: the current
 // view, or one folded from the records visible at cut (and cached).
 func (ix *Index) fullViewAt(a *agreement, cut uint64) *view {
-	if len(a.records) == 0 || cut >= a.records[len(a.records)-1].Seq {
+	if len(a.records) == 0 || cut >= a.records[len(a.records)-1].Seq && !ix.held(a) {
 		return a.v
 	}
 	n := a.versionAt(cut)
@@ -350,9 +360,12 @@ func (ix *Index) fullViewAt(a *agreement, cut uint64) *view {
 }
 
 // cut turns a known-at time into the last stream sequence recorded by then;
-// zero means everything.
+// zero means everything (what was added: not a batch held tentatively).
 func (ix *Index) cut(knownAt time.Time) uint64 {
 	if knownAt.IsZero() {
+		if ix.kept != nil {
+			return ix.lastSeq()
+		}
 		return math.MaxUint64
 	}
 	var i int
@@ -428,14 +441,16 @@ type Summary struct {
 func (ix *Index) Agreements(at time.Time) []Summary {
 	defer ix.read()()
 	out := make([]Summary, 0, len(ix.agreements))
+	cut := ix.cut(time.Time{})
 	for _, a := range ix.agreements {
-		v := a.v
-		s := Summary{Agreement: a.name, Title: v.title, Parties: nonNil(v.parties), Status: v.status(at, nil), Version: uint64(len(a.records))}
-		if v.opened != nil {
-			s.Opened = v.opened.Effective
+		v, bound := ix.viewAt(a, cut)
+		s := Summary{Agreement: a.name, Status: v.status(at, bound), Version: uint64(len(a.records))}
+		if o := v.openedBefore(bound); o != nil {
+			s.Title, s.Parties, s.Opened = v.title, v.parties, o.Effective
 		}
-		if v.closed != nil {
-			s.Closed = v.closed.Effective
+		s.Parties = nonNil(s.Parties)
+		if c := v.closedBefore(bound); c != nil {
+			s.Closed = c.Effective
 		}
 		out = append(out, s)
 	}

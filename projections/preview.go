@@ -39,7 +39,7 @@ type Effect struct {
 // amendment or a retraction can break a later one). All problems are
 // reported at once, each with the path of the input it is at.
 func (ix *Index) Validate(as []*events.Amendment) error {
-	_, _, err := ix.preview(nil, as, 0, nil)
+	_, _, _, err := ix.preview(nil, as, 0, nil, false)
 	return err
 }
 
@@ -47,7 +47,7 @@ func (ix *Index) Validate(as []*events.Amendment) error {
 // checked (a writer gathering several requests into one commit checks each
 // after those before it), and returns the conflicts they would introduce.
 func (ix *Index) Introduces(prior, as []*events.Amendment) ([]Conflict, error) {
-	pv, _, err := ix.preview(prior, as, wantConflicts, nil)
+	pv, _, _, err := ix.preview(prior, as, wantConflicts, nil, false)
 	if err != nil {
 		return nil, err
 	}
@@ -60,6 +60,24 @@ func (ix *Index) Introduces(prior, as []*events.Amendment) ([]Conflict, error) {
 // their own are tried together, once, when they all pass: a writer that
 // gathered n concurrent appends tries n groups, not n²/2.
 func (ix *Index) IntroducesEach(groups [][]*events.Amendment) ([][]Conflict, []error) {
+	cs, errs, _ := ix.introducesEach(groups, false)
+	return cs, errs
+}
+
+// Hold checks groups as IntroducesEach does and keeps those that pass
+// applied to their agreements' views (see Kept), for a writer about to
+// write them; it holds nothing when none passes.
+func (ix *Index) Hold(groups [][]*events.Amendment) ([][]Conflict, []error, *Kept) {
+	return ix.introducesEach(groups, true)
+}
+
+// Keep checks amendments as Validate does and keeps them applied (see Kept).
+func (ix *Index) Keep(as []*events.Amendment) (*Kept, error) {
+	_, _, k, err := ix.preview(nil, as, 0, nil, true)
+	return k, err
+}
+
+func (ix *Index) introducesEach(groups [][]*events.Amendment, keep bool) ([][]Conflict, []error, *Kept) {
 	errs := make([]error, len(groups))
 	var as []*events.Amendment
 	var owner []int
@@ -76,11 +94,11 @@ func (ix *Index) IntroducesEach(groups [][]*events.Amendment) ([][]Conflict, []e
 		}
 	}
 	if apart && len(as) > 0 {
-		if _, cs, err := ix.preview(nil, as, wantConflicts, owner); err == nil {
+		if _, cs, k, err := ix.preview(nil, as, wantConflicts, owner, keep); err == nil {
 			for len(cs) < len(groups) {
 				cs = append(cs, []Conflict{}) // empty groups at the end
 			}
-			return cs, errs
+			return cs, errs, k
 		}
 	}
 	cs := make([][]Conflict, len(groups))
@@ -90,13 +108,26 @@ func (ix *Index) IntroducesEach(groups [][]*events.Amendment) ([][]Conflict, []e
 			prior = append(prior, g...)
 		}
 	}
-	return cs, errs
+	if !keep || len(prior) == 0 {
+		return cs, errs, nil
+	}
+	// Those that pass were each checked after the ones before them:
+	// together they pass.
+	k, err := ix.Keep(prior)
+	if err != nil {
+		for i := range errs {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+		}
+	}
+	return cs, errs, k
 }
 
 // Preview checks amendments as Validate does and returns what appending them
 // would change, without changing the index.
 func (ix *Index) Preview(as []*events.Amendment) (*Preview, error) {
-	pv, _, err := ix.preview(nil, as, wantConflicts|wantEffects, nil)
+	pv, _, _, err := ix.preview(nil, as, wantConflicts|wantEffects, nil, false)
 	return pv, err
 }
 
@@ -140,11 +171,12 @@ func (t *trial) restore() {
 // set, as is groups of amendments on agreements of their own (owner[i] is
 // the group of as[i]), checked in order: their conflicts come by group,
 // and Preview.Conflicts is not set.
-func (ix *Index) preview(prior, as []*events.Amendment, want int, owner []int) (*Preview, [][]Conflict, error) {
+func (ix *Index) preview(prior, as []*events.Amendment, want int, owner []int, keep bool) (*Preview, [][]Conflict, *Kept, error) {
 	// Trying amendments changes live views for a while: no query may read
-	// them meanwhile.
+	// them meanwhile. A batch held tentatively is resolved first.
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
+	ix.waitUnheld()
 	ix.settle()
 	effects := want&wantEffects != 0
 	var p events.Problems
@@ -160,7 +192,7 @@ func (ix *Index) preview(prior, as []*events.Amendment, want int, owner []int) (
 	seen := map[ulid.ULID]int{}
 	var trials []*trial
 	byName := map[string]*trial{}
-	next := ix.lastSeq()
+	next := uint64(keptSeq)
 	all := append(slices.Clone(prior), as...)
 	for k, a := range all {
 		i := k - len(prior)
@@ -187,7 +219,7 @@ func (ix *Index) preview(prior, as []*events.Amendment, want int, owner []int) (
 		t.prior = append(t.prior, i < 0)
 	}
 	if err := p.Err("invalid amendment"); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for _, t := range trials {
 		if a := ix.agreements[t.name]; a != nil {
@@ -197,16 +229,19 @@ func (ix *Index) preview(prior, as []*events.Amendment, want int, owner []int) (
 	for _, t := range trials {
 		t.watch = want&wantConflicts != 0
 	}
+	var kept *Kept
 	defer func() {
-		for _, t := range trials {
-			t.restore()
+		if kept == nil {
+			for _, t := range trials {
+				t.restore()
+			}
 		}
 	}()
 	for _, t := range trials {
 		ix.try(t, effects, &p)
 	}
 	if err := p.Err("invalid amendment"); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	pv := &Preview{Effects: []Effect{}, Conflicts: []Conflict{}}
 	var byGroup [][]Conflict
@@ -229,8 +264,11 @@ func (ix *Index) preview(prior, as []*events.Amendment, want int, owner []int) (
 			byGroup = ix.introducedByEach(ps, trials, as, owner, owner[len(owner)-1]+1)
 		}
 	}
+	if keep {
+		kept = ix.hold(trials)
+	}
 	if !effects {
-		return pv, byGroup, nil
+		return pv, byGroup, kept, nil
 	}
 	for _, t := range trials {
 		for i, r := range t.recs {
@@ -242,7 +280,7 @@ func (ix *Index) preview(prior, as []*events.Amendment, want int, owner []int) (
 			pv.Effects = append(pv.Effects, Effect{Amendment: idString(r.ID), Agreement: t.name, Version: r.Version, Diff: d})
 		}
 	}
-	return pv, byGroup, nil
+	return pv, byGroup, kept, nil
 }
 
 func idString(id ulid.ULID) string {
@@ -710,7 +748,7 @@ func introduced(before, after []Conflict) []Conflict {
 // it skips those and lists them in Invalidated. The hypothetical amendments
 // themselves must apply. Conflicts are found against the grants recorded now.
 func (ix *Index) WhatIf(as []*events.Amendment, knownAt time.Time) (*Preview, error) {
-	defer ix.read()()
+	defer ix.readUnheld()()
 	cut := ix.cut(knownAt)
 	var p events.Problems
 	var trials []*trial

@@ -116,6 +116,29 @@ func generate(f failer, src synth.Source, size int) *history {
 		}
 		rec = rec.Add(time.Duration(src.IntN(3)) * 12 * time.Hour)
 		r := &events.Record{Amendment: a, Seq: uint64(len(h.recs) + 1), Recorded: rec}
+		// A writer holds what it checked applied until the stream hands it
+		// back (projections.Kept): meanwhile queries answer as before it, and
+		// whether it is then added or aborted, the index is as if added.
+		if hold := src.IntN(3); hold > 0 {
+			times := []time.Time{a.Effective, h.recs0(a).Effective}
+			answers := func() []any {
+				var out []any
+				for _, t := range times {
+					out = append(out, stateOrErr(h.ix, a.Agreement, t, time.Time{}), h.ix.Conflicts(t, time.Time{}), h.ix.Agreements(t))
+				}
+				tl, err := h.ix.Timeline(a.Agreement, time.Time{})
+				return append(out, tl, events.KindOf(err))
+			}
+			before := answers()
+			_, errs, k := h.ix.Hold([][]*events.Amendment{{a}})
+			if errs[0] != nil || k == nil {
+				f.Fatalf("Hold: %v", errs[0])
+			}
+			same(f, fmt.Sprintf("answers about %s while amendment %d is held", a.Agreement, len(h.recs)), before, answers())
+			if hold == 2 {
+				k.Abort()
+			}
+		}
 		if err := h.ix.Add(r); err != nil {
 			f.Fatalf("Add: %v", err)
 		}
@@ -171,6 +194,15 @@ func generate(f failer, src synth.Source, size int) *history {
 		h.scopes = append(h.scopes, s)
 	}
 	return h
+}
+
+// recs0 is a record worth asking about while a is held: the one before it,
+// or a itself.
+func (h *history) recs0(a *events.Amendment) *events.Amendment {
+	if len(h.recs) > 0 {
+		return h.recs[len(h.recs)-1].Amendment
+	}
+	return a
 }
 
 // pick chooses n of xs with src (with repeats).
