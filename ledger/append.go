@@ -91,6 +91,12 @@ func (l *Ledger) Append(ctx context.Context, as []*events.Amendment, opts Append
 		return l.dryRun(as, opts)
 	}
 	req := &request{ctx: ctx, as: as, expect: opts.ExpectVersion, progress: opts.Progress, done: make(chan error, 1)}
+	if l.commitAlone(req) {
+		if err := <-req.done; err != nil {
+			return nil, err
+		}
+		return req.res, nil
+	}
 	select {
 	case l.requests <- req:
 	case <-l.stop:
@@ -205,6 +211,27 @@ func checkVersion(ix *projections.Index, as []*events.Amendment, expect *uint64,
 	return nil
 }
 
+// commitAlone commits req in the caller's goroutine when no other commit
+// is running or waiting: a lone writer's append is not handed to the
+// commit loop and back. Concurrent writers queue for the commit loop,
+// which commits them together.
+func (l *Ledger) commitAlone(req *request) bool {
+	if len(l.requests) > 0 || !l.isReady() || !l.committing.TryLock() {
+		return false
+	}
+	defer l.committing.Unlock()
+	select {
+	case <-l.stop:
+		return false
+	default:
+	}
+	if len(l.requests) > 0 {
+		return false
+	}
+	l.commit([]*request{req})
+	return true
+}
+
 // commitLoop gathers concurrent requests and commits them together.
 func (l *Ledger) commitLoop() {
 	defer l.wg.Done()
@@ -260,14 +287,18 @@ func (l *Ledger) commitLoop() {
 				}
 			}
 			if size+len(r.as) > maxBatch {
+				l.committing.Lock()
 				l.commit(group)
+				l.committing.Unlock()
 				group, size = nil, 0
 			}
 			group = append(group, r)
 			size += len(r.as)
 		}
 		last = len(group)
+		l.committing.Lock()
 		l.commit(group)
+		l.committing.Unlock()
 	}
 }
 

@@ -28,11 +28,14 @@ type Ledger struct {
 	consumer jetstream.ConsumeContext
 	unfollow context.CancelFunc // stops the read model's applier
 	requests chan *request
-	stop     chan struct{}
-	wg       sync.WaitGroup
-	loading  context.CancelFunc // stops the initial load
-	closed   sync.Once
-	snaps    *snapshots
+	// committing is held by whoever commits: the commit loop, or a lone
+	// writer committing its own append (commitAlone).
+	committing sync.Mutex
+	stop       chan struct{}
+	wg         sync.WaitGroup
+	loading    context.CancelFunc // stops the initial load
+	closed     sync.Once
+	snaps      *snapshots
 }
 
 // Open starts (or connects to) JetStream, makes sure the stream exists and
@@ -287,6 +290,8 @@ func (l *Ledger) Close() error {
 			l.loading()
 		}
 		l.wg.Wait()
+		l.committing.Lock() // a lone writer's commit ends; none starts
+		defer l.committing.Unlock()
 		if l.snaps != nil && l.isReady() {
 			ctx, cancel := context.WithTimeout(context.Background(), l.cfg.Timeout)
 			l.snaps.write(ctx, l.rm, true)

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
@@ -238,15 +239,26 @@ func (rm *readModel) follow(ctx context.Context, js jetstream.JetStream, stream 
 		return nil, fmt.Errorf("ledger: read model consumer: %w", err)
 	}
 	in := make(chan message, 4096)
-	go rm.run(ctx, in)
+	// Messages handed to run and not yet applied. This callback is the
+	// only one to add to it.
+	var queued atomic.Int64
+	go rm.run(ctx, in, &queued)
 	return cons.Consume(func(msg jetstream.Msg) {
 		meta, err := msg.Metadata()
 		if err != nil {
 			rm.log.Warn("message without metadata", "err", err)
 			return
 		}
+		m := message{seq: meta.Sequence.Stream, time: meta.Timestamp, subject: msg.Subject(), data: msg.Data()}
+		if queued.Load() == 0 {
+			// Nothing before it waits: apply it here. A writer waiting for
+			// its append is answered two goroutine hand-offs sooner.
+			rm.apply([]decoded{rm.decode(m)})
+			return
+		}
+		queued.Add(1)
 		select {
-		case in <- message{seq: meta.Sequence.Stream, time: meta.Timestamp, subject: msg.Subject(), data: msg.Data()}:
+		case in <- m:
 		case <-ctx.Done():
 		}
 	}, jetstream.PullMaxMessages(1000),
@@ -256,9 +268,10 @@ func (rm *readModel) follow(ctx context.Context, js jetstream.JetStream, stream 
 }
 
 // run applies the messages from in, taking whatever has arrived as a
-// batch. A batch is decoded while the one before it is applied.
-func (rm *readModel) run(ctx context.Context, in <-chan message) {
-	out, _ := rm.applying()
+// batch, and takes them off queued once applied. A batch is decoded while
+// the one before it is applied.
+func (rm *readModel) run(ctx context.Context, in <-chan message, queued *atomic.Int64) {
+	out, _ := rm.applying(func(n int) { queued.Add(-int64(n)) })
 	defer close(out)
 	var batch []message
 	for {
@@ -290,13 +303,17 @@ func (rm *readModel) run(ctx context.Context, in <-chan message) {
 }
 
 // applying starts a goroutine that applies the batches sent on out, in
-// order, until out is closed; then it closes done.
-func (rm *readModel) applying() (out chan<- []decoded, done <-chan struct{}) {
+// order, calling applied (if set) with the size of each, until out is
+// closed; then it closes done.
+func (rm *readModel) applying(applied func(n int)) (out chan<- []decoded, done <-chan struct{}) {
 	ch, fin := make(chan []decoded, 1), make(chan struct{})
 	go func() {
 		defer close(fin)
 		for ds := range ch {
 			rm.apply(ds)
+			if applied != nil {
+				applied(len(ds))
+			}
 		}
 	}()
 	return ch, fin

@@ -234,7 +234,7 @@ func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStr
 	}
 	readIn := time.Since(start)
 	// Records are decoded in chunks, each while the one before is applied.
-	out, applied := rm.applying()
+	out, applied := rm.applying(nil)
 	const chunk = 8192
 	for lo := 0; lo < len(f.Records) && ctx.Err() == nil; lo += chunk {
 		recs := f.Records[lo:min(lo+chunk, len(f.Records))]
