@@ -35,6 +35,7 @@ type Index struct {
 	kviews    viewCache
 	unsettled []*agreement // agreements with records not folded yet (see settle)
 	kept      *Kept        // the batch a writer holds applied, if any
+	deferred  bool         // Add files records for Fold (see Defer)
 }
 
 // agreement is one agreement's records and its current view.
@@ -149,7 +150,7 @@ func (ix *Index) Add(r *events.Record) error {
 	ix.all = append(ix.all, r)
 	ix.addTime(r.Recorded)
 	v := a.v
-	if a.pending == nil && drop == nil && (len(v.folded) == 0 || foldOrder(v.folded[len(v.folded)-1], r) < 0) {
+	if !ix.deferred && a.pending == nil && drop == nil && (len(v.folded) == 0 || foldOrder(v.folded[len(v.folded)-1], r) < 0) {
 		v.push(r, nil) // the usual case: r takes effect after everything else
 		return nil
 	}
@@ -183,10 +184,10 @@ var (
 func window(n int) int { return max(windowMin, n*windowPct/100) }
 
 // read takes the read lock for a query, having folded the records added
-// since the last one.
+// since the last one (but for those filed for Fold).
 func (ix *Index) read() (unlock func()) {
 	ix.mu.RLock()
-	for len(ix.unsettled) > 0 {
+	for len(ix.unsettled) > 0 && !ix.deferred {
 		ix.mu.RUnlock()
 		ix.mu.Lock()
 		ix.settle()

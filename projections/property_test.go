@@ -274,6 +274,38 @@ func propIncremental(f failer, src synth.Source, h *history) {
 	}
 }
 
+// (g) An index that loads a history in bulk (Defer, Add, Fold), after
+// records added one at a time as a snapshot's are followed by the stream's,
+// answers what the index built one amendment at a time does, at any (T, K).
+func propLoaded(f failer, src synth.Source, h *history) {
+	f.Helper()
+	ix := projections.NewIndex()
+	k := src.IntN(len(h.recs) + 1)
+	for i, r := range h.recs {
+		if i == k {
+			ix.Defer()
+		}
+		c := *r
+		if err := ix.Add(&c); err != nil {
+			f.Fatalf("Add: %v", err)
+		}
+	}
+	ix.Fold()
+	for _, kt := range pick(src, h.known, 3) {
+		for _, t := range pick(src, h.valid, 4) {
+			for _, name := range h.names {
+				same(f, fmt.Sprintf("(g) %s at %s known at %s", name, t, kt), stateOrErr(h.ix, name, t, kt), stateOrErr(ix, name, t, kt))
+			}
+			same(f, fmt.Sprintf("(g) conflicts at %s known at %s", t, kt), h.ix.Conflicts(t, kt), ix.Conflicts(t, kt))
+		}
+		for _, name := range h.names {
+			a, errA := h.ix.Timeline(name, kt)
+			b, errB := ix.Timeline(name, kt)
+			same(f, "(g) timeline of "+name, []any{a, events.KindOf(errA)}, []any{b, events.KindOf(errB)})
+		}
+	}
+}
+
 // (b) Amendments effective after T do not change the state at T.
 func propFuture(f failer, src synth.Source, h *history) {
 	f.Helper()
@@ -536,6 +568,7 @@ func checkAll(f failer, src synth.Source, size int) {
 	h := generate(f, src, size)
 	propTimeline(f, src, h)
 	propIncremental(f, src, h)
+	propLoaded(f, src, h)
 	propFuture(f, src, h)
 	propKnownAt(f, src, h)
 	propConflicts(f, src, h)
