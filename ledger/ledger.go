@@ -99,6 +99,9 @@ func (l *Ledger) load(ctx context.Context) {
 	if holdLoad != nil {
 		holdLoad(ctx)
 	}
+	// What the stream holds now is filed as it comes and folded once, at
+	// the end, on every core.
+	l.rm.ix.Defer()
 	from := l.snaps.load(ctx, l.rm, l.js)
 	if ctx.Err() != nil {
 		fail(ctx.Err())
@@ -116,7 +119,9 @@ func (l *Ledger) load(ctx context.Context) {
 	l.consMu.Unlock()
 	if err := l.catchUp(ctx); err != nil {
 		fail(err)
+		return
 	}
+	l.rm.ix.Fold()
 }
 
 // holdLoad, set only by tests, is called as the load starts and may block

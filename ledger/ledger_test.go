@@ -134,6 +134,16 @@ func TestCorruptSnapshotIsIgnored(t *testing.T) {
 			bad[bytes.IndexByte(bad, '\n')+1] = 99
 			return bad
 		},
+		"format 2 (the stream's messages)": func(good []byte) []byte {
+			bad := bytes.Clone(good)
+			bad[bytes.IndexByte(bad, '\n')+1] = 2
+			return bad
+		},
+		"a byte flipped": func(good []byte) []byte {
+			bad := bytes.Clone(good)
+			bad[len(bad)/2] ^= 0x20
+			return bad
+		},
 	}
 	for name, corrupt := range corruptions {
 		t.Run(name, func(t *testing.T) {

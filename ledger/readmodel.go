@@ -172,6 +172,39 @@ func (rm *readModel) apply(ds []decoded) {
 	rm.changed = make(chan struct{})
 }
 
+// load adds records read from a snapshot, which the read model applied
+// when they were first read: nothing is decoded or checked again, and the
+// index files them for its Fold. If one does not apply, what was added is
+// taken out again, and the caller replays the stream instead.
+func (rm *readModel) load(ctx context.Context, recs []*events.Record) error {
+	const chunk = 8192
+	for lo := 0; lo < len(recs); lo += chunk {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := rm.loadChunk(recs[lo:min(lo+chunk, len(recs))]); err != nil {
+			rm.mu.Lock()
+			rm.ix, rm.applied = projections.NewIndex(), 0
+			rm.ix.Defer()
+			rm.mu.Unlock()
+			return err
+		}
+	}
+	return nil
+}
+
+func (rm *readModel) loadChunk(recs []*events.Record) error {
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	for _, r := range recs {
+		if err := rm.ix.Add(r); err != nil {
+			return err
+		}
+		rm.applied = r.Seq
+	}
+	return nil
+}
+
 // link checks that r chains to its agreement's head.
 func (rm *readModel) link(r *events.Record) string {
 	var want events.Hash
@@ -250,9 +283,11 @@ func (rm *readModel) follow(ctx context.Context, js jetstream.JetStream, stream 
 			return
 		}
 		m := message{seq: meta.Sequence.Stream, time: meta.Timestamp, subject: msg.Subject(), data: msg.Data()}
-		if queued.Load() == 0 {
-			// Nothing before it waits: apply it here. A writer waiting for
-			// its append is answered two goroutine hand-offs sooner.
+		if queued.Load() == 0 && meta.NumPending == 0 {
+			// Nothing before it waits and nothing after it is there yet:
+			// apply it here. A writer waiting for its append is answered
+			// two goroutine hand-offs sooner; a catch-up is decoded in
+			// batches, on every core.
 			rm.apply([]decoded{rm.decode(m)})
 			return
 		}

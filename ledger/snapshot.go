@@ -6,8 +6,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
+	"maps"
 	"runtime"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
@@ -15,15 +19,17 @@ import (
 )
 
 // Snapshots of the read model live in a JetStream object store beside the
-// stream. A snapshot holds the stream's messages up to a sequence, so a
-// restart reads one object instead of the whole stream, and decodes it on
-// every core. A snapshot is a cache, never trusted: one whose digest does
-// not match, whose format is unknown, or whose last message is not the
-// stream's message at that sequence is ignored and the stream replayed.
+// stream. A snapshot holds the index's records up to a sequence in the
+// compact binary form amendments were decoded into (events.BinaryWriter),
+// each with its sequence, recorded time and hash, so a restart reads one
+// object and neither parses JSON nor checks anything again. A snapshot is a
+// cache, never trusted: one whose checksum does not match, whose format is
+// another, or whose last record is not the stream's message at that
+// sequence is ignored and the stream replayed.
 
 const (
 	snapshotObject  = "read-model"
-	snapshotVersion = 2
+	snapshotVersion = 3
 )
 
 type snapshots struct {
@@ -37,28 +43,36 @@ type snapshots struct {
 type snapshotFile struct {
 	Stream   string
 	Applied  uint64 // last stream sequence the snapshot covers
-	Records  []snapRecord
+	Records  []*events.Record
 	Subjects map[string]uint64
 	Foreign  []Foreign
-}
-
-type snapRecord struct {
-	Seq  uint64
-	Time int64 // recorded time, Unix nanoseconds
-	Data []byte
 }
 
 // snapshotMagic starts every snapshot; the version follows it.
 const snapshotMagic = "agreement-ledger read model\n"
 
-// marshal writes f as length-prefixed fields: a snapshot of a million
-// amendments is read back by slicing one buffer, with no copy per record.
+// crc32c is the snapshot's checksum: the object store checks a digest of
+// what it stores, not that what was stored is what was written.
+var crc32c = crc32.MakeTable(crc32.Castagnoli)
+
+// marshal writes f: a header, the string table, the records (each behind
+// its length, so that they can be found and then read on every core), and
+// a checksum of all of it.
 func (f *snapshotFile) marshal() []byte {
-	size := len(snapshotMagic) + 64
+	w := events.NewBinaryWriter()
+	var recs []byte
+	var prevSeq uint64
+	var prevTime int64
 	for _, r := range f.Records {
-		size += len(r.Data) + 3*binary.MaxVarintLen64
+		recs = binary.AppendUvarint(recs, r.Seq-prevSeq)
+		recs = binary.AppendVarint(recs, r.Recorded.UnixNano()-prevTime)
+		recs = append(recs, r.Hash[:]...)
+		start := len(recs)
+		recs = w.Append(recs, r.Amendment)
+		recs = slices.Insert(recs, start, binary.AppendUvarint(nil, uint64(len(recs)-start))...)
+		prevSeq, prevTime = r.Seq, r.Recorded.UnixNano()
 	}
-	b := make([]byte, 0, size)
+	b := make([]byte, 0, len(recs)+1<<16)
 	b = append(b, snapshotMagic...)
 	b = binary.AppendUvarint(b, snapshotVersion)
 	b = appendBytes(b, []byte(f.Stream))
@@ -74,29 +88,32 @@ func (f *snapshotFile) marshal() []byte {
 		b = appendBytes(b, []byte(x.Agreement))
 		b = appendBytes(b, []byte(x.Problem))
 	}
-	b = binary.AppendUvarint(b, uint64(len(f.Records)))
-	for _, r := range f.Records {
-		b = binary.AppendUvarint(b, r.Seq)
-		b = binary.AppendVarint(b, r.Time)
-		b = appendBytes(b, r.Data)
+	b = binary.AppendUvarint(b, uint64(len(w.Strings)))
+	for _, s := range w.Strings {
+		b = appendBytes(b, []byte(s))
 	}
-	return b
+	b = binary.AppendUvarint(b, uint64(len(f.Records)))
+	b = append(b, recs...)
+	return binary.BigEndian.AppendUint32(b, crc32.Checksum(b, crc32c))
 }
 
 func appendBytes(b, data []byte) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(data))), data...)
 }
 
-// unmarshal reads what marshal wrote; the records' data alias b.
+// unmarshal reads what marshal wrote, the records on every core.
 func (f *snapshotFile) unmarshal(b []byte) error {
-	r := snapReader{b: b}
 	if !bytes.HasPrefix(b, []byte(snapshotMagic)) {
 		return errors.New("not a read-model snapshot")
 	}
-	r.b = r.b[len(snapshotMagic):]
+	r := snapReader{b: b[len(snapshotMagic):]}
 	if v := r.uvarint(); v != snapshotVersion {
 		return fmt.Errorf("snapshot format %d, not %d", v, snapshotVersion)
 	}
+	if len(b) < 4 || crc32.Checksum(b[:len(b)-4], crc32c) != binary.BigEndian.Uint32(b[len(b)-4:]) {
+		return errors.New("snapshot checksum does not match")
+	}
+	r.b = r.b[:len(r.b)-4]
 	f.Stream = string(r.bytes())
 	f.Applied = r.uvarint()
 	n := r.count()
@@ -109,12 +126,44 @@ func (f *snapshotFile) unmarshal(b []byte) error {
 	for i := range f.Foreign {
 		f.Foreign[i] = Foreign{Seq: r.uvarint(), Agreement: string(r.bytes()), Problem: string(r.bytes())}
 	}
-	f.Records = make([]snapRecord, r.count())
+	strs := make([]string, r.count())
+	for i := range strs {
+		strs[i] = string(r.bytes())
+	}
+	strs = events.InternStrings(strs)
+	f.Records = make([]*events.Record, r.count())
+	// Find each record, then read them on every core.
+	bodies := make([][]byte, len(f.Records))
+	var seq uint64
+	var at int64
 	for i := range f.Records {
-		f.Records[i] = snapRecord{Seq: r.uvarint(), Time: r.varint(), Data: r.bytes()}
+		seq += r.uvarint()
+		at += r.varint()
+		rec := &events.Record{Seq: seq, Recorded: time.Unix(0, at).UTC()}
+		copy(rec.Hash[:], r.take(len(rec.Hash)))
+		f.Records[i] = rec
+		bodies[i] = r.bytes()
 	}
 	if r.bad || len(r.b) > 0 {
 		return errors.New("snapshot is truncated or has trailing bytes")
+	}
+	var bad atomic.Bool
+	parallel(len(bodies), func(i int) {
+		a, rest, err := events.ReadBinary(bodies[i], strs)
+		if err != nil || len(rest) > 0 {
+			bad.Store(true)
+			return
+		}
+		f.Records[i].Amendment = a
+	})
+	if bad.Load() {
+		return errors.New("snapshot holds a malformed amendment")
+	}
+	// Each record chains to its agreement's record before it.
+	heads := map[string]events.Hash{}
+	for _, rec := range f.Records {
+		rec.Prev = heads[rec.Agreement]
+		heads[rec.Agreement] = rec.Hash
 	}
 	return nil
 }
@@ -136,10 +185,14 @@ func (r *snapReader) uvarint() uint64 {
 	return v
 }
 
-// varint undoes binary.AppendVarint's zig-zag encoding.
 func (r *snapReader) varint() int64 {
-	u := r.uvarint()
-	return int64(u>>1) ^ -int64(u&1)
+	v, n := binary.Varint(r.b)
+	if n <= 0 {
+		r.bad, r.b = true, nil
+		return 0
+	}
+	r.b = r.b[n:]
+	return v
 }
 
 // count reads a number of items, each of which takes at least a byte.
@@ -152,12 +205,17 @@ func (r *snapReader) count() int {
 	return int(n)
 }
 
-func (r *snapReader) bytes() []byte {
-	n := r.count()
+func (r *snapReader) take(n int) []byte {
+	if n > len(r.b) {
+		r.bad, r.b = true, nil
+		return make([]byte, n)
+	}
 	v := r.b[:n:n]
 	r.b = r.b[n:]
 	return v
 }
+
+func (r *snapReader) bytes() []byte { return r.take(r.count()) }
 
 func openSnapshots(ctx context.Context, js jetstream.JetStream, cfg Config) (*snapshots, error) {
 	s := &snapshots{cfg: cfg, kick: make(chan struct{}, 1)}
@@ -227,28 +285,17 @@ func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStr
 			return 0
 		}
 		msg, err := st.GetMsg(rctx, last.Seq)
-		if err != nil || !bytes.Equal(msg.Data, last.Data) {
+		if err != nil || events.Sum(msg.Data) != last.Hash {
 			log.Warn("ignoring the read-model snapshot: it does not match the stream (stale, or the stream was recreated)", "seq", last.Seq)
 			return 0
 		}
 	}
 	readIn := time.Since(start)
-	// Records are decoded in chunks, each while the one before is applied.
-	out, applied := rm.applying(nil)
-	const chunk = 8192
-	for lo := 0; lo < len(f.Records) && ctx.Err() == nil; lo += chunk {
-		recs := f.Records[lo:min(lo+chunk, len(f.Records))]
-		ds := make([]decoded, len(recs))
-		parallel(len(recs), func(i int) {
-			r := recs[i]
-			ds[i] = rm.decode(message{seq: r.Seq, time: time.Unix(0, r.Time).UTC(), subject: rm.prefix + agreementOf(r.Data), data: r.Data})
-		})
-		out <- ds
-	}
-	close(out)
-	<-applied
-	if ctx.Err() != nil {
-		return 0 // closing: what was applied is a prefix of the stream
+	if err := rm.load(ctx, f.Records); err != nil {
+		if ctx.Err() == nil {
+			log.Warn("ignoring the read-model snapshot: its records do not apply", "err", err)
+		}
+		return 0
 	}
 	rm.mu.Lock()
 	for k, v := range f.Subjects {
@@ -302,22 +349,6 @@ func (s *snapshots) read(ctx context.Context) ([]byte, error) {
 	}
 }
 
-// agreementOf reads the agreement of stored bytes without decoding them all;
-// decode checks it against the full decoding.
-func agreementOf(data []byte) string {
-	const key = `"agreement":"`
-	i := bytes.Index(data, []byte(key))
-	if i < 0 {
-		return ""
-	}
-	rest := data[i+len(key):]
-	j := bytes.IndexByte(rest, '"')
-	if j < 0 {
-		return ""
-	}
-	return string(rest[:j])
-}
-
 // parallel runs fn(0..n-1) on every core.
 func parallel(n int, fn func(i int)) {
 	workers := runtime.GOMAXPROCS(0)
@@ -363,29 +394,8 @@ func (s *snapshots) write(ctx context.Context, rm *readModel, force bool) {
 		rm.mu.RUnlock()
 		return
 	}
-	f := snapshotFile{Stream: s.cfg.Stream, Applied: rm.applied, Subjects: map[string]uint64{}, Foreign: append([]Foreign(nil), rm.foreign...)}
-	for k, v := range rm.subjects {
-		f.Subjects[k] = v
-	}
+	f := snapshotFile{Stream: s.cfg.Stream, Applied: rm.applied, Records: recs, Subjects: maps.Clone(rm.subjects), Foreign: slices.Clone(rm.foreign)}
 	rm.mu.RUnlock()
-	f.Records = make([]snapRecord, len(recs))
-	var bad error
-	var once sync.Once
-	parallel(len(recs), func(i int) {
-		r := recs[i]
-		data, err := events.Encode(r.Amendment, r.Prev)
-		if err == nil && events.Sum(data) != r.Hash {
-			err = fmt.Errorf("amendment %s re-encodes to other bytes", r.ID)
-		}
-		if err != nil {
-			once.Do(func() { bad = err })
-		}
-		f.Records[i] = snapRecord{Seq: r.Seq, Time: r.Recorded.UnixNano(), Data: data}
-	})
-	if bad != nil {
-		s.cfg.Logger.Warn("not writing a read-model snapshot", "err", bad)
-		return
-	}
 	if _, err := s.store.PutBytes(ctx, snapshotObject, f.marshal()); err != nil {
 		s.cfg.Logger.Warn("writing a read-model snapshot failed", "err", err)
 		return
