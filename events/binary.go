@@ -217,7 +217,11 @@ func appendDecimal(b []byte, d decimal.Decimal) []byte {
 		b = append(b, 0)
 		return binary.AppendVarint(b, c.Int64())
 	}
-	b = appendBool(b, c.Sign() < 0)
+	if c.Sign() < 0 {
+		b = append(b, 1)
+	} else {
+		b = append(b, 2)
+	}
 	mag := c.Bytes()
 	b = binary.AppendUvarint(b, uint64(len(mag)))
 	return append(b, mag...)
@@ -311,8 +315,12 @@ func (r *binReader) count() int {
 }
 
 func (r *binReader) strList() []string {
-	n := r.count()
+	n := r.uvarint() // the length plus one; 0 for nil
 	if n == 0 {
+		return nil
+	}
+	if n-1 > uint64(len(r.b)) {
+		r.fail()
 		return nil
 	}
 	out := make([]string, n-1)
@@ -344,8 +352,10 @@ func (r *binReader) decimal() decimal.Decimal {
 	case 1:
 		c.SetBytes(r.bytes(r.uvarint()))
 		c.Neg(&c)
-	default:
+	case 2:
 		c.SetBytes(r.bytes(r.uvarint()))
+	default:
+		r.fail()
 	}
 	return decimal.NewFromBigInt(&c, int32(exp))
 }

@@ -16,10 +16,18 @@ import (
 func TestBinaryRoundTrip(t *testing.T) {
 	g := synth.New(5)
 	g.Retract, g.Declare, g.Close = 30, 30, 10
+	big, err := events.Decode([]byte(`{"id":"01JQ4Z6N8S9C2E7W3Y5T1V0B6D","agreement":"big","effective":"2026-01-01","changes":[
+		{"op":"open","title":"Big","parties":["a","b"]},
+		{"op":"add","clause":{"id":"c","kind":"commitment","obligor":"a","beneficiary":"b","what":"w",
+		 "amount":{"amount":"999999999999999999.999999999","currency":"USD"}}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := map[string][]*events.Amendment{
-		"seed":  seed.Amendments(),
-		"synth": g.Many(50, 60),
-		"long":  synth.New(6).Agreement("long", 3000),
+		"seed":         seed.Amendments(),
+		"synth":        g.Many(50, 60),
+		"long":         synth.New(6).Agreement("long", 3000),
+		"beyond int64": big,
 	}
 	for name, as := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -51,6 +59,13 @@ func TestBinaryRoundTrip(t *testing.T) {
 			}
 			if len(b) != 0 {
 				t.Fatalf("%d bytes left over", len(b))
+			}
+			// Each alone, as a snapshot reads them.
+			for i, a := range as {
+				one := w.Append(nil, a)
+				if _, rest, err := events.ReadBinary(one, strs); err != nil || len(rest) > 0 {
+					t.Fatalf("amendment %d alone: %v (%d bytes left)", i, err, len(rest))
+				}
 			}
 		})
 	}
