@@ -206,3 +206,59 @@ func jsonOf(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// A lazy ledger (a short command's) answers a question about one agreement
+// from that agreement's messages and does not load the read model for it;
+// a question across agreements loads it, and answers as an eager ledger.
+func TestLazyLoadsOnlyWhatIsAsked(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	l, err := Open(ctx, Config{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := synth.New(8)
+	g.Parties = 3
+	if _, err := l.Append(ctx, g.Many(5, 30), AppendOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	name := g.Agreements()[0]
+	at := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	want, err := l.State(name, at, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantConflicts, err := l.Conflicts(at, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+
+	lazy, err := Open(ctx, Config{DataDir: dir, Lazy: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lazy.Close()
+	got, err := lazy.State(name, at, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := jsonOf(t, want), jsonOf(t, got); a != b {
+		t.Fatalf("lazy state differs:\n%s\n%s", b, a)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if !lazy.Status().Loading || lazy.Status().Amendments != 0 {
+		t.Fatalf("a question about one agreement loaded the read model: %+v", lazy.Status())
+	}
+	gotConflicts, err := lazy.Conflicts(at, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := jsonOf(t, wantConflicts), jsonOf(t, gotConflicts); a != b {
+		t.Fatalf("lazy conflicts differ:\n%s\n%s", b, a)
+	}
+	if s := lazy.Status(); s.Loading || s.Amendments != 150 {
+		t.Fatalf("after a question across agreements: %+v, want loaded with 150 amendments", s)
+	}
+}
+

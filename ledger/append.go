@@ -91,6 +91,7 @@ func (l *Ledger) Append(ctx context.Context, as []*events.Amendment, opts Append
 		return l.dryRun(as, opts)
 	}
 	req := &request{ctx: ctx, as: as, expect: opts.ExpectVersion, progress: opts.Progress, done: make(chan error, 1)}
+	l.startLoad() // appends are checked against the whole read model
 	if l.commitAlone(req) {
 		if err := <-req.done; err != nil {
 			return nil, err

@@ -53,6 +53,12 @@ type Config struct {
 	// amendments (and on Close). Default 10000; negative disables snapshots.
 	SnapshotEvery int
 
+	// Lazy defers loading the read model until a call needs all of it (a
+	// cross-agreement question, an append, Ready). A short command that
+	// asks about one agreement then reads only that agreement's messages:
+	// on a large store it costs what its answer needs.
+	Lazy bool
+
 	// Logger receives warnings (messages skipped by the read model,
 	// snapshots ignored). Default: discard.
 	Logger *slog.Logger

@@ -34,6 +34,9 @@ type Ledger struct {
 	stop       chan struct{}
 	wg         sync.WaitGroup
 	loading    context.CancelFunc // stops the initial load
+	lctx       context.Context    // the initial load's
+	loadOnce   sync.Once          // starts it (see Config.Lazy)
+	loadMu     sync.Mutex         // orders starting it and Close
 	closed     sync.Once
 	snaps      *snapshots
 }
@@ -71,15 +74,31 @@ func Open(ctx context.Context, cfg Config) (*Ledger, error) {
 	if l.snaps, err = openSnapshots(octx, l.js, cfg); err != nil {
 		return nil, err
 	}
-	var lctx context.Context
-	lctx, l.loading = context.WithCancel(context.Background())
-	l.wg.Add(4)
-	go l.load(lctx)
+	l.lctx, l.loading = context.WithCancel(context.Background())
+	l.wg.Add(3)
 	go l.commitLoop()
 	go l.snapshotLoop()
 	go l.watchLoop()
+	if !cfg.Lazy {
+		l.startLoad()
+	}
 	ok = true
 	return l, nil
+}
+
+// startLoad starts loading the read model, once; not after Close.
+func (l *Ledger) startLoad() {
+	l.loadOnce.Do(func() {
+		l.loadMu.Lock()
+		defer l.loadMu.Unlock()
+		select {
+		case <-l.stop:
+			return
+		default:
+		}
+		l.wg.Add(1)
+		go l.load(l.lctx)
+	})
 }
 
 // load loads the read model: the latest snapshot, then the stream from
@@ -131,6 +150,7 @@ var holdLoad func(ctx context.Context)
 // Ready waits until the read model has loaded what the stream held when
 // the ledger opened.
 func (l *Ledger) Ready(ctx context.Context) error {
+	l.startLoad()
 	select {
 	case <-l.rm.ready:
 		return l.rm.loadErr
@@ -290,7 +310,9 @@ func (l *Ledger) waitForJetStream(ctx context.Context) error {
 // and shuts down the connection and the embedded server.
 func (l *Ledger) Close() error {
 	l.closed.Do(func() {
+		l.loadMu.Lock()
 		close(l.stop)
+		l.loadMu.Unlock()
 		if l.loading != nil {
 			l.loading()
 		}

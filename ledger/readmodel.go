@@ -385,6 +385,8 @@ func (l *Ledger) agreementIndex(agreement string) (*projections.Index, error) {
 	}
 	ds := make([]decoded, len(msgs))
 	parallel(len(msgs), func(i int) { ds[i] = rm.decode(msgs[i]) })
+	rm.ix.Defer()
 	rm.apply(ds)
+	rm.ix.Fold()
 	return rm.ix, nil
 }

@@ -198,9 +198,12 @@ func (a *app) config() ledger.Config {
 	return cfg
 }
 
-// open opens the ledger the global options name.
+// open opens the ledger the global options name, for one command: its read
+// model is loaded only if the command needs all of it (Config.Lazy).
 func (a *app) open(ctx context.Context) (*ledger.Ledger, error) {
-	return ledger.Open(ctx, a.config())
+	cfg := a.config()
+	cfg.Lazy = true
+	return ledger.Open(ctx, cfg)
 }
 
 // with opens the ledger, runs fn and closes the ledger. The context ends on
