@@ -261,4 +261,3 @@ func TestLazyLoadsOnlyWhatIsAsked(t *testing.T) {
 		t.Fatalf("after a question across agreements: %+v, want loaded with 150 amendments", s)
 	}
 }
-
