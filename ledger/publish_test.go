@@ -21,8 +21,8 @@ func TestExpectationsAcrossBatches(t *testing.T) {
 		return out
 	}
 	last := map[string]uint64{}
-	written(last, msgs("a", "b", "a", "c"), 10) // sequences 7, 8, 9, 10
-	written(last, msgs("d"), 11)
+	noteLastSequences(last, msgs("a", "b", "a", "c"), 10) // sequences 7, 8, 9, 10
+	noteLastSequences(last, msgs("d"), 11)
 	batch := msgs("b", "a", "b", "e", "d")
 	fixExpectations(batch, last)
 	want := []string{"8", "9", "", "1", "11"} // e is new to these batches: its header stays

@@ -30,11 +30,11 @@ type readModel struct {
 	changed  chan struct{}     // closed and replaced whenever applied moves
 	moved    time.Time         // when applied last moved
 
-	// written holds what this process is writing, by the hash of the
-	// stored bytes: the read model takes the amendment from here rather than
-	// decode the bytes again (equal hashes, equal bytes).
-	wmu     sync.Mutex
-	written map[events.Hash]writing
+	// inFlight holds what this process is writing, by the hash of the
+	// stored bytes: the read model takes the amendment from here rather
+	// than decode the bytes again (equal hashes, equal bytes).
+	wmu      sync.Mutex
+	inFlight map[events.Hash]writing
 
 	// stuck receives the sequence a waiter wants when it has seen no
 	// progress for nudgeAfter: the ledger then follows the stream with a
@@ -69,7 +69,7 @@ func newReadModel(subject string, log *slog.Logger) *readModel {
 		subjects: map[string]uint64{},
 		changed:  make(chan struct{}),
 		stuck:    make(chan uint64, 1),
-		written:  map[events.Hash]writing{},
+		inFlight: map[events.Hash]writing{},
 		ready:    make(chan struct{}),
 	}
 }
@@ -101,7 +101,7 @@ type writing struct {
 func (rm *readModel) expect(ws map[events.Hash]writing) {
 	rm.wmu.Lock()
 	defer rm.wmu.Unlock()
-	maps.Copy(rm.written, ws)
+	maps.Copy(rm.inFlight, ws)
 }
 
 // forget drops what expect noted that the read model has not taken.
@@ -109,16 +109,16 @@ func (rm *readModel) forget(ws map[events.Hash]writing) {
 	rm.wmu.Lock()
 	defer rm.wmu.Unlock()
 	for h := range ws {
-		delete(rm.written, h)
+		delete(rm.inFlight, h)
 	}
 }
 
 func (rm *readModel) take(h events.Hash) (writing, bool) {
 	rm.wmu.Lock()
 	defer rm.wmu.Unlock()
-	w, ok := rm.written[h]
+	w, ok := rm.inFlight[h]
 	if ok {
-		delete(rm.written, h)
+		delete(rm.inFlight, h)
 	}
 	return w, ok
 }

@@ -36,7 +36,7 @@ type snapshots struct {
 	cfg     Config
 	store   jetstream.ObjectStore
 	mu      sync.Mutex // one write at a time
-	written uint64     // records in the last snapshot written or loaded
+	covered uint64     // records in the last snapshot written or loaded
 	kick    chan struct{}
 }
 
@@ -304,7 +304,7 @@ func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStr
 	rm.foreign = append(rm.foreign, f.Foreign...)
 	rm.applied = max(rm.applied, f.Applied)
 	rm.mu.Unlock()
-	s.written = uint64(len(f.Records))
+	s.covered = uint64(len(f.Records))
 	log.Info("loaded the read-model snapshot", "amendments", len(f.Records), "seq", f.Applied, "bytes", len(data), "read", readIn.Round(time.Millisecond), "loaded", time.Since(start).Round(time.Millisecond))
 	return f.Applied
 }
@@ -378,7 +378,7 @@ func (s *snapshots) due(total int) bool {
 		return false
 	}
 	n := uint64(total)
-	return n > s.written && n-s.written >= max(uint64(s.cfg.SnapshotEvery), s.written/4)
+	return n > s.covered && n-s.covered >= max(uint64(s.cfg.SnapshotEvery), s.covered/4)
 }
 
 // write stores a snapshot of rm; with force even when few amendments are new.
@@ -390,7 +390,7 @@ func (s *snapshots) write(ctx context.Context, rm *readModel, force bool) {
 	defer s.mu.Unlock()
 	rm.mu.RLock()
 	recs := rm.ix.Records()
-	if !force && !s.due(len(recs)) || force && uint64(len(recs)) == s.written {
+	if !force && !s.due(len(recs)) || force && uint64(len(recs)) == s.covered {
 		rm.mu.RUnlock()
 		return
 	}
@@ -400,5 +400,5 @@ func (s *snapshots) write(ctx context.Context, rm *readModel, force bool) {
 		s.cfg.Logger.Warn("writing a read-model snapshot failed", "err", err)
 		return
 	}
-	s.written = uint64(len(recs))
+	s.covered = uint64(len(recs))
 }

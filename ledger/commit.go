@@ -1,0 +1,345 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/projections"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/oklog/ulid/v2"
+)
+
+// The commit loop: appends that passed their checks are chained, written in
+// atomic batches, and answered once the read model has them. Concurrent
+// appends are gathered into one batch (one fsync); a lone writer commits its
+// own append.
+
+// commitAlone commits req in the caller's goroutine when no other commit
+// is running or waiting: a lone writer's append is not handed to the
+// commit loop and back. Concurrent writers queue for the commit loop,
+// which commits them together.
+func (l *Ledger) commitAlone(req *request) bool {
+	if len(l.requests) > 0 || !l.isReady() || !l.committing.TryLock() {
+		return false
+	}
+	defer l.committing.Unlock()
+	select {
+	case <-l.stop:
+		return false
+	default:
+	}
+	if len(l.requests) > 0 {
+		return false
+	}
+	l.commit([]*request{req})
+	return true
+}
+
+// commitLoop gathers concurrent requests and commits them together.
+func (l *Ledger) commitLoop() {
+	defer l.wg.Done()
+	// Appends are checked against the read model: they wait for it to load.
+	select {
+	case <-l.rm.ready:
+	case <-l.stop:
+		l.drain()
+		return
+	}
+	for l.rm.loadErr != nil {
+		select {
+		case r := <-l.requests:
+			r.done <- l.rm.loadErr
+		case <-l.stop:
+			l.drain()
+			return
+		}
+	}
+	last := 0 // how many requests the last commit held
+	for {
+		var group []*request
+		select {
+		case r := <-l.requests:
+			group = append(group, r)
+		case <-l.stop:
+			l.drain()
+			return
+		}
+		size := len(group[0].as)
+		// Take what is queued. When writers are concurrent (this group or
+		// the last held several), wait a little for more to join: an
+		// atomic batch costs JetStream about the same for 2 or 32
+		// messages, and the writers of the last commit are about to send
+		// their next appends. A lone writer is never delayed.
+		var timer <-chan time.Time
+	gather:
+		for size < maxBatch {
+			var r *request
+			select {
+			case r = <-l.requests:
+			default:
+				if timer == nil {
+					if l.cfg.GroupWindow <= 0 || len(group) == 1 && last <= 1 {
+						break gather
+					}
+					timer = time.After(l.cfg.GroupWindow)
+				}
+				select {
+				case r = <-l.requests:
+				case <-timer:
+					break gather
+				}
+			}
+			if size+len(r.as) > maxBatch {
+				l.committing.Lock()
+				l.commit(group)
+				l.committing.Unlock()
+				group, size = nil, 0
+			}
+			group = append(group, r)
+			size += len(r.as)
+		}
+		last = len(group)
+		l.committing.Lock()
+		l.commit(group)
+		l.committing.Unlock()
+	}
+}
+
+// drain fails the requests still queued when the ledger closes.
+func (l *Ledger) drain() {
+	for {
+		select {
+		case r := <-l.requests:
+			r.done <- events.Errorf(events.Internal, "ledger is closed")
+		default:
+			return
+		}
+	}
+}
+
+// commit records a group of requests, retrying when another writer got in
+// first. Each request fails or succeeds on its own.
+func (l *Ledger) commit(group []*request) {
+	live := group
+	synced := false
+	for attempt := 0; len(live) > 0; attempt++ {
+		var accepted []*request
+		var msgs []*nats.Msg
+		var refused []refusal
+		var ws map[events.Hash]writing
+		var kept *projections.Kept
+		func() {
+			l.rm.mu.RLock()
+			defer l.rm.mu.RUnlock()
+			accepted, msgs, ws, refused, kept = l.prepare(live)
+		}()
+		if len(refused) > 0 && !synced {
+			kept.Abort()
+			// The read model may not have yet what another process wrote
+			// (the agreement it opened, the version it reached): catch up
+			// once and check again before refusing anything.
+			synced = true
+			ctx, cancel := context.WithTimeout(context.Background(), l.cfg.Timeout)
+			err := l.Sync(ctx)
+			cancel()
+			if err == nil {
+				continue
+			}
+		}
+		for _, f := range refused {
+			f.r.done <- f.err
+		}
+		if len(accepted) == 0 {
+			kept.Abort()
+			return
+		}
+		progress := func(int) {}
+		if len(accepted) == 1 && accepted[0].progress != nil {
+			progress = func(n int) { accepted[0].progress(n, len(msgs)) }
+		}
+		l.rm.expect(ws)
+		seq, err := l.publish(accepted[0].ctx, msgs, progress)
+		if err == nil {
+			err = l.finish(accepted, seq)
+		}
+		// Whatever of the batch the read model did not take back from the
+		// stream is taken out of the views (nothing, when it was written).
+		kept.Abort()
+		l.rm.forget(ws)
+		if err != nil && !errors.Is(err, errRetry) {
+			for _, r := range accepted {
+				r.done <- err
+			}
+			return
+		}
+		if err == nil {
+			return
+		}
+		if attempt >= 50 {
+			for _, r := range accepted {
+				r.done <- err
+			}
+			return
+		}
+		// Another writer got in first, or an id was already taken: catch up
+		// and check again (the retry sees ids now recorded as duplicates).
+		ctx, cancel := context.WithTimeout(context.Background(), l.cfg.Timeout)
+		if err := l.Sync(ctx); err != nil {
+			cancel()
+			for _, r := range accepted {
+				r.done <- err
+			}
+			return
+		}
+		cancel()
+		time.Sleep(time.Duration(attempt) * 100 * time.Microsecond)
+		live = accepted
+	}
+}
+
+// refusal is a request prepare refused, and why.
+type refusal struct {
+	r   *request
+	err error
+}
+
+// errRetry marks a publish that failed because the stream moved on.
+var errRetry = errors.New("retry")
+
+// Error codes JetStream answers a stale optimistic-concurrency check with
+// (10164 on clustered streams), and a batch holding an id already stored.
+const (
+	codeWrongLastSeq         = 10071
+	codeWrongLastSeqConstant = 10164
+	codeBatchDuplicate       = 10201
+)
+
+// publish writes msgs in atomic batches of at most maxBatch (one plain
+// publish when there is one message) and returns the last sequence written.
+func (l *Ledger) publish(ctx context.Context, msgs []*nats.Msg, progress func(done int)) (uint64, error) {
+	var last uint64
+	lastBySubject := map[string]uint64{} // what the batches before wrote
+	for start := 0; start < len(msgs); start += maxBatch {
+		batch := msgs[start:min(start+maxBatch, len(msgs))]
+		if start > 0 {
+			// The first message of each agreement in a later batch must
+			// follow what the earlier batches wrote.
+			fixExpectations(batch, lastBySubject)
+		}
+		seq, err := l.publishBatch(ctx, batch)
+		if err != nil {
+			return 0, err
+		}
+		last = seq
+		noteLastSequences(lastBySubject, batch, last)
+		progress(start + len(batch))
+	}
+	return last, nil
+}
+
+// noteLastSequences notes in lastBySubject the sequence each agreement's
+// last message in batch got: the batch ended at sequence last.
+func noteLastSequences(lastBySubject map[string]uint64, batch []*nats.Msg, last uint64) {
+	for i, m := range batch {
+		lastBySubject[m.Subject] = last - uint64(len(batch)-1-i)
+	}
+}
+
+// fixExpectations sets, on the first message of each agreement in batch,
+// the sequence its last message got in the batches before (lastBySubject).
+func fixExpectations(batch []*nats.Msg, lastBySubject map[string]uint64) {
+	seen := map[string]bool{}
+	for _, m := range batch {
+		if seen[m.Subject] {
+			m.Header.Del(jetstream.ExpectedLastSubjSeqHeader)
+			continue
+		}
+		seen[m.Subject] = true
+		if seq, ok := lastBySubject[m.Subject]; ok {
+			m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(seq, 10))
+		}
+	}
+}
+
+func (l *Ledger) publishBatch(ctx context.Context, batch []*nats.Msg) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
+	defer cancel()
+	if len(batch) == 1 {
+		ack, err := l.js.PublishMsg(ctx, batch[0])
+		if err != nil {
+			return 0, classify(err)
+		}
+		if ack.Duplicate {
+			// Stored before, under the same id: the retry sees it and reports it.
+			if err := l.rm.waitFor(ctx, ack.Sequence, l.cfg.Timeout); err != nil {
+				return 0, err
+			}
+			return 0, errRetry
+		}
+		return ack.Sequence, nil
+	}
+	id := ulid.Make().String()
+	for i, m := range batch {
+		m.Header.Set("Nats-Batch-Id", id)
+		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
+		if i == len(batch)-1 {
+			m.Header.Set("Nats-Batch-Commit", "1")
+			break
+		}
+		if err := l.nc.PublishMsg(m); err != nil {
+			return 0, unavailable("publishing a batch", err)
+		}
+	}
+	ack, err := l.js.PublishMsg(ctx, batch[len(batch)-1])
+	if err != nil {
+		return 0, classify(err)
+	}
+	return ack.Sequence, nil
+}
+
+// classify turns a publish error into errRetry (the stream moved on under
+// us), or an error a user can act on.
+func classify(err error) error {
+	for _, code := range []jetstream.ErrorCode{codeWrongLastSeq, codeWrongLastSeqConstant, codeBatchDuplicate} {
+		if errors.Is(err, &jetstream.APIError{ErrorCode: code}) {
+			return errRetry
+		}
+	}
+	return unavailable("appending", err)
+}
+
+// finish waits until the read model has the committed amendments, then
+// answers each request. When the read model does not get there, it answers
+// none of them and returns why.
+func (l *Ledger) finish(accepted []*request, seq uint64) error {
+	if err := l.rm.waitFor(context.Background(), seq, l.cfg.Timeout); err != nil {
+		return err
+	}
+	l.rm.mu.RLock()
+	defer l.rm.mu.RUnlock()
+	for _, r := range accepted {
+		r.done <- r.collect(l.rm.ix)
+	}
+	return nil
+}
+
+// collect fills the result with every amendment of the request, in input order.
+func (r *request) collect(ix *projections.Index) error {
+	dup := map[string]bool{}
+	for _, a := range r.res.Appended {
+		dup[a.ID] = true
+	}
+	r.res.Appended = r.res.Appended[:0]
+	for _, a := range r.as {
+		rec := ix.Lookup(a.ID)
+		if rec == nil {
+			return events.Errorf(events.Internal, "amendment %s was acknowledged but the read model skipped it (see ledger verify)", a.ID)
+		}
+		r.res.Appended = append(r.res.Appended, Appended{ID: a.ID.String(), Agreement: a.Agreement, Version: rec.Version, Seq: rec.Seq, Duplicate: dup[a.ID.String()]})
+	}
+	return nil
+}
