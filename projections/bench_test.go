@@ -336,3 +336,28 @@ func BenchmarkIntroducesBatch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFold folds every record of one long agreement and of many short
+// ones from scratch, as loading a history (Defer, Fold) does.
+func BenchmarkFold(b *testing.B) {
+	cases := map[string][]*events.Record{
+		"one-agreement/records=20000":   inOrder(synth.New(7).Agreement("a", 20000)),
+		"agreements=1000/records=50000": inOrder(synth.New(6).Many(1000, 50)),
+	}
+	for name, recs := range cases {
+		b.Run(name, func(b *testing.B) {
+			for range b.N {
+				ix := projections.NewIndex()
+				ix.Defer()
+				for _, r := range recs {
+					r := *r
+					if err := ix.Add(&r); err != nil {
+						b.Fatal(err)
+					}
+				}
+				ix.Fold()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(recs)), "ns/record")
+		})
+	}
+}

@@ -1,8 +1,6 @@
 package projections
 
 import (
-	"slices"
-
 	"github.com/agreement-ledger/ledger/events"
 	"github.com/oklog/ulid/v2"
 )
@@ -44,6 +42,7 @@ func (ix *Index) hold(trials []*trial) *Kept {
 	k := &Kept{ix: ix, trials: map[string]*trial{}, recs: map[ulid.ULID]*events.Record{}, fresh: map[string]*trial{}, freed: make(chan struct{})}
 	for _, t := range trials {
 		k.trials[t.name] = t
+		t.left = len(t.recs)
 		for _, r := range t.recs {
 			k.recs[r.ID] = r
 		}
@@ -112,6 +111,7 @@ func (ix *Index) addKept(r *events.Record) bool {
 	}
 	kr.Seq, kr.Recorded, kr.Hash, kr.Prev = r.Seq, r.Recorded, r.Hash, r.Prev
 	delete(k.recs, r.ID)
+	t.left--
 	for _, c := range kr.Changes {
 		if c.Op == events.Retract {
 			a.retracted[c.Target] = kr
@@ -121,18 +121,13 @@ func (ix *Index) addKept(r *events.Record) bool {
 	ix.byID.put(kr)
 	ix.all = append(ix.all, kr)
 	ix.addTime(kr.Recorded)
-	if k.done(t) {
+	if t.left == 0 {
 		a.v.fixSeqMax(a.v.earliest(t.recs))
 	}
 	if len(k.recs) == 0 {
 		ix.release()
 	}
 	return true
-}
-
-// done reports whether every record of t has been added.
-func (k *Kept) done(t *trial) bool {
-	return !slices.ContainsFunc(t.recs, func(r *events.Record) bool { return k.recs[r.ID] != nil })
 }
 
 // release ends the held batch.
@@ -161,12 +156,11 @@ func (ix *Index) abort(k *Kept) {
 		return
 	}
 	for name, t := range k.trials {
-		if k.fresh[name] != nil || k.done(t) {
+		if k.fresh[name] != nil || t.left == 0 {
 			continue // not in the index yet, or added whole
 		}
 		a := ix.agreements[name]
-		untouched := !slices.ContainsFunc(t.recs, func(r *events.Record) bool { return k.recs[r.ID] == nil })
-		if t.live && untouched {
+		if t.live && t.left == len(t.recs) { // nothing of it added
 			t.v.rollback(t.keep)
 			for _, r := range t.rest {
 				t.v.push(r, nil)

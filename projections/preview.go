@@ -150,6 +150,7 @@ type trial struct {
 	before *view            // the view without the batch (nil for a new agreement)
 	states []*State
 	prior  []bool // recs[i] is a prior amendment: no effect is reported for it
+	left   int    // held (see Kept): records not added yet
 }
 
 // restore returns a live view the trial changed to what it was.
