@@ -10,6 +10,7 @@
 package render
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -162,13 +163,16 @@ func newTable(w io.Writer, indent string, header ...string) *table {
 	return t
 }
 
-// Row writes one row; cells must not contain tabs or newlines.
+// cellSpaces turns the tabs and newlines of a cell into spaces.
+var cellSpaces = strings.NewReplacer("\t", " ", "\n", " ")
+
+// Row writes one row; tabs and newlines in cells become spaces.
 func (t *table) Row(cells ...string) {
 	if t.err != nil {
 		return
 	}
 	for i, c := range cells {
-		cells[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(c)
+		cells[i] = cellSpaces.Replace(c)
 	}
 	_, t.err = io.WriteString(t.tw, strings.Join(cells, "\t")+"\n")
 }
@@ -208,7 +212,7 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 				return n, err
 			}
 		}
-		i := strings.IndexByte(string(b), '\n')
+		i := bytes.IndexByte(b, '\n') // not string(b): that copies the rest of b for every line
 		chunk := b
 		if i >= 0 {
 			chunk = b[:i+1]
