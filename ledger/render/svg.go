@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"io"
+	"math"
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
@@ -31,33 +32,57 @@ var kindColours = map[events.Kind][2]string{
 	events.Obligation:   {"#5d6d7e", "#a3b0bd"},
 }
 
+// markerGap is the width in pixels of a column of grouped amendments (and
+// of counted clauses) in a drawing too dense to mark each one.
+const markerGap = 6.0
+
 // TimelineSVG draws an agreement's timeline as a standalone SVG document:
 // one row per clause with a bar per segment (a change of values starts a new
 // segment, in a lighter shade), open-ended bars ending in an arrow, a year
 // axis, a dashed line per amendment labelled with its version, and a
 // tooltip (<title>) on every bar with its values and the amendments at its
 // edges. The drawing depends only on tl and opts.
+//
+// A long agreement is drawn by counting: with more than 500 clauses, a row
+// per kind shades each column by how many of its clauses are in force; with
+// more amendments than columns of 6 pixels, the amendments of each column
+// are one bar under the axis, as tall as they are many, its tooltip naming
+// how many they are and their versions.
 func TimelineSVG(tl *projections.Timeline, w io.Writer, opts SVGOptions) error {
 	width := opts.Width
 	if width <= 0 {
 		width = 960
 	}
 	const (
-		top    = 64 // title and axis labels
-		rowH   = 30
-		barH   = 18
-		bottom = 40 // amendment labels
+		top  = 64 // title and axis labels
+		rowH = 30
+		barH = 18
 	)
-	label := 24
-	for _, c := range tl.Clauses {
-		label = max(label, len([]rune(c.ID)))
+	bottom := 40 // amendment labels
+	label := 24  // wide enough for the labels of rows per kind
+	if len(tl.Clauses) <= maxRows {
+		for _, c := range tl.Clauses {
+			label = max(label, len([]rune(c.ID)))
+		}
 	}
 	left := float64(min(label, 36))*7.2 + 24
 	right := 24.0
 	plot := float64(width) - left - right
-	height := top + rowH*max(len(tl.Clauses), 1) + bottom
 	ax := newAxis(tl)
 	x := func(t time.Time) float64 { return left + ax.at(t, plot) }
+	cols := max(int(plot/markerGap), 1)
+	col := func(t time.Time) int { return min(int(ax.at(t, float64(cols))), cols-1) }
+	var lanes []kindLane
+	rows := len(tl.Clauses)
+	if rows > maxRows {
+		lanes = kindLanes(tl, cols, col)
+		rows = len(lanes)
+	}
+	dense := len(tl.Amendments) > cols
+	if dense {
+		bottom = 56 // a bar per column of amendments, then their counts
+	}
+	height := top + rowH*max(rows, 1) + bottom
 	vs := versions(tl)
 
 	b := bufio.NewWriter(w)
@@ -68,14 +93,18 @@ func TimelineSVG(tl *projections.Timeline, w io.Writer, opts SVGOptions) error {
 	if tl.Title != "" {
 		title += " — " + tl.Title
 	}
+	subtitle := "valid time; " + KnownAt(tl.KnownAt)
+	if lanes != nil {
+		subtitle += "; " + Plural(len(tl.Clauses), "clause", "clauses") + ": a row per kind, darker where more are in force"
+	}
 	pf(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="12">`+"\n", width, height, width, height)
 	pf(`<title>%s</title>`+"\n", esc(title+" — timeline, "+KnownAt(tl.KnownAt)))
 	pf(`<rect width="100%%" height="100%%" fill="#ffffff"/>` + "\n")
 	pf(`<text x="12" y="22" font-size="15" font-weight="600" fill="#222">%s</text>`+"\n", esc(title))
-	pf(`<text x="12" y="40" fill="#666">%s</text>`+"\n", esc("valid time; "+KnownAt(tl.KnownAt)))
+	pf(`<text x="12" y="40" fill="#666">%s</text>`+"\n", esc(subtitle))
 
 	// Year grid.
-	axisY, plotBottom := float64(top), float64(top+rowH*max(len(tl.Clauses), 1))
+	axisY, plotBottom := float64(top), float64(top+rowH*max(rows, 1))
 	pf(`<g class="axis" stroke="#e3e3e3">` + "\n")
 	years := ax.years(int(plot / 48))
 	for _, y := range years {
@@ -91,53 +120,102 @@ func TimelineSVG(tl *projections.Timeline, w io.Writer, opts SVGOptions) error {
 	pf("</g>\n")
 
 	// Bars.
-	for i, c := range tl.Clauses {
-		rowY := float64(top + rowH*i)
-		if i%2 == 1 {
-			pf(`<rect x="0" y="%.1f" width="%d" height="%d" fill="#f7f7f9"/>`+"\n", rowY, width, rowH)
-		}
-		pf(`<text x="12" y="%.1f" fill="#222" dominant-baseline="middle">%s<title>%s</title></text>`+"\n",
-			rowY+rowH/2, esc(Truncate(c.ID, 36)), esc(c.ID+" ("+kindWord(c.Kind)+")"))
-		colours, ok := kindColours[c.Kind]
-		if !ok {
-			colours = [2]string{"#777", "#aaa"}
-		}
-		var prev map[string]any
-		for j, s := range c.Segments {
-			x0 := x(s.From)
-			x1 := left + plot
-			if !s.Until.IsZero() {
-				x1 = x(s.Until)
+	colW := plot / float64(cols)
+	if lanes != nil {
+		for i, l := range lanes {
+			rowY := float64(top + rowH*i)
+			if i%2 == 1 {
+				pf(`<rect x="0" y="%.1f" width="%d" height="%d" fill="#f7f7f9"/>`+"\n", rowY, width, rowH)
 			}
-			wd := max(x1-x0, 2)
-			by := rowY + (rowH-barH)/2
-			tip := fmt.Sprintf("%s (%s)\n%s\n%s\n%s", c.ID, kindWord(c.Kind), Window(s.From, s.Until), segmentText(c.Kind, prev, s.Fields), edges(s, vs))
-			prev = s.Fields
-			pf(`<g class="segment" data-clause="%s" data-from="%s" data-until="%s">`, esc(c.ID), Time(s.From), untilAttr(s.Until))
-			pf(`<rect x="%.1f" y="%.1f" width="%.1f" height="%d" rx="3" fill="%s"><title>%s</title></rect>`, x0, by, wd, barH, colours[j%2], esc(tip))
-			if s.Until.IsZero() {
-				pf(`<path d="M%.1f %.1f l8 %.1f l-8 %.1f z" fill="%s"/>`, x1, by, float64(barH)/2, float64(barH)/2, colours[j%2])
+			pf(`<text x="12" y="%.1f" fill="#222" dominant-baseline="middle">%s<title>%s</title></text>`+"\n",
+				rowY+rowH/2, esc(Truncate(laneLabel(l), 36)), esc(fmt.Sprintf("%s; at most %d in force in a column", Plural(l.clauses, kindWord(l.kind)+" clause", kindWord(l.kind)+" clauses"), l.most)))
+			colour := kindColour(l.kind)[0]
+			for c0 := 0; c0 < cols; {
+				n, c1 := l.counts[c0], c0+1
+				for c1 < cols && l.counts[c1] == n {
+					c1++
+				}
+				if n > 0 {
+					tip := fmt.Sprintf("%s in force, %s to %s", Plural(n, kindWord(l.kind)+" clause", kindWord(l.kind)+" clauses"), day(ax.edge(c0, cols)), day(ax.edge(c1, cols)))
+					pf(`<rect class="lane" data-kind="%s" data-count="%d" x="%.1f" y="%.1f" width="%.1f" height="%d" fill="%s" fill-opacity="%.2f"><title>%s</title></rect>`+"\n",
+						l.kind, n, left+float64(c0)*colW, rowY+(rowH-barH)/2, float64(c1-c0)*colW, barH, colour, 0.2+0.8*float64(n)/float64(l.most), esc(tip))
+				}
+				c0 = c1
 			}
-			pf("</g>\n")
+		}
+	} else {
+		for i, c := range tl.Clauses {
+			rowY := float64(top + rowH*i)
+			if i%2 == 1 {
+				pf(`<rect x="0" y="%.1f" width="%d" height="%d" fill="#f7f7f9"/>`+"\n", rowY, width, rowH)
+			}
+			pf(`<text x="12" y="%.1f" fill="#222" dominant-baseline="middle">%s<title>%s</title></text>`+"\n",
+				rowY+rowH/2, esc(Truncate(c.ID, 36)), esc(c.ID+" ("+kindWord(c.Kind)+")"))
+			colours := kindColour(c.Kind)
+			var prev map[string]any
+			for j, s := range c.Segments {
+				x0 := x(s.From)
+				x1 := left + plot
+				if !s.Until.IsZero() {
+					x1 = x(s.Until)
+				}
+				wd := max(x1-x0, 2)
+				by := rowY + (rowH-barH)/2
+				tip := fmt.Sprintf("%s (%s)\n%s\n%s\n%s", c.ID, kindWord(c.Kind), Window(s.From, s.Until), segmentText(c.Kind, prev, s.Fields), edges(s, vs))
+				prev = s.Fields
+				pf(`<g class="segment" data-clause="%s" data-from="%s" data-until="%s">`, esc(c.ID), Time(s.From), untilAttr(s.Until))
+				pf(`<rect x="%.1f" y="%.1f" width="%.1f" height="%d" rx="3" fill="%s"><title>%s</title></rect>`, x0, by, wd, barH, colours[j%2], esc(tip))
+				if s.Until.IsZero() {
+					pf(`<path d="M%.1f %.1f l8 %.1f l-8 %.1f z" fill="%s"/>`, x1, by, float64(barH)/2, float64(barH)/2, colours[j%2])
+				}
+				pf("</g>\n")
+			}
 		}
 	}
 
 	// Amendments and the present.
 	pf(`<g class="amendments" font-size="11" text-anchor="middle">` + "\n")
-	for _, a := range tl.Amendments {
-		ax := x(a.Effective)
-		colour := "#444"
-		if a.Retracted {
-			colour = "#aaa"
+	if dense {
+		groups := groupMarkers(tl.Amendments, cols, func(t time.Time) (int, bool) { return col(t), true })
+		most := 0
+		for _, g := range groups {
+			most = max(most, g.n)
 		}
-		tip := fmt.Sprintf("v%d, effective %s, recorded %s\n%s", a.Version, Time(a.Effective), Recorded(a.Recorded), a.Summary)
-		pf(`<g><line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-dasharray="3 3"/>`, ax, axisY-4, ax, plotBottom+4, colour)
-		pf(`<text x="%.1f" y="%.1f" fill="%s">v%d<title>%s</title></text></g>`+"\n", ax, plotBottom+18, colour, a.Version, esc(tip))
+		labelEnd := math.Inf(-1) // where the last count drawn ends
+		for _, g := range groups {
+			gx := left + float64(g.col)*colW
+			colour := "#444"
+			if g.retracted == g.n {
+				colour = "#aaa"
+			}
+			tip := g.String()
+			if g.n == 1 {
+				tip = markerTip(g.one)
+			}
+			h := 3 + 13*float64(g.n)/float64(most)
+			pf(`<g class="amendment-group" data-count="%d" data-versions="%s"><title>%s</title>`, g.n, g.versions(), esc(tip))
+			pf(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"/>`, gx, plotBottom+4, max(colW-1, 1), h, colour)
+			if n := fmt.Sprint(g.n); gx+colW/2-textWidth(n)/2 > labelEnd+4 {
+				pf(`<text x="%.1f" y="%.1f" fill="%s">%s</text>`, gx+colW/2, plotBottom+32, colour, n)
+				labelEnd = gx + colW/2 + textWidth(n)/2
+			}
+			pf("</g>\n")
+		}
+	} else {
+		for _, a := range tl.Amendments {
+			ax := x(a.Effective)
+			colour := "#444"
+			if a.Retracted {
+				colour = "#aaa"
+			}
+			pf(`<g><line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-dasharray="3 3"/>`, ax, axisY-4, ax, plotBottom+4, colour)
+			pf(`<text x="%.1f" y="%.1f" fill="%s">v%d<title>%s</title></text></g>`+"\n", ax, plotBottom+18, colour, a.Version, esc(markerTip(a)))
+		}
 	}
 	if !opts.Now.IsZero() && !opts.Now.Before(ax.lo) && !opts.Now.After(ax.hi) {
 		nx := x(opts.Now)
 		pf(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#e67e22" stroke-width="1.5"/>`, nx, axisY-4, nx, plotBottom+4)
-		pf(`<text x="%.1f" y="%.1f" fill="#e67e22">now</text>`+"\n", nx, plotBottom+32)
+		pf(`<text x="%.1f" y="%.1f" fill="#e67e22">now</text>`+"\n", nx, plotBottom+float64(bottom)-8)
 	}
 	pf("</g>\n")
 	if len(tl.Clauses) == 0 {
@@ -147,9 +225,27 @@ func TimelineSVG(tl *projections.Timeline, w io.Writer, opts SVGOptions) error {
 	return b.Flush()
 }
 
+// markerTip is the tooltip of an amendment on the axis.
+func markerTip(a projections.Marker) string {
+	return fmt.Sprintf("v%d, effective %s, recorded %s\n%s", a.Version, Time(a.Effective), Recorded(a.Recorded), a.Summary)
+}
+
+// kindColour is the base and alternate colour of a kind's bars.
+func kindColour(k events.Kind) [2]string {
+	if c, ok := kindColours[k]; ok {
+		return c
+	}
+	return [2]string{"#777", "#aaa"}
+}
+
 func untilAttr(t time.Time) string {
 	if t.IsZero() {
 		return "open"
 	}
 	return Time(t)
 }
+
+// textWidth estimates the width of text at 11px: the average advance of a
+// character in the sans-serif fonts pages get (DejaVu Sans is among the
+// widest).
+func textWidth(s string) float64 { return float64(len([]rune(s))) * 6.9 }
