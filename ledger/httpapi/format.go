@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/ledger/render"
 	"github.com/agreement-ledger/ledger/projections"
 )
 
@@ -60,19 +61,6 @@ func rate(r *events.Rate) string {
 		return "undisclosed"
 	}
 	return r.Value.Shift(2).String() + "%"
-}
-
-func scopeText(s *events.Scope) string {
-	if s.IsAll() {
-		return "everything"
-	}
-	var parts []string
-	for i, name := range events.Dimensions {
-		if v := s.Dim(i); v != nil {
-			parts = append(parts, name+": "+strings.Join(v, ", "))
-		}
-	}
-	return strings.Join(parts, "; ")
 }
 
 func day(t time.Time) string {
@@ -148,7 +136,7 @@ func clauseRows(c *events.Clause) []row {
 		out = append(out, row{"what", c.What})
 	}
 	if has("scope") {
-		out = append(out, row{"scope", scopeText(c.Scope)})
+		out = append(out, row{"scope", render.ScopeWords(c.Scope)})
 	}
 	if c.Kind == events.Investment {
 		for _, t := range c.Tranches {
@@ -225,92 +213,10 @@ var kindLabel = map[events.Kind]string{
 	events.Obligation:   "Obligations",
 }
 
-// kindColor is the fill and stroke of a kind's bars.
-var kindColor = map[events.Kind][2]string{
-	events.License:      {"#9ec5ea", "#2f6ca3"},
-	events.Exclusivity:  {"#f7b978", "#b8620f"},
-	events.RevenueShare: {"#a5d59a", "#3d7f32"},
-	events.Commitment:   {"#9fd6d2", "#2f7f79"},
-	events.Investment:   {"#d3b3d8", "#7d4a86"},
-	events.Right:        {"#dcc6a8", "#7a5a35"},
-	events.Obligation:   {"#d0d0d0", "#666666"},
-}
-
-func colorOf(k events.Kind) [2]string {
-	if c, ok := kindColor[k]; ok {
-		return c
-	}
-	return [2]string{"#dddddd", "#777777"}
-}
-
 func statusText(s string) string {
 	switch s {
 	case "not_open":
 		return "not yet open"
 	}
 	return s
-}
-
-// segmentLabel is the short text drawn inside a bar.
-func segmentLabel(k events.Kind, c *events.Clause) string {
-	switch k {
-	case events.License:
-		if c.Exclusive {
-			return "exclusive"
-		}
-		return "non-exclusive"
-	case events.Exclusivity:
-		return scopeText(c.Scope)
-	case events.RevenueShare:
-		s := "rate " + rate(c.Rate)
-		if c.Cap != nil {
-			s += ", cap " + money(c.Cap)
-		}
-		return s
-	case events.Commitment:
-		return money(c.Amount)
-	case events.Investment:
-		var total *events.Money
-		for _, t := range c.Tranches {
-			switch {
-			case total == nil:
-				m := t.Amount
-				total = &m
-			case t.Amount.Undisclosed || total.Undisclosed:
-				total = &events.Money{Undisclosed: true, Currency: total.Currency}
-			case t.Amount.Currency == total.Currency:
-				total = &events.Money{Amount: total.Amount.Add(t.Amount.Amount), Currency: total.Currency}
-			}
-		}
-		return "up to " + money(total)
-	case events.Right:
-		return c.What
-	case events.Obligation:
-		return c.What
-	}
-	return ""
-}
-
-// fieldsClause rebuilds a clause from its fields as a timeline segment holds
-// them (events.Clause.Fields). Values of unexpected types are left out.
-func fieldsClause(id string, kind events.Kind, fields map[string]any) *events.Clause {
-	c := &events.Clause{ID: id, Kind: kind}
-	str := func(name string) string { s, _ := fields[name].(string); return s }
-	g, hName := events.PartyFields(kind)
-	c.Grantor, c.Holder = str(g), str(hName)
-	for _, n := range []string{"subject", "base", "what", "right"} {
-		if s := str(n); s != "" {
-			c.What = s
-		}
-	}
-	c.Exclusive, _ = fields["exclusive"].(bool)
-	c.Sole, _ = fields["sole"].(bool)
-	c.Scope, _ = fields["scope"].(*events.Scope)
-	c.Rate, _ = fields["rate"].(*events.Rate)
-	c.Cap, _ = fields["cap"].(*events.Money)
-	c.Amount, _ = fields["amount"].(*events.Money)
-	c.Tranches, _ = fields["tranches"].([]events.Tranche)
-	c.Term, _ = fields["term"].(*events.Term)
-	c.Note = str("note")
-	return c
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/ledger/render"
 	"github.com/agreement-ledger/ledger/projections"
 )
 
@@ -154,8 +155,8 @@ func (h *Handler) viewParams(r *http.Request) (viewParams, error) {
 	p := newParams(r, "at", "known_at", "width", "from", "to")
 	v := viewParams{at: p.time("at", h.defaultAt()), known: p.time("known_at", time.Time{}), from: p.time("from", time.Time{}), to: p.time("to", time.Time{}), width: 900}
 	if n, ok := p.uint("width"); ok {
-		if n < minWidth || n > maxWidth {
-			p.err = paramError("width", "must be between %d and %d pixels", minWidth, maxWidth)
+		if n < render.MinChartWidth || n > render.MaxChartWidth {
+			p.err = paramError("width", "must be between %d and %d pixels", render.MinChartWidth, render.MaxChartWidth)
 		}
 		v.width = int(n)
 	}
@@ -192,7 +193,7 @@ func (h *Handler) uiTimelineSVG(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "image/svg+xml")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" + newChart(tl, v.at, v.width, v.from, v.to, cr.Conflicts, false).svg()))
+	_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" + render.NewChart(tl, render.ChartOptions{At: v.at, Width: v.width, From: v.from, To: v.to, Conflicts: cr.Conflicts}).SVG()))
 }
 
 // uiView is the page's view of one agreement: its head, the conflicts as of
@@ -253,7 +254,7 @@ func renderView(tl *projections.Timeline, st *projections.State, cr *projections
 	b.WriteString(`</p></div>`)
 	conflictsHTML(&b, cr, st.Agreement, v.at)
 	b.WriteString(`<div class="cols"><div class="chart-col"><div class="chart">`)
-	b.WriteString(newChart(tl, v.at, v.width, v.from, v.to, cr.Conflicts, true).svg())
+	b.WriteString(render.NewChart(tl, render.ChartOptions{At: v.at, Width: v.width, From: v.from, To: v.to, Conflicts: cr.Conflicts, Inline: true}).SVG())
 	b.WriteString(`</div><div id="detail" class="detail" aria-live="polite"><p class="hint">Hover over or click a bar or an amendment marker for the clause's fields and the amendments behind it. Click the time axis to move the date.</p></div></div>`)
 	b.WriteString(`<div class="state-col">`)
 	stateHTML(&b, st)
@@ -290,7 +291,7 @@ func conflictsHTML(b *strings.Builder, cr *projections.ConflictReport, agreement
 			until = "until " + day(c.Until)
 		}
 		fmt.Fprintf(b, `<li class="%s" data-clauses="%s %s">`, cls, esc(c.Clauses[0].Agreement+"/"+c.Clauses[0].Clause), esc(c.Clauses[1].Agreement+"/"+c.Clauses[1].Clause))
-		fmt.Fprintf(b, `<span class="c-what"><b>%s</b> granted overlapping exclusive rights over %s, from %s %s:</span> `, esc(c.Grantor), esc(scopeText(c.Scope)), day(c.From), esc(until))
+		fmt.Fprintf(b, `<span class="c-what"><b>%s</b> granted overlapping exclusive rights over %s, from %s %s:</span> `, esc(c.Grantor), esc(render.ScopeWords(c.Scope)), day(c.From), esc(until))
 		for j, p := range c.Clauses {
 			if j > 0 {
 				b.WriteString(` <span class="vs">and</span> `)
@@ -380,7 +381,7 @@ func detailsHTML(b *strings.Builder, tl *projections.Timeline) {
 				fmt.Fprintf(b, ` · interval %d of %d`, j+1, len(life.Segments))
 			}
 			b.WriteString(`</p><table class="kv">`)
-			for _, r := range clauseRows(fieldsClause(life.ID, life.Kind, seg.Fields)) {
+			for _, r := range clauseRows(render.SegmentClause(life, seg)) {
 				fmt.Fprintf(b, `<tr><td class="k">%s</td><td>%s</td></tr>`, esc(r.label), esc(r.value))
 			}
 			b.WriteString(`</table><h5>Amendments behind it</h5><ul class="amendments">`)

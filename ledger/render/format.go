@@ -98,6 +98,21 @@ func KnownAt(k time.Time) string {
 // Scope writes a scope as "products=frontier channels=api", or "everything".
 func Scope(s *events.Scope) string { return s.String() }
 
+// ScopeWords writes a scope for a page: "products: frontier; channels: api",
+// or "everything".
+func ScopeWords(s *events.Scope) string {
+	if s.IsAll() {
+		return "everything"
+	}
+	var parts []string
+	for i, name := range events.Dimensions {
+		if v := s.Dim(i); v != nil {
+			parts = append(parts, name+": "+strings.Join(v, ", "))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
 // Term writes when a clause is in force: "2019-07-22 until 2033-01-01",
 // "from 2019-07-22", with ", or until agi is declared" for an ends_on.
 func Term(start, end time.Time, endsOn string) string {

@@ -3,7 +3,6 @@ package render
 import (
 	"bufio"
 	"fmt"
-	"html"
 	"io"
 	"math"
 	"time"
@@ -20,16 +19,37 @@ type SVGOptions struct {
 	Now time.Time
 }
 
-// kindColours are the bar colours of each clause kind: a base and an
-// alternate for successive segments.
-var kindColours = map[events.Kind][2]string{
-	events.License:      {"#3b6fb6", "#7fa6db"},
-	events.Exclusivity:  {"#c0392b", "#e17a6f"},
-	events.RevenueShare: {"#1e8449", "#6cc08b"},
-	events.Commitment:   {"#8e44ad", "#bb8fce"},
-	events.Investment:   {"#b9770e", "#e5b15c"},
-	events.Right:        {"#117a8b", "#62b5c2"},
-	events.Obligation:   {"#5d6d7e", "#a3b0bd"},
+// kindColours are the colours of a kind of clause: the bars of the
+// standalone drawing (a base, and an alternate for successive segments) and
+// those of the page's chart (a fill and a stroke, which its swatches share).
+type kindColours struct{ bar, alt, fill, stroke string }
+
+// palette holds the colours of each kind; otherColours those of any other.
+var (
+	palette = map[events.Kind]kindColours{
+		events.License:      {"#3b6fb6", "#7fa6db", "#9ec5ea", "#2f6ca3"},
+		events.Exclusivity:  {"#c0392b", "#e17a6f", "#f7b978", "#b8620f"},
+		events.RevenueShare: {"#1e8449", "#6cc08b", "#a5d59a", "#3d7f32"},
+		events.Commitment:   {"#8e44ad", "#bb8fce", "#9fd6d2", "#2f7f79"},
+		events.Investment:   {"#b9770e", "#e5b15c", "#d3b3d8", "#7d4a86"},
+		events.Right:        {"#117a8b", "#62b5c2", "#dcc6a8", "#7a5a35"},
+		events.Obligation:   {"#5d6d7e", "#a3b0bd", "#d0d0d0", "#666666"},
+	}
+	otherColours = kindColours{"#777", "#aaa", "#dddddd", "#777777"}
+)
+
+func coloursOf(k events.Kind) kindColours {
+	if c, ok := palette[k]; ok {
+		return c
+	}
+	return otherColours
+}
+
+// KindColours are the fill and stroke of a kind's bars and swatches on the
+// web page.
+func KindColours(k events.Kind) (fill, stroke string) {
+	c := coloursOf(k)
+	return c.fill, c.stroke
 }
 
 // markerGap is the width in pixels of a column of grouped amendments (and
@@ -87,7 +107,6 @@ func TimelineSVG(tl *projections.Timeline, w io.Writer, opts SVGOptions) error {
 
 	b := bufio.NewWriter(w)
 	pf := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
-	esc := html.EscapeString
 
 	title := tl.Agreement
 	if tl.Title != "" {
@@ -129,7 +148,7 @@ func TimelineSVG(tl *projections.Timeline, w io.Writer, opts SVGOptions) error {
 			}
 			pf(`<text x="12" y="%.1f" fill="#222" dominant-baseline="middle">%s<title>%s</title></text>`+"\n",
 				rowY+rowH/2, esc(Truncate(laneLabel(l), 36)), esc(fmt.Sprintf("%s; at most %d in force in a column", Plural(l.clauses, kindWord(l.kind)+" clause", kindWord(l.kind)+" clauses"), l.most)))
-			colour := kindColour(l.kind)[0]
+			colour := coloursOf(l.kind).bar
 			for c0 := 0; c0 < cols; {
 				n, c1 := l.counts[c0], c0+1
 				for c1 < cols && l.counts[c1] == n {
@@ -151,7 +170,7 @@ func TimelineSVG(tl *projections.Timeline, w io.Writer, opts SVGOptions) error {
 			}
 			pf(`<text x="12" y="%.1f" fill="#222" dominant-baseline="middle">%s<title>%s</title></text>`+"\n",
 				rowY+rowH/2, esc(Truncate(c.ID, 36)), esc(c.ID+" ("+kindWord(c.Kind)+")"))
-			colours := kindColour(c.Kind)
+			colours := coloursOf(c.Kind)
 			var prev map[string]any
 			for j, s := range c.Segments {
 				x0 := x(s.From)
@@ -164,9 +183,13 @@ func TimelineSVG(tl *projections.Timeline, w io.Writer, opts SVGOptions) error {
 				tip := fmt.Sprintf("%s (%s)\n%s\n%s\n%s", c.ID, kindWord(c.Kind), Window(s.From, s.Until), segmentText(c.Kind, prev, s.Fields), edges(s, vs))
 				prev = s.Fields
 				pf(`<g class="segment" data-clause="%s" data-from="%s" data-until="%s">`, esc(c.ID), Time(s.From), untilAttr(s.Until))
-				pf(`<rect x="%.1f" y="%.1f" width="%.1f" height="%d" rx="3" fill="%s"><title>%s</title></rect>`, x0, by, wd, barH, colours[j%2], esc(tip))
+				shade := colours.bar
+				if j%2 == 1 {
+					shade = colours.alt
+				}
+				pf(`<rect x="%.1f" y="%.1f" width="%.1f" height="%d" rx="3" fill="%s"><title>%s</title></rect>`, x0, by, wd, barH, shade, esc(tip))
 				if s.Until.IsZero() {
-					pf(`<path d="M%.1f %.1f l8 %.1f l-8 %.1f z" fill="%s"/>`, x1, by, float64(barH)/2, float64(barH)/2, colours[j%2])
+					pf(`<path d="M%.1f %.1f l8 %.1f l-8 %.1f z" fill="%s"/>`, x1, by, float64(barH)/2, float64(barH)/2, shade)
 				}
 				pf("</g>\n")
 			}
@@ -230,22 +253,9 @@ func markerTip(a projections.Marker) string {
 	return fmt.Sprintf("v%d, effective %s, recorded %s\n%s", a.Version, Time(a.Effective), Recorded(a.Recorded), a.Summary)
 }
 
-// kindColour is the base and alternate colour of a kind's bars.
-func kindColour(k events.Kind) [2]string {
-	if c, ok := kindColours[k]; ok {
-		return c
-	}
-	return [2]string{"#777", "#aaa"}
-}
-
 func untilAttr(t time.Time) string {
 	if t.IsZero() {
 		return "open"
 	}
 	return Time(t)
 }
-
-// textWidth estimates the width of text at 11px: the average advance of a
-// character in the sans-serif fonts pages get (DejaVu Sans is among the
-// widest).
-func textWidth(s string) float64 { return float64(len([]rune(s))) * 6.9 }
