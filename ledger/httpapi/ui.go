@@ -254,12 +254,13 @@ func renderView(tl *projections.Timeline, st *projections.State, cr *projections
 	b.WriteString(`</p></div>`)
 	conflictsHTML(&b, cr, st.Agreement, v.at)
 	b.WriteString(`<div class="cols"><div class="chart-col"><div class="chart">`)
-	b.WriteString(render.NewChart(tl, render.ChartOptions{At: v.at, Width: v.width, From: v.from, To: v.to, Conflicts: cr.Conflicts, Inline: true}).SVG())
+	chart := render.NewChart(tl, render.ChartOptions{At: v.at, Width: v.width, From: v.from, To: v.to, Conflicts: cr.Conflicts, Inline: true})
+	b.WriteString(chart.SVG())
 	b.WriteString(`</div><div id="detail" class="detail" aria-live="polite"><p class="hint">Hover over or click a bar or an amendment marker for the clause's fields and the amendments behind it. Click the time axis to move the date.</p></div></div>`)
 	b.WriteString(`<div class="state-col">`)
 	stateHTML(&b, st)
 	b.WriteString(`</div></div>`)
-	detailsHTML(&b, tl)
+	detailsHTML(&b, tl, chart)
 	b.WriteString(`</div>`)
 	return b.String()
 }
@@ -343,9 +344,9 @@ func stateHTML(b *strings.Builder, st *projections.State) {
 	b.WriteString(`</table>`)
 }
 
-// detailsHTML writes a <template> per bar and per amendment marker, shown by
-// the page when one is hovered or clicked.
-func detailsHTML(b *strings.Builder, tl *projections.Timeline) {
+// detailsHTML writes a <template> per bar and per amendment marker of the
+// chart, shown by the page when one is hovered or clicked.
+func detailsHTML(b *strings.Builder, tl *projections.Timeline, chart *render.Chart) {
 	markers := map[string]projections.Marker{}
 	for _, m := range tl.Amendments {
 		markers[m.ID] = m
@@ -358,7 +359,11 @@ func detailsHTML(b *strings.Builder, tl *projections.Timeline) {
 		return fmt.Sprintf(`<li><b>v%d</b> effective %s <span class="op">%s</span> — %s <code class="id">%s</code></li>`, m.Version, day(m.Effective), esc(op), esc(m.Summary), esc(id))
 	}
 	b.WriteString(`<div class="templates" hidden="hidden">`)
-	for i, life := range tl.Clauses {
+	clauses := tl.Clauses
+	if chart.CountsClauses() {
+		clauses = nil // no bar of the chart is a segment of its own
+	}
+	for i, life := range clauses {
 		for j, seg := range life.Segments {
 			fmt.Fprintf(b, `<template id="seg-%d-%d">`, i, j)
 			fmt.Fprintf(b, `<h4><span class="swatch" data-kind="%s"></span>%s <span class="kind">%s</span></h4>`, esc(string(life.Kind)), esc(life.ID), esc(strings.ReplaceAll(string(life.Kind), "_", " ")))
@@ -392,7 +397,19 @@ func detailsHTML(b *strings.Builder, tl *projections.Timeline) {
 			b.WriteString(`</ul></template>`)
 		}
 	}
+	marked := func(string) bool { return true }
+	if chart.GroupsAmendments() {
+		// Only declared conditions mark an amendment of their own.
+		declared := map[string]bool{}
+		for _, d := range tl.Conditions {
+			declared[d.Amendment] = true
+		}
+		marked = func(id string) bool { return declared[id] }
+	}
 	for _, m := range tl.Amendments {
+		if !marked(m.ID) {
+			continue
+		}
 		fmt.Fprintf(b, `<template id="am-%s"><h4>Amendment v%d</h4>`, esc(m.ID), m.Version)
 		if m.Retracted {
 			b.WriteString(`<p class="note">Retracted: recorded in error, it no longer counts.</p>`)

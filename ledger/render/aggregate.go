@@ -27,10 +27,32 @@ type kindLane struct {
 	most    int   // the largest count
 }
 
-// kindLanes counts the clauses of tl by kind over n columns; col maps a time
-// to its column in [0, n). A clause counts once in a column however many of
-// its segments meet there.
-func kindLanes(tl *projections.Timeline, n int, col func(time.Time) int) []kindLane {
+// columns divides valid time from lo to hi into n equal columns.
+type columns struct {
+	lo, hi time.Time
+	n      int
+}
+
+// at is the column of t, the first or the last for a time off the axis.
+func (c columns) at(t time.Time) int {
+	f := float64(t.Sub(c.lo)) / float64(c.hi.Sub(c.lo))
+	return min(max(int(f*float64(c.n)), 0), c.n-1)
+}
+
+// on is the column of t, or false for a time off the axis.
+func (c columns) on(t time.Time) (int, bool) {
+	return c.at(t), !t.Before(c.lo) && !t.After(c.hi)
+}
+
+// edge is the time at which column i begins (i = n: the axis's end).
+func (c columns) edge(i int) time.Time {
+	return c.lo.Add(time.Duration(float64(c.hi.Sub(c.lo)) * float64(i) / float64(c.n)))
+}
+
+// kindLanes counts the clauses of tl by kind in cols. A clause counts once in
+// a column however many of its segments meet there.
+func kindLanes(tl *projections.Timeline, cols columns) []kindLane {
+	n := cols.n
 	diffs := map[events.Kind][]int{}
 	clauses := map[events.Kind]int{}
 	for _, c := range tl.Clauses {
@@ -42,12 +64,13 @@ func kindLanes(tl *projections.Timeline, n int, col func(time.Time) int) []kindL
 		clauses[c.Kind]++
 		last := -1
 		for _, s := range c.Segments {
-			c0 := col(s.From)
-			c1 := n - 1
-			if !s.Until.IsZero() {
-				c1 = max(col(s.Until)-1, c0)
+			if !s.From.Before(cols.hi) || !s.Until.IsZero() && !s.Until.After(cols.lo) {
+				continue // off the axis
 			}
-			c0 = max(c0, last+1)
+			c0, c1 := max(cols.at(s.From), last+1), n-1
+			if !s.Until.IsZero() && s.Until.Before(cols.hi) {
+				c1 = cols.at(s.Until.Add(-1)) // the column of its last instant
+			}
 			if c0 > c1 {
 				continue
 			}
@@ -73,6 +96,45 @@ func kindLanes(tl *projections.Timeline, n int, col func(time.Time) int) []kindL
 	return out
 }
 
+// laneRun is a run of columns [c0, c1) of a kindLane with the same count.
+type laneRun struct{ c0, c1, n int }
+
+// runs are the runs of a lane's columns with clauses in force.
+func (l kindLane) runs() []laneRun {
+	var out []laneRun
+	for c0 := 0; c0 < len(l.counts); {
+		n, c1 := l.counts[c0], c0+1
+		for c1 < len(l.counts) && l.counts[c1] == n {
+			c1++
+		}
+		if n > 0 {
+			out = append(out, laneRun{c0, c1, n})
+		}
+		c0 = c1
+	}
+	return out
+}
+
+// label names a lane: "license (1234)".
+func (l kindLane) label() string { return fmt.Sprintf("%s (%d)", KindWord(l.kind), l.clauses) }
+
+// about describes a lane: "1234 license clauses; at most 12 in force in a
+// column".
+func (l kindLane) about() string {
+	return fmt.Sprintf("%s; at most %d in force in a column", l.clausesOf(l.clauses), l.most)
+}
+
+// clausesOf writes n clauses of the lane's kind: "12 license clauses".
+func (l kindLane) clausesOf(n int) string {
+	return Plural(n, KindWord(l.kind)+" clause", KindWord(l.kind)+" clauses")
+}
+
+// tip describes a run: "12 license clauses in force, 2019-01-01 to
+// 2019-02-14".
+func (l kindLane) tip(r laneRun, cols columns) string {
+	return fmt.Sprintf("%s in force, %s to %s", l.clausesOf(r.n), day(cols.edge(r.c0)), day(cols.edge(r.c1)))
+}
+
 // markerGroup is the amendments effective in one column of the axis.
 type markerGroup struct {
 	col       int
@@ -83,17 +145,17 @@ type markerGroup struct {
 	one       projections.Marker // the amendment, when n is 1
 }
 
-// groupMarkers gathers the amendments by column, in column order; col maps
-// an effective time to its column in [0, n), or reports that it is off the
-// axis.
-func groupMarkers(ms []projections.Marker, n int, col func(time.Time) (int, bool)) []markerGroup {
-	cols := make([]markerGroup, n)
+// groupMarkers gathers the amendments by column, in column order. With
+// clip, those effective off the axis are left out; without, they are put in
+// its first or last column.
+func groupMarkers(ms []projections.Marker, cols columns, clip bool) []markerGroup {
+	groups := make([]markerGroup, cols.n)
 	for _, m := range ms {
-		c, ok := col(m.Effective)
-		if !ok {
+		c, on := cols.on(m.Effective)
+		if clip && !on {
 			continue
 		}
-		g := &cols[c]
+		g := &groups[c]
 		if g.n == 0 {
 			*g = markerGroup{col: c, lo: m.Version, hi: m.Version, from: m.Effective, to: m.Effective, one: m}
 		}
@@ -109,8 +171,8 @@ func groupMarkers(ms []projections.Marker, n int, col func(time.Time) (int, bool
 			g.to = m.Effective
 		}
 	}
-	out := cols[:0]
-	for _, g := range cols {
+	out := groups[:0]
+	for _, g := range groups {
 		if g.n > 0 {
 			out = append(out, g)
 		}

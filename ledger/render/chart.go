@@ -37,6 +37,9 @@ type Chart struct {
 	inline    bool                   // part of an HTML page (else a standalone file)
 
 	x0, x1 float64
+	cols   columns       // what is counted rather than drawn one by one
+	lanes  []kindLane    // too many clauses for a row each: a row per kind
+	groups []markerGroup // too many amendments for a marker each: a mark per column
 }
 
 const (
@@ -67,7 +70,37 @@ func NewChart(tl *projections.Timeline, opts ChartOptions) *Chart {
 		c.to = c.from.AddDate(1, 0, 0)
 	}
 	c.x0, c.x1 = labelW, float64(c.width)-padR
+	c.cols = columns{c.from, c.to, max(int((c.x1-c.x0)/markerGap), 1)}
+	if len(tl.Clauses) > maxRows {
+		c.lanes = kindLanes(tl, c.cols)
+	}
+	groups, on := groupMarkers(tl.Amendments, c.cols, true), 0
+	for _, g := range groups {
+		on += g.n
+	}
+	if on > c.cols.n {
+		c.groups = groups
+	}
 	return c
+}
+
+// CountsClauses reports whether the chart has a row per kind of clause,
+// counting those in force, rather than a row per clause (it has when there
+// are more than 500): then no bar is a segment of its own.
+func (c *Chart) CountsClauses() bool { return c.lanes != nil }
+
+// GroupsAmendments reports whether the chart marks the amendments of each
+// column of 6 pixels together, rather than each (it does when they are more
+// than the columns): then only declared conditions mark amendments of their
+// own.
+func (c *Chart) GroupsAmendments() bool { return c.groups != nil }
+
+// rows is the number of rows of bars.
+func (c *Chart) rows() int {
+	if c.lanes != nil {
+		return len(c.lanes)
+	}
+	return len(c.tl.Clauses)
 }
 
 // autoRange is the span of the timeline and the "as of" time, with room on
@@ -97,7 +130,7 @@ func (c *Chart) x(t time.Time) float64 {
 func (c *Chart) clampX(x float64) float64 { return math.Min(math.Max(x, c.x0), c.x1) }
 
 func (c *Chart) height() float64 {
-	return laneH + float64(max(len(c.tl.Clauses), 1))*chartRowH + axisH + float64(len(c.legendRows()))*legendH + 10
+	return laneH + float64(max(c.rows(), 1))*chartRowH + axisH + float64(len(c.legendRows()))*legendH + 10
 }
 
 // inConflict returns the conflicts at c.at that involve clause id of this agreement.
@@ -121,8 +154,8 @@ func f1(v float64) string { return fmt.Sprintf("%.1f", v) }
 // SVG is the drawing.
 func (c *Chart) SVG() string {
 	var b strings.Builder
-	w, h := float64(c.width), c.height()
-	rowsBottom := laneH + float64(max(len(c.tl.Clauses), 1))*chartRowH
+	h := c.height()
+	rowsBottom := laneH + float64(max(c.rows(), 1))*chartRowH
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="timeline" width="%d" height="%s" viewBox="0 0 %d %s" role="img" aria-label="%s" data-agreement="%s" data-x0="%s" data-x1="%s" data-t0="%d" data-t1="%d" font-family="system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif">`,
 		c.width, f1(h), c.width, f1(h), esc("Timeline of "+c.tl.Agreement), esc(c.tl.Agreement), f1(c.x0), f1(c.x1), c.from.UnixMilli(), c.to.UnixMilli())
 	b.WriteString(`<defs><pattern id="hatch" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)"><rect width="6" height="6" fill="#d62728" fill-opacity="0.25"/><line x1="0" y1="0" x2="0" y2="6" stroke="#d62728" stroke-width="3"/></pattern>`)
@@ -132,23 +165,19 @@ func (c *Chart) SVG() string {
 		b.WriteString(`<rect width="100%" height="100%" fill="#ffffff"/>`)
 	}
 	// Rows: zebra background and labels.
-	for i, life := range c.tl.Clauses {
-		y := laneH + float64(i)*chartRowH
-		if i%2 == 0 {
-			fmt.Fprintf(&b, `<rect x="0" y="%s" width="%s" height="%s" fill="#f5f7fa"/>`, f1(y), f1(w), f1(chartRowH))
+	if c.lanes != nil {
+		for i, l := range c.lanes {
+			c.rowHead(&b, i, l.kind, l.label(), false, l.about())
 		}
-		col := chartColours(life.Kind)
-		ended := life.Ended != nil && !c.at.Before(life.Ended.At) // ended by the date shown
-		fmt.Fprintf(&b, `<rect x="8" y="%s" width="11" height="11" rx="2" fill="%s" stroke="%s"/>`, f1(y+chartRowH/2-5.5), col[0], col[1])
-		label := life.ID
-		if len(label) > 25 {
-			label = label[:24] + "…"
+	} else {
+		for i, life := range c.tl.Clauses {
+			label := life.ID
+			if len(label) > 25 {
+				label = label[:24] + "…"
+			}
+			ended := life.Ended != nil && !c.at.Before(life.Ended.At) // ended by the date shown
+			c.rowHead(&b, i, life.Kind, label, ended, life.ID+" ("+string(life.Kind)+")")
 		}
-		cls := "rowlabel"
-		if ended {
-			cls += " ended"
-		}
-		fmt.Fprintf(&b, `<text class="%s" x="25" y="%s" font-size="12"%s><title>%s (%s)</title>%s</text>`, cls, f1(y+chartRowH/2+4), map[bool]string{true: ` fill="#6e7781"`, false: ` fill="#1f2328"`}[ended], esc(life.ID), esc(string(life.Kind)), esc(label))
 	}
 	// Grid and axis.
 	ts := chartTicks(c.from, c.to, c.x1-c.x0)
@@ -169,8 +198,13 @@ func (c *Chart) SVG() string {
 	}
 	// Bars.
 	b.WriteString(`<g clip-path="url(#plot)">`)
-	for i, life := range c.tl.Clauses {
-		c.row(&b, i, life)
+	for i, l := range c.lanes {
+		c.counts(&b, i, l)
+	}
+	if c.lanes == nil {
+		for i, life := range c.tl.Clauses {
+			c.row(&b, i, life)
+		}
 	}
 	b.WriteString(`</g>`)
 	c.lane(&b, rowsBottom)
@@ -178,6 +212,23 @@ func (c *Chart) SVG() string {
 	c.legend(&b, rowsBottom+axisH)
 	b.WriteString(`</svg>`)
 	return b.String()
+}
+
+// rowHead draws the background of row i and its label: a swatch of the
+// kind's colours, the text (greyed for a clause that has ended) and its
+// tooltip.
+func (c *Chart) rowHead(b *strings.Builder, i int, k events.Kind, text string, ended bool, tip string) {
+	y := laneH + float64(i)*chartRowH
+	if i%2 == 0 {
+		fmt.Fprintf(b, `<rect x="0" y="%s" width="%s" height="%s" fill="#f5f7fa"/>`, f1(y), f1(float64(c.width)), f1(chartRowH))
+	}
+	col := chartColours(k)
+	class, fill := "rowlabel", "#1f2328"
+	if ended {
+		class, fill = "rowlabel ended", "#6e7781"
+	}
+	fmt.Fprintf(b, `<rect x="8" y="%s" width="11" height="11" rx="2" fill="%s" stroke="%s"/>`, f1(y+chartRowH/2-5.5), col[0], col[1])
+	fmt.Fprintf(b, `<text class="%s" x="25" y="%s" font-size="12" fill="%s"><title>%s</title>%s</text>`, class, f1(y+chartRowH/2+4), fill, esc(tip), esc(text))
 }
 
 // row draws one clause's bars.
@@ -263,6 +314,17 @@ func (c *Chart) row(b *strings.Builder, i int, life projections.ClauseLife) {
 	}
 }
 
+// counts draws row i of clauses counted by kind: the darker, the more in
+// force.
+func (c *Chart) counts(b *strings.Builder, i int, l kindLane) {
+	top := laneH + float64(i)*chartRowH + (chartRowH-chartBarH)/2
+	colW := (c.x1 - c.x0) / float64(c.cols.n)
+	for _, r := range l.runs() {
+		fmt.Fprintf(b, `<rect class="lane" data-kind="%s" data-count="%d" x="%s" y="%s" width="%s" height="%s" fill="%s" fill-opacity="%.2f"><title>%s</title></rect>`,
+			l.kind, r.n, f1(c.x0+float64(r.c0)*colW), f1(top), f1(float64(r.c1-r.c0)*colW), f1(chartBarH), chartColours(l.kind)[1], 0.15+0.85*float64(r.n)/float64(l.most), esc(l.tip(r, c.cols)))
+	}
+}
+
 // endCap marks where a clause stopped: a cap, and for a clause ended by an
 // amendment (end, close, a declared condition) a label.
 func (c *Chart) endCap(b *strings.Builder, x, y float64, e *projections.Edge, ended bool) {
@@ -290,6 +352,28 @@ func (c *Chart) endCap(b *strings.Builder, x, y float64, e *projections.Edge, en
 // lane draws the amendment markers and declared conditions above the rows.
 func (c *Chart) lane(b *strings.Builder, rowsBottom float64) {
 	fmt.Fprintf(b, `<text x="8" y="%s" font-size="11" fill="#57606a">amendments</text>`, f1(laneH-10))
+	if c.groups != nil {
+		c.markerGroups(b)
+	} else {
+		c.markers(b, rowsBottom)
+	}
+	for _, d := range c.tl.Conditions {
+		x := c.x(d.At)
+		if x < c.x0 || x > c.x1 {
+			continue
+		}
+		fmt.Fprintf(b, `<g class="condition" data-detail="am-%s"><title>%s declared %s</title>`, esc(d.Amendment), esc(d.Condition), Time(d.At))
+		fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#7b3fa0" stroke-dasharray="5 3"/>`, f1(x), f1(laneH-2), f1(x), f1(rowsBottom))
+		fmt.Fprintf(b, `<path d="M%s %s l6 6 l-6 6 l-6 -6 z" fill="#7b3fa0"/>`, f1(x), f1(laneH-20))
+		if c.groups == nil { // among grouped amendments, names would run into each other
+			fmt.Fprintf(b, `<text x="%s" y="%s" font-size="11" fill="#7b3fa0">%s</text>`, f1(x+8), f1(laneH-10), esc(d.Condition+" declared"))
+		}
+		b.WriteString(`</g>`)
+	}
+}
+
+// markers draws a marker per amendment, labelled with its version.
+func (c *Chart) markers(b *strings.Builder, rowsBottom float64) {
 	lastX := math.Inf(-1)
 	stagger := 0
 	for _, m := range c.tl.Amendments {
@@ -308,24 +392,48 @@ func (c *Chart) lane(b *strings.Builder, rowsBottom float64) {
 			fill, label = "none", label+"×"
 		}
 		fmt.Fprintf(b, `<g class="marker" data-amendment="%s" data-detail="am-%s" tabindex="0">`, esc(m.ID), esc(m.ID))
-		fmt.Fprintf(b, `<title>v%d, effective %s: %s</title>`, m.Version, Time(m.Effective), esc(m.Summary))
+		fmt.Fprintf(b, `<title>%s</title>`, esc(chartTip(m)))
 		fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#57606a" stroke-dasharray="2 3" opacity="0.7"/>`, f1(x), f1(laneH-2), f1(x), f1(rowsBottom))
 		fmt.Fprintf(b, `<path d="M%s %s l-6 -9 h12 z" fill="%s" stroke="#24292f"/>`, f1(x), f1(laneH-2), fill)
 		fmt.Fprintf(b, `<path d="M%s %s l-4 6 h8 z" fill="%s" stroke="#24292f"/>`, f1(x), f1(rowsBottom), fill)
 		fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="middle" font-size="11" font-weight="600" fill="#24292f">%s</text>`, f1(x), f1(laneH-14-float64(stagger)*11), esc(label))
 		b.WriteString(`</g>`)
 	}
-	for _, d := range c.tl.Conditions {
-		x := c.x(d.At)
-		if x < c.x0 || x > c.x1 {
-			continue
+}
+
+// markerGroups draws the amendments of each column as one mark, as tall as
+// they are many, labelled with their count where there is room.
+func (c *Chart) markerGroups(b *strings.Builder) {
+	most := 0
+	for _, g := range c.groups {
+		most = max(most, g.n)
+	}
+	colW := (c.x1 - c.x0) / float64(c.cols.n)
+	labelEnd := math.Inf(-1) // where the last count drawn ends
+	for _, g := range c.groups {
+		x := c.x0 + float64(g.col)*colW
+		h := 3 + 9*float64(g.n)/float64(most)
+		fill := "#24292f"
+		if g.retracted == g.n {
+			fill = "#8c959f"
 		}
-		fmt.Fprintf(b, `<g class="condition" data-detail="am-%s"><title>%s declared %s</title>`, esc(d.Amendment), esc(d.Condition), Time(d.At))
-		fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#7b3fa0" stroke-dasharray="5 3"/>`, f1(x), f1(laneH-2), f1(x), f1(rowsBottom))
-		fmt.Fprintf(b, `<path d="M%s %s l6 6 l-6 6 l-6 -6 z" fill="#7b3fa0"/>`, f1(x), f1(laneH-20))
-		fmt.Fprintf(b, `<text x="%s" y="%s" font-size="11" fill="#7b3fa0">%s</text>`, f1(x+8), f1(laneH-10), esc(d.Condition+" declared"))
+		tip := g.String()
+		if g.n == 1 {
+			tip = chartTip(g.one)
+		}
+		fmt.Fprintf(b, `<g class="amendment-group" data-count="%d" data-versions="%s"><title>%s</title>`, g.n, g.versions(), esc(tip))
+		fmt.Fprintf(b, `<rect x="%s" y="%s" width="%s" height="%s" fill="%s"/>`, f1(x), f1(laneH-4-h), f1(max(colW-1, 1)), f1(h), fill)
+		if n := fmt.Sprint(g.n); x+colW/2-textWidth(n)/2 > labelEnd+4 {
+			fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="middle" font-size="11" fill="#57606a">%s</text>`, f1(x+colW/2), f1(laneH-19), n)
+			labelEnd = x + colW/2 + textWidth(n)/2
+		}
 		b.WriteString(`</g>`)
 	}
+}
+
+// chartTip is the tooltip of an amendment's marker.
+func chartTip(m projections.Marker) string {
+	return fmt.Sprintf("v%d, effective %s: %s", m.Version, Time(m.Effective), m.Summary)
 }
 
 // asOf draws the vertical line at the "as of" time.

@@ -272,3 +272,44 @@ func TestLongTimelineText(t *testing.T) {
 		t.Errorf("the text does not say the clauses are counted:\n%s", b.String())
 	}
 }
+
+// TestLongTimelineChart: the page's chart of the long agreement counts as
+// the SVG file does: small, a row per kind, the amendments in groups that
+// add up to them all.
+func TestLongTimelineChart(t *testing.T) {
+	tl, err := long(t, 20000).Timeline("big", time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chart := render.NewChart(tl, render.ChartOptions{At: time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC), Width: 900})
+	svg := []byte(chart.SVG())
+	if len(svg) > 256<<10 {
+		t.Errorf("the chart is %d bytes, want at most 256 KiB", len(svg))
+	}
+	if !chart.CountsClauses() || !chart.GroupsAmendments() {
+		t.Errorf("the chart of %d clauses and %d amendments counts clauses: %v, groups amendments: %v", len(tl.Clauses), len(tl.Amendments), chart.CountsClauses(), chart.GroupsAmendments())
+	}
+	sum, groups, bars := svgCounts(t, svg, "amendment-group")
+	if sum != len(tl.Amendments) || groups > (900-196-26)/6 {
+		t.Errorf("%d amendment groups of %d amendments in all, want at most 113 of %d", groups, sum, len(tl.Amendments))
+	}
+	if bars != 0 || bytes.Contains(svg, []byte(`data-detail="seg-`)) || bytes.Contains(svg, []byte(`class="marker"`)) {
+		t.Errorf("the chart draws clauses or amendments one by one")
+	}
+	if _, lanes, _ := svgCounts(t, svg, "lane"); lanes == 0 {
+		t.Errorf("no clauses counted in the rows per kind")
+	}
+
+	// Narrowed to two years, it groups only the amendments on its axis.
+	from, to := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	on := 0
+	for _, m := range tl.Amendments {
+		if !m.Effective.Before(from) && !m.Effective.After(to) {
+			on++
+		}
+	}
+	sum, _, _ = svgCounts(t, []byte(render.NewChart(tl, render.ChartOptions{At: from, Width: 900, From: from, To: to}).SVG()), "amendment-group")
+	if sum != on {
+		t.Errorf("the chart of 2025 and 2026 groups %d amendments, want the %d effective then", sum, on)
+	}
+}

@@ -90,15 +90,14 @@ func TimelineSVG(tl *projections.Timeline, w io.Writer, opts SVGOptions) error {
 	plot := float64(width) - left - right
 	ax := newAxis(tl)
 	x := func(t time.Time) float64 { return left + ax.at(t, plot) }
-	cols := max(int(plot/markerGap), 1)
-	col := func(t time.Time) int { return min(int(ax.at(t, float64(cols))), cols-1) }
+	cols := columns{ax.lo, ax.hi, max(int(plot/markerGap), 1)}
 	var lanes []kindLane
 	rows := len(tl.Clauses)
 	if rows > maxRows {
-		lanes = kindLanes(tl, cols, col)
+		lanes = kindLanes(tl, cols)
 		rows = len(lanes)
 	}
-	dense := len(tl.Amendments) > cols
+	dense := len(tl.Amendments) > cols.n
 	if dense {
 		bottom = 56 // a bar per column of amendments, then their counts
 	}
@@ -139,27 +138,17 @@ func TimelineSVG(tl *projections.Timeline, w io.Writer, opts SVGOptions) error {
 	pf("</g>\n")
 
 	// Bars.
-	colW := plot / float64(cols)
+	colW := plot / float64(cols.n)
 	if lanes != nil {
 		for i, l := range lanes {
 			rowY := float64(top + rowH*i)
 			if i%2 == 1 {
 				pf(`<rect x="0" y="%.1f" width="%d" height="%d" fill="#f7f7f9"/>`+"\n", rowY, width, rowH)
 			}
-			pf(`<text x="12" y="%.1f" fill="#222" dominant-baseline="middle">%s<title>%s</title></text>`+"\n",
-				rowY+rowH/2, esc(Truncate(laneLabel(l), 36)), esc(fmt.Sprintf("%s; at most %d in force in a column", Plural(l.clauses, kindWord(l.kind)+" clause", kindWord(l.kind)+" clauses"), l.most)))
-			colour := coloursOf(l.kind).bar
-			for c0 := 0; c0 < cols; {
-				n, c1 := l.counts[c0], c0+1
-				for c1 < cols && l.counts[c1] == n {
-					c1++
-				}
-				if n > 0 {
-					tip := fmt.Sprintf("%s in force, %s to %s", Plural(n, kindWord(l.kind)+" clause", kindWord(l.kind)+" clauses"), day(ax.edge(c0, cols)), day(ax.edge(c1, cols)))
-					pf(`<rect class="lane" data-kind="%s" data-count="%d" x="%.1f" y="%.1f" width="%.1f" height="%d" fill="%s" fill-opacity="%.2f"><title>%s</title></rect>`+"\n",
-						l.kind, n, left+float64(c0)*colW, rowY+(rowH-barH)/2, float64(c1-c0)*colW, barH, colour, 0.2+0.8*float64(n)/float64(l.most), esc(tip))
-				}
-				c0 = c1
+			pf(`<text x="12" y="%.1f" fill="#222" dominant-baseline="middle">%s<title>%s</title></text>`+"\n", rowY+rowH/2, esc(Truncate(l.label(), 36)), esc(l.about()))
+			for _, r := range l.runs() {
+				pf(`<rect class="lane" data-kind="%s" data-count="%d" x="%.1f" y="%.1f" width="%.1f" height="%d" fill="%s" fill-opacity="%.2f"><title>%s</title></rect>`+"\n",
+					l.kind, r.n, left+float64(r.c0)*colW, rowY+(rowH-barH)/2, float64(r.c1-r.c0)*colW, barH, coloursOf(l.kind).bar, 0.2+0.8*float64(r.n)/float64(l.most), esc(l.tip(r, cols)))
 			}
 		}
 	} else {
@@ -169,7 +158,7 @@ func TimelineSVG(tl *projections.Timeline, w io.Writer, opts SVGOptions) error {
 				pf(`<rect x="0" y="%.1f" width="%d" height="%d" fill="#f7f7f9"/>`+"\n", rowY, width, rowH)
 			}
 			pf(`<text x="12" y="%.1f" fill="#222" dominant-baseline="middle">%s<title>%s</title></text>`+"\n",
-				rowY+rowH/2, esc(Truncate(c.ID, 36)), esc(c.ID+" ("+kindWord(c.Kind)+")"))
+				rowY+rowH/2, esc(Truncate(c.ID, 36)), esc(c.ID+" ("+KindWord(c.Kind)+")"))
 			colours := coloursOf(c.Kind)
 			var prev map[string]any
 			for j, s := range c.Segments {
@@ -180,7 +169,7 @@ func TimelineSVG(tl *projections.Timeline, w io.Writer, opts SVGOptions) error {
 				}
 				wd := max(x1-x0, 2)
 				by := rowY + (rowH-barH)/2
-				tip := fmt.Sprintf("%s (%s)\n%s\n%s\n%s", c.ID, kindWord(c.Kind), Window(s.From, s.Until), segmentText(c.Kind, prev, s.Fields), edges(s, vs))
+				tip := fmt.Sprintf("%s (%s)\n%s\n%s\n%s", c.ID, KindWord(c.Kind), Window(s.From, s.Until), segmentText(c.Kind, prev, s.Fields), edges(s, vs))
 				prev = s.Fields
 				pf(`<g class="segment" data-clause="%s" data-from="%s" data-until="%s">`, esc(c.ID), Time(s.From), untilAttr(s.Until))
 				shade := colours.bar
@@ -199,7 +188,7 @@ func TimelineSVG(tl *projections.Timeline, w io.Writer, opts SVGOptions) error {
 	// Amendments and the present.
 	pf(`<g class="amendments" font-size="11" text-anchor="middle">` + "\n")
 	if dense {
-		groups := groupMarkers(tl.Amendments, cols, func(t time.Time) (int, bool) { return col(t), true })
+		groups := groupMarkers(tl.Amendments, cols, false)
 		most := 0
 		for _, g := range groups {
 			most = max(most, g.n)

@@ -56,11 +56,6 @@ func (a axis) at(t time.Time, n float64) float64 {
 	return min(max(f, 0), 1) * n
 }
 
-// edge is the time at which column c of n begins (c = n: the axis's end).
-func (a axis) edge(c, n int) time.Time {
-	return a.lo.Add(time.Duration(float64(a.hi.Sub(a.lo)) * float64(c) / float64(n)))
-}
-
 // years returns the years whose 1 January falls inside the axis, thinned to
 // at most n labels.
 func (a axis) years(n int) []int {
@@ -114,10 +109,11 @@ func Timeline(w io.Writer, tl *projections.Timeline, opts TimelineOptions) error
 		return p.err
 	}
 	ax := newAxis(tl)
-	col := func(t time.Time) int { return min(int(ax.at(t, float64(width))), width-1) }
+	cols := columns{ax.lo, ax.hi, width}
+	col := cols.at
 	var lanes []kindLane
 	if len(tl.Clauses) > maxRows {
-		lanes = kindLanes(tl, width, col)
+		lanes = kindLanes(tl, cols)
 	}
 	label := 0
 	for _, c := range tl.Clauses {
@@ -126,7 +122,7 @@ func Timeline(w io.Writer, tl *projections.Timeline, opts TimelineOptions) error
 	if lanes != nil {
 		label = 0
 		for _, l := range lanes {
-			label = max(label, len([]rune(laneLabel(l))))
+			label = max(label, len([]rune(l.label())))
 		}
 	}
 	label = max(min(label, 32), len("amendments")) + 2
@@ -154,7 +150,7 @@ func Timeline(w io.Writer, tl *projections.Timeline, opts TimelineOptions) error
 			for x, n := range l.counts {
 				row[x] = density(n, l.most)
 			}
-			p.f("%-*s%s\n", label, Truncate(laneLabel(l), label-2), strings.TrimRight(string(row), " "))
+			p.f("%-*s%s\n", label, Truncate(l.label(), label-2), strings.TrimRight(string(row), " "))
 		}
 	} else {
 		textBars(p, tl, label, width, col)
@@ -180,7 +176,7 @@ func Timeline(w io.Writer, tl *projections.Timeline, opts TimelineOptions) error
 			Plural(len(tl.Clauses), "clause", "clauses"), densities[0], densities[len(densities)-1])
 		t := newTable(w, "  ")
 		for _, l := range lanes {
-			t.Row(kindWord(l.kind), Plural(l.clauses, "clause", "clauses"), fmt.Sprintf("at most %d in force in a column", l.most))
+			t.Row(KindWord(l.kind), Plural(l.clauses, "clause", "clauses"), fmt.Sprintf("at most %d in force in a column", l.most))
 		}
 		p.table(t)
 	} else {
@@ -190,7 +186,7 @@ func Timeline(w io.Writer, tl *projections.Timeline, opts TimelineOptions) error
 	if len(tl.Amendments) > maxRows {
 		p.f("%s, by column of the axis (ledger history lists each)\n", Plural(len(tl.Amendments), "amendment", "amendments"))
 		t := newTable(w, "  ")
-		for _, g := range groupMarkers(tl.Amendments, width, func(t time.Time) (int, bool) { return col(t), true }) {
+		for _, g := range groupMarkers(tl.Amendments, cols, false) {
 			t.Row(g.versions(), g.effective(), g.count())
 		}
 		p.table(t)
@@ -242,7 +238,7 @@ func textBars(p *printer, tl *projections.Timeline, label, width int, col func(t
 func textLegend(p *printer, tl *projections.Timeline, vs map[string]uint64) {
 	for _, c := range tl.Clauses {
 		p.ln()
-		p.f("%s (%s)\n", c.ID, kindWord(c.Kind))
+		p.f("%s (%s)\n", c.ID, KindWord(c.Kind))
 		t := newTable(p.w, "  ")
 		var prev map[string]any
 		for _, s := range c.Segments {
@@ -267,9 +263,6 @@ func density(n, most int) rune {
 	}
 	return densities[(n*len(densities)-1)/most]
 }
-
-// laneLabel names a row of counted clauses: "license (1234)".
-func laneLabel(l kindLane) string { return fmt.Sprintf("%s (%d)", kindWord(l.kind), l.clauses) }
 
 func openNote(ax axis) string {
 	if ax.open {
