@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
@@ -178,6 +179,46 @@ func groupMarkers(ms []projections.Marker, cols columns, clip bool) []markerGrou
 		}
 	}
 	return out
+}
+
+// groupMark is where and how a group of amendments is drawn: a bar as tall
+// as the group is many, with its count beside it where there is room.
+type groupMark struct {
+	markerGroup
+	x, mid float64 // left edge and middle
+	height float64
+	label  bool // the count fits after the one before
+}
+
+// groupMarks lays groups out in columns colW wide from x0, their bars from
+// 3 to tallest pixels high.
+func groupMarks(groups []markerGroup, x0, colW, tallest float64) []groupMark {
+	most := 0
+	for _, g := range groups {
+		most = max(most, g.n)
+	}
+	out := make([]groupMark, len(groups))
+	labelEnd := math.Inf(-1) // where the last count drawn ends
+	for i, g := range groups {
+		m := groupMark{markerGroup: g, x: x0 + float64(g.col)*colW}
+		m.mid = m.x + colW/2
+		m.height = 3 + (tallest-3)*float64(g.n)/float64(most)
+		half := textWidth(fmt.Sprint(g.n)) / 2
+		if m.label = m.mid-half > labelEnd+4; m.label {
+			labelEnd = m.mid + half
+		}
+		out[i] = m
+	}
+	return out
+}
+
+// tip is a group's tooltip: one's for a single amendment, else its
+// description.
+func (g markerGroup) tip(one func(projections.Marker) string) string {
+	if g.n == 1 {
+		return one(g.one)
+	}
+	return g.String()
 }
 
 // versions writes the versions of a group: "v12" or "v12–v340".

@@ -404,28 +404,16 @@ func (c *Chart) markers(b *strings.Builder, rowsBottom float64) {
 // markerGroups draws the amendments of each column as one mark, as tall as
 // they are many, labelled with their count where there is room.
 func (c *Chart) markerGroups(b *strings.Builder) {
-	most := 0
-	for _, g := range c.groups {
-		most = max(most, g.n)
-	}
 	colW := (c.x1 - c.x0) / float64(c.cols.n)
-	labelEnd := math.Inf(-1) // where the last count drawn ends
-	for _, g := range c.groups {
-		x := c.x0 + float64(g.col)*colW
-		h := 3 + 9*float64(g.n)/float64(most)
+	for _, m := range groupMarks(c.groups, c.x0, colW, 12) {
 		fill := "#24292f"
-		if g.retracted == g.n {
+		if m.retracted == m.n {
 			fill = "#8c959f"
 		}
-		tip := g.String()
-		if g.n == 1 {
-			tip = chartTip(g.one)
-		}
-		fmt.Fprintf(b, `<g class="amendment-group" data-count="%d" data-versions="%s"><title>%s</title>`, g.n, g.versions(), esc(tip))
-		fmt.Fprintf(b, `<rect x="%s" y="%s" width="%s" height="%s" fill="%s"/>`, f1(x), f1(laneH-4-h), f1(max(colW-1, 1)), f1(h), fill)
-		if n := fmt.Sprint(g.n); x+colW/2-textWidth(n)/2 > labelEnd+4 {
-			fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="middle" font-size="11" fill="#57606a">%s</text>`, f1(x+colW/2), f1(laneH-19), n)
-			labelEnd = x + colW/2 + textWidth(n)/2
+		fmt.Fprintf(b, `<g class="amendment-group" data-count="%d" data-versions="%s"><title>%s</title>`, m.n, m.versions(), esc(m.tip(chartTip)))
+		fmt.Fprintf(b, `<rect x="%s" y="%s" width="%s" height="%s" fill="%s"/>`, f1(m.x), f1(laneH-4-m.height), f1(max(colW-1, 1)), f1(m.height), fill)
+		if m.label {
+			fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="middle" font-size="11" fill="#57606a">%d</text>`, f1(m.mid), f1(laneH-19), m.n)
 		}
 		b.WriteString(`</g>`)
 	}

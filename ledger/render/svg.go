@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"math"
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
@@ -188,28 +187,15 @@ func TimelineSVG(tl *projections.Timeline, w io.Writer, opts SVGOptions) error {
 	// Amendments and the present.
 	pf(`<g class="amendments" font-size="11" text-anchor="middle">` + "\n")
 	if dense {
-		groups := groupMarkers(tl.Amendments, cols, false)
-		most := 0
-		for _, g := range groups {
-			most = max(most, g.n)
-		}
-		labelEnd := math.Inf(-1) // where the last count drawn ends
-		for _, g := range groups {
-			gx := left + float64(g.col)*colW
+		for _, m := range groupMarks(groupMarkers(tl.Amendments, cols, false), left, colW, 16) {
 			colour := "#444"
-			if g.retracted == g.n {
+			if m.retracted == m.n {
 				colour = "#aaa"
 			}
-			tip := g.String()
-			if g.n == 1 {
-				tip = markerTip(g.one)
-			}
-			h := 3 + 13*float64(g.n)/float64(most)
-			pf(`<g class="amendment-group" data-count="%d" data-versions="%s"><title>%s</title>`, g.n, g.versions(), esc(tip))
-			pf(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"/>`, gx, plotBottom+4, max(colW-1, 1), h, colour)
-			if n := fmt.Sprint(g.n); gx+colW/2-textWidth(n)/2 > labelEnd+4 {
-				pf(`<text x="%.1f" y="%.1f" fill="%s">%s</text>`, gx+colW/2, plotBottom+32, colour, n)
-				labelEnd = gx + colW/2 + textWidth(n)/2
+			pf(`<g class="amendment-group" data-count="%d" data-versions="%s"><title>%s</title>`, m.n, m.versions(), esc(m.tip(markerTip)))
+			pf(`<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="%s"/>`, m.x, plotBottom+4, max(colW-1, 1), m.height, colour)
+			if m.label {
+				pf(`<text x="%.1f" y="%.1f" fill="%s">%d</text>`, m.mid, plotBottom+32, colour, m.n)
 			}
 			pf("</g>\n")
 		}
