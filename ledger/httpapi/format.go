@@ -5,70 +5,17 @@ import (
 	"html"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/ledger/render"
 	"github.com/agreement-ledger/ledger/projections"
 )
 
-// Formatting of values for people: money with thousands separators and its
-// currency, undisclosed spelled out, scopes and terms in words.
+// The fields of a clause as the page lists them (the state table, the
+// details of a bar); money, rates, dates and scopes are written by package
+// render, as everywhere else.
 
 func esc(s string) string { return html.EscapeString(s) }
-
-// groupDigits writes the integer part of a decimal string with thousands
-// separators: "15000000000.5" → "15,000,000,000.5".
-func groupDigits(s string) string {
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "-", s[1:]
-	}
-	intPart, frac, hasFrac := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, r := range intPart {
-		if i > 0 && (len(intPart)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	out := sign + b.String()
-	if hasFrac {
-		out += "." + frac
-	}
-	return out
-}
-
-// money formats an amount: "USD 15,000,000,000", or "undisclosed (USD)".
-func money(m *events.Money) string {
-	switch {
-	case m == nil:
-		return "—"
-	case m.Undisclosed && m.Currency != "":
-		return "undisclosed (" + m.Currency + ")"
-	case m.Undisclosed:
-		return "undisclosed"
-	}
-	return m.Currency + " " + groupDigits(m.Amount.String())
-}
-
-// rate formats a rate: "20%" or "undisclosed".
-func rate(r *events.Rate) string {
-	switch {
-	case r == nil:
-		return "—"
-	case r.Undisclosed:
-		return "undisclosed"
-	}
-	return r.Value.Shift(2).String() + "%"
-}
-
-func day(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return events.FormatTime(t)
-}
 
 // termText describes a term: "2026-04-27 until 2033-01-01", "ends when agi is declared".
 func termText(t *events.Term) string {
@@ -77,10 +24,10 @@ func termText(t *events.Term) string {
 	}
 	var parts []string
 	if !t.Start.IsZero() {
-		parts = append(parts, "from "+day(t.Start))
+		parts = append(parts, "from "+render.Time(t.Start))
 	}
 	if !t.End.IsZero() {
-		parts = append(parts, "until "+day(t.End)+" (exclusive)")
+		parts = append(parts, "until "+render.Time(t.End)+" (exclusive)")
 	}
 	if t.EndsOn != "" {
 		parts = append(parts, "ends when "+t.EndsOn+" is declared")
@@ -119,17 +66,17 @@ func clauseRows(c *events.Clause) []row {
 	case events.Exclusivity:
 		out = append(out, row{"sole", yesNo(c.Sole) + map[bool]string{true: " (the grantor keeps its own right)", false: ""}[c.Sole]})
 	case events.RevenueShare:
-		out = append(out, row{"rate", rate(c.Rate)})
+		out = append(out, row{"rate", render.Rate(c.Rate)})
 		if c.What != "" {
 			out = append(out, row{"base", c.What})
 		}
 		if c.Cap == nil {
 			out = append(out, row{"cap", "none (uncapped)"})
 		} else {
-			out = append(out, row{"cap", money(c.Cap)})
+			out = append(out, row{"cap", render.Money(c.Cap)})
 		}
 	case events.Commitment:
-		out = append(out, row{"amount", money(c.Amount)}, row{"what", c.What})
+		out = append(out, row{"amount", render.Money(c.Amount)}, row{"what", c.What})
 	case events.Right:
 		out = append(out, row{"right", c.What})
 	case events.Obligation:
@@ -140,7 +87,7 @@ func clauseRows(c *events.Clause) []row {
 	}
 	if c.Kind == events.Investment {
 		for _, t := range c.Tranches {
-			v := money(&t.Amount)
+			v := render.Money(&t.Amount)
 			if t.Condition != "" {
 				v += " — condition: " + t.Condition
 			}
@@ -167,28 +114,28 @@ func stateRows(cs *projections.ClauseState) []row {
 			}
 		}
 		for _, t := range cs.Tranches {
-			v := money(&t.Amount)
+			v := render.Money(&t.Amount)
 			if t.Condition != "" {
 				v += " — condition: " + t.Condition
 			}
 			if t.Funded.IsZero() {
 				v += " — not funded"
 			} else {
-				v += " — funded " + day(t.Funded)
+				v += " — funded " + render.Time(t.Funded)
 			}
 			out = append(out, row{"tranche " + t.ID, v})
 		}
 		committed, funded := cs.Totals()
-		out = append(out, row{"committed", money(committed)}, row{"funded", money(funded)})
+		out = append(out, row{"committed", render.Money(committed)}, row{"funded", render.Money(funded)})
 	}
 	if a := cs.Accrual; a != nil {
-		acc := money(a.Accrued)
+		acc := render.Money(a.Accrued)
 		if a.Accrued == nil {
 			acc = "cannot be computed"
 		}
 		out = append(out, row{"accrued", fmt.Sprintf("%s (%d reports)", acc, a.Reports)})
 		if cs.Cap != nil {
-			rem := money(a.CapRemaining)
+			rem := render.Money(a.CapRemaining)
 			if a.CapRemaining == nil {
 				rem = "cannot be computed"
 			}
@@ -198,19 +145,8 @@ func stateRows(cs *projections.ClauseState) []row {
 			out = append(out, row{"why", a.Why})
 		}
 	}
-	out = append(out, row{"in force since", day(cs.Since)})
+	out = append(out, row{"in force since", render.Time(cs.Since)})
 	return out
-}
-
-// kindLabel is the plural heading of a group of clauses.
-var kindLabel = map[events.Kind]string{
-	events.License:      "Licences",
-	events.Exclusivity:  "Exclusivities",
-	events.RevenueShare: "Revenue shares",
-	events.Commitment:   "Commitments",
-	events.Investment:   "Investments",
-	events.Right:        "Rights",
-	events.Obligation:   "Obligations",
 }
 
 func statusText(s string) string {

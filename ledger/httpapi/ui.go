@@ -130,19 +130,12 @@ func (h *Handler) uiAgreements(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(&b, `<span class="status %s">%s</span>`, esc(status), esc(statusText(status)))
 		}
 		if n := count[s.Agreement]; n > 0 {
-			fmt.Fprintf(&b, ` <span class="badge conflict">%d %s</span>`, n, plural(n, "conflict", "conflicts"))
+			fmt.Fprintf(&b, ` <span class="badge conflict">%s</span>`, render.Plural(n, "conflict", "conflicts"))
 		}
 		b.WriteString(`</span></button></li>`)
 	}
 	b.WriteString(`</ul>`)
 	writeHTML(w, b.String())
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 // viewParams are the parameters of the view and the SVG.
@@ -212,7 +205,7 @@ func (h *Handler) uiView(w http.ResponseWriter, r *http.Request) {
 	if err != nil && !v.known.IsZero() && events.KindOf(err) == events.NotFound {
 		if _, herr := h.l.History(name); herr == nil {
 			// Recorded, but not yet as of known_at: a view of nothing known.
-			writeHTML(w, fmt.Sprintf(`<div class="view" data-agreement="%s" data-at="%s"><p class="empty">%s</p></div>`, esc(name), day(v.at), esc(err.Error())))
+			writeHTML(w, fmt.Sprintf(`<div class="view" data-agreement="%s" data-at="%s"><p class="empty">%s</p></div>`, esc(name), render.Time(v.at), esc(err.Error())))
 			return
 		}
 	}
@@ -235,7 +228,7 @@ func (h *Handler) uiView(w http.ResponseWriter, r *http.Request) {
 
 func renderView(tl *projections.Timeline, st *projections.State, cr *projections.ConflictReport, v viewParams) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `<div class="view" data-agreement="%s" data-version="%d" data-at="%s">`, esc(st.Agreement), st.Version, day(v.at))
+	fmt.Fprintf(&b, `<div class="view" data-agreement="%s" data-version="%d" data-at="%s">`, esc(st.Agreement), st.Version, render.Time(v.at))
 	title := st.Title
 	if title == "" {
 		title = st.Agreement
@@ -247,7 +240,7 @@ func renderView(tl *projections.Timeline, st *projections.State, cr *projections
 		}
 		fmt.Fprintf(&b, `<b>%s</b>`, esc(p))
 	}
-	fmt.Fprintf(&b, ` · <span class="status %s">%s</span> as of %s · version %d`, esc(st.Status), esc(statusText(st.Status)), day(v.at), st.Version)
+	fmt.Fprintf(&b, ` · <span class="status %s">%s</span> as of %s · version %d`, esc(st.Status), esc(statusText(st.Status)), render.Time(v.at), st.Version)
 	if !v.known.IsZero() {
 		fmt.Fprintf(&b, ` · <span class="known">as known at %s</span>`, esc(v.known.UTC().Format("2006-01-02 15:04 MST")))
 	}
@@ -278,10 +271,10 @@ func conflictsHTML(b *strings.Builder, cr *projections.ConflictReport, agreement
 	}
 	all := append(mine, others...)
 	if len(all) == 0 {
-		fmt.Fprintf(b, `<section id="conflicts" class="conflicts none"><h3>No conflicts as of %s</h3></section>`, day(at))
+		fmt.Fprintf(b, `<section id="conflicts" class="conflicts none"><h3>No conflicts as of %s</h3></section>`, render.Time(at))
 		return
 	}
-	fmt.Fprintf(b, `<section id="conflicts" class="conflicts"><h3>%d %s as of %s</h3><ul>`, len(all), plural(len(all), "conflict", "conflicts"), day(at))
+	fmt.Fprintf(b, `<section id="conflicts" class="conflicts"><h3>%s as of %s</h3><ul>`, render.Plural(len(all), "conflict", "conflicts"), render.Time(at))
 	for i, c := range all {
 		cls := "conflict"
 		if i < len(mine) {
@@ -289,15 +282,15 @@ func conflictsHTML(b *strings.Builder, cr *projections.ConflictReport, agreement
 		}
 		until := "open-ended"
 		if !c.Until.IsZero() {
-			until = "until " + day(c.Until)
+			until = "until " + render.Time(c.Until)
 		}
 		fmt.Fprintf(b, `<li class="%s" data-clauses="%s %s">`, cls, esc(c.Clauses[0].Agreement+"/"+c.Clauses[0].Clause), esc(c.Clauses[1].Agreement+"/"+c.Clauses[1].Clause))
-		fmt.Fprintf(b, `<span class="c-what"><b>%s</b> granted overlapping exclusive rights over %s, from %s %s:</span> `, esc(c.Grantor), esc(render.ScopeWords(c.Scope)), day(c.From), esc(until))
+		fmt.Fprintf(b, `<span class="c-what"><b>%s</b> granted overlapping exclusive rights over %s, from %s %s:</span> `, esc(c.Grantor), esc(render.ScopeWords(c.Scope)), render.Time(c.From), esc(until))
 		for j, p := range c.Clauses {
 			if j > 0 {
 				b.WriteString(` <span class="vs">and</span> `)
 			}
-			fmt.Fprintf(b, `<span class="side"><b>%s</b> in <b>%s</b> (%s to %s)</span>`, esc(p.Clause), esc(p.Agreement), esc(strings.ReplaceAll(string(p.Kind), "_", " ")), esc(p.Holder))
+			fmt.Fprintf(b, `<span class="side"><b>%s</b> in <b>%s</b> (%s to %s)</span>`, esc(p.Clause), esc(p.Agreement), esc(render.KindWord(p.Kind)), esc(p.Holder))
 		}
 		b.WriteString(`</li>`)
 	}
@@ -306,15 +299,15 @@ func conflictsHTML(b *strings.Builder, cr *projections.ConflictReport, agreement
 
 // stateHTML is the state as a table, grouped by kind.
 func stateHTML(b *strings.Builder, st *projections.State) {
-	fmt.Fprintf(b, `<h3>State as of %s</h3>`, day(st.At))
+	fmt.Fprintf(b, `<h3>State as of %s</h3>`, render.Time(st.At))
 	switch st.Status {
 	case "not_open":
 		b.WriteString(`<p class="note">The agreement is not open yet at this date.</p>`)
 	case "closed":
-		fmt.Fprintf(b, `<p class="note">The agreement was closed on %s; no clause is in force.</p>`, day(st.Closed))
+		fmt.Fprintf(b, `<p class="note">The agreement was closed on %s; no clause is in force.</p>`, render.Time(st.Closed))
 	}
 	for _, d := range st.Conditions {
-		fmt.Fprintf(b, `<p class="note condition">Condition <b>%s</b> declared %s.</p>`, esc(d.Condition), day(d.At))
+		fmt.Fprintf(b, `<p class="note condition">Condition <b>%s</b> declared %s.</p>`, esc(d.Condition), render.Time(d.At))
 	}
 	if len(st.Clauses) == 0 {
 		if st.Status == "open" {
@@ -328,7 +321,7 @@ func stateHTML(b *strings.Builder, st *projections.State) {
 		if len(group) == 0 {
 			continue
 		}
-		fmt.Fprintf(b, `<tbody class="group"><tr class="group-head"><th colspan="2"><span class="swatch" data-kind="%s"></span>%s <span class="count">%d</span></th></tr>`, esc(string(k)), esc(kindLabel[k]), len(group))
+		fmt.Fprintf(b, `<tbody class="group"><tr class="group-head"><th colspan="2"><span class="swatch" data-kind="%s"></span>%s <span class="count">%d</span></th></tr>`, esc(string(k)), esc(render.KindHeading(k)), len(group))
 		for _, cs := range group {
 			fmt.Fprintf(b, `<tr class="clause-head" data-clause="%s"><th colspan="2">%s</th></tr>`, esc(cs.ID), esc(cs.ID))
 			for _, r := range stateRows(cs) {
@@ -354,9 +347,9 @@ func detailsHTML(b *strings.Builder, tl *projections.Timeline, chart *render.Cha
 	amendment := func(id, op string, at time.Time) string {
 		m, ok := markers[id]
 		if !ok {
-			return fmt.Sprintf(`<li><code>%s</code> %s %s</li>`, esc(id), esc(op), day(at))
+			return fmt.Sprintf(`<li><code>%s</code> %s %s</li>`, esc(id), esc(op), render.Time(at))
 		}
-		return fmt.Sprintf(`<li><b>v%d</b> effective %s <span class="op">%s</span> — %s <code class="id">%s</code></li>`, m.Version, day(m.Effective), esc(op), esc(m.Summary), esc(id))
+		return fmt.Sprintf(`<li><b>v%d</b> effective %s <span class="op">%s</span> — %s <code class="id">%s</code></li>`, m.Version, render.Time(m.Effective), esc(op), esc(m.Summary), esc(id))
 	}
 	b.WriteString(`<div class="templates" hidden="hidden">`)
 	clauses := tl.Clauses
@@ -366,12 +359,12 @@ func detailsHTML(b *strings.Builder, tl *projections.Timeline, chart *render.Cha
 	for i, life := range clauses {
 		for j, seg := range life.Segments {
 			fmt.Fprintf(b, `<template id="seg-%d-%d">`, i, j)
-			fmt.Fprintf(b, `<h4><span class="swatch" data-kind="%s"></span>%s <span class="kind">%s</span></h4>`, esc(string(life.Kind)), esc(life.ID), esc(strings.ReplaceAll(string(life.Kind), "_", " ")))
+			fmt.Fprintf(b, `<h4><span class="swatch" data-kind="%s"></span>%s <span class="kind">%s</span></h4>`, esc(string(life.Kind)), esc(life.ID), esc(render.KindWord(life.Kind)))
 			until := "open-ended"
 			if !seg.Until.IsZero() {
-				until = day(seg.Until)
+				until = render.Time(seg.Until)
 			}
-			fmt.Fprintf(b, `<p class="when">In force with these values %s → %s`, day(seg.From), esc(until))
+			fmt.Fprintf(b, `<p class="when">In force with these values %s → %s`, render.Time(seg.From), esc(until))
 			if seg.Closed != nil {
 				switch seg.Closed.Op {
 				case "term":
@@ -415,7 +408,7 @@ func detailsHTML(b *strings.Builder, tl *projections.Timeline, chart *render.Cha
 			b.WriteString(`<p class="note">Retracted: recorded in error, it no longer counts.</p>`)
 		}
 		fmt.Fprintf(b, `<table class="kv"><tr><td class="k">effective</td><td>%s</td></tr><tr><td class="k">recorded</td><td>%s</td></tr><tr><td class="k">changes</td><td>%s</td></tr><tr><td class="k">id</td><td><code>%s</code></td></tr></table>`,
-			day(m.Effective), esc(m.Recorded.UTC().Format("2006-01-02 15:04:05 MST")), esc(strings.Join(m.Ops, ", ")), esc(m.ID))
+			render.Time(m.Effective), esc(m.Recorded.UTC().Format("2006-01-02 15:04:05 MST")), esc(strings.Join(m.Ops, ", ")), esc(m.ID))
 		if m.Summary != "" {
 			fmt.Fprintf(b, `<p class="summary">%s</p>`, esc(m.Summary))
 		}
