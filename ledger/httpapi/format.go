@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"fmt"
-	"html"
 	"slices"
 	"strings"
 
@@ -14,8 +13,6 @@ import (
 // The fields of a clause as the page lists them (the state table, the
 // details of a bar); money, rates, dates and scopes are written by package
 // render, as everywhere else.
-
-func esc(s string) string { return html.EscapeString(s) }
 
 // termText describes a term: "2026-04-27 until 2033-01-01", "ends when agi is declared".
 func termText(t *events.Term) string {
@@ -46,7 +43,10 @@ func yesNo(b bool) string {
 }
 
 // row is one labelled value of a clause, for tables and details.
-type row struct{ label, value string }
+type row struct{ Label, Value string }
+
+// Undisclosed reports whether the value is one the parties did not disclose.
+func (r row) Undisclosed() bool { return strings.HasPrefix(r.Value, "undisclosed") }
 
 // clauseRows lists a clause's fields in reading order.
 func clauseRows(c *events.Clause) []row {
@@ -109,7 +109,7 @@ func stateRows(cs *projections.ClauseState) []row {
 	if cs.Kind == events.Investment {
 		out = out[:0:0]
 		for _, r := range clauseRows(cs.Clause) {
-			if !strings.HasPrefix(r.label, "tranche ") {
+			if !strings.HasPrefix(r.Label, "tranche ") {
 				out = append(out, r)
 			}
 		}

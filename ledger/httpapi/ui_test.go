@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/ledger/render"
 )
 
 // wellFormed fails unless s parses as XML (the SVG, and the HTML fragments,
@@ -47,6 +50,14 @@ func TestPage(t *testing.T) {
 	for _, p := range []string{"/assets/index.html", "/assets/nope.css", "/assets/..%2fui.go"} {
 		if res := s.do(req{path: p}); res.Status != 404 {
 			t.Errorf("%s: %d", p, res.Status)
+		}
+	}
+	// Each kind's swatch has the colours of the kind's bars in the chart.
+	css := string(s.do(req{path: "/assets/style.css"}).Body)
+	for _, k := range events.Kinds {
+		fill, stroke := render.KindColours(k)
+		if want := fmt.Sprintf(`.swatch[data-kind="%s"] { background: %s; border-color: %s; }`, k, fill, stroke); !strings.Contains(css, want) {
+			t.Errorf("style.css lacks %s", want)
 		}
 	}
 	if res := s.do(req{path: "/ui/agreements"}); res.Status != 401 {
