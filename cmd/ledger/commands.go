@@ -108,13 +108,10 @@ func (a *app) checkCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := a.emit(r, func(w io.Writer) error { return render.Rights(w, q, r) }); err != nil {
-				return err
-			}
 			if !r.Allowed {
-				return exitStatus{ledger.ExitDenied}
+				a.code = exitDenied // a denial is an answer, not a failure
 			}
-			return nil
+			return a.emit(r, func(w io.Writer) error { return render.Rights(w, q, r) })
 		})
 	}
 	return cmd

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,6 +34,10 @@ type app struct {
 	replicas                  int
 	verbose                   bool
 	nats                      natsAuth
+
+	// code is the exit code of a command that did what it was asked: not
+	// exitOK when its answer is no (a rights check that denies).
+	code int
 }
 
 // natsAuth are the credentials and TLS files for an external NATS server.
@@ -42,28 +45,38 @@ type natsAuth struct {
 	user, password, token, creds, nkey, ca, cert, key string
 }
 
+// Exit codes of the ledger command.
+const (
+	exitOK       = 0
+	exitInternal = 1
+	exitInvalid  = 2
+	exitDenied   = 3 // a rights check said no
+	exitConflict = 4
+)
+
+// exitCode is the exit code of a command that failed with err, by its
+// kind: the one place errors become exit codes.
+func exitCode(err error) int {
+	switch events.KindOf(err).Base() {
+	case events.Invalid:
+		return exitInvalid
+	case events.Conflict:
+		return exitConflict
+	}
+	return exitInternal
+}
+
 // run executes the command line and returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := a.rootCommand()
 	root.SetArgs(args)
-	err := root.Execute()
-	if err == nil {
-		return ledger.ExitOK
+	if err := root.Execute(); err != nil {
+		a.printError(err)
+		return exitCode(err)
 	}
-	var st exitStatus
-	if errors.As(err, &st) {
-		return st.code
-	}
-	a.printError(err)
-	return ledger.ExitCode(err)
+	return a.code
 }
-
-// exitStatus ends the command with a code and no message: its output said
-// everything (a rights check that denies).
-type exitStatus struct{ code int }
-
-func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 // printError writes err on stderr: one line, or the JSON error document.
 func (a *app) printError(err error) {

@@ -35,7 +35,7 @@ const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-sr
 func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	body, err := assets.ReadFile("assets/index.html")
 	if err != nil {
-		h.fail(w, r, http.StatusInternalServerError, err)
+		h.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", assetTypes[".html"])
@@ -50,7 +50,7 @@ func (h *Handler) asset(w http.ResponseWriter, r *http.Request) {
 	typ, ok := assetTypes[path.Ext(name)]
 	body, err := fs.ReadFile(assets, "assets/"+name)
 	if !ok || err != nil || name == "index.html" {
-		h.fail(w, r, http.StatusNotFound, &events.Error{Kind: events.NotFound, Message: "no asset " + name})
+		h.fail(w, r, &events.Error{Kind: events.NotFound, Message: "no asset " + name})
 		return
 	}
 	if name == "style.css" {
@@ -94,7 +94,7 @@ var fragments = template.Must(template.New("fragments").Funcs(template.FuncMap{
 func (h *Handler) writeHTML(w http.ResponseWriter, r *http.Request, name string, data any) {
 	var b bytes.Buffer
 	if err := fragments.ExecuteTemplate(&b, name, data); err != nil {
-		h.fail(w, r, http.StatusInternalServerError, err)
+		h.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -112,17 +112,17 @@ func (h *Handler) uiAgreements(w http.ResponseWriter, r *http.Request) {
 	at := p.time("at", h.defaultAt())
 	known := p.time("known_at", time.Time{})
 	if p.err != nil {
-		h.fail(w, r, http.StatusBadRequest, p.err)
+		h.fail(w, r, p.err)
 		return
 	}
 	list, err := h.l.Agreements(at)
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
 	cr, err := h.l.Conflicts(at, known)
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
 	count := map[string]int{}
@@ -188,22 +188,22 @@ func (h *Handler) uiTimelineSVG(w http.ResponseWriter, r *http.Request) {
 	defer func() { h.m.queryDuration.WithLabelValues("ui_timeline").Observe(time.Since(start).Seconds()) }()
 	name, ok := strings.CutSuffix(r.PathValue("file"), ".svg")
 	if !ok {
-		h.fail(w, r, http.StatusNotFound, &events.Error{Kind: events.NotFound, Message: "the timeline is at /ui/timeline/AGREEMENT.svg"})
+		h.fail(w, r, &events.Error{Kind: events.NotFound, Message: "the timeline is at /ui/timeline/AGREEMENT.svg"})
 		return
 	}
 	v, err := h.viewParams(r)
 	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err)
+		h.fail(w, r, err)
 		return
 	}
 	tl, err := h.l.Timeline(name, v.known)
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
 	cr, err := h.l.Conflicts(v.at, v.known)
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "image/svg+xml")
@@ -220,7 +220,7 @@ func (h *Handler) uiView(w http.ResponseWriter, r *http.Request) {
 	defer func() { h.m.queryDuration.WithLabelValues("ui_view").Observe(time.Since(start).Seconds()) }()
 	v, err := h.viewParams(r)
 	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err)
+		h.fail(w, r, err)
 		return
 	}
 	name := r.PathValue("agreement")
@@ -233,17 +233,17 @@ func (h *Handler) uiView(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
 	st, err := h.l.State(name, v.at, v.known)
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
 	cr, err := h.l.Conflicts(v.at, v.known)
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
 	h.writeHTML(w, r, "view", newView(tl, st, cr, v))
