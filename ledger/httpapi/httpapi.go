@@ -242,11 +242,25 @@ func (h *Handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, 
 	_, _ = w.Write(append(body, '\n'))
 }
 
+// statuses are the HTTP statuses of the kinds of error but Invalid, whose
+// status depends on the error (see status).
+var statuses = map[events.ErrorKind]int{
+	events.BadParameter:         http.StatusBadRequest,
+	events.MethodNotAllowed:     http.StatusMethodNotAllowed,
+	events.TooLarge:             http.StatusRequestEntityTooLarge,
+	events.UnsupportedMediaType: http.StatusUnsupportedMediaType,
+	events.Unauthorized:         http.StatusUnauthorized,
+	events.Forbidden:            http.StatusForbidden,
+	events.Conflict:             http.StatusConflict,
+	events.NotFound:             http.StatusNotFound,
+	events.Internal:             http.StatusInternalServerError,
+}
+
 // status is the HTTP status of an error, by its kind: the one place errors
 // become statuses.
 func status(err error) int {
-	switch events.KindOf(err) {
-	case events.Invalid:
+	kind := events.KindOf(err)
+	if kind == events.Invalid {
 		// 422 when the input was read and a field of it is wrong; 400 when
 		// it could not be read at all (not JSON, not UTF-8, empty).
 		var e *events.Error
@@ -254,22 +268,9 @@ func status(err error) int {
 			return http.StatusUnprocessableEntity
 		}
 		return http.StatusBadRequest
-	case events.BadParameter:
-		return http.StatusBadRequest
-	case events.MethodNotAllowed:
-		return http.StatusMethodNotAllowed
-	case events.TooLarge:
-		return http.StatusRequestEntityTooLarge
-	case events.UnsupportedMediaType:
-		return http.StatusUnsupportedMediaType
-	case events.Unauthorized:
-		return http.StatusUnauthorized
-	case events.Forbidden:
-		return http.StatusForbidden
-	case events.Conflict:
-		return http.StatusConflict
-	case events.NotFound:
-		return http.StatusNotFound
+	}
+	if code, ok := statuses[kind]; ok {
+		return code
 	}
 	return http.StatusInternalServerError
 }
