@@ -229,6 +229,23 @@ func (a *app) with(cmd *cobra.Command, fn func(ctx context.Context, l *ledger.Le
 	return fn(ctx, l)
 }
 
+// answer opens the ledger, asks it a question and writes the answer (see
+// emit). The time the --known-at flag known names (zero without the flag,
+// or with a nil known) is resolved on the ledger and given to ask.
+func answer[T any](a *app, cmd *cobra.Command, known *knownFlag, ask func(ctx context.Context, l *ledger.Ledger, knownAt time.Time) (T, error), text func(io.Writer, T) error) error {
+	return a.with(cmd, func(ctx context.Context, l *ledger.Ledger) error {
+		k, err := known.in(l)
+		if err != nil {
+			return err
+		}
+		v, err := ask(ctx, l, k)
+		if err != nil {
+			return err
+		}
+		return a.emit(v, func(w io.Writer) error { return text(w, v) })
+	})
+}
+
 // emit writes v as its JSON document with -o json, or as text for people.
 func (a *app) emit(v any, text func(w io.Writer) error) error {
 	if a.output == "json" {
@@ -303,8 +320,12 @@ func (f *knownFlag) String() string {
 }
 
 // in resolves the flag against l: zero when not given (everything
-// recorded), the time given, or when the amendment named was recorded.
+// recorded) or f is nil, the time given, or when the amendment named was
+// recorded.
 func (f *knownFlag) in(l *ledger.Ledger) (time.Time, error) {
+	if f == nil {
+		return time.Time{}, nil
+	}
 	if f.id == (ulid.ULID{}) {
 		return f.t, nil
 	}
