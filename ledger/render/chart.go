@@ -126,9 +126,6 @@ func (c *Chart) x(t time.Time) float64 {
 	return c.x0 + f*(c.x1-c.x0)
 }
 
-// clampX keeps x inside the bar area.
-func (c *Chart) clampX(x float64) float64 { return math.Min(math.Max(x, c.x0), c.x1) }
-
 func (c *Chart) height() float64 {
 	return laneH + float64(max(c.rows(), 1))*chartRowH + axisH + float64(len(c.legendRows()))*legendH + 10
 }
