@@ -2,11 +2,12 @@
 // money with thousands separators and its currency ("USD 15,000,000,000"),
 // dates, "undisclosed" spelled out, revenue-share accruals with the reason
 // an amount cannot be computed, conflicts in a block of their own, timelines
-// as text bars or as an SVG drawing.
+// as text bars, as an SVG file (TimelineSVG) or as the web page's chart
+// (NewChart). The command and the HTTP API's page both write with it.
 //
 // Programs read the JSON documents the projections and ledger types marshal
-// to; this package is only for eyes. Every function writes to an io.Writer
-// and returns the first write error.
+// to; this package is only for eyes. Every function that writes to an
+// io.Writer returns the first write error.
 package render
 
 import (
