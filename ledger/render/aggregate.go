@@ -204,7 +204,7 @@ func groupMarks(groups []markerGroup, x0, colW, tallest float64) []groupMark {
 		m.mid = m.x + colW/2
 		m.height = 3 + (tallest-3)*float64(g.n)/float64(most)
 		half := textWidth(fmt.Sprint(g.n)) / 2
-		if m.label = m.mid-half > labelEnd+4; m.label {
+		if m.label = m.mid-half > labelEnd+8; m.label { // a digit's width or so between counts
 			labelEnd = m.mid + half
 		}
 		out[i] = m
