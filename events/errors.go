@@ -8,18 +8,37 @@ import (
 	"strings"
 )
 
-// ErrorKind says what sort of failure an error is. The command and the HTTP
-// API map kinds to exit codes and statuses in one place (ledger.ExitCode,
-// ledger.HTTPStatus).
+// ErrorKind says what sort of failure an error is. The command maps kinds
+// to exit codes and the HTTP API to statuses, each in one place (the
+// command's exitCode, the API's status).
 type ErrorKind string
 
 // Error kinds.
 const (
-	Invalid  ErrorKind = "invalid"   // bad input; nothing was written
-	Conflict ErrorKind = "conflict"  // an optimistic-concurrency check failed
-	NotFound ErrorKind = "not_found" // no such agreement or amendment
-	Internal ErrorKind = "internal"  // anything else
+	Invalid      ErrorKind = "invalid"      // bad input; nothing was written
+	Conflict     ErrorKind = "conflict"     // an optimistic-concurrency check failed
+	NotFound     ErrorKind = "not_found"    // no such agreement or amendment
+	Internal     ErrorKind = "internal"     // anything else
+	Unauthorized ErrorKind = "unauthorized" // no credentials, or unknown ones
+	Forbidden    ErrorKind = "forbidden"    // credentials that do not allow what was asked
 )
+
+// Sorts of Invalid that the HTTP API answers with statuses of their own.
+// Their Base is Invalid: an error document names them "invalid", and the
+// command exits as for any invalid input.
+const (
+	BadParameter         ErrorKind = "invalid/parameter"  // a query parameter or header
+	MethodNotAllowed     ErrorKind = "invalid/method"     // a method the endpoint does not take
+	TooLarge             ErrorKind = "invalid/too_large"  // an input over its size limit
+	UnsupportedMediaType ErrorKind = "invalid/media_type" // an input of a type not accepted
+)
+
+// Base is the kind k is a sort of (Invalid for BadParameter, TooLarge…), or
+// k itself.
+func (k ErrorKind) Base() ErrorKind {
+	base, _, _ := strings.Cut(string(k), "/")
+	return ErrorKind(base)
+}
 
 // FieldError is one problem with one field of an input, named by its JSON path
 // (for example "changes[1].clause.cap.amount").

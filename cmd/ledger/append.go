@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/ledger"
 	"github.com/agreement-ledger/ledger/ledger/render"
+	"github.com/agreement-ledger/ledger/projections"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -67,35 +69,23 @@ It prints each amendment's id and version, and the conflicts it introduced.`,
 		if known.set && !whatIf {
 			return invalid("--known-at applies to --what-if only")
 		}
-		return a.with(cmd, func(ctx context.Context, l *ledger.Ledger) error {
-			if whatIf {
-				k, err := known.in(l)
-				if err != nil {
-					return err
-				}
-				pv, err := l.WhatIf(as, k)
-				if err != nil {
-					return err
-				}
-				return a.emit(pv, func(w io.Writer) error { return render.Preview(w, pv) })
-			}
-			opts := ledger.AppendOptions{DryRun: dryRun}
-			if cmd.Flags().Changed("expect-version") {
-				opts.ExpectVersion = &expect
-			}
+		if whatIf {
+			return answer(a, cmd, known, func(_ context.Context, l *ledger.Ledger, k time.Time) (*projections.Preview, error) {
+				return l.WhatIf(as, k)
+			}, render.Preview)
+		}
+		opts := ledger.AppendOptions{DryRun: dryRun}
+		if cmd.Flags().Changed("expect-version") {
+			opts.ExpectVersion = &expect
+		}
+		return answer(a, cmd, nil, func(ctx context.Context, l *ledger.Ledger, _ time.Time) (*ledger.AppendResult, error) {
 			bar := a.progress(len(as))
 			if bar != nil {
 				opts.Progress = bar.Update
+				defer bar.Clear()
 			}
-			res, err := l.Append(ctx, as, opts)
-			if bar != nil {
-				bar.Clear()
-			}
-			if err != nil {
-				return err
-			}
-			return a.emit(res, func(w io.Writer) error { return render.Appended(w, res) })
-		})
+			return l.Append(ctx, as, opts)
+		}, render.Appended)
 	}
 	return cmd
 }

@@ -18,26 +18,13 @@ import (
 )
 
 func (a *app) stateCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:               "state AGREEMENT [--at T] [--known-at K]",
-		Short:             "What an agreement said at T (default now), as known at K",
-		Args:              args(1, 1),
-		ValidArgsFunction: a.completeAgreements,
-	}
+	cmd := a.agreementCommand("state AGREEMENT [--at T] [--known-at K]", "What an agreement said at T (default now), as known at K")
 	at := timeVar(cmd.Flags(), "at", "valid time: when the answer applies (default now)")
 	known := knownVar(cmd.Flags())
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return a.with(cmd, func(ctx context.Context, l *ledger.Ledger) error {
-			k, err := known.in(l)
-			if err != nil {
-				return err
-			}
-			s, err := l.State(args[0], at.orNow(), k)
-			if err != nil {
-				return err
-			}
-			return a.emit(s, func(w io.Writer) error { return render.State(w, s) })
-		})
+		return answer(a, cmd, known, func(_ context.Context, l *ledger.Ledger, k time.Time) (*projections.State, error) {
+			return l.State(args[0], at.orNow(), k)
+		}, render.State)
 	}
 	return cmd
 }
@@ -51,17 +38,9 @@ func (a *app) conflictsCommand() *cobra.Command {
 	at := timeVar(cmd.Flags(), "at", "valid time (default now)")
 	known := knownVar(cmd.Flags())
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return a.with(cmd, func(ctx context.Context, l *ledger.Ledger) error {
-			k, err := known.in(l)
-			if err != nil {
-				return err
-			}
-			r, err := l.Conflicts(at.orNow(), k)
-			if err != nil {
-				return err
-			}
-			return a.emit(r, func(w io.Writer) error { return render.Conflicts(w, r) })
-		})
+		return answer(a, cmd, known, func(_ context.Context, l *ledger.Ledger, k time.Time) (*projections.ConflictReport, error) {
+			return l.Conflicts(at.orNow(), k)
+		}, render.Conflicts)
 	}
 	return cmd
 }
@@ -98,54 +77,31 @@ func (a *app) checkCommand() *cobra.Command {
 		if territory != "" {
 			scope.Territories = []string{territory}
 		}
-		return a.with(cmd, func(ctx context.Context, l *ledger.Ledger) error {
-			k, err := known.in(l)
-			if err != nil {
-				return err
-			}
-			q := projections.RightsQuery{Party: party, Scope: scope, At: at.orNow(), KnownAt: k}
+		q := projections.RightsQuery{Party: party, Scope: scope, At: at.orNow()}
+		return answer(a, cmd, known, func(_ context.Context, l *ledger.Ledger, k time.Time) (projections.Rights, error) {
+			q.KnownAt = k
 			r, err := l.Check(q)
-			if err != nil {
-				return err
+			if err == nil && !r.Allowed {
+				a.code = exitDenied // a denial is an answer, not a failure
 			}
-			if err := a.emit(r, func(w io.Writer) error { return render.Rights(w, q, r) }); err != nil {
-				return err
-			}
-			if !r.Allowed {
-				return exitStatus{ledger.ExitDenied}
-			}
-			return nil
-		})
+			return r, err
+		}, func(w io.Writer, r projections.Rights) error { return render.Rights(w, q, r) })
 	}
 	return cmd
 }
 
 func (a *app) historyCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:               "history AGREEMENT",
-		Short:             "An agreement's amendments: version, recorded, effective, summary",
-		Args:              args(1, 1),
-		ValidArgsFunction: a.completeAgreements,
-	}
+	cmd := a.agreementCommand("history AGREEMENT", "An agreement's amendments: version, recorded, effective, summary")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return a.with(cmd, func(ctx context.Context, l *ledger.Ledger) error {
-			h, err := l.History(args[0])
-			if err != nil {
-				return err
-			}
-			return a.emit(h, func(w io.Writer) error { return render.History(w, h) })
-		})
+		return answer(a, cmd, nil, func(_ context.Context, l *ledger.Ledger, _ time.Time) (*projections.History, error) {
+			return l.History(args[0])
+		}, render.History)
 	}
 	return cmd
 }
 
 func (a *app) diffCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:               "diff AGREEMENT --from T1 [--to T2] [--known-at K]",
-		Short:             "What changed in an agreement between two valid times",
-		Args:              args(1, 1),
-		ValidArgsFunction: a.completeAgreements,
-	}
+	cmd := a.agreementCommand("diff AGREEMENT --from T1 [--to T2] [--known-at K]", "What changed in an agreement between two valid times")
 	from := timeVar(cmd.Flags(), "from", "the earlier valid time")
 	to := timeVar(cmd.Flags(), "to", "the later valid time (default now)")
 	known := knownVar(cmd.Flags())
@@ -153,28 +109,15 @@ func (a *app) diffCommand() *cobra.Command {
 		if err := required(cmd, "from"); err != nil {
 			return err
 		}
-		return a.with(cmd, func(ctx context.Context, l *ledger.Ledger) error {
-			k, err := known.in(l)
-			if err != nil {
-				return err
-			}
-			d, err := l.Diff(args[0], from.t, to.orNow(), k)
-			if err != nil {
-				return err
-			}
-			return a.emit(d, func(w io.Writer) error { return render.Diff(w, d) })
-		})
+		return answer(a, cmd, known, func(_ context.Context, l *ledger.Ledger, k time.Time) (*projections.Diff, error) {
+			return l.Diff(args[0], from.t, to.orNow(), k)
+		}, render.Diff)
 	}
 	return cmd
 }
 
 func (a *app) timelineCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:               "timeline AGREEMENT [--svg FILE] [--known-at K]",
-		Short:             "An agreement's clauses as bars over time; --svg draws them",
-		Args:              args(1, 1),
-		ValidArgsFunction: a.completeAgreements,
-	}
+	cmd := a.agreementCommand("timeline AGREEMENT [--svg FILE] [--known-at K]", "An agreement's clauses as bars over time; --svg draws them")
 	var svg string
 	var width int
 	cmd.Flags().StringVar(&svg, "svg", "", "also write the timeline as an SVG drawing to FILE")
@@ -184,34 +127,27 @@ func (a *app) timelineCommand() *cobra.Command {
 		if width < 10 || width > 1000 {
 			return invalid("--width %d: use 10 to 1000 columns", width)
 		}
-		return a.with(cmd, func(ctx context.Context, l *ledger.Ledger) error {
-			k, err := known.in(l)
-			if err != nil {
-				return err
-			}
+		return answer(a, cmd, known, func(_ context.Context, l *ledger.Ledger, k time.Time) (*projections.Timeline, error) {
 			tl, err := l.Timeline(args[0], k)
-			if err != nil {
-				return err
+			if err == nil && svg != "" {
+				err = writeFile(svg, func(w io.Writer) error { return render.TimelineSVG(tl, w, render.SVGOptions{Now: time.Now()}) })
 			}
-			if svg != "" {
-				if err := writeFile(svg, func(w io.Writer) error {
-					return render.TimelineSVG(tl, w, render.SVGOptions{Now: time.Now()})
-				}); err != nil {
-					return err
-				}
+			return tl, err
+		}, func(w io.Writer, tl *projections.Timeline) error {
+			err := render.Timeline(w, tl, render.TimelineOptions{Width: width})
+			if err == nil && svg != "" {
+				_, err = fmt.Fprintf(w, "\nSVG drawing written to %s\n", svg)
 			}
-			return a.emit(tl, func(w io.Writer) error {
-				if err := render.Timeline(w, tl, render.TimelineOptions{Width: width}); err != nil {
-					return err
-				}
-				if svg != "" {
-					_, err = fmt.Fprintf(w, "\nSVG drawing written to %s\n", svg)
-				}
-				return err
-			})
+			return err
 		})
 	}
 	return cmd
+}
+
+// agreementCommand is a command about one agreement, named by its one
+// argument (completed with the agreements recorded).
+func (a *app) agreementCommand(use, short string) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Args: args(1, 1), ValidArgsFunction: a.completeAgreements}
 }
 
 // writeFile writes a file through fn, replacing it only when fn succeeds.
@@ -241,13 +177,9 @@ func (a *app) agreementsCommand() *cobra.Command {
 	}
 	at := timeVar(cmd.Flags(), "at", "valid time of the status (default now)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return a.with(cmd, func(ctx context.Context, l *ledger.Ledger) error {
-			ss, err := l.Agreements(at.orNow())
-			if err != nil {
-				return err
-			}
-			return a.emit(ss, func(w io.Writer) error { return render.Agreements(w, ss) })
-		})
+		return answer(a, cmd, nil, func(_ context.Context, l *ledger.Ledger, _ time.Time) ([]projections.Summary, error) {
+			return l.Agreements(at.orNow())
+		}, render.Agreements)
 	}
 	return cmd
 }

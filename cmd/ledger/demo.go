@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/agreement-ledger/ledger/ledger"
 	"github.com/agreement-ledger/ledger/ledger/demo"
@@ -31,26 +32,22 @@ ledger the questions a deal desk would ask of it.`,
 				defer os.RemoveAll(dir)
 				a.data = dir
 			}
-			return a.with(cmd, func(ctx context.Context, l *ledger.Ledger) error {
-				st, err := demo.Run(ctx, l)
-				if err != nil {
-					return err
+			return answer(a, cmd, nil, func(ctx context.Context, l *ledger.Ledger, _ time.Time) (*demo.Story, error) {
+				return demo.Run(ctx, l)
+			}, func(w io.Writer, st *demo.Story) error {
+				err := st.Write(w)
+				try := "ledger --data " + a.data
+				if a.url != "" {
+					try = "ledger --nats " + a.url
 				}
-				return a.emit(st, func(w io.Writer) error {
-					err := st.Write(w)
-					try := "ledger --data " + a.data
-					if a.url != "" {
-						try = "ledger --nats " + a.url
-					}
-					if temporary {
-						_, err = fmt.Fprintln(w, "\nThe store was temporary. To keep one and explore it: ledger --data ./demo-data demo")
-						try = "ledger --data ./demo-data"
-					}
-					if err == nil {
-						_, err = fmt.Fprintf(w, "Try: %s state %s --at 2027-01-01\n     %s timeline %s\n", try, st.Agreement, try, st.Agreement)
-					}
-					return err
-				})
+				if temporary {
+					_, err = fmt.Fprintln(w, "\nThe store was temporary. To keep one and explore it: ledger --data ./demo-data demo")
+					try = "ledger --data ./demo-data"
+				}
+				if err == nil {
+					_, err = fmt.Fprintf(w, "Try: %s state %s --at 2027-01-01\n     %s timeline %s\n", try, st.Agreement, try, st.Agreement)
+				}
+				return err
 			})
 		},
 	}

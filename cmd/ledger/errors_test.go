@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/events/seed"
 )
 
@@ -161,5 +164,27 @@ func TestInputForms(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("JSON Lines recorded %v, the array %v", got, want)
+	}
+}
+
+// TestExitCodes: the exit code of each kind of error, wrapped or not; the
+// sorts of invalid input the HTTP API tells apart exit as invalid input.
+func TestExitCodes(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want int
+	}{
+		{events.Errorf(events.Invalid, "x"), 2},
+		{events.Errorf(events.TooLarge, "x"), 2},
+		{events.Errorf(events.BadParameter, "x"), 2},
+		{fmt.Errorf("reading: %w", events.Errorf(events.Invalid, "x")), 2},
+		{events.Errorf(events.Conflict, "x"), 4},
+		{events.Errorf(events.NotFound, "x"), 1},
+		{events.Errorf(events.Internal, "x"), 1},
+		{errors.New("x"), 1},
+	} {
+		if got := exitCode(c.err); got != c.want {
+			t.Errorf("exitCode(%v, kind %s) = %d, want %d", c.err, events.KindOf(c.err), got, c.want)
+		}
 	}
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,6 +34,10 @@ type app struct {
 	replicas                  int
 	verbose                   bool
 	nats                      natsAuth
+
+	// code is the exit code of a command that did what it was asked: not
+	// exitOK when its answer is no (a rights check that denies).
+	code int
 }
 
 // natsAuth are the credentials and TLS files for an external NATS server.
@@ -42,28 +45,38 @@ type natsAuth struct {
 	user, password, token, creds, nkey, ca, cert, key string
 }
 
+// Exit codes of the ledger command.
+const (
+	exitOK       = 0
+	exitInternal = 1
+	exitInvalid  = 2
+	exitDenied   = 3 // a rights check said no
+	exitConflict = 4
+)
+
+// exitCode is the exit code of a command that failed with err, by its
+// kind: the one place errors become exit codes.
+func exitCode(err error) int {
+	switch events.KindOf(err).Base() {
+	case events.Invalid:
+		return exitInvalid
+	case events.Conflict:
+		return exitConflict
+	}
+	return exitInternal
+}
+
 // run executes the command line and returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
 	root := a.rootCommand()
 	root.SetArgs(args)
-	err := root.Execute()
-	if err == nil {
-		return ledger.ExitOK
+	if err := root.Execute(); err != nil {
+		a.printError(err)
+		return exitCode(err)
 	}
-	var st exitStatus
-	if errors.As(err, &st) {
-		return st.code
-	}
-	a.printError(err)
-	return ledger.ExitCode(err)
+	return a.code
 }
-
-// exitStatus ends the command with a code and no message: its output said
-// everything (a rights check that denies).
-type exitStatus struct{ code int }
-
-func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", e.code) }
 
 // printError writes err on stderr: one line, or the JSON error document.
 func (a *app) printError(err error) {
@@ -219,6 +232,23 @@ func (a *app) with(cmd *cobra.Command, fn func(ctx context.Context, l *ledger.Le
 	return fn(ctx, l)
 }
 
+// answer opens the ledger, asks it a question and writes the answer (see
+// emit). The time the --known-at flag known names (zero without the flag,
+// or with a nil known) is resolved on the ledger and given to ask.
+func answer[T any](a *app, cmd *cobra.Command, known *knownFlag, ask func(ctx context.Context, l *ledger.Ledger, knownAt time.Time) (T, error), text func(io.Writer, T) error) error {
+	return a.with(cmd, func(ctx context.Context, l *ledger.Ledger) error {
+		k, err := known.in(l)
+		if err != nil {
+			return err
+		}
+		v, err := ask(ctx, l, k)
+		if err != nil {
+			return err
+		}
+		return a.emit(v, func(w io.Writer) error { return text(w, v) })
+	})
+}
+
 // emit writes v as its JSON document with -o json, or as text for people.
 func (a *app) emit(v any, text func(w io.Writer) error) error {
 	if a.output == "json" {
@@ -293,8 +323,12 @@ func (f *knownFlag) String() string {
 }
 
 // in resolves the flag against l: zero when not given (everything
-// recorded), the time given, or when the amendment named was recorded.
+// recorded) or f is nil, the time given, or when the amendment named was
+// recorded.
 func (f *knownFlag) in(l *ledger.Ledger) (time.Time, error) {
+	if f == nil {
+		return time.Time{}, nil
+	}
 	if f.id == (ulid.ULID{}) {
 		return f.t, nil
 	}

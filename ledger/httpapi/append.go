@@ -31,65 +31,61 @@ func (h *Handler) appendMixed(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) append(w http.ResponseWriter, r *http.Request, agreement string) {
 	start := time.Now()
-	status, err := h.doAppend(w, r, agreement)
-	if err != nil {
-		if status == 0 {
-			status = ledger.HTTPStatus(err)
-		}
-		switch {
-		case status == http.StatusConflict:
+	if err := h.doAppend(w, r, agreement); err != nil {
+		switch code := status(err); {
+		case code == http.StatusConflict:
 			h.m.versionConflicts.Inc()
-		case status < 500:
+		case code < 500:
 			h.m.invalid.Inc()
 		}
-		h.fail(w, r, status, err)
+		h.fail(w, r, err)
 	}
 	h.m.appendDuration.Observe(time.Since(start).Seconds())
 }
 
 // doAppend appends and writes the result; on failure it returns the error
-// and the status to answer with (0: the ledger's mapping) and writes nothing.
-func (h *Handler) doAppend(w http.ResponseWriter, r *http.Request, agreement string) (int, error) {
+// and writes nothing.
+func (h *Handler) doAppend(w http.ResponseWriter, r *http.Request, agreement string) error {
 	p := newParams(r, "dry_run")
 	dry := p.bool("dry_run")
 	if p.err != nil {
-		return http.StatusBadRequest, p.err
+		return p.err
 	}
 	var opts ledger.AppendOptions
 	opts.DryRun = dry
 	if im := strings.TrimSpace(r.Header.Get("If-Match")); im != "" && im != "*" {
 		v, ok := etagVersion(im)
 		if !ok {
-			return http.StatusBadRequest, paramError("If-Match", "%s is not a version in quotes, such as \"3\" (the ETag of the agreement's state; \"0\" for a new agreement)", im)
+			return paramError("If-Match", "%s is not a version in quotes, such as \"3\" (the ETag of the agreement's state; \"0\" for a new agreement)", im)
 		}
 		opts.ExpectVersion = &v
 	}
 	if err := checkContentType(r); err != nil {
-		return http.StatusUnsupportedMediaType, err
+		return err
 	}
 	if r.ContentLength > h.maxBody {
-		return http.StatusRequestEntityTooLarge, tooLarge(h.maxBody)
+		return tooLarge(h.maxBody)
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return http.StatusRequestEntityTooLarge, tooLarge(h.maxBody)
+			return tooLarge(h.maxBody)
 		}
-		return http.StatusBadRequest, &events.Error{Kind: events.Invalid, Message: "reading the request body: " + err.Error()}
+		return &events.Error{Kind: events.Invalid, Message: "reading the request body: " + err.Error()}
 	}
 	as, err := events.Decode(data)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if agreement != "" {
 		if err := sameAgreement(as, agreement); err != nil {
-			return 0, err
+			return err
 		}
 	}
 	res, err := h.l.Append(r.Context(), as, opts)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if res.Appended == nil {
 		res.Appended = []ledger.Appended{}
@@ -97,7 +93,7 @@ func (h *Handler) doAppend(w http.ResponseWriter, r *http.Request, agreement str
 	if res.Conflicts == nil {
 		res.Conflicts = []projections.Conflict{}
 	}
-	status := http.StatusOK
+	code := http.StatusOK
 	if !res.DryRun {
 		fresh := 0
 		for _, a := range res.Appended {
@@ -110,15 +106,15 @@ func (h *Handler) doAppend(w http.ResponseWriter, r *http.Request, agreement str
 		h.m.appended.Add(float64(fresh))
 		h.m.conflictsIntroduced.Add(float64(len(res.Conflicts)))
 		if fresh > 0 {
-			status = http.StatusCreated
+			code = http.StatusCreated
 		}
 		if name, version, ok := single(res.Appended); ok {
 			w.Header().Set("Location", "/v1/agreements/"+url.PathEscape(name)+"/state")
 			w.Header().Set("ETag", etag(version))
 		}
 	}
-	h.writeJSON(w, r, status, res)
-	return status, nil
+	h.writeJSON(w, r, code, res)
+	return nil
 }
 
 // single returns the agreement all appended amendments belong to, and its
@@ -138,28 +134,28 @@ func single(as []ledger.Appended) (string, uint64, bool) {
 }
 
 func tooLarge(limit int64) error {
-	return &events.Error{Kind: events.Invalid, Message: fmt.Sprintf("request body is too large (at most %d bytes); split the amendments into several requests", limit)}
+	return &events.Error{Kind: events.TooLarge, Message: fmt.Sprintf("request body is too large (at most %d bytes); split the amendments into several requests", limit)}
 }
 
 func checkContentType(r *http.Request) error {
 	ct := r.Header.Get("Content-Type")
 	want := strings.Join(appendTypes, ", ")
 	if ct == "" {
-		return &events.Error{Kind: events.Invalid, Message: "Content-Type is required: one of " + want}
+		return &events.Error{Kind: events.UnsupportedMediaType, Message: "Content-Type is required: one of " + want}
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return &events.Error{Kind: events.Invalid, Message: fmt.Sprintf("Content-Type %q is malformed: %v", ct, err)}
+		return &events.Error{Kind: events.UnsupportedMediaType, Message: fmt.Sprintf("Content-Type %q is malformed: %v", ct, err)}
 	}
 	ok := false
 	for _, t := range appendTypes {
 		ok = ok || mt == t
 	}
 	if !ok {
-		return &events.Error{Kind: events.Invalid, Message: fmt.Sprintf("Content-Type %s is not accepted: send one of %s", mt, want)}
+		return &events.Error{Kind: events.UnsupportedMediaType, Message: fmt.Sprintf("Content-Type %s is not accepted: send one of %s", mt, want)}
 	}
 	if cs, given := params["charset"]; given && !strings.EqualFold(cs, "utf-8") {
-		return &events.Error{Kind: events.Invalid, Message: fmt.Sprintf("charset %s is not accepted: amendments are UTF-8", cs)}
+		return &events.Error{Kind: events.UnsupportedMediaType, Message: fmt.Sprintf("charset %s is not accepted: amendments are UTF-8", cs)}
 	}
 	return nil
 }

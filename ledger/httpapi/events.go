@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
-	"github.com/agreement-ledger/ledger/ledger"
 	"github.com/agreement-ledger/ledger/projections"
 )
 
@@ -40,14 +39,14 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 		after, given = n, true
 	}
 	if p.err != nil {
-		h.fail(w, r, http.StatusBadRequest, p.err)
+		h.fail(w, r, p.err)
 		return
 	}
 	if !given {
 		// New events are those after what the stream held: wait for the
 		// read model to hold it.
 		if err := h.l.Ready(r.Context()); err != nil {
-			h.fail(w, r, ledger.HTTPStatus(err), err)
+			h.fail(w, r, err)
 			return
 		}
 		after = h.l.Status().Applied

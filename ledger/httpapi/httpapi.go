@@ -139,7 +139,7 @@ func (h *Handler) routes() {
 	handle("/ui/timeline/{file}", get("ui", Read, h.uiTimelineSVG))
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		h.fail(w, r, http.StatusNotFound, &events.Error{Kind: events.NotFound, Message: fmt.Sprintf("no such endpoint: %s (see /openapi.json)", r.URL.Path)})
+		h.fail(w, r, &events.Error{Kind: events.NotFound, Message: fmt.Sprintf("no such endpoint: %s (see /openapi.json)", r.URL.Path)})
 	})
 	h.mux = mux
 }
@@ -157,7 +157,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			h.log.Error("http: panic serving request", "method", r.Method, "path", r.URL.Path, "panic", p)
 			if !rec.wrote {
-				h.fail(rec, r, http.StatusInternalServerError, fmt.Errorf("panic: %v", p))
+				h.fail(rec, r, fmt.Errorf("panic: %v", p))
 			}
 		}
 		d := time.Since(start)
@@ -194,7 +194,7 @@ func (h *Handler) endpoint(ep endpoint) http.Handler {
 		fn, ok := ep.methods[method]
 		if !ok {
 			w.Header().Set("Allow", allowed)
-			h.fail(w, r, http.StatusMethodNotAllowed, &events.Error{Kind: events.Invalid, Message: fmt.Sprintf("method %s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allowed)})
+			h.fail(w, r, &events.Error{Kind: events.MethodNotAllowed, Message: fmt.Sprintf("method %s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allowed)})
 			return
 		}
 		if !h.authorize(w, r, ep.role[method]) {
@@ -213,17 +213,17 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, need Role) b
 	tok, ok := bearer(r)
 	if !ok {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="ledger"`)
-		h.fail(w, r, http.StatusUnauthorized, &events.Error{Kind: "unauthorized", Message: "a bearer token is required (Authorization: Bearer TOKEN)"})
+		h.fail(w, r, &events.Error{Kind: events.Unauthorized, Message: "a bearer token is required (Authorization: Bearer TOKEN)"})
 		return false
 	}
 	role, known := h.tokens[sha256Sum(tok)]
 	if !known {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="ledger", error="invalid_token"`)
-		h.fail(w, r, http.StatusUnauthorized, &events.Error{Kind: "unauthorized", Message: "the bearer token is not valid"})
+		h.fail(w, r, &events.Error{Kind: events.Unauthorized, Message: "the bearer token is not valid"})
 		return false
 	}
 	if !role.allows(need) {
-		h.fail(w, r, http.StatusForbidden, &events.Error{Kind: "forbidden", Message: fmt.Sprintf("a %s token may not do this; it needs a %s token", role, need)})
+		h.fail(w, r, &events.Error{Kind: events.Forbidden, Message: fmt.Sprintf("a %s token may not do this; it needs a %s token", role, need)})
 		return false
 	}
 	return true
@@ -233,7 +233,7 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, need Role) b
 func (h *Handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 	body, err := json.Marshal(v)
 	if err != nil {
-		h.fail(w, r, http.StatusInternalServerError, fmt.Errorf("encoding the response: %w", err))
+		h.fail(w, r, fmt.Errorf("encoding the response: %w", err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -242,21 +242,49 @@ func (h *Handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, 
 	_, _ = w.Write(append(body, '\n'))
 }
 
-// fail writes the JSON error document of err. The status is the ledger's
-// mapping (ledger.HTTPStatus) unless the caller knows better (0 asks for the
-// mapping): a bad query parameter (400), an unsupported content type (415),
-// an oversize body (413), authentication (401, 403), a wrong method (405).
-// Internal errors are logged and their details withheld.
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, status int, err error) {
-	if status == 0 {
-		status = ledger.HTTPStatus(err)
+// statuses are the HTTP statuses of the kinds of error but Invalid, whose
+// status depends on the error (see status).
+var statuses = map[events.ErrorKind]int{
+	events.BadParameter:         http.StatusBadRequest,
+	events.MethodNotAllowed:     http.StatusMethodNotAllowed,
+	events.TooLarge:             http.StatusRequestEntityTooLarge,
+	events.UnsupportedMediaType: http.StatusUnsupportedMediaType,
+	events.Unauthorized:         http.StatusUnauthorized,
+	events.Forbidden:            http.StatusForbidden,
+	events.Conflict:             http.StatusConflict,
+	events.NotFound:             http.StatusNotFound,
+	events.Internal:             http.StatusInternalServerError,
+}
+
+// status is the HTTP status of an error, by its kind: the one place errors
+// become statuses.
+func status(err error) int {
+	kind := events.KindOf(err)
+	if kind == events.Invalid {
+		// 422 when the input was read and a field of it is wrong; 400 when
+		// it could not be read at all (not JSON, not UTF-8, empty).
+		var e *events.Error
+		if errors.As(err, &e) && slices.ContainsFunc(e.Fields, func(f events.FieldError) bool { return f.Path != "" }) {
+			return http.StatusUnprocessableEntity
+		}
+		return http.StatusBadRequest
 	}
-	if status >= 500 {
+	if code, ok := statuses[kind]; ok {
+		return code
+	}
+	return http.StatusInternalServerError
+}
+
+// fail writes the JSON error document of err with its status. Internal
+// errors are logged and their details withheld.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := status(err)
+	if code >= 500 {
 		h.log.Error("http: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	doc := ledger.Document(err, false)
-	if status >= 500 && doc.Error.Kind != events.Internal {
+	if code >= 500 && doc.Error.Kind != events.Internal {
 		doc = ledger.Document(errors.New("internal"), false)
 	}
-	h.writeJSON(w, r, status, doc)
+	h.writeJSON(w, r, code, doc)
 }

@@ -85,7 +85,7 @@ func rewriteRefs(v any) any {
 func (h *Handler) openapi(w http.ResponseWriter, r *http.Request) {
 	doc, err := OpenAPI()
 	if err != nil {
-		h.fail(w, r, http.StatusInternalServerError, err)
+		h.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -46,12 +46,12 @@ func (h *Handler) agreements(w http.ResponseWriter, r *http.Request) {
 	p := newParams(r, "at")
 	at := p.time("at", h.defaultAt())
 	if p.err != nil {
-		h.fail(w, r, http.StatusBadRequest, p.err)
+		h.fail(w, r, p.err)
 		return
 	}
 	list, err := h.l.Agreements(at)
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
 	doc := AgreementList{At: events.FormatTime(at), Agreements: make([]AgreementSummary, len(list))}
@@ -66,12 +66,12 @@ func (h *Handler) state(w http.ResponseWriter, r *http.Request) {
 	at := p.time("at", h.defaultAt())
 	known := p.time("known_at", time.Time{})
 	if p.err != nil {
-		h.fail(w, r, http.StatusBadRequest, p.err)
+		h.fail(w, r, p.err)
 		return
 	}
 	s, err := h.l.State(r.PathValue("agreement"), at, known)
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
 	tag := etag(s.Version)
@@ -86,12 +86,12 @@ func (h *Handler) state(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
 	if p := newParams(r); p.err != nil {
-		h.fail(w, r, http.StatusBadRequest, p.err)
+		h.fail(w, r, p.err)
 		return
 	}
 	hist, err := h.l.History(r.PathValue("agreement"))
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
 	if n := len(hist.Amendments); n > 0 {
@@ -104,12 +104,12 @@ func (h *Handler) timeline(w http.ResponseWriter, r *http.Request) {
 	p := newParams(r, "known_at")
 	known := p.time("known_at", time.Time{})
 	if p.err != nil {
-		h.fail(w, r, http.StatusBadRequest, p.err)
+		h.fail(w, r, p.err)
 		return
 	}
 	tl, err := h.l.Timeline(r.PathValue("agreement"), known)
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
 	h.writeJSON(w, r, http.StatusOK, tl)
@@ -121,12 +121,12 @@ func (h *Handler) diff(w http.ResponseWriter, r *http.Request) {
 	to := p.required("to")
 	known := p.time("known_at", time.Time{})
 	if p.err != nil {
-		h.fail(w, r, http.StatusBadRequest, p.err)
+		h.fail(w, r, p.err)
 		return
 	}
 	d, err := h.l.Diff(r.PathValue("agreement"), from, to, known)
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
 	h.writeJSON(w, r, http.StatusOK, d)
@@ -137,12 +137,12 @@ func (h *Handler) conflicts(w http.ResponseWriter, r *http.Request) {
 	at := p.time("at", h.defaultAt())
 	known := p.time("known_at", time.Time{})
 	if p.err != nil {
-		h.fail(w, r, http.StatusBadRequest, p.err)
+		h.fail(w, r, p.err)
 		return
 	}
 	rep, err := h.l.Conflicts(at, known)
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
 	h.writeJSON(w, r, http.StatusOK, rep)
@@ -164,12 +164,12 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request) {
 	q.At = p.time("at", h.defaultAt())
 	q.KnownAt = p.time("known_at", time.Time{})
 	if p.err != nil {
-		h.fail(w, r, http.StatusBadRequest, p.err)
+		h.fail(w, r, p.err)
 		return
 	}
 	res, err := h.l.Check(q)
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
 	h.writeJSON(w, r, http.StatusOK, res)
@@ -177,12 +177,12 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 	if p := newParams(r); p.err != nil {
-		h.fail(w, r, http.StatusBadRequest, p.err)
+		h.fail(w, r, p.err)
 		return
 	}
 	rep, err := h.l.Verify(r.Context(), nil)
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
 	if rep.Settings == nil {

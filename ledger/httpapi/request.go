@@ -61,10 +61,10 @@ func setRoute(ctx context.Context, name string) {
 
 func sha256Sum(s string) [32]byte { return sha256.Sum256([]byte(s)) }
 
-// paramError is a bad query parameter or header: 400, naming it.
+// paramError is a bad query parameter or header, naming it.
 func paramError(name, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
-	return &events.Error{Kind: events.Invalid, Message: fmt.Sprintf("bad %s: %s", name, msg), Fields: []events.FieldError{{Path: name, Message: msg}}}
+	return &events.Error{Kind: events.BadParameter, Message: fmt.Sprintf("bad %s: %s", name, msg), Fields: []events.FieldError{{Path: name, Message: msg}}}
 }
 
 // params reads a request's query parameters, refusing unknown ones (a

@@ -1,15 +1,19 @@
 package httpapi
 
 import (
+	"bytes"
 	"embed"
 	"fmt"
+	"html/template"
 	"io/fs"
 	"net/http"
 	"path"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/ledger/render"
 	"github.com/agreement-ledger/ledger/projections"
 )
 
@@ -31,7 +35,7 @@ const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-sr
 func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	body, err := assets.ReadFile("assets/index.html")
 	if err != nil {
-		h.fail(w, r, http.StatusInternalServerError, err)
+		h.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", assetTypes[".html"])
@@ -46,8 +50,11 @@ func (h *Handler) asset(w http.ResponseWriter, r *http.Request) {
 	typ, ok := assetTypes[path.Ext(name)]
 	body, err := fs.ReadFile(assets, "assets/"+name)
 	if !ok || err != nil || name == "index.html" {
-		h.fail(w, r, http.StatusNotFound, &events.Error{Kind: events.NotFound, Message: "no asset " + name})
+		h.fail(w, r, &events.Error{Kind: events.NotFound, Message: "no asset " + name})
 		return
+	}
+	if name == "style.css" {
+		body = append(body, swatchCSS...)
 	}
 	w.Header().Set("Content-Type", typ)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -55,11 +62,45 @@ func (h *Handler) asset(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 }
 
-func writeHTML(w http.ResponseWriter, s string) {
+// swatchCSS colours the swatch of each kind of clause (in the state table
+// and the details) as render colours the kind's bars.
+var swatchCSS = func() string {
+	var b strings.Builder
+	for _, k := range events.Kinds {
+		fill, stroke := render.KindColours(k)
+		fmt.Fprintf(&b, ".swatch[data-kind=%q] { background: %s; border-color: %s; }\n", k, fill, stroke)
+	}
+	return b.String()
+}()
+
+// fragments are the HTML the page asks for, written by html/template
+// (which escapes every value). The file's line breaks and indentation are
+// taken out first: they lay the file out, not the page.
+//
+//go:embed fragments.html
+var fragmentsHTML string
+
+var fragments = template.Must(template.New("fragments").Funcs(template.FuncMap{
+	"join":        strings.Join,
+	"plural":      render.Plural,
+	"time":        render.Time,
+	"kindWord":    render.KindWord,
+	"kindHeading": render.KindHeading,
+	"scopeWords":  render.ScopeWords,
+	"statusText":  statusText,
+}).Parse(regexp.MustCompile(`\n\t*`).ReplaceAllString(fragmentsHTML, "")))
+
+// writeHTML answers with the fragment name written from data.
+func (h *Handler) writeHTML(w http.ResponseWriter, r *http.Request, name string, data any) {
+	var b bytes.Buffer
+	if err := fragments.ExecuteTemplate(&b, name, data); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write([]byte(s))
+	_, _ = w.Write(b.Bytes())
 }
 
 // uiAgreements is the list of agreements: title, parties, status at the
@@ -71,17 +112,17 @@ func (h *Handler) uiAgreements(w http.ResponseWriter, r *http.Request) {
 	at := p.time("at", h.defaultAt())
 	known := p.time("known_at", time.Time{})
 	if p.err != nil {
-		h.fail(w, r, http.StatusBadRequest, p.err)
+		h.fail(w, r, p.err)
 		return
 	}
 	list, err := h.l.Agreements(at)
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
 	cr, err := h.l.Conflicts(at, known)
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
 	count := map[string]int{}
@@ -91,57 +132,33 @@ func (h *Handler) uiAgreements(w http.ResponseWriter, r *http.Request) {
 			count[c.Clauses[1].Agreement]++
 		}
 	}
-	var b strings.Builder
-	if len(list) == 0 {
-		b.WriteString(`<p class="empty">No agreements recorded yet. Append amendments with <code>ledger append</code> or POST /v1/amendments.</p>`)
-	}
-	b.WriteString(`<ul class="agreement-list">`)
-	for _, s := range list {
-		status, version, unknown := s.Status, s.Version, false
+	items := make([]agreementItem, len(list))
+	for i, s := range list {
+		it := agreementItem{Agreement: s.Agreement, Title: s.Title, Parties: s.Parties, Status: s.Status, Version: s.Version, Conflicts: count[s.Agreement]}
+		if it.Title == "" {
+			it.Title = s.Agreement
+		}
 		if !known.IsZero() {
 			st, err := h.l.State(s.Agreement, at, known)
 			if err != nil {
-				unknown = true
+				it.Unknown = true
 			} else {
-				status, version = st.Status, st.Version
+				it.Status, it.Version = st.Status, st.Version
 			}
 		}
-		cls := "agreement"
-		if unknown {
-			cls += " unknown"
-		}
-		fmt.Fprintf(&b, `<li><button type="button" class="%s" data-agreement="%s">`, cls, esc(s.Agreement))
-		title := s.Title
-		if title == "" {
-			title = s.Agreement
-		}
-		fmt.Fprintf(&b, `<span class="a-title">%s</span>`, esc(title))
-		if unknown {
-			fmt.Fprintf(&b, `<span class="a-slug">%s</span>`, esc(s.Agreement))
-		} else {
-			fmt.Fprintf(&b, `<span class="a-slug">%s · v%d</span>`, esc(s.Agreement), version)
-		}
-		fmt.Fprintf(&b, `<span class="a-parties">%s</span>`, esc(strings.Join(s.Parties, " · ")))
-		b.WriteString(`<span class="a-status">`)
-		if unknown {
-			b.WriteString(`<span class="status unknown">not yet recorded</span>`)
-		} else {
-			fmt.Fprintf(&b, `<span class="status %s">%s</span>`, esc(status), esc(statusText(status)))
-		}
-		if n := count[s.Agreement]; n > 0 {
-			fmt.Fprintf(&b, ` <span class="badge conflict">%d %s</span>`, n, plural(n, "conflict", "conflicts"))
-		}
-		b.WriteString(`</span></button></li>`)
+		items[i] = it
 	}
-	b.WriteString(`</ul>`)
-	writeHTML(w, b.String())
+	h.writeHTML(w, r, "agreements", items)
 }
 
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
+// agreementItem is an agreement in the page's list.
+type agreementItem struct {
+	Agreement, Title string
+	Parties          []string
+	Status           string
+	Version          uint64
+	Unknown          bool // not recorded yet as of known_at
+	Conflicts        int  // how many conflicts involve it
 }
 
 // viewParams are the parameters of the view and the SVG.
@@ -154,8 +171,8 @@ func (h *Handler) viewParams(r *http.Request) (viewParams, error) {
 	p := newParams(r, "at", "known_at", "width", "from", "to")
 	v := viewParams{at: p.time("at", h.defaultAt()), known: p.time("known_at", time.Time{}), from: p.time("from", time.Time{}), to: p.time("to", time.Time{}), width: 900}
 	if n, ok := p.uint("width"); ok {
-		if n < minWidth || n > maxWidth {
-			p.err = paramError("width", "must be between %d and %d pixels", minWidth, maxWidth)
+		if n < render.MinChartWidth || n > render.MaxChartWidth {
+			p.err = paramError("width", "must be between %d and %d pixels", render.MinChartWidth, render.MaxChartWidth)
 		}
 		v.width = int(n)
 	}
@@ -171,28 +188,28 @@ func (h *Handler) uiTimelineSVG(w http.ResponseWriter, r *http.Request) {
 	defer func() { h.m.queryDuration.WithLabelValues("ui_timeline").Observe(time.Since(start).Seconds()) }()
 	name, ok := strings.CutSuffix(r.PathValue("file"), ".svg")
 	if !ok {
-		h.fail(w, r, http.StatusNotFound, &events.Error{Kind: events.NotFound, Message: "the timeline is at /ui/timeline/AGREEMENT.svg"})
+		h.fail(w, r, &events.Error{Kind: events.NotFound, Message: "the timeline is at /ui/timeline/AGREEMENT.svg"})
 		return
 	}
 	v, err := h.viewParams(r)
 	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err)
+		h.fail(w, r, err)
 		return
 	}
 	tl, err := h.l.Timeline(name, v.known)
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
 	cr, err := h.l.Conflicts(v.at, v.known)
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "image/svg+xml")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" + newChart(tl, v.at, v.width, v.from, v.to, cr.Conflicts, false).svg()))
+	_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" + render.NewChart(tl, render.ChartOptions{At: v.at, Width: v.width, From: v.from, To: v.to, Conflicts: cr.Conflicts}).SVG()))
 }
 
 // uiView is the page's view of one agreement: its head, the conflicts as of
@@ -203,7 +220,7 @@ func (h *Handler) uiView(w http.ResponseWriter, r *http.Request) {
 	defer func() { h.m.queryDuration.WithLabelValues("ui_view").Observe(time.Since(start).Seconds()) }()
 	v, err := h.viewParams(r)
 	if err != nil {
-		h.fail(w, r, http.StatusBadRequest, err)
+		h.fail(w, r, err)
 		return
 	}
 	name := r.PathValue("agreement")
@@ -211,209 +228,163 @@ func (h *Handler) uiView(w http.ResponseWriter, r *http.Request) {
 	if err != nil && !v.known.IsZero() && events.KindOf(err) == events.NotFound {
 		if _, herr := h.l.History(name); herr == nil {
 			// Recorded, but not yet as of known_at: a view of nothing known.
-			writeHTML(w, fmt.Sprintf(`<div class="view" data-agreement="%s" data-at="%s"><p class="empty">%s</p></div>`, esc(name), day(v.at), esc(err.Error())))
+			h.writeHTML(w, r, "unrecorded", struct{ Agreement, At, Message string }{name, render.Time(v.at), err.Error()})
 			return
 		}
 	}
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
 	st, err := h.l.State(name, v.at, v.known)
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
 	cr, err := h.l.Conflicts(v.at, v.known)
 	if err != nil {
-		h.fail(w, r, 0, err)
+		h.fail(w, r, err)
 		return
 	}
-	writeHTML(w, renderView(tl, st, cr, v))
+	h.writeHTML(w, r, "view", newView(tl, st, cr, v))
 }
 
-func renderView(tl *projections.Timeline, st *projections.State, cr *projections.ConflictReport, v viewParams) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, `<div class="view" data-agreement="%s" data-version="%d" data-at="%s">`, esc(st.Agreement), st.Version, day(v.at))
-	title := st.Title
-	if title == "" {
-		title = st.Agreement
+// view is what the view of an agreement shows.
+type view struct {
+	Title, At, Known string
+	State            stateView
+	Conflicts        []conflictItem
+	Chart            template.HTML // drawn by render, which escapes what it writes
+	Segments         []segmentDetail
+	Amendments       []projections.Marker
+}
+
+// stateView is the state as a table: the clauses in force by kind, each
+// with its fields.
+type stateView struct {
+	*projections.State
+	Groups []clauseGroup
+}
+
+type clauseGroup struct {
+	Kind    events.Kind
+	Clauses []clauseTable
+}
+
+type clauseTable struct {
+	ID   string
+	Rows []row
+}
+
+// conflictItem is a conflict as of the date; Involves: the agreement shown
+// is one of its two.
+type conflictItem struct {
+	projections.Conflict
+	Involves bool
+}
+
+// segmentDetail is what the page shows of a bar: clause Row's segment N of
+// Of (Nth counting from 1), its fields and the amendments at its edges.
+type segmentDetail struct {
+	projections.Segment
+	ID          string
+	Kind        events.Kind
+	Row, N, Nth int
+	Of          int
+	Then        string // what ended it, in words
+	Rows        []row
+	Behind      []behind
+}
+
+// behind is an amendment behind a segment: its marker when the timeline has
+// it, else its id, op and time.
+type behind struct {
+	ID, Op string
+	At     time.Time
+	Marker *projections.Marker
+}
+
+func newView(tl *projections.Timeline, st *projections.State, cr *projections.ConflictReport, v viewParams) view {
+	out := view{Title: st.Title, At: render.Time(v.at), State: stateView{State: st}}
+	if out.Title == "" {
+		out.Title = st.Agreement
 	}
-	fmt.Fprintf(&b, `<div class="view-head"><h2>%s</h2><p class="meta"><code>%s</code> · parties `, esc(title), esc(st.Agreement))
-	for i, p := range st.Parties {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, `<b>%s</b>`, esc(p))
-	}
-	fmt.Fprintf(&b, ` · <span class="status %s">%s</span> as of %s · version %d`, esc(st.Status), esc(statusText(st.Status)), day(v.at), st.Version)
 	if !v.known.IsZero() {
-		fmt.Fprintf(&b, ` · <span class="known">as known at %s</span>`, esc(v.known.UTC().Format("2006-01-02 15:04 MST")))
+		out.Known = v.known.UTC().Format("2006-01-02 15:04 MST")
 	}
-	b.WriteString(`</p></div>`)
-	conflictsHTML(&b, cr, st.Agreement, v.at)
-	b.WriteString(`<div class="cols"><div class="chart-col"><div class="chart">`)
-	b.WriteString(newChart(tl, v.at, v.width, v.from, v.to, cr.Conflicts, true).svg())
-	b.WriteString(`</div><div id="detail" class="detail" aria-live="polite"><p class="hint">Hover over or click a bar or an amendment marker for the clause's fields and the amendments behind it. Click the time axis to move the date.</p></div></div>`)
-	b.WriteString(`<div class="state-col">`)
-	stateHTML(&b, st)
-	b.WriteString(`</div></div>`)
-	detailsHTML(&b, tl)
-	b.WriteString(`</div>`)
-	return b.String()
-}
-
-// conflictsHTML lists the conflicts as of the date, naming both clauses and
-// their agreements; those involving the agreement shown come first.
-func conflictsHTML(b *strings.Builder, cr *projections.ConflictReport, agreement string, at time.Time) {
-	var mine, others []projections.Conflict
+	var others []conflictItem
 	for _, c := range cr.Conflicts {
-		if c.Clauses[0].Agreement == agreement || c.Clauses[1].Agreement == agreement {
-			mine = append(mine, c)
+		if c.Clauses[0].Agreement == st.Agreement || c.Clauses[1].Agreement == st.Agreement {
+			out.Conflicts = append(out.Conflicts, conflictItem{c, true})
 		} else {
-			others = append(others, c)
+			others = append(others, conflictItem{c, false})
 		}
 	}
-	all := append(mine, others...)
-	if len(all) == 0 {
-		fmt.Fprintf(b, `<section id="conflicts" class="conflicts none"><h3>No conflicts as of %s</h3></section>`, day(at))
-		return
-	}
-	fmt.Fprintf(b, `<section id="conflicts" class="conflicts"><h3>%d %s as of %s</h3><ul>`, len(all), plural(len(all), "conflict", "conflicts"), day(at))
-	for i, c := range all {
-		cls := "conflict"
-		if i < len(mine) {
-			cls += " involves"
-		}
-		until := "open-ended"
-		if !c.Until.IsZero() {
-			until = "until " + day(c.Until)
-		}
-		fmt.Fprintf(b, `<li class="%s" data-clauses="%s %s">`, cls, esc(c.Clauses[0].Agreement+"/"+c.Clauses[0].Clause), esc(c.Clauses[1].Agreement+"/"+c.Clauses[1].Clause))
-		fmt.Fprintf(b, `<span class="c-what"><b>%s</b> granted overlapping exclusive rights over %s, from %s %s:</span> `, esc(c.Grantor), esc(scopeText(c.Scope)), day(c.From), esc(until))
-		for j, p := range c.Clauses {
-			if j > 0 {
-				b.WriteString(` <span class="vs">and</span> `)
-			}
-			fmt.Fprintf(b, `<span class="side"><b>%s</b> in <b>%s</b> (%s to %s)</span>`, esc(p.Clause), esc(p.Agreement), esc(strings.ReplaceAll(string(p.Kind), "_", " ")), esc(p.Holder))
-		}
-		b.WriteString(`</li>`)
-	}
-	b.WriteString(`</ul></section>`)
-}
-
-// stateHTML is the state as a table, grouped by kind.
-func stateHTML(b *strings.Builder, st *projections.State) {
-	fmt.Fprintf(b, `<h3>State as of %s</h3>`, day(st.At))
-	switch st.Status {
-	case "not_open":
-		b.WriteString(`<p class="note">The agreement is not open yet at this date.</p>`)
-	case "closed":
-		fmt.Fprintf(b, `<p class="note">The agreement was closed on %s; no clause is in force.</p>`, day(st.Closed))
-	}
-	for _, d := range st.Conditions {
-		fmt.Fprintf(b, `<p class="note condition">Condition <b>%s</b> declared %s.</p>`, esc(d.Condition), day(d.At))
-	}
-	if len(st.Clauses) == 0 {
-		if st.Status == "open" {
-			b.WriteString(`<p class="note">No clause is in force at this date.</p>`)
-		}
-		return
-	}
-	b.WriteString(`<table class="state">`)
+	out.Conflicts = append(out.Conflicts, others...)
 	for _, k := range events.Kinds {
-		group := st.Group(k)
-		if len(group) == 0 {
-			continue
+		g := clauseGroup{Kind: k}
+		for _, cs := range st.Group(k) {
+			g.Clauses = append(g.Clauses, clauseTable{cs.ID, stateRows(cs)})
 		}
-		fmt.Fprintf(b, `<tbody class="group"><tr class="group-head"><th colspan="2"><span class="swatch" data-kind="%s"></span>%s <span class="count">%d</span></th></tr>`, esc(string(k)), esc(kindLabel[k]), len(group))
-		for _, cs := range group {
-			fmt.Fprintf(b, `<tr class="clause-head" data-clause="%s"><th colspan="2">%s</th></tr>`, esc(cs.ID), esc(cs.ID))
-			for _, r := range stateRows(cs) {
-				cls := ""
-				if strings.HasPrefix(r.value, "undisclosed") {
-					cls = ` class="undisclosed"`
-				}
-				fmt.Fprintf(b, `<tr><td class="k">%s</td><td%s>%s</td></tr>`, esc(r.label), cls, esc(r.value))
-			}
+		if len(g.Clauses) > 0 {
+			out.State.Groups = append(out.State.Groups, g)
 		}
-		b.WriteString(`</tbody>`)
 	}
-	b.WriteString(`</table>`)
+	chart := render.NewChart(tl, render.ChartOptions{At: v.at, Width: v.width, From: v.from, To: v.to, Conflicts: cr.Conflicts, Inline: true})
+	out.Chart = template.HTML(chart.SVG())
+	out.Segments, out.Amendments = details(tl, chart)
+	return out
 }
 
-// detailsHTML writes a <template> per bar and per amendment marker, shown by
-// the page when one is hovered or clicked.
-func detailsHTML(b *strings.Builder, tl *projections.Timeline) {
-	markers := map[string]projections.Marker{}
-	for _, m := range tl.Amendments {
-		markers[m.ID] = m
+// details are the bars and the amendments the chart draws one by one.
+func details(tl *projections.Timeline, chart *render.Chart) ([]segmentDetail, []projections.Marker) {
+	markers := map[string]*projections.Marker{}
+	for i, m := range tl.Amendments {
+		markers[m.ID] = &tl.Amendments[i]
 	}
-	amendment := func(id, op string, at time.Time) string {
-		m, ok := markers[id]
-		if !ok {
-			return fmt.Sprintf(`<li><code>%s</code> %s %s</li>`, esc(id), esc(op), day(at))
-		}
-		return fmt.Sprintf(`<li><b>v%d</b> effective %s <span class="op">%s</span> — %s <code class="id">%s</code></li>`, m.Version, day(m.Effective), esc(op), esc(m.Summary), esc(id))
-	}
-	b.WriteString(`<div class="templates" hidden="hidden">`)
-	for i, life := range tl.Clauses {
-		for j, seg := range life.Segments {
-			fmt.Fprintf(b, `<template id="seg-%d-%d">`, i, j)
-			fmt.Fprintf(b, `<h4><span class="swatch" data-kind="%s"></span>%s <span class="kind">%s</span></h4>`, esc(string(life.Kind)), esc(life.ID), esc(strings.ReplaceAll(string(life.Kind), "_", " ")))
-			until := "open-ended"
-			if !seg.Until.IsZero() {
-				until = day(seg.Until)
-			}
-			fmt.Fprintf(b, `<p class="when">In force with these values %s → %s`, day(seg.From), esc(until))
-			if seg.Closed != nil {
-				switch seg.Closed.Op {
-				case "term":
-					b.WriteString(` (its term ends)`)
-				case "amend":
-					b.WriteString(` (then amended)`)
-				default:
-					fmt.Fprintf(b, ` (then %s)`, esc(edgeWord(seg.Closed.Op)))
+	var segs []segmentDetail
+	if !chart.CountsClauses() {
+		for i, life := range tl.Clauses {
+			for j, seg := range life.Segments {
+				d := segmentDetail{Segment: seg, ID: life.ID, Kind: life.Kind, Row: i, N: j, Nth: j + 1, Of: len(life.Segments),
+					Rows: clauseRows(render.SegmentClause(life, seg))}
+				if seg.Closed != nil {
+					d.Then = " (" + closedWords(seg.Closed.Op) + ")"
 				}
+				d.Behind = append(d.Behind, behind{seg.Opened.Amendment, seg.Opened.Op, seg.Opened.At, markers[seg.Opened.Amendment]})
+				if seg.Closed != nil && seg.Closed.Amendment != "" {
+					d.Behind = append(d.Behind, behind{seg.Closed.Amendment, seg.Closed.Op, seg.Closed.At, markers[seg.Closed.Amendment]})
+				}
+				segs = append(segs, d)
 			}
-			if len(life.Segments) > 1 {
-				fmt.Fprintf(b, ` · interval %d of %d`, j+1, len(life.Segments))
-			}
-			b.WriteString(`</p><table class="kv">`)
-			for _, r := range clauseRows(fieldsClause(life.ID, life.Kind, seg.Fields)) {
-				fmt.Fprintf(b, `<tr><td class="k">%s</td><td>%s</td></tr>`, esc(r.label), esc(r.value))
-			}
-			b.WriteString(`</table><h5>Amendments behind it</h5><ul class="amendments">`)
-			b.WriteString(amendment(seg.Opened.Amendment, seg.Opened.Op, seg.Opened.At))
-			if seg.Closed != nil && seg.Closed.Amendment != "" {
-				b.WriteString(amendment(seg.Closed.Amendment, seg.Closed.Op, seg.Closed.At))
-			}
-			b.WriteString(`</ul></template>`)
 		}
 	}
-	for _, m := range tl.Amendments {
-		fmt.Fprintf(b, `<template id="am-%s"><h4>Amendment v%d</h4>`, esc(m.ID), m.Version)
-		if m.Retracted {
-			b.WriteString(`<p class="note">Retracted: recorded in error, it no longer counts.</p>`)
+	ams := tl.Amendments
+	if chart.GroupsAmendments() {
+		// Only declared conditions mark an amendment of their own.
+		ams = nil
+		for _, d := range tl.Conditions {
+			if m := markers[d.Amendment]; m != nil {
+				ams = append(ams, *m)
+			}
 		}
-		fmt.Fprintf(b, `<table class="kv"><tr><td class="k">effective</td><td>%s</td></tr><tr><td class="k">recorded</td><td>%s</td></tr><tr><td class="k">changes</td><td>%s</td></tr><tr><td class="k">id</td><td><code>%s</code></td></tr></table>`,
-			day(m.Effective), esc(m.Recorded.UTC().Format("2006-01-02 15:04:05 MST")), esc(strings.Join(m.Ops, ", ")), esc(m.ID))
-		if m.Summary != "" {
-			fmt.Fprintf(b, `<p class="summary">%s</p>`, esc(m.Summary))
-		}
-		b.WriteString(`</template>`)
 	}
-	b.WriteString(`</div>`)
+	return segs, ams
 }
 
-func edgeWord(op string) string {
+// closedWords say what ended a segment.
+func closedWords(op string) string {
 	switch op {
+	case "term":
+		return "its term ends"
+	case "amend":
+		return "then amended"
 	case "end":
-		return "ended"
+		return "then ended"
 	case "close":
-		return "the agreement closed"
+		return "then the agreement closed"
 	case "declare":
-		return "ended by a declared condition"
+		return "then ended by a declared condition"
 	}
-	return op
+	return "then " + op
 }

@@ -4,9 +4,13 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/ledger/render"
 )
 
 // wellFormed fails unless s parses as XML (the SVG, and the HTML fragments,
@@ -46,6 +50,14 @@ func TestPage(t *testing.T) {
 	for _, p := range []string{"/assets/index.html", "/assets/nope.css", "/assets/..%2fui.go"} {
 		if res := s.do(req{path: p}); res.Status != 404 {
 			t.Errorf("%s: %d", p, res.Status)
+		}
+	}
+	// Each kind's swatch has the colours of the kind's bars in the chart.
+	css := string(s.do(req{path: "/assets/style.css"}).Body)
+	for _, k := range events.Kinds {
+		fill, stroke := render.KindColours(k)
+		if want := fmt.Sprintf(`.swatch[data-kind="%s"] { background: %s; border-color: %s; }`, k, fill, stroke); !strings.Contains(css, want) {
+			t.Errorf("style.css lacks %s", want)
 		}
 	}
 	if res := s.do(req{path: "/ui/agreements"}); res.Status != 401 {
@@ -187,4 +199,48 @@ func TestTimelineManyClauses(t *testing.T) {
 		t.Errorf("the view of %d clauses took %v", clauses, took)
 	}
 	t.Logf("view of %d clauses and 101 amendments: %d KB in %v", clauses, len(view)/1024, took)
+}
+
+// TestTimelineLongAgreement: past 500 clauses and one amendment per 6
+// pixels the view counts (a row per kind, a mark per column of amendments)
+// and carries no detail of what it does not draw one by one.
+func TestTimelineLongAgreement(t *testing.T) {
+	s := newServer(t, false)
+	const clauses, amendments = 600, 300
+	var b strings.Builder
+	b.WriteString(`[{"agreement":"long-deal","effective":"2020-01-01","changes":[{"op":"open","title":"Long deal","parties":["a","b"]}`)
+	for i := range clauses {
+		fmt.Fprintf(&b, `,{"op":"add","clause":{"id":"c-%d","kind":"obligation","obligor":"a","beneficiary":"b","what":"thing %d"}}`, i, i)
+	}
+	b.WriteString(`]}`)
+	for i := range amendments - 1 {
+		fmt.Fprintf(&b, `,{"agreement":"long-deal","effective":"%s","changes":[{"op":"amend","clause":"c-%d","set":{"what":"other"}}]}`,
+			time.Date(2020, 2, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, 3*i).Format("2006-01-02"), i)
+	}
+	b.WriteString(`]`)
+	if res := s.do(req{method: "POST", path: "/v1/amendments", body: b.String()}); res.Status != 201 {
+		t.Fatalf("append: %d %.500s", res.Status, res.Body)
+	}
+	view := string(s.do(req{path: "/ui/view/long-deal?at=2021-01-01&width=900"}).Body)
+	wellFormed(t, "view", view)
+	if n := strings.Count(view, `class="rowlabel`); n != 1 {
+		t.Errorf("%d rows, want one for the one kind", n)
+	}
+	if !strings.Contains(view, ">obligation (600)<") || !strings.Contains(view, `class="lane"`) {
+		t.Errorf("the row of obligations does not count them")
+	}
+	sum := 0
+	for _, part := range strings.Split(view, `class="amendment-group" data-count="`)[1:] {
+		n, err := strconv.Atoi(part[:strings.IndexByte(part, '"')])
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum += n
+	}
+	if sum != amendments {
+		t.Errorf("the groups of amendments hold %d, want %d", sum, amendments)
+	}
+	if strings.Contains(view, `<template id="seg-`) || strings.Contains(view, `<template id="am-`) {
+		t.Errorf("the view details bars or markers it does not draw")
+	}
 }

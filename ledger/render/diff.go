@@ -29,13 +29,13 @@ func changes(w io.Writer, d *projections.Diff, indent string) error {
 		p.f("%sstatus: %s → %s\n", indent, words(d.StatusFrom), words(d.StatusTo))
 	}
 	for _, c := range d.Added {
-		p.f("%s+ %s (%s) %s: %s\n", indent, c.ID, kindWord(c.Kind), Parties(c.Clause), describe(c))
+		p.f("%s+ %s (%s) %s: %s\n", indent, c.ID, KindWord(c.Kind), Parties(c.Clause), describe(c))
 	}
 	for _, c := range d.Ended {
-		p.f("%s- %s (%s) %s ended\n", indent, c.ID, kindWord(c.Kind), Parties(c.Clause))
+		p.f("%s- %s (%s) %s ended\n", indent, c.ID, KindWord(c.Kind), Parties(c.Clause))
 	}
 	for _, c := range d.Changed {
-		p.f("%s~ %s (%s)\n", indent, c.ID, kindWord(c.Kind))
+		p.f("%s~ %s (%s)\n", indent, c.ID, KindWord(c.Kind))
 		for _, f := range c.Fields {
 			p.f("%s    %s: %s → %s\n", indent, f.Field, Value(f.Field, f.From), Value(f.Field, f.To))
 		}
@@ -45,7 +45,8 @@ func changes(w io.Writer, d *projections.Diff, indent string) error {
 
 func words(status string) string { return strings.ReplaceAll(status, "_", " ") }
 
-func kindWord(k events.Kind) string { return strings.ReplaceAll(string(k), "_", " ") }
+// KindWord names a kind of clause in words: "revenue share".
+func KindWord(k events.Kind) string { return strings.ReplaceAll(string(k), "_", " ") }
 
 // describe writes the main terms of a clause in one line.
 func describe(c *projections.ClauseState) string {

@@ -2,14 +2,16 @@
 // money with thousands separators and its currency ("USD 15,000,000,000"),
 // dates, "undisclosed" spelled out, revenue-share accruals with the reason
 // an amount cannot be computed, conflicts in a block of their own, timelines
-// as text bars or as an SVG drawing.
+// as text bars, as an SVG file (TimelineSVG) or as the web page's chart
+// (NewChart). The command and the HTTP API's page both write with it.
 //
 // Programs read the JSON documents the projections and ledger types marshal
-// to; this package is only for eyes. Every function writes to an io.Writer
-// and returns the first write error.
+// to; this package is only for eyes. Every function that writes to an
+// io.Writer returns the first write error.
 package render
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -97,6 +99,21 @@ func KnownAt(k time.Time) string {
 // Scope writes a scope as "products=frontier channels=api", or "everything".
 func Scope(s *events.Scope) string { return s.String() }
 
+// ScopeWords writes a scope for a page: "products: frontier; channels: api",
+// or "everything".
+func ScopeWords(s *events.Scope) string {
+	if s.IsAll() {
+		return "everything"
+	}
+	var parts []string
+	for i, name := range events.Dimensions {
+		if v := s.Dim(i); v != nil {
+			parts = append(parts, name+": "+strings.Join(v, ", "))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
 // Term writes when a clause is in force: "2019-07-22 until 2033-01-01",
 // "from 2019-07-22", with ", or until agi is declared" for an ends_on.
 func Term(start, end time.Time, endsOn string) string {
@@ -162,13 +179,16 @@ func newTable(w io.Writer, indent string, header ...string) *table {
 	return t
 }
 
-// Row writes one row; cells must not contain tabs or newlines.
+// cellSpaces turns the tabs and newlines of a cell into spaces.
+var cellSpaces = strings.NewReplacer("\t", " ", "\n", " ")
+
+// Row writes one row; tabs and newlines in cells become spaces.
 func (t *table) Row(cells ...string) {
 	if t.err != nil {
 		return
 	}
 	for i, c := range cells {
-		cells[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(c)
+		cells[i] = cellSpaces.Replace(c)
 	}
 	_, t.err = io.WriteString(t.tw, strings.Join(cells, "\t")+"\n")
 }
@@ -208,7 +228,7 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 				return n, err
 			}
 		}
-		i := strings.IndexByte(string(b), '\n')
+		i := bytes.IndexByte(b, '\n') // not string(b): that copies the rest of b for every line
 		chunk := b
 		if i >= 0 {
 			chunk = b[:i+1]

@@ -8,16 +8,20 @@ import (
 	"github.com/agreement-ledger/ledger/projections"
 )
 
-// groupTitles are the headings of a state's clause groups.
-var groupTitles = map[events.Kind]string{
-	events.License:      "LICENCES",
-	events.Exclusivity:  "EXCLUSIVITIES",
-	events.RevenueShare: "REVENUE SHARES",
-	events.Commitment:   "COMMITMENTS",
-	events.Investment:   "INVESTMENTS",
-	events.Right:        "RIGHTS",
-	events.Obligation:   "OBLIGATIONS",
+// kindHeadings are the headings of groups of clauses, by kind.
+var kindHeadings = map[events.Kind]string{
+	events.License:      "Licences",
+	events.Exclusivity:  "Exclusivities",
+	events.RevenueShare: "Revenue shares",
+	events.Commitment:   "Commitments",
+	events.Investment:   "Investments",
+	events.Right:        "Rights",
+	events.Obligation:   "Obligations",
 }
+
+// KindHeading is the heading of a group of clauses of kind k: "Revenue
+// shares".
+func KindHeading(k events.Kind) string { return kindHeadings[k] }
 
 // State writes an agreement's state: a heading with its status and
 // parties, then one table per group of clauses in force.
@@ -46,7 +50,7 @@ func State(w io.Writer, s *projections.State) error {
 			continue
 		}
 		p.ln()
-		p.ln(groupTitles[k])
+		p.ln(strings.ToUpper(KindHeading(k)))
 		p.do(Clauses(w, k, cs))
 	}
 	return p.err

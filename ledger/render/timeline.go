@@ -89,7 +89,10 @@ func versions(tl *projections.Timeline) map[string]uint64 {
 }
 
 // Timeline writes an agreement's clauses as text bars over valid time,
-// followed by what each bar stands for and the amendments on the axis.
+// followed by what each bar stands for and the amendments on the axis. An
+// agreement of more than 500 clauses gets a row per kind instead, shaded by
+// how many of its clauses are in force, and one of more than 500 amendments
+// has them listed by column of the axis.
 func Timeline(w io.Writer, tl *projections.Timeline, opts TimelineOptions) error {
 	width := opts.Width
 	if width <= 0 {
@@ -106,13 +109,24 @@ func Timeline(w io.Writer, tl *projections.Timeline, opts TimelineOptions) error
 		return p.err
 	}
 	ax := newAxis(tl)
+	cols := columns{ax.lo, ax.hi, width}
+	col := cols.at
+	var lanes []kindLane
+	if len(tl.Clauses) > maxRows {
+		lanes = kindLanes(tl, cols)
+	}
 	label := 0
 	for _, c := range tl.Clauses {
 		label = max(label, len([]rune(c.ID)))
 	}
+	if lanes != nil {
+		label = 0
+		for _, l := range lanes {
+			label = max(label, len([]rune(l.label())))
+		}
+	}
 	label = max(min(label, 32), len("amendments")) + 2
 	pad := strings.Repeat(" ", label)
-	col := func(t time.Time) int { return min(int(ax.at(t, float64(width))), width-1) }
 
 	// The axis: years, then a rule.
 	ticks := []rune(strings.Repeat(" ", width+8))
@@ -130,8 +144,76 @@ func Timeline(w io.Writer, tl *projections.Timeline, opts TimelineOptions) error
 	}
 	p.f("%s%s\n", pad, string(rule))
 
-	// One row of bars per clause: segments alternate shades so that a
-	// change of values shows; an open-ended bar ends in an arrow.
+	if lanes != nil {
+		for _, l := range lanes {
+			row := make([]rune, width)
+			for x, n := range l.counts {
+				row[x] = density(n, l.most)
+			}
+			p.f("%-*s%s\n", label, Truncate(l.label(), label-2), strings.TrimRight(string(row), " "))
+		}
+	} else {
+		textBars(p, tl, label, width, col)
+	}
+	marks := []rune(strings.Repeat(" ", width))
+	for _, a := range tl.Amendments {
+		mark := '•'
+		if a.Version < 10 {
+			mark = rune('0' + a.Version)
+		}
+		if a.Retracted {
+			mark = '×'
+		}
+		marks[col(a.Effective)] = mark
+	}
+	p.f("%-*s%s\n", label, "amendments", strings.TrimRight(string(marks), " "))
+	p.f("%saxis: %s to %s%s\n", pad, Time(ax.lo), Time(ax.hi), openNote(ax))
+
+	vs := versions(tl)
+	if lanes != nil {
+		p.ln()
+		p.f("%s, a row per kind: %c fewest to %c most in force in a column (-o json has each)\n",
+			Plural(len(tl.Clauses), "clause", "clauses"), densities[0], densities[len(densities)-1])
+		t := newTable(w, "  ")
+		for _, l := range lanes {
+			t.Row(KindWord(l.kind), Plural(l.clauses, "clause", "clauses"), fmt.Sprintf("at most %d in force in a column", l.most))
+		}
+		p.table(t)
+	} else {
+		textLegend(p, tl, vs)
+	}
+	p.ln()
+	if len(tl.Amendments) > maxRows {
+		p.f("%s, by column of the axis (ledger history lists each)\n", Plural(len(tl.Amendments), "amendment", "amendments"))
+		t := newTable(w, "  ")
+		for _, g := range groupMarkers(tl.Amendments, cols, false) {
+			t.Row(g.versions(), g.effective(), g.count())
+		}
+		p.table(t)
+	} else {
+		p.ln("amendments")
+		t := newTable(w, "  ")
+		for _, a := range tl.Amendments {
+			s := Truncate(a.Summary, 70)
+			if a.Retracted {
+				s = "[retracted] " + s
+			}
+			t.Row(fmt.Sprintf("v%d", a.Version), "effective "+Time(a.Effective), strings.Join(a.Ops, ","), s)
+		}
+		p.table(t)
+	}
+	for _, d := range tl.Conditions {
+		p.f("declared: %s on %s by %s\n", d.Condition, Time(d.At), version(vs, d.Amendment))
+	}
+	for _, an := range tl.Anomalies {
+		p.f("skipped: %s: %s\n", an.Amendment, an.Problem)
+	}
+	return p.err
+}
+
+// textBars writes a row of bars per clause: segments alternate shades so
+// that a change of values shows; an open-ended bar ends in an arrow.
+func textBars(p *printer, tl *projections.Timeline, label, width int, col func(time.Time) int) {
 	shades := []rune{'█', '▓'}
 	for _, c := range tl.Clauses {
 		row := []rune(strings.Repeat(" ", width))
@@ -150,26 +232,14 @@ func Timeline(w io.Writer, tl *projections.Timeline, opts TimelineOptions) error
 		}
 		p.f("%-*s%s\n", label, Truncate(c.ID, label-2), strings.TrimRight(string(row), " "))
 	}
-	marks := []rune(strings.Repeat(" ", width))
-	for _, a := range tl.Amendments {
-		mark := '•'
-		if a.Version < 10 {
-			mark = rune('0' + a.Version)
-		}
-		if a.Retracted {
-			mark = '×'
-		}
-		marks[col(a.Effective)] = mark
-	}
-	p.f("%-*s%s\n", label, "amendments", strings.TrimRight(string(marks), " "))
-	p.f("%saxis: %s to %s%s\n", pad, Time(ax.lo), Time(ax.hi), openNote(ax))
+}
 
-	// What the bars stand for.
-	vs := versions(tl)
+// textLegend writes what each clause's bars stand for.
+func textLegend(p *printer, tl *projections.Timeline, vs map[string]uint64) {
 	for _, c := range tl.Clauses {
 		p.ln()
-		p.f("%s (%s)\n", c.ID, kindWord(c.Kind))
-		t := newTable(w, "  ")
+		p.f("%s (%s)\n", c.ID, KindWord(c.Kind))
+		t := newTable(p.w, "  ")
 		var prev map[string]any
 		for _, s := range c.Segments {
 			t.Row(Window(s.From, s.Until), segmentText(c.Kind, prev, s.Fields), edges(s, vs))
@@ -180,24 +250,18 @@ func Timeline(w io.Writer, tl *projections.Timeline, opts TimelineOptions) error
 			p.f("  ended %s by %s (%s)\n", Time(c.Ended.At), version(vs, c.Ended.Amendment), c.Ended.Op)
 		}
 	}
-	p.ln()
-	p.ln("amendments")
-	t := newTable(w, "  ")
-	for _, a := range tl.Amendments {
-		s := Truncate(a.Summary, 70)
-		if a.Retracted {
-			s = "[retracted] " + s
-		}
-		t.Row(fmt.Sprintf("v%d", a.Version), "effective "+Time(a.Effective), strings.Join(a.Ops, ","), s)
+}
+
+// densities shade a row of counts, from the fewest to the most.
+var densities = []rune{'░', '▒', '▓', '█'}
+
+// density is the shade of n clauses in force where most is the most: a
+// space for none.
+func density(n, most int) rune {
+	if n == 0 {
+		return ' '
 	}
-	p.table(t)
-	for _, d := range tl.Conditions {
-		p.f("declared: %s on %s by %s\n", d.Condition, Time(d.At), version(vs, d.Amendment))
-	}
-	for _, an := range tl.Anomalies {
-		p.f("skipped: %s: %s\n", an.Amendment, an.Problem)
-	}
-	return p.err
+	return densities[(n*len(densities)-1)/most]
 }
 
 func openNote(ax axis) string {
