@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
@@ -16,6 +17,9 @@ import (
 // carry it as "v"; a reader refuses versions it does not know rather than
 // misreading them.
 const SchemaVersion = 1
+
+// schemaVersion is "v" as stored.
+var schemaVersion = strconv.Itoa(SchemaVersion)
 
 // Hash is a SHA-256 digest.
 type Hash [32]byte
@@ -30,13 +34,40 @@ func (h Hash) MarshalJSON() ([]byte, error) { return json.Marshal(h.String()) }
 
 // ParseHash reads a hash written as 64 hex digits.
 func ParseHash(s string) (Hash, error) {
-	var h Hash
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != len(h) {
+	h, ok := hashOf(s)
+	if !ok {
 		return h, fmt.Errorf("%s is not a SHA-256 hash (64 hex digits)", quote(s))
 	}
-	copy(h[:], b)
 	return h, nil
+}
+
+// hashOf decodes 64 hex digits, of either case.
+func hashOf[T ~string | ~[]byte](s T) (Hash, bool) {
+	var h Hash
+	if len(s) != 2*len(h) {
+		return h, false
+	}
+	for i := range h {
+		hi, lo := unhex(s[2*i]), unhex(s[2*i+1])
+		if hi > 0xf || lo > 0xf {
+			return Hash{}, false
+		}
+		h[i] = hi<<4 | lo
+	}
+	return h, true
+}
+
+// unhex is the value of a hex digit, or 0xff.
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10
+	}
+	return 0xff
 }
 
 // Record is an amendment as the ledger recorded it.
