@@ -112,6 +112,14 @@ type storedFields struct{ prev Hash }
 // the prev hash it carries; a version this code does not know, or anything
 // Decode would reject, is an error.
 func DecodeStored(data []byte) (*Amendment, Hash, error) {
+	if a, prev, ok := decodeCanonical(data, true); ok {
+		return a, prev, nil
+	}
+	return decodeStoredStrictly(data)
+}
+
+// decodeStoredStrictly is DecodeStored by the strict reader alone.
+func decodeStoredStrictly(data []byte) (*Amendment, Hash, error) {
 	var p Problems
 	var sf storedFields
 	if !json.Valid(data) {
@@ -144,7 +152,12 @@ func Check(as []*Amendment) ([]*Amendment, error) {
 		if len(as) > 1 {
 			path = index("", i)
 		}
-		out[i], _ = readAmendment(appendAmendment(nil, as[i], false, Hash{}), path, &probs[i], nil)
+		data := appendAmendment(nil, as[i], false, Hash{})
+		if a, _, ok := decodeCanonical(data, false); ok {
+			out[i] = a
+			return
+		}
+		out[i], _ = readAmendment(data, path, &probs[i], nil)
 	}
 	// Large imports are checked on every core; the caller's goroutine takes
 	// a share (all of a few amendments: a hand-off would cost as much).
