@@ -577,8 +577,9 @@ var (
 	}, func(op Op) []string { return append([]string{"op"}, opFields[op].required...) })
 	opIndex, changeClauseIndex = slices.Index(changeKeys, "op"), slices.Index(changeKeys, "clause")
 
-	// clearable are the clause fields a patch may set to null in the
-	// canonical form: those whose value is nil when cleared.
+	// clearable are the clause fields whose value is nil when they are not
+	// set: the encoder leaves them out of a clause, and writes null for them
+	// in a patch that clears them.
 	clearable = func() (set uint32) {
 		for i, s := range clauseSpecs {
 			if s != nil && s.get(&Clause{}) == nil {
@@ -716,7 +717,9 @@ func (d *cursor) clause() (*Clause, bool) {
 			return nil, false
 		}
 	}
-	if kind < 0 || present&^kindSets[kind].all != 0 || kindSets[kind].required&^present != 0 {
+	// The encoder writes every field it has a value for, even one that says
+	// nothing (an empty scope, exclusive false): those are there too.
+	if kind < 0 || present&^kindSets[kind].all != 0 || (kindSets[kind].required|kindSets[kind].all&^clearable)&^present != 0 {
 		return nil, false
 	}
 	var p Problems
