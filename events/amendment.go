@@ -122,7 +122,7 @@ func readChange(raw json.RawMessage, path string, p *Problems) (Change, bool) {
 		return c, false
 	}
 	for _, m := range ms {
-		if _, ok := changeFields[m.name]; ok && !slices.Contains(r.spec.all, m.name) && isNull(m.value) {
+		if changeFields[m.name] != nil && !slices.Contains(r.spec.all, m.name) && isNull(m.value) {
 			// object skips null members; a field the op does not take is
 			// an error whatever its value.
 			r.misplaced(join(path, m.name), p)
@@ -139,16 +139,13 @@ type changeReader struct {
 	known bool // the op is known
 }
 
-func (r *changeReader) has(name string) bool {
-	_, ok := changeFields[name]
-	return ok || name == "op"
-}
+func (r *changeReader) has(name string) bool { return name == "op" || changeFields[name] != nil }
 
 func (r *changeReader) read(name string, raw json.RawMessage, path string, p *Problems) {
 	switch {
 	case name == "op" || !r.known: // op is read first; without it nothing else is
 	case slices.Contains(r.spec.all, name):
-		changeFields[name].read(r.c, raw, path, p)
+		changeFields[name](r.c, raw, path, p)
 	default:
 		r.misplaced(path, p)
 	}
@@ -164,112 +161,56 @@ func (r *changeReader) misplaced(path string, p *Problems) {
 
 func (r *changeReader) names() string { return allChangeFields }
 
-// changeField reads one member a change may have: read from any JSON, fast
-// from the canonical form (see cursor).
-type changeField struct {
-	read func(c *Change, raw json.RawMessage, path string, p *Problems)
-	fast func(c *Change, d *cursor) bool
-}
-
 // changeFields reads each member a change may have, whatever its op.
-var changeFields = map[string]changeField{
-	"title": {
-		func(c *Change, raw json.RawMessage, path string, p *Problems) {
-			c.Title, _ = readText(raw, path, MaxText, p)
-		},
-		func(c *Change, d *cursor) (ok bool) { c.Title, ok = d.text(MaxText); return ok },
+var changeFields = map[string]func(c *Change, raw json.RawMessage, path string, p *Problems){
+	"title": func(c *Change, raw json.RawMessage, path string, p *Problems) {
+		c.Title, _ = readText(raw, path, MaxText, p)
 	},
-	"parties": {
-		func(c *Change, raw json.RawMessage, path string, p *Problems) {
-			n := p.Len()
-			readArray(raw, path, MaxList, p, func(raw json.RawMessage, path string) {
-				if v, ok := readSlug(raw, path, p); ok {
-					if slices.Contains(c.Parties, v) {
-						p.Add(path, "party %s is listed twice", quote(v))
-						return
-					}
-					c.Parties = append(c.Parties, v)
-				}
-			})
-			if len(c.Parties) < minParties && p.Len() == n {
-				p.Add(path, "must list at least two parties")
-			}
-		},
-		func(c *Change, d *cursor) bool {
-			ok := d.array(func() bool {
-				v, ok := d.slug()
-				if !ok || slices.Contains(c.Parties, v) {
-					return false
-				}
-				c.Parties = append(c.Parties, v)
-				return true
-			})
-			return ok && len(c.Parties) >= minParties
-		},
-	},
-	"clause": {
-		func(c *Change, raw json.RawMessage, path string, p *Problems) {
-			if takesClause(c.Op) {
-				c.Clause, _ = readClause(raw, path, p)
-				return
-			}
-			if jsonType(raw) == "an object" {
-				p.Add(path, "must be the id of the clause to %s (a string); only \"add\" takes a whole clause", c.Op)
-				return
-			}
-			c.ClauseID, _ = readSlug(raw, path, p)
-		},
-		// The op comes after the clause in the canonical form: whether it
-		// takes the clause as given is checked once it is read.
-		func(c *Change, d *cursor) (ok bool) {
-			if d.peek() == '{' {
-				c.Clause, ok = d.clause()
-			} else {
-				c.ClauseID, ok = d.slug()
-			}
-			return ok
-		},
-	},
-	"set": {
-		func(c *Change, raw json.RawMessage, path string, p *Problems) { c.Set, _ = readPatch(raw, path, p) },
-		func(c *Change, d *cursor) (ok bool) { c.Set, ok = d.patch(); return ok },
-	},
-	"condition": {
-		func(c *Change, raw json.RawMessage, path string, p *Problems) {
-			c.Condition, _ = readSlug(raw, path, p)
-		},
-		func(c *Change, d *cursor) (ok bool) { c.Condition, ok = d.slug(); return ok },
-	},
-	"period": {
-		func(c *Change, raw json.RawMessage, path string, p *Problems) { c.Period, _ = readPeriod(raw, path, p) },
-		func(c *Change, d *cursor) (ok bool) { c.Period, ok = d.period(); return ok },
-	},
-	"base": {
-		func(c *Change, raw json.RawMessage, path string, p *Problems) {
-			if m, ok := readMoney(raw, path, p); ok {
-				if err := checkBase(m); err != nil {
-					p.Add(path, "%v", err)
+	"parties": func(c *Change, raw json.RawMessage, path string, p *Problems) {
+		n := p.Len()
+		readArray(raw, path, MaxList, p, func(raw json.RawMessage, path string) {
+			if v, ok := readSlug(raw, path, p); ok {
+				if slices.Contains(c.Parties, v) {
+					p.Add(path, "party %s is listed twice", quote(v))
 					return
 				}
-				c.Base = m
+				c.Parties = append(c.Parties, v)
 			}
-		},
-		func(c *Change, d *cursor) bool {
-			m, ok := d.money()
-			if !ok || checkBase(m) != nil {
-				return false
+		})
+		if len(c.Parties) < minParties && p.Len() == n {
+			p.Add(path, "must list at least two parties")
+		}
+	},
+	"clause": func(c *Change, raw json.RawMessage, path string, p *Problems) {
+		if takesClause(c.Op) {
+			c.Clause, _ = readClause(raw, path, p)
+			return
+		}
+		if jsonType(raw) == "an object" {
+			p.Add(path, "must be the id of the clause to %s (a string); only \"add\" takes a whole clause", c.Op)
+			return
+		}
+		c.ClauseID, _ = readSlug(raw, path, p)
+	},
+	"set": func(c *Change, raw json.RawMessage, path string, p *Problems) { c.Set, _ = readPatch(raw, path, p) },
+	"condition": func(c *Change, raw json.RawMessage, path string, p *Problems) {
+		c.Condition, _ = readSlug(raw, path, p)
+	},
+	"period": func(c *Change, raw json.RawMessage, path string, p *Problems) { c.Period, _ = readPeriod(raw, path, p) },
+	"base": func(c *Change, raw json.RawMessage, path string, p *Problems) {
+		if m, ok := readMoney(raw, path, p); ok {
+			if err := checkBase(m); err != nil {
+				p.Add(path, "%v", err)
+				return
 			}
 			c.Base = m
-			return true
-		},
+		}
 	},
-	"tranche": {
-		func(c *Change, raw json.RawMessage, path string, p *Problems) { c.Tranche, _ = readSlug(raw, path, p) },
-		func(c *Change, d *cursor) (ok bool) { c.Tranche, ok = d.slug(); return ok },
+	"tranche": func(c *Change, raw json.RawMessage, path string, p *Problems) {
+		c.Tranche, _ = readSlug(raw, path, p)
 	},
-	"amendment": {
-		func(c *Change, raw json.RawMessage, path string, p *Problems) { c.Target, _ = readULID(raw, path, p) },
-		func(c *Change, d *cursor) (ok bool) { c.Target, ok = d.ulid(); return ok },
+	"amendment": func(c *Change, raw json.RawMessage, path string, p *Problems) {
+		c.Target, _ = readULID(raw, path, p)
 	},
 }
 

@@ -149,30 +149,55 @@ func (d *cursor) member(name string, n *int) bool {
 	return true
 }
 
+// keys are the member names of objects of some kind, sorted, with where
+// those starting with each byte are.
+type keys struct {
+	names []string
+	first [128]struct{ from, to uint8 }
+}
+
+func keysOf(names []string) *keys {
+	if len(names) > 32 || !slices.IsSorted(names) {
+		panic("events: keys are sorted, at most 32 of them")
+	}
+	ks := &keys{names: names}
+	for i, name := range names {
+		r := &ks.first[name[0]]
+		if r.to == 0 {
+			r.from = uint8(i)
+		}
+		r.to = uint8(i + 1)
+	}
+	return ks
+}
+
 // next reads the key of the next member of an object whose member names are
-// among names (sorted), and returns its index there; -1 at the end of the
-// object. *k is where the previous member was found, so names must increase:
-// they are sorted and none is given twice.
-func (d *cursor) next(names []string, k *int) (int, bool) {
+// among ks, and returns its index there; -1 at the end of the object. *last
+// is the index of the member before (-1 at the start): names must increase,
+// so that they are sorted and none is given twice.
+func (d *cursor) next(ks *keys, last *int) (int, bool) {
 	if d.peek() == '}' {
 		d.i++
 		return -1, true
 	}
-	if *k > 0 && !d.lit(",") {
+	if *last >= 0 && !d.lit(",") {
 		return 0, false
 	}
 	name, ok := d.plain()
-	if !ok || !d.lit(":") {
+	if !ok || len(name) == 0 || name[0] >= 128 || !d.lit(":") {
 		return 0, false
 	}
-	for *k < len(names) && names[*k] < string(name) {
-		*k++
+	r := ks.first[name[0]]
+	for i := int(r.from); i < int(r.to); i++ {
+		if ks.names[i] == string(name) {
+			if i <= *last {
+				return 0, false
+			}
+			*last = i
+			return i, true
+		}
 	}
-	if *k == len(names) || names[*k] != string(name) {
-		return 0, false
-	}
-	*k++
-	return *k - 1, true
+	return 0, false
 }
 
 // array reads a non-empty array of at most MaxList elements, each read by elem.
@@ -440,36 +465,42 @@ func (d *cursor) rate() (*Rate, bool) {
 }
 
 // scope reads a scope, as readScope does: its dimensions in key order, each
-// with values in the order readScope sorts them to, none twice.
+// with values in the order readScope sorts them to, none twice. The values
+// of every dimension share one array.
 func (d *cursor) scope() (*Scope, bool) {
 	if !d.lit("{") {
 		return nil, false
 	}
-	var dims [4][]string // in key order
+	var buf [32]string
+	values := buf[:0]
+	var ends [4]int // where each dimension's values end
 	n := 0
 	for i, name := range [...]string{"channels", "platforms", "products", "territories"} {
-		if !d.member(name, &n) {
-			continue
-		}
-		var values []string
-		ok := d.array(func() bool {
+		start := len(values)
+		if d.member(name, &n) && !d.array(func() bool {
 			v, ok := d.slug()
-			if !ok || len(values) > 0 && v <= values[len(values)-1] {
+			if !ok || len(values) > start && v <= values[len(values)-1] {
 				return false
 			}
 			values = append(values, v)
 			return true
-		})
-		if !ok {
+		}) {
 			return nil, false
 		}
-		dims[i] = values
+		ends[i] = len(values)
 	}
 	if !d.lit("}") {
 		return nil, false
 	}
 	if n == 0 {
 		return nil, true // every value
+	}
+	values = slices.Clone(values)
+	var dims [4][]string
+	for i, start := 0, 0; i < len(ends); start, i = ends[i], i+1 {
+		if ends[i] > start {
+			dims[i] = values[start:ends[i]:ends[i]]
+		}
 	}
 	return &Scope{Channels: dims[0], Platforms: dims[1], Products: dims[2], Territories: dims[3]}, true
 }
@@ -553,29 +584,29 @@ func (d *cursor) source() (*Source, bool) {
 	return s, n > 0 && d.lit("}")
 }
 
-// The members of clauses and changes in key order, with their readers, and
-// the sets of them each kind and op takes and requires, as bits of their
-// indexes. They are made from the tables the strict reader reads by.
+// The members of clauses and changes in key order, the readers of clause
+// fields, and the sets of fields each kind and op takes and requires, as
+// bits of their indexes. They are made from the tables the strict reader
+// reads by.
 var (
-	clauseSpecs = specsOf(clauseKeys, clauseFields)
-	kindSets    = fieldSets(clauseKeys, Kinds, func(k Kind, name string) bool {
+	clauseMembers = keysOf(clauseKeys)
+	clauseSpecs   = specsOf(clauseKeys, clauseFields)
+	kindSets      = fieldSets(clauseKeys, Kinds, func(k Kind, name string) bool {
 		return name == "id" || name == "kind" || clauseFields[name].has(k)
 	}, func(k Kind) []string { return requiredFields[k] })
 	idIndex, kindIndex = slices.Index(clauseKeys, "id"), slices.Index(clauseKeys, "kind")
 
-	changeKeys = func() []string {
+	changeMembers = keysOf(func() []string {
 		names := []string{"op"}
 		for name := range changeFields {
 			names = append(names, name)
 		}
 		slices.Sort(names)
 		return names
-	}()
-	changeSpecs = specsOf(changeKeys, changeFields)
-	opSets      = fieldSets(changeKeys, Ops, func(op Op, name string) bool {
+	}())
+	opSets = fieldSets(changeMembers.names, Ops, func(op Op, name string) bool {
 		return name == "op" || slices.Contains(opFields[op].all, name)
 	}, func(op Op) []string { return append([]string{"op"}, opFields[op].required...) })
-	opIndex, changeClauseIndex = slices.Index(changeKeys, "op"), slices.Index(changeKeys, "clause")
 
 	// clearable are the clause fields whose value is nil when they are not
 	// set: the encoder leaves them out of a clause, and writes null for them
@@ -589,12 +620,6 @@ var (
 		return set
 	}()
 )
-
-func init() {
-	if len(clauseKeys) > 32 || len(changeKeys) > 32 {
-		panic("events: more fields than bits in a field set")
-	}
-}
 
 // specsOf returns the reader of each name, nil for names of none.
 func specsOf[S any](names []string, table map[string]S) []*S {
@@ -633,12 +658,8 @@ func (d *cursor) changes(a *Amendment) bool {
 	var buf [16]Change
 	cs := buf[:0]
 	ok := d.array(func() bool {
-		var c Change
-		if !d.change(&c) {
-			return false
-		}
-		cs = append(cs, c)
-		return true
+		cs = append(cs, Change{})
+		return d.change(&cs[len(cs)-1])
 	})
 	if !ok {
 		return false
@@ -650,15 +671,15 @@ func (d *cursor) changes(a *Amendment) bool {
 }
 
 // change reads a change, as readChange does: its op decides which fields it
-// takes and requires.
+// takes and requires, and each is read as changeFields reads it.
 func (d *cursor) change(c *Change) bool {
 	if !d.lit("{") {
 		return false
 	}
 	var present uint32
 	op := -1
-	for k := 0; ; {
-		i, ok := d.next(changeKeys, &k)
+	for last := -1; ; {
+		i, ok := d.next(changeMembers, &last)
 		if !ok {
 			return false
 		}
@@ -666,20 +687,57 @@ func (d *cursor) change(c *Change) bool {
 			break
 		}
 		present |= 1 << i
-		if i == opIndex {
-			s, ok := d.plain()
-			if op = slices.IndexFunc(Ops, func(op Op) bool { return string(op) == string(s) }); !ok || op < 0 {
-				return false
+		switch changeMembers.names[i] {
+		case "op":
+			var s []byte
+			s, ok = d.plain()
+			op = slices.IndexFunc(Ops, func(op Op) bool { return string(op) == string(s) })
+			if ok = ok && op >= 0; ok {
+				c.Op = Ops[op]
 			}
-			c.Op = Ops[op]
-		} else if !changeSpecs[i].fast(c, d) {
+		case "title":
+			c.Title, ok = d.text(MaxText)
+		case "parties":
+			ok = d.array(func() bool {
+				v, ok := d.slug()
+				if !ok || slices.Contains(c.Parties, v) {
+					return false
+				}
+				c.Parties = append(c.Parties, v)
+				return true
+			}) && len(c.Parties) >= minParties
+		case "clause":
+			// The op comes after the clause: whether it takes a whole
+			// clause or the id of one is checked once it is read.
+			if d.peek() == '{' {
+				c.Clause, ok = d.clause()
+			} else {
+				c.ClauseID, ok = d.slug()
+			}
+		case "set":
+			c.Set, ok = d.patch()
+		case "condition":
+			c.Condition, ok = d.slug()
+		case "period":
+			c.Period, ok = d.period()
+		case "base":
+			c.Base, ok = d.money()
+			ok = ok && checkBase(c.Base) == nil
+		case "tranche":
+			c.Tranche, ok = d.slug()
+		case "amendment":
+			c.Target, ok = d.ulid()
+		default:
+			ok = false
+		}
+		if !ok {
 			return false
 		}
 	}
 	if op < 0 || present&^opSets[op].all != 0 || opSets[op].required&^present != 0 {
 		return false
 	}
-	return present&(1<<changeClauseIndex) == 0 || (c.Clause != nil) == takesClause(c.Op)
+	return c.Clause == nil && c.ClauseID == "" || (c.Clause != nil) == takesClause(c.Op)
 }
 
 // clause reads a whole clause, as readClause does: its kind decides which
@@ -691,8 +749,8 @@ func (d *cursor) clause() (*Clause, bool) {
 	c := &Clause{}
 	var present uint32
 	kind := -1
-	for k := 0; ; {
-		i, ok := d.next(clauseKeys, &k)
+	for last := -1; ; {
+		i, ok := d.next(clauseMembers, &last)
 		if !ok {
 			return nil, false
 		}
@@ -735,8 +793,10 @@ func (d *cursor) patch() (*Patch, bool) {
 		return nil, false
 	}
 	pt := &Patch{}
-	for k := 0; ; {
-		i, ok := d.next(clauseKeys, &k)
+	var buf [32]string
+	names := buf[:0]
+	for last := -1; ; {
+		i, ok := d.next(clauseMembers, &last)
 		if !ok {
 			return nil, false
 		}
@@ -747,7 +807,7 @@ func (d *cursor) patch() (*Patch, bool) {
 		if s == nil { // id and kind cannot be changed
 			return nil, false
 		}
-		pt.Names = append(pt.Names, clauseKeys[i])
+		names = append(names, clauseKeys[i])
 		if d.lit("null") {
 			if clearable&(1<<i) == 0 {
 				return nil, false
@@ -758,5 +818,6 @@ func (d *cursor) patch() (*Patch, bool) {
 			return nil, false
 		}
 	}
-	return pt, len(pt.Names) > 0
+	pt.Names = slices.Clone(names)
+	return pt, len(names) > 0
 }
