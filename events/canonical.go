@@ -135,6 +135,25 @@ func decodeStoredStrictly(data []byte) (*Amendment, Hash, error) {
 	return a, sf.prev, nil
 }
 
+// checkShare checks every workers-th amendment from the w-th: by the fast
+// path if it reads the JSON, else by the strict reader, which says what is
+// wrong with it. Neither keeps the bytes: one buffer takes them all.
+func checkShare(as, out []*Amendment, probs []Problems, w, workers int) {
+	buf := make([]byte, 0, 1024)
+	for i := w; i < len(as); i += workers {
+		buf = appendAmendment(buf[:0], as[i], false, Hash{})
+		if a, _, ok := decodeCanonical(buf, false); ok {
+			out[i] = a
+			continue
+		}
+		path := ""
+		if len(as) > 1 {
+			path = index("", i)
+		}
+		out[i], _ = readAmendment(buf, path, &probs[i], nil)
+	}
+}
+
 // Sum is the hash of stored bytes.
 func Sum(stored []byte) Hash { return sha256.Sum256(stored) }
 
@@ -147,31 +166,14 @@ func Sum(stored []byte) Hash { return sha256.Sum256(stored) }
 func Check(as []*Amendment) ([]*Amendment, error) {
 	out := make([]*Amendment, len(as))
 	probs := make([]Problems, len(as))
-	check := func(i int) {
-		path := ""
-		if len(as) > 1 {
-			path = index("", i)
-		}
-		data := appendAmendment(nil, as[i], false, Hash{})
-		if a, _, ok := decodeCanonical(data, false); ok {
-			out[i] = a
-			return
-		}
-		out[i], _ = readAmendment(data, path, &probs[i], nil)
-	}
 	// Large imports are checked on every core; the caller's goroutine takes
 	// a share (all of a few amendments: a hand-off would cost as much).
 	workers := min(runtime.GOMAXPROCS(0), len(as)/256+1)
-	share := func(w int) {
-		for i := w; i < len(as); i += workers {
-			check(i)
-		}
-	}
 	var wg sync.WaitGroup
 	for w := 1; w < workers; w++ {
-		wg.Go(func() { share(w) })
+		wg.Go(func() { checkShare(as, out, probs, w, workers) })
 	}
-	share(0)
+	checkShare(as, out, probs, 0, workers)
 	wg.Wait()
 	var p Problems
 	for _, q := range probs {
