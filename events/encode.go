@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"slices"
 	"time"
@@ -34,18 +35,20 @@ func appendAmendment(b []byte, a *Amendment, stored bool, prev Hash) []byte {
 		b = append(b, ']')
 	}
 	b = append(b, `,"effective":`...)
-	b = appendString(b, FormatTime(a.Effective))
+	b = appendTime(b, a.Effective)
 	if a.ID != (ulid.ULID{}) {
 		b = append(b, `,"id":`...)
-		b = appendString(b, a.ID.String())
+		b = appendULID(b, a.ID)
 	}
 	if stored && !prev.IsZero() {
 		b = append(b, `,"prev":`...)
-		b = appendString(b, prev.String())
+		b = append(b, '"')
+		b = hex.AppendEncode(b, prev[:])
+		b = append(b, '"')
 	}
 	if !a.Signed.IsZero() {
 		b = append(b, `,"signed":`...)
-		b = appendString(b, FormatTime(a.Signed))
+		b = appendTime(b, a.Signed)
 	}
 	if a.Source != nil {
 		b = append(b, `,"source":`...)
@@ -113,9 +116,9 @@ func appendChange(b []byte, c *Change) []byte {
 		b = append(b, ',')
 		b = op(b)
 		b = append(b, `,"period":{"end":`...)
-		b = appendString(b, FormatTime(c.Period.End))
+		b = appendTime(b, c.Period.End)
 		b = append(b, `,"start":`...)
-		b = appendString(b, FormatTime(c.Period.Start))
+		b = appendTime(b, c.Period.Start)
 		b = append(b, '}')
 	case Fund:
 		b = append(b, `"clause":`...)
@@ -126,7 +129,7 @@ func appendChange(b []byte, c *Change) []byte {
 		b = appendString(b, c.Tranche)
 	case Retract:
 		b = append(b, `"amendment":`...)
-		b = appendString(b, c.Target.String())
+		b = appendULID(b, c.Target)
 		b = append(b, ',')
 		b = op(b)
 	default:
@@ -263,8 +266,45 @@ func appendScope(b []byte, s *Scope) []byte {
 	return append(b, '}')
 }
 
+// appendTerm writes the members of a term that are set.
 func appendTerm(b []byte, t *Term) []byte {
-	return appendMembers(b, [][2]string{{"end", timeOrEmpty(t.End)}, {"ends_on", t.EndsOn}, {"start", timeOrEmpty(t.Start)}})
+	b = append(b, '{')
+	first := len(b)
+	if !t.End.IsZero() {
+		b = append(b, `"end":`...)
+		b = appendTime(b, t.End)
+	}
+	if t.EndsOn != "" {
+		if len(b) > first {
+			b = append(b, ',')
+		}
+		b = append(b, `"ends_on":`...)
+		b = appendString(b, t.EndsOn)
+	}
+	if !t.Start.IsZero() {
+		if len(b) > first {
+			b = append(b, ',')
+		}
+		b = append(b, `"start":`...)
+		b = appendTime(b, t.Start)
+	}
+	return append(b, '}')
+}
+
+// appendTime writes FormatTime(t) as a JSON string: it has nothing to escape.
+func appendTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = appendFormatTime(b, t)
+	return append(b, '"')
+}
+
+// appendULID writes id as its String does, as a JSON string.
+func appendULID(b []byte, id ulid.ULID) []byte {
+	var text [ulid.EncodedSize]byte
+	_ = id.MarshalTextTo(text[:]) // cannot fail: text has its size
+	b = append(b, '"')
+	b = append(b, text[:]...)
+	return append(b, '"')
 }
 
 // appendMembers writes an object of string members, given in key order,
@@ -285,13 +325,6 @@ func appendMembers(b []byte, members [][2]string) []byte {
 		b = appendString(b, kv[1])
 	}
 	return append(b, '}')
-}
-
-func timeOrEmpty(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return FormatTime(t)
 }
 
 func appendMoneyPtr(b []byte, m *Money) []byte {

@@ -178,11 +178,17 @@ func inRange(t time.Time) bool { return !t.Before(minTime) && !t.After(maxTime) 
 
 // FormatTime writes t as a date when it is midnight UTC, else as RFC 3339.
 func FormatTime(t time.Time) string {
+	var buf [64]byte
+	return string(appendFormatTime(buf[:0], t))
+}
+
+// appendFormatTime appends FormatTime(t) to b.
+func appendFormatTime(b []byte, t time.Time) []byte {
 	t = t.UTC()
 	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
-		return t.Format(time.DateOnly)
+		return t.AppendFormat(b, time.DateOnly)
 	}
-	return t.Format(time.RFC3339Nano)
+	return t.AppendFormat(b, time.RFC3339Nano)
 }
 
 // canonicalTime is the form times take in the canonical encoding.
