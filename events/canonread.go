@@ -388,7 +388,7 @@ func daysIn(m time.Month, year int) int {
 // as readULID reads it.
 func (d *cursor) ulid() (ulid.ULID, bool) {
 	s, ok := d.plain()
-	if !ok || bytes.ContainsFunc(s, func(r rune) bool { return r >= 'a' && r <= 'z' }) {
+	if !ok || hasByteIn(s, 'a', 'z') {
 		return ulid.ULID{}, false
 	}
 	id, err := ulid.ParseStrict(string(s))
@@ -399,11 +399,21 @@ func (d *cursor) ulid() (ulid.ULID, bool) {
 // a zero prev out).
 func (d *cursor) hash() (Hash, bool) {
 	s, ok := d.plain()
-	if !ok || bytes.ContainsFunc(s, func(r rune) bool { return r >= 'A' && r <= 'F' }) {
+	if !ok || hasByteIn(s, 'A', 'F') {
 		return Hash{}, false
 	}
 	h, ok := hashOf(s)
 	return h, ok && !h.IsZero()
+}
+
+// hasByteIn reports whether s has a byte from lo to hi.
+func hasByteIn(s []byte, lo, hi byte) bool {
+	for _, c := range s {
+		if c >= lo && c <= hi {
+			return true
+		}
+	}
+	return false
 }
 
 // decimal reads a decimal as Decimal.String writes it: no leading zeros
@@ -655,7 +665,7 @@ func fieldSets[K any](names []string, keys []K, takes func(K, string) bool, requ
 
 // changes reads the changes of an amendment: at least one.
 func (d *cursor) changes(a *Amendment) bool {
-	var buf [16]Change
+	var buf [8]Change
 	cs := buf[:0]
 	ok := d.array(func() bool {
 		cs = append(cs, Change{})
