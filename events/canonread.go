@@ -200,19 +200,25 @@ func (d *cursor) next(ks *keys, last *int) (int, bool) {
 	return 0, false
 }
 
-// array reads a non-empty array of at most MaxList elements, each read by elem.
-func (d *cursor) array(elem func() bool) bool {
-	if !d.lit("[") {
+// elem reads what comes before an element of an array: the opening bracket
+// (when *n is 0) or a comma, and reports whether an element follows; *n
+// counts them. At the closing bracket it returns false, with *n the number
+// of elements; on anything else, or after MaxList elements, it returns false
+// with *n = -1. Every array the encoder writes for a valid amendment has
+// elements, so an element cannot begin with the bracket that closes it:
+//
+//	for n := 0; d.elem(&n); { read an element }
+//	if n < 0 { not an array of them }
+func (d *cursor) elem(n *int) bool {
+	switch {
+	case *n == 0 && d.lit("["), *n > 0 && *n < MaxList && d.lit(","):
+		*n++
+		return true
+	case *n > 0 && d.lit("]"):
 		return false
 	}
-	for n := 0; ; n++ {
-		if n == MaxList || !elem() {
-			return false
-		}
-		if !d.lit(",") {
-			return d.lit("]")
-		}
-	}
+	*n = -1
+	return false
 }
 
 // slug reads a slug, interned as readSlug interns it.
@@ -486,16 +492,18 @@ func (d *cursor) scope() (*Scope, bool) {
 	var ends [4]int // where each dimension's values end
 	n := 0
 	for i, name := range [...]string{"channels", "platforms", "products", "territories"} {
-		start := len(values)
-		if d.member(name, &n) && !d.array(func() bool {
-			v, ok := d.slug()
-			if !ok || len(values) > start && v <= values[len(values)-1] {
-				return false
+		if d.member(name, &n) {
+			start, k := len(values), 0
+			for d.elem(&k) {
+				v, ok := d.slug()
+				if !ok || len(values) > start && v <= values[len(values)-1] {
+					return nil, false
+				}
+				values = append(values, v)
 			}
-			values = append(values, v)
-			return true
-		}) {
-			return nil, false
+			if k < 0 {
+				return nil, false
+			}
 		}
 		ends[i] = len(values)
 	}
@@ -505,11 +513,11 @@ func (d *cursor) scope() (*Scope, bool) {
 	if n == 0 {
 		return nil, true // every value
 	}
-	values = slices.Clone(values)
+	all := slices.Clone(values)
 	var dims [4][]string
 	for i, start := 0, 0; i < len(ends); start, i = ends[i], i+1 {
 		if ends[i] > start {
-			dims[i] = values[start:ends[i]:ends[i]]
+			dims[i] = all[start:ends[i]:ends[i]]
 		}
 	}
 	return &Scope{Channels: dims[0], Platforms: dims[1], Products: dims[2], Territories: dims[3]}, true
@@ -556,7 +564,8 @@ func (d *cursor) period() (Period, bool) {
 // tranches reads the tranches of an investment, as readTranches does.
 func (d *cursor) tranches() ([]Tranche, bool) {
 	var ts []Tranche
-	ok := d.array(func() bool {
+	n := 0
+	for d.elem(&n) {
 		var t Tranche
 		ok := d.lit(`{"amount":`) && d.moneyInto(&t.Amount)
 		if ok && d.lit(`,"condition":`) {
@@ -566,12 +575,11 @@ func (d *cursor) tranches() ([]Tranche, bool) {
 			t.ID, ok = d.slug()
 		}
 		if !ok || !d.lit("}") || slices.ContainsFunc(ts, func(o Tranche) bool { return o.ID == t.ID }) {
-			return false
+			return nil, false
 		}
 		ts = append(ts, t)
-		return true
-	})
-	return ts, ok
+	}
+	return ts, n > 0
 }
 
 // source reads a source, as the strict reader does; an empty one is left
@@ -667,11 +675,14 @@ func fieldSets[K any](names []string, keys []K, takes func(K, string) bool, requ
 func (d *cursor) changes(a *Amendment) bool {
 	var buf [8]Change
 	cs := buf[:0]
-	ok := d.array(func() bool {
+	n := 0
+	for d.elem(&n) {
 		cs = append(cs, Change{})
-		return d.change(&cs[len(cs)-1])
-	})
-	if !ok {
+		if !d.change(&cs[len(cs)-1]) {
+			return false
+		}
+	}
+	if n < 0 {
 		return false
 	}
 	// Amendments are kept for the life of the read model: no spare capacity.
@@ -708,14 +719,15 @@ func (d *cursor) change(c *Change) bool {
 		case "title":
 			c.Title, ok = d.text(MaxText)
 		case "parties":
-			ok = d.array(func() bool {
+			n := 0
+			for d.elem(&n) {
 				v, ok := d.slug()
 				if !ok || slices.Contains(c.Parties, v) {
 					return false
 				}
 				c.Parties = append(c.Parties, v)
-				return true
-			}) && len(c.Parties) >= minParties
+			}
+			ok = n >= minParties
 		case "clause":
 			// The op comes after the clause: whether it takes a whole
 			// clause or the id of one is checked once it is read.
