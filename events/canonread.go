@@ -608,8 +608,16 @@ func (d *cursor) source() (*Source, bool) {
 // reads by.
 var (
 	clauseMembers = keysOf(clauseKeys)
-	clauseSpecs   = specsOf(clauseKeys, clauseFields)
-	kindSets      = fieldSets(clauseKeys, Kinds, func(k Kind, name string) bool {
+	clauseSpecs   = func() []*spec { // nil for id and kind
+		specs := make([]*spec, len(clauseKeys))
+		for i, name := range clauseKeys {
+			if s, ok := clauseFields[name]; ok {
+				specs[i] = &s
+			}
+		}
+		return specs
+	}()
+	kindSets = fieldSets(clauseKeys, Kinds, func(k Kind, name string) bool {
 		return name == "id" || name == "kind" || clauseFields[name].has(k)
 	}, func(k Kind) []string { return requiredFields[k] })
 	idIndex, kindIndex = slices.Index(clauseKeys, "id"), slices.Index(clauseKeys, "kind")
@@ -638,17 +646,6 @@ var (
 		return set
 	}()
 )
-
-// specsOf returns the reader of each name, nil for names of none.
-func specsOf[S any](names []string, table map[string]S) []*S {
-	out := make([]*S, len(names))
-	for i, name := range names {
-		if s, ok := table[name]; ok {
-			out[i] = &s
-		}
-	}
-	return out
-}
 
 // fieldSet is a set of the members of an object, a bit for each member's
 // index in the object's sorted member names.

@@ -131,29 +131,7 @@ func FuzzCanonical(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if a, prev, ok := events.DecodeCanonical(data, true); ok {
-			strict, strictPrev, err := events.DecodeStoredStrictly(data)
-			if err != nil {
-				t.Fatalf("the fast path reads what the strict reader rejects: %v\n%s", err, data)
-			}
-			if prev != strictPrev {
-				t.Fatalf("prev %v, the strict reader's %v", prev, strictPrev)
-			}
-			sameAmendment(t, "stored", a, strict)
-			if again, _ := events.Encode(a, prev); !bytes.Equal(again, data) {
-				t.Fatalf("the fast path reads bytes that are not canonical:\n%s\nencodes as\n%s", data, again)
-			}
-		}
-		if a, _, ok := events.DecodeCanonical(data, false); ok {
-			strict, err := events.ReadStrictly(data)
-			if err != nil {
-				t.Fatalf("the fast path reads what the strict reader rejects: %v\n%s", err, data)
-			}
-			sameAmendment(t, "input", a, strict)
-			if again, _ := json.Marshal(a); !bytes.Equal(again, data) {
-				t.Fatalf("the fast path reads bytes that are not canonical:\n%s\nencodes as\n%s", data, again)
-			}
-		}
+		fastAgreesWithStrict(t, data)
 		a, prev, err := events.DecodeStored(data)
 		strict, strictPrev, strictErr := events.DecodeStoredStrictly(data)
 		if fmt.Sprint(err) != fmt.Sprint(strictErr) || prev != strictPrev {
@@ -163,4 +141,34 @@ func FuzzCanonical(f *testing.F) {
 			sameAmendment(t, "DecodeStored", a, strict)
 		}
 	})
+}
+
+// fastAgreesWithStrict fails the test if the fast path reads data (as stored
+// or as Check writes it) into anything but what the strict reader reads,
+// or reads bytes that are not the canonical form of what it read.
+func fastAgreesWithStrict(t *testing.T, data []byte) {
+	t.Helper()
+	if a, prev, ok := events.DecodeCanonical(data, true); ok {
+		strict, strictPrev, err := events.DecodeStoredStrictly(data)
+		if err != nil {
+			t.Fatalf("the fast path reads what the strict reader rejects: %v\n%s", err, data)
+		}
+		if prev != strictPrev {
+			t.Fatalf("prev %v, the strict reader's %v", prev, strictPrev)
+		}
+		sameAmendment(t, "stored", a, strict)
+		if again, _ := events.Encode(a, prev); !bytes.Equal(again, data) {
+			t.Fatalf("the fast path reads bytes that are not canonical:\n%s\nencodes as\n%s", data, again)
+		}
+	}
+	if a, _, ok := events.DecodeCanonical(data, false); ok {
+		strict, err := events.ReadStrictly(data)
+		if err != nil {
+			t.Fatalf("the fast path reads what the strict reader rejects: %v\n%s", err, data)
+		}
+		sameAmendment(t, "input", a, strict)
+		if again, _ := json.Marshal(a); !bytes.Equal(again, data) {
+			t.Fatalf("the fast path reads bytes that are not canonical:\n%s\nencodes as\n%s", data, again)
+		}
+	}
 }
