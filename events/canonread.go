@@ -608,16 +608,7 @@ func (d *cursor) source() (*Source, bool) {
 // reads by.
 var (
 	clauseMembers = keysOf(clauseKeys)
-	clauseSpecs   = func() []*spec { // nil for id and kind
-		specs := make([]*spec, len(clauseKeys))
-		for i, name := range clauseKeys {
-			if s, ok := clauseFields[name]; ok {
-				specs[i] = &s
-			}
-		}
-		return specs
-	}()
-	kindSets = fieldSets(clauseKeys, Kinds, func(k Kind, name string) bool {
+	kindSets      = fieldSets(clauseKeys, Kinds, func(k Kind, name string) bool {
 		return name == "id" || name == "kind" || clauseFields[name].has(k)
 	}, func(k Kind) []string { return requiredFields[k] })
 	idIndex, kindIndex = slices.Index(clauseKeys, "id"), slices.Index(clauseKeys, "kind")

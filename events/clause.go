@@ -69,6 +69,9 @@ type spec struct {
 	fast     func(c *Clause, d *cursor) bool
 	get      func(c *Clause) any // nil when absent
 	copy     func(dst, src *Clause)
+	// text is the value of a field that is a string, "" when absent: the
+	// encoder writes it without boxing it in an any.
+	text func(c *Clause) string
 }
 
 func (s spec) has(k Kind) bool { return s.kinds == nil || slices.Contains(s.kinds, k) }
@@ -87,6 +90,7 @@ func partySpec(grantor bool, kinds []Kind) spec {
 		fast: func(c *Clause, d *cursor) (ok bool) { *slot(c), ok = d.slug(); return ok },
 		get:  func(c *Clause) any { return nonEmpty(*slot(c)) },
 		copy: func(dst, src *Clause) { *slot(dst) = *slot(src) },
+		text: func(c *Clause) string { return *slot(c) },
 	}
 }
 
@@ -109,6 +113,7 @@ func whatSpec(required bool, slug bool, kinds ...Kind) spec {
 		},
 		get:  func(c *Clause) any { return nonEmpty(c.What) },
 		copy: func(dst, src *Clause) { dst.What = src.What },
+		text: func(c *Clause) string { return c.What },
 	}
 }
 
@@ -222,6 +227,7 @@ var clauseFields = map[string]spec{
 		fast: func(c *Clause, d *cursor) (ok bool) { c.Note, ok = d.text(MaxText); return ok },
 		get:  func(c *Clause) any { return nonEmpty(c.Note) },
 		copy: func(dst, src *Clause) { dst.Note = src.Note },
+		text: func(c *Clause) string { return c.Note },
 	},
 }
 

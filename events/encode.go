@@ -142,18 +142,22 @@ func appendChange(b []byte, c *Change) []byte {
 func appendClause(b []byte, c *Clause) []byte {
 	b = append(b, '{')
 	first := true
-	for _, name := range clauseKeys {
-		var v any
-		switch name {
-		case "id":
-			v = c.ID
-		case "kind":
-			v = string(c.Kind)
-		default:
-			s := clauseFields[name]
-			if !s.has(c.Kind) {
+	for i, name := range clauseKeys {
+		s := clauseSpecs[i]
+		var text string
+		var v any // nil when the value is text
+		switch {
+		case name == "id":
+			text = c.ID
+		case name == "kind":
+			text = string(c.Kind)
+		case !s.has(c.Kind):
+			continue
+		case s.text != nil:
+			if text = s.text(c); text == "" {
 				continue
 			}
+		default:
 			if v = s.get(c); v == nil {
 				continue
 			}
@@ -164,7 +168,11 @@ func appendClause(b []byte, c *Clause) []byte {
 		first = false
 		b = appendString(b, name)
 		b = append(b, ':')
-		b = appendValue(b, v)
+		if v == nil {
+			b = appendString(b, text)
+		} else {
+			b = appendValue(b, v)
+		}
 	}
 	return append(b, '}')
 }
@@ -179,6 +187,17 @@ var clauseKeys = func() []string {
 	return keys
 }()
 
+// clauseSpecs are the specs of clauseKeys, nil for id and kind.
+var clauseSpecs = func() []*spec {
+	specs := make([]*spec, len(clauseKeys))
+	for i, name := range clauseKeys {
+		if s, ok := clauseFields[name]; ok {
+			specs[i] = &s
+		}
+	}
+	return specs
+}()
+
 func appendPatch(b []byte, pt *Patch) []byte {
 	b = append(b, '{')
 	for i, name := range pt.Names {
@@ -187,7 +206,11 @@ func appendPatch(b []byte, pt *Patch) []byte {
 		}
 		b = appendString(b, name)
 		b = append(b, ':')
-		b = appendValue(b, clauseFields[name].get(&pt.Values))
+		if s := clauseFields[name]; s.text != nil && s.text(&pt.Values) != "" {
+			b = appendString(b, s.text(&pt.Values))
+		} else {
+			b = appendValue(b, s.get(&pt.Values))
+		}
 	}
 	return append(b, '}')
 }
