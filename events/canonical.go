@@ -112,6 +112,8 @@ type storedFields struct{ prev Hash }
 // the prev hash it carries; a version this code does not know, or anything
 // Decode would reject, is an error.
 func DecodeStored(data []byte) (*Amendment, Hash, error) {
+	// What Encode wrote is canonical: the fast path reads it, and the strict
+	// reader reads, and reports on, anything else.
 	if a, prev, ok := decodeCanonical(data, true); ok {
 		return a, prev, nil
 	}
