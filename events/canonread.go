@@ -183,17 +183,18 @@ func (d *cursor) next(ks *keys, last *int) (int, bool) {
 	if *last >= 0 && !d.lit(",") {
 		return 0, false
 	}
-	name, ok := d.plain()
-	if !ok || len(name) == 0 || name[0] >= 128 || !d.lit(":") {
+	if d.peek() != '"' || d.i+1 == len(d.b) || d.b[d.i+1] >= 128 {
 		return 0, false
 	}
-	r := ks.first[name[0]]
+	r := ks.first[d.b[d.i+1]]
 	for i := int(r.from); i < int(r.to); i++ {
-		if ks.names[i] == string(name) {
+		name := ks.names[i]
+		end := d.i + 1 + len(name) // of the name, where its quote and colon are
+		if end+2 <= len(d.b) && string(d.b[d.i+1:end]) == name && d.b[end] == '"' && d.b[end+1] == ':' {
 			if i <= *last {
 				return 0, false
 			}
-			*last = i
+			*last, d.i = i, end+2
 			return i, true
 		}
 	}
