@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -203,7 +204,7 @@ func TestRejectedByTheFastPath(t *testing.T) {
 			inputs["in code, stored: "+name] = stored
 		}
 	}
-	for _, name := range slices.Sorted(mapKeys(inputs)) {
+	for _, name := range slices.Sorted(maps.Keys(inputs)) {
 		data := inputs[name]
 		for _, stored := range []bool{false, true} {
 			a, _, ok := events.DecodeCanonical(data, stored)
@@ -288,14 +289,4 @@ func TestCanonicalEdits(t *testing.T) {
 		}
 	}
 	t.Logf("%d edits of %d amendments", edits, len(picked))
-}
-
-func mapKeys[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -172,13 +173,7 @@ func TestRejectionTexts(t *testing.T) {
 	if err := json.Unmarshal(data, &want); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range slices.Sorted(func(yield func(string) bool) {
-		for name := range got {
-			if !yield(name) {
-				return
-			}
-		}
-	}) {
+	for _, name := range slices.Sorted(maps.Keys(got)) {
 		if got[name] != want[name] {
 			t.Errorf("%s:\n got %s\nwant %s", name, got[name], want[name])
 		}
