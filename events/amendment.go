@@ -68,6 +68,9 @@ type Change struct {
 	Target    ulid.ULID // retract: the amendment recorded in error
 }
 
+// minParties is the number of parties an agreement has at least.
+const minParties = 2
+
 // fields each op takes besides "op", and which of them are required.
 var opFields = map[Op]struct{ all, required []string }{
 	Open:    {[]string{"title", "parties"}, []string{"parties", "title"}},
@@ -174,12 +177,12 @@ var changeFields = map[string]func(c *Change, raw json.RawMessage, path string, 
 				c.Parties = append(c.Parties, v)
 			}
 		})
-		if len(c.Parties) < 2 && p.Len() == n {
+		if len(c.Parties) < minParties && p.Len() == n {
 			p.Add(path, "must list at least two parties")
 		}
 	},
 	"clause": func(c *Change, raw json.RawMessage, path string, p *Problems) {
-		if c.Op == Add {
+		if takesClause(c.Op) {
 			c.Clause, _ = readClause(raw, path, p)
 			return
 		}
@@ -196,8 +199,8 @@ var changeFields = map[string]func(c *Change, raw json.RawMessage, path string, 
 	"period": func(c *Change, raw json.RawMessage, path string, p *Problems) { c.Period, _ = readPeriod(raw, path, p) },
 	"base": func(c *Change, raw json.RawMessage, path string, p *Problems) {
 		if m, ok := readMoney(raw, path, p); ok {
-			if m.Undisclosed {
-				p.Add(path, "must be a disclosed amount: a report states the revenue")
+			if err := checkBase(m); err != nil {
+				p.Add(path, "%v", err)
 				return
 			}
 			c.Base = m
@@ -209,6 +212,18 @@ var changeFields = map[string]func(c *Change, raw json.RawMessage, path string, 
 	"amendment": func(c *Change, raw json.RawMessage, path string, p *Problems) {
 		c.Target, _ = readULID(raw, path, p)
 	},
+}
+
+// takesClause reports whether changes of op give a whole clause as their
+// "clause"; the others give the id of one.
+func takesClause(op Op) bool { return op == Add }
+
+// checkBase checks the revenue base of a report.
+func checkBase(m *Money) error {
+	if m.Undisclosed {
+		return errors.New("must be a disclosed amount: a report states the revenue")
+	}
+	return nil
 }
 
 // allChangeFields lists every member name of a change, for messages.
@@ -263,16 +278,29 @@ func readAmendmentAt(raw json.RawMessage, path string, p *Problems, stored *stor
 	return r.a, true
 }
 
-var sourceFields = fieldsOf[Source]{
-	"title": func(s *Source, raw json.RawMessage, path string, p *Problems) {
-		s.Title, _ = readText(raw, path, MaxText, p)
-	},
-	"url": func(s *Source, raw json.RawMessage, path string, p *Problems) {
-		s.URL, _ = readText(raw, path, MaxText, p)
-	},
-	"quote": func(s *Source, raw json.RawMessage, path string, p *Problems) {
-		s.Quote, _ = readText(raw, path, MaxQuote, p)
-	},
+var sourceFields = func() fieldsOf[Source] {
+	fs := fieldsOf[Source]{}
+	for _, name := range []string{"quote", "title", "url"} {
+		fs[name] = func(s *Source, raw json.RawMessage, path string, p *Problems) {
+			text, max := s.member(name)
+			*text, _ = readText(raw, path, max, p)
+		}
+	}
+	return fs
+}()
+
+// member returns where the source's member name is kept and its size limit;
+// nil if it has no such member.
+func (s *Source) member(name string) (*string, int) {
+	switch name {
+	case "quote":
+		return &s.Quote, MaxQuote
+	case "title":
+		return &s.Title, MaxText
+	case "url":
+		return &s.URL, MaxText
+	}
+	return nil, 0
 }
 
 // amendmentReader reads the members of an amendment; v and prev only when
@@ -338,7 +366,7 @@ func (r *amendmentReader) read(name string, raw json.RawMessage, path string, p 
 			}
 		}
 	case "v":
-		if string(bytes.TrimSpace(raw)) != fmt.Sprint(SchemaVersion) {
+		if string(bytes.TrimSpace(raw)) != schemaVersion {
 			p.Add(path, "schema version %s is not supported by this ledger (it reads version %d); upgrade the ledger", bytes.TrimSpace(raw), SchemaVersion)
 		}
 	case "prev":

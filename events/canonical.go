@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
@@ -16,6 +17,9 @@ import (
 // carry it as "v"; a reader refuses versions it does not know rather than
 // misreading them.
 const SchemaVersion = 1
+
+// schemaVersion is "v" as stored.
+var schemaVersion = strconv.Itoa(SchemaVersion)
 
 // Hash is a SHA-256 digest.
 type Hash [32]byte
@@ -30,13 +34,40 @@ func (h Hash) MarshalJSON() ([]byte, error) { return json.Marshal(h.String()) }
 
 // ParseHash reads a hash written as 64 hex digits.
 func ParseHash(s string) (Hash, error) {
-	var h Hash
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != len(h) {
+	h, ok := hashOf(s)
+	if !ok {
 		return h, fmt.Errorf("%s is not a SHA-256 hash (64 hex digits)", quote(s))
 	}
-	copy(h[:], b)
 	return h, nil
+}
+
+// hashOf decodes 64 hex digits, of either case.
+func hashOf[T ~string | ~[]byte](s T) (Hash, bool) {
+	var h Hash
+	if len(s) != 2*len(h) {
+		return h, false
+	}
+	for i := range h {
+		hi, lo := unhex(s[2*i]), unhex(s[2*i+1])
+		if hi > 0xf || lo > 0xf {
+			return Hash{}, false
+		}
+		h[i] = hi<<4 | lo
+	}
+	return h, true
+}
+
+// unhex is the value of a hex digit, or 0xff.
+func unhex(c byte) byte {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0'
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10
+	}
+	return 0xff
 }
 
 // Record is an amendment as the ledger recorded it.
@@ -81,6 +112,16 @@ type storedFields struct{ prev Hash }
 // the prev hash it carries; a version this code does not know, or anything
 // Decode would reject, is an error.
 func DecodeStored(data []byte) (*Amendment, Hash, error) {
+	// What Encode wrote is canonical: the fast path reads it, and the strict
+	// reader reads, and reports on, anything else.
+	if a, prev, ok := decodeCanonical(data, true); ok {
+		return a, prev, nil
+	}
+	return decodeStoredStrictly(data)
+}
+
+// decodeStoredStrictly is DecodeStored by the strict reader alone.
+func decodeStoredStrictly(data []byte) (*Amendment, Hash, error) {
 	var p Problems
 	var sf storedFields
 	if !json.Valid(data) {
@@ -96,6 +137,25 @@ func DecodeStored(data []byte) (*Amendment, Hash, error) {
 	return a, sf.prev, nil
 }
 
+// checkShare checks every workers-th amendment from the w-th: by the fast
+// path if it reads the JSON, else by the strict reader, which says what is
+// wrong with it. Neither keeps the bytes: one buffer takes them all.
+func checkShare(as, out []*Amendment, probs []Problems, w, workers int) {
+	buf := make([]byte, 0, 1024)
+	for i := w; i < len(as); i += workers {
+		buf = appendAmendment(buf[:0], as[i], false, Hash{})
+		if a, _, ok := decodeCanonical(buf, false); ok {
+			out[i] = a
+			continue
+		}
+		path := ""
+		if len(as) > 1 {
+			path = index("", i)
+		}
+		out[i], _ = readAmendment(buf, path, &probs[i], nil)
+	}
+}
+
 // Sum is the hash of stored bytes.
 func Sum(stored []byte) Hash { return sha256.Sum256(stored) }
 
@@ -108,26 +168,14 @@ func Sum(stored []byte) Hash { return sha256.Sum256(stored) }
 func Check(as []*Amendment) ([]*Amendment, error) {
 	out := make([]*Amendment, len(as))
 	probs := make([]Problems, len(as))
-	check := func(i int) {
-		path := ""
-		if len(as) > 1 {
-			path = index("", i)
-		}
-		out[i], _ = readAmendment(appendAmendment(nil, as[i], false, Hash{}), path, &probs[i], nil)
-	}
 	// Large imports are checked on every core; the caller's goroutine takes
 	// a share (all of a few amendments: a hand-off would cost as much).
 	workers := min(runtime.GOMAXPROCS(0), len(as)/256+1)
-	share := func(w int) {
-		for i := w; i < len(as); i += workers {
-			check(i)
-		}
-	}
 	var wg sync.WaitGroup
 	for w := 1; w < workers; w++ {
-		wg.Go(func() { share(w) })
+		wg.Go(func() { checkShare(as, out, probs, w, workers) })
 	}
-	share(0)
+	checkShare(as, out, probs, 0, workers)
 	wg.Wait()
 	var p Problems
 	for _, q := range probs {

@@ -60,13 +60,18 @@ func (c *Clause) ExclusiveGrant() bool {
 }
 
 // spec describes one JSON field of a clause: the kinds that have it, whether
-// it is required, how to read it and how to get it back for output.
+// it is required, how to read it (from any JSON, and fast from the canonical
+// form: see cursor) and how to get it back for output.
 type spec struct {
 	kinds    []Kind // nil: every kind
 	required bool
 	read     func(c *Clause, raw json.RawMessage, path string, p *Problems)
+	fast     func(c *Clause, d *cursor) bool
 	get      func(c *Clause) any // nil when absent
 	copy     func(dst, src *Clause)
+	// text is the value of a field that is a string, "" when absent: the
+	// encoder writes it without boxing it in an any.
+	text func(c *Clause) string
 }
 
 func (s spec) has(k Kind) bool { return s.kinds == nil || slices.Contains(s.kinds, k) }
@@ -82,8 +87,10 @@ func partySpec(grantor bool, kinds []Kind) spec {
 	}
 	return spec{kinds: kinds, required: true,
 		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { *slot(c), _ = readSlug(raw, path, p) },
+		fast: func(c *Clause, d *cursor) (ok bool) { *slot(c), ok = d.slug(); return ok },
 		get:  func(c *Clause) any { return nonEmpty(*slot(c)) },
 		copy: func(dst, src *Clause) { *slot(dst) = *slot(src) },
+		text: func(c *Clause) string { return *slot(c) },
 	}
 }
 
@@ -96,8 +103,17 @@ func whatSpec(required bool, slug bool, kinds ...Kind) spec {
 				c.What, _ = readText(raw, path, MaxText, p)
 			}
 		},
+		fast: func(c *Clause, d *cursor) (ok bool) {
+			if slug {
+				c.What, ok = d.slug()
+			} else {
+				c.What, ok = d.text(MaxText)
+			}
+			return ok
+		},
 		get:  func(c *Clause) any { return nonEmpty(c.What) },
 		copy: func(dst, src *Clause) { dst.What = src.What },
+		text: func(c *Clause) string { return c.What },
 	}
 }
 
@@ -128,16 +144,19 @@ var clauseFields = map[string]spec{
 		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) {
 			c.Exclusive, _ = readBool(raw, path, p)
 		},
+		fast: func(c *Clause, d *cursor) (ok bool) { c.Exclusive, ok = d.bool(); return ok },
 		get:  func(c *Clause) any { return c.Exclusive },
 		copy: func(dst, src *Clause) { dst.Exclusive = src.Exclusive },
 	},
 	"sole": {kinds: []Kind{Exclusivity},
 		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { c.Sole, _ = readBool(raw, path, p) },
+		fast: func(c *Clause, d *cursor) (ok bool) { c.Sole, ok = d.bool(); return ok },
 		get:  func(c *Clause) any { return c.Sole },
 		copy: func(dst, src *Clause) { dst.Sole = src.Sole },
 	},
 	"scope": {kinds: []Kind{License, Exclusivity, Right},
 		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { c.Scope, _ = readScope(raw, path, p) },
+		fast: func(c *Clause, d *cursor) (ok bool) { c.Scope, ok = d.scope(); return ok },
 		get: func(c *Clause) any {
 			if c.Scope == nil {
 				return map[string]any{}
@@ -148,6 +167,7 @@ var clauseFields = map[string]spec{
 	},
 	"rate": {kinds: []Kind{RevenueShare}, required: true,
 		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { c.Rate, _ = readRate(raw, path, p) },
+		fast: func(c *Clause, d *cursor) (ok bool) { c.Rate, ok = d.rate(); return ok },
 		get: func(c *Clause) any {
 			if c.Rate == nil {
 				return nil
@@ -158,6 +178,7 @@ var clauseFields = map[string]spec{
 	},
 	"cap": {kinds: []Kind{RevenueShare},
 		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { c.Cap, _ = readMoney(raw, path, p) },
+		fast: func(c *Clause, d *cursor) (ok bool) { c.Cap, ok = d.money(); return ok },
 		get: func(c *Clause) any {
 			if c.Cap == nil {
 				return nil
@@ -168,6 +189,7 @@ var clauseFields = map[string]spec{
 	},
 	"amount": {kinds: []Kind{Commitment}, required: true,
 		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { c.Amount, _ = readMoney(raw, path, p) },
+		fast: func(c *Clause, d *cursor) (ok bool) { c.Amount, ok = d.money(); return ok },
 		get: func(c *Clause) any {
 			if c.Amount == nil {
 				return nil
@@ -178,6 +200,7 @@ var clauseFields = map[string]spec{
 	},
 	"tranches": {kinds: []Kind{Investment}, required: true,
 		read: readTranches,
+		fast: func(c *Clause, d *cursor) (ok bool) { c.Tranches, ok = d.tranches(); return ok },
 		get: func(c *Clause) any {
 			if c.Tranches == nil {
 				return nil
@@ -188,6 +211,7 @@ var clauseFields = map[string]spec{
 	},
 	"term": {
 		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { c.Term, _ = readTerm(raw, path, p) },
+		fast: func(c *Clause, d *cursor) (ok bool) { c.Term, ok = d.term(); return ok },
 		get: func(c *Clause) any {
 			if c.Term == nil {
 				return nil
@@ -200,8 +224,10 @@ var clauseFields = map[string]spec{
 		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) {
 			c.Note, _ = readText(raw, path, MaxText, p)
 		},
+		fast: func(c *Clause, d *cursor) (ok bool) { c.Note, ok = d.text(MaxText); return ok },
 		get:  func(c *Clause) any { return nonEmpty(c.Note) },
 		copy: func(dst, src *Clause) { dst.Note = src.Note },
+		text: func(c *Clause) string { return c.Note },
 	},
 }
 

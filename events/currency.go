@@ -2,6 +2,7 @@ package events
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 )
 
@@ -37,13 +38,22 @@ func readCurrency(raw json.RawMessage, path string, p *Problems) (string, bool) 
 	if !ok {
 		return "", false
 	}
-	if !currencies[s] {
-		hint := ""
-		if currencies[strings.ToUpper(s)] {
-			hint = " (currency codes are upper case: " + strings.ToUpper(s) + ")"
-		}
-		p.Add(path, "%s is not an ISO 4217 currency code%s", quote(s), hint)
+	code, err := currencyCode(s)
+	if err != nil {
+		p.Add(path, "%v", err)
 		return "", false
 	}
-	return intern(s), true
+	return code, true
+}
+
+// currencyCode returns the interned currency code s, if it is one.
+func currencyCode[T ~string | ~[]byte](s T) (string, error) {
+	if !currencies[string(s)] {
+		hint, upper := "", strings.ToUpper(string(s))
+		if currencies[upper] {
+			hint = " (currency codes are upper case: " + upper + ")"
+		}
+		return "", fmt.Errorf("%s is not an ISO 4217 currency code%s", quote(string(s)), hint)
+	}
+	return intern(s), nil
 }

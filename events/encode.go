@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"slices"
 	"time"
@@ -34,18 +35,20 @@ func appendAmendment(b []byte, a *Amendment, stored bool, prev Hash) []byte {
 		b = append(b, ']')
 	}
 	b = append(b, `,"effective":`...)
-	b = appendString(b, FormatTime(a.Effective))
+	b = appendTime(b, a.Effective)
 	if a.ID != (ulid.ULID{}) {
 		b = append(b, `,"id":`...)
-		b = appendString(b, a.ID.String())
+		b = appendULID(b, a.ID)
 	}
 	if stored && !prev.IsZero() {
 		b = append(b, `,"prev":`...)
-		b = appendString(b, prev.String())
+		b = append(b, '"')
+		b = hex.AppendEncode(b, prev[:])
+		b = append(b, '"')
 	}
 	if !a.Signed.IsZero() {
 		b = append(b, `,"signed":`...)
-		b = appendString(b, FormatTime(a.Signed))
+		b = appendTime(b, a.Signed)
 	}
 	if a.Source != nil {
 		b = append(b, `,"source":`...)
@@ -113,9 +116,9 @@ func appendChange(b []byte, c *Change) []byte {
 		b = append(b, ',')
 		b = op(b)
 		b = append(b, `,"period":{"end":`...)
-		b = appendString(b, FormatTime(c.Period.End))
+		b = appendTime(b, c.Period.End)
 		b = append(b, `,"start":`...)
-		b = appendString(b, FormatTime(c.Period.Start))
+		b = appendTime(b, c.Period.Start)
 		b = append(b, '}')
 	case Fund:
 		b = append(b, `"clause":`...)
@@ -126,7 +129,7 @@ func appendChange(b []byte, c *Change) []byte {
 		b = appendString(b, c.Tranche)
 	case Retract:
 		b = append(b, `"amendment":`...)
-		b = appendString(b, c.Target.String())
+		b = appendULID(b, c.Target)
 		b = append(b, ',')
 		b = op(b)
 	default:
@@ -139,18 +142,22 @@ func appendChange(b []byte, c *Change) []byte {
 func appendClause(b []byte, c *Clause) []byte {
 	b = append(b, '{')
 	first := true
-	for _, name := range clauseKeys {
-		var v any
-		switch name {
-		case "id":
-			v = c.ID
-		case "kind":
-			v = string(c.Kind)
-		default:
-			s := clauseFields[name]
-			if !s.has(c.Kind) {
+	for i, name := range clauseKeys {
+		s := clauseSpecs[i]
+		var text string
+		var v any // nil when the value is text
+		switch {
+		case name == "id":
+			text = c.ID
+		case name == "kind":
+			text = string(c.Kind)
+		case !s.has(c.Kind):
+			continue
+		case s.text != nil:
+			if text = s.text(c); text == "" {
 				continue
 			}
+		default:
 			if v = s.get(c); v == nil {
 				continue
 			}
@@ -161,7 +168,11 @@ func appendClause(b []byte, c *Clause) []byte {
 		first = false
 		b = appendString(b, name)
 		b = append(b, ':')
-		b = appendValue(b, v)
+		if v == nil {
+			b = appendString(b, text)
+		} else {
+			b = appendValue(b, v)
+		}
 	}
 	return append(b, '}')
 }
@@ -176,6 +187,17 @@ var clauseKeys = func() []string {
 	return keys
 }()
 
+// clauseSpecs are the specs of clauseKeys, nil for id and kind.
+var clauseSpecs = func() []*spec {
+	specs := make([]*spec, len(clauseKeys))
+	for i, name := range clauseKeys {
+		if s, ok := clauseFields[name]; ok {
+			specs[i] = &s
+		}
+	}
+	return specs
+}()
+
 func appendPatch(b []byte, pt *Patch) []byte {
 	b = append(b, '{')
 	for i, name := range pt.Names {
@@ -184,7 +206,11 @@ func appendPatch(b []byte, pt *Patch) []byte {
 		}
 		b = appendString(b, name)
 		b = append(b, ':')
-		b = appendValue(b, clauseFields[name].get(&pt.Values))
+		if s := clauseFields[name]; s.text != nil && s.text(&pt.Values) != "" {
+			b = appendString(b, s.text(&pt.Values))
+		} else {
+			b = appendValue(b, s.get(&pt.Values))
+		}
 	}
 	return append(b, '}')
 }
@@ -263,8 +289,45 @@ func appendScope(b []byte, s *Scope) []byte {
 	return append(b, '}')
 }
 
+// appendTerm writes the members of a term that are set.
 func appendTerm(b []byte, t *Term) []byte {
-	return appendMembers(b, [][2]string{{"end", timeOrEmpty(t.End)}, {"ends_on", t.EndsOn}, {"start", timeOrEmpty(t.Start)}})
+	b = append(b, '{')
+	first := len(b)
+	if !t.End.IsZero() {
+		b = append(b, `"end":`...)
+		b = appendTime(b, t.End)
+	}
+	if t.EndsOn != "" {
+		if len(b) > first {
+			b = append(b, ',')
+		}
+		b = append(b, `"ends_on":`...)
+		b = appendString(b, t.EndsOn)
+	}
+	if !t.Start.IsZero() {
+		if len(b) > first {
+			b = append(b, ',')
+		}
+		b = append(b, `"start":`...)
+		b = appendTime(b, t.Start)
+	}
+	return append(b, '}')
+}
+
+// appendTime writes FormatTime(t) as a JSON string: it has nothing to escape.
+func appendTime(b []byte, t time.Time) []byte {
+	b = append(b, '"')
+	b = appendFormatTime(b, t)
+	return append(b, '"')
+}
+
+// appendULID writes id as its String does, as a JSON string.
+func appendULID(b []byte, id ulid.ULID) []byte {
+	var text [ulid.EncodedSize]byte
+	_ = id.MarshalTextTo(text[:]) // cannot fail: text has its size
+	b = append(b, '"')
+	b = append(b, text[:]...)
+	return append(b, '"')
 }
 
 // appendMembers writes an object of string members, given in key order,
@@ -285,13 +348,6 @@ func appendMembers(b []byte, members [][2]string) []byte {
 		b = appendString(b, kv[1])
 	}
 	return append(b, '}')
-}
-
-func timeOrEmpty(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return FormatTime(t)
 }
 
 func appendMoneyPtr(b []byte, m *Money) []byte {

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/oklog/ulid/v2"
 
 	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/events/seed"
 )
 
 // FuzzDecode checks that Decode never panics and only fails with Invalid
@@ -101,6 +103,72 @@ func freshID(a *events.Amendment) ulid.ULID {
 		}
 		if !taken {
 			return id
+		}
+	}
+}
+
+// FuzzCanonical checks the fast path against the strict reader: whatever
+// the bytes, when the fast path reads them (as stored or as Check writes
+// them), the strict reader reads them too, into a deeply equal amendment
+// with the same prev, and they are the canonical form of what it read; and
+// DecodeStored, fast path and all, answers exactly as the strict reader
+// alone. The corpus is the canonical forms of generated amendments of
+// every op and kind, and of the seed history, which the fuzzer mutates.
+func FuzzCanonical(f *testing.F) {
+	for i, a := range append(synthetic(4, 12, 20), seed.Amendments()...) {
+		prev := events.Hash{}
+		if i%2 == 1 {
+			prev = somePrev
+		}
+		stored, err := events.Encode(a, prev)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(stored)
+		if i%4 == 0 {
+			input, _ := json.Marshal(a)
+			f.Add(input)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fastAgreesWithStrict(t, data)
+		a, prev, err := events.DecodeStored(data)
+		strict, strictPrev, strictErr := events.DecodeStoredStrictly(data)
+		if fmt.Sprint(err) != fmt.Sprint(strictErr) || prev != strictPrev {
+			t.Fatalf("DecodeStored answers %v, the strict reader %v", err, strictErr)
+		}
+		if err == nil {
+			sameAmendment(t, "DecodeStored", a, strict)
+		}
+	})
+}
+
+// fastAgreesWithStrict fails the test if the fast path reads data (as stored
+// or as Check writes it) into anything but what the strict reader reads,
+// or reads bytes that are not the canonical form of what it read.
+func fastAgreesWithStrict(t *testing.T, data []byte) {
+	t.Helper()
+	if a, prev, ok := events.DecodeCanonical(data, true); ok {
+		strict, strictPrev, err := events.DecodeStoredStrictly(data)
+		if err != nil {
+			t.Fatalf("the fast path reads what the strict reader rejects: %v\n%s", err, data)
+		}
+		if prev != strictPrev {
+			t.Fatalf("prev %v, the strict reader's %v", prev, strictPrev)
+		}
+		sameAmendment(t, "stored", a, strict)
+		if again, _ := events.Encode(a, prev); !bytes.Equal(again, data) {
+			t.Fatalf("the fast path reads bytes that are not canonical:\n%s\nencodes as\n%s", data, again)
+		}
+	}
+	if a, _, ok := events.DecodeCanonical(data, false); ok {
+		strict, err := events.ReadStrictly(data)
+		if err != nil {
+			t.Fatalf("the fast path reads what the strict reader rejects: %v\n%s", err, data)
+		}
+		sameAmendment(t, "input", a, strict)
+		if again, _ := json.Marshal(a); !bytes.Equal(again, data) {
+			t.Fatalf("the fast path reads bytes that are not canonical:\n%s\nencodes as\n%s", data, again)
 		}
 	}
 }

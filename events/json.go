@@ -318,11 +318,19 @@ func readString(raw json.RawMessage, path string, max int, p *Problems) (string,
 		p.Add(path, "is not a valid string")
 		return "", false
 	}
-	if len(s) > max {
-		p.Add(path, "is too long (%d bytes; at most %d)", len(s), max)
+	if err := checkSize(s, max); err != nil {
+		p.Add(path, "%v", err)
 		return "", false
 	}
 	return s, true
+}
+
+// checkSize checks that a string has at most max bytes.
+func checkSize(s string, max int) error {
+	if len(s) > max {
+		return fmt.Errorf("is too long (%d bytes; at most %d)", len(s), max)
+	}
+	return nil
 }
 
 // readText decodes human text: a non-blank string of at most max bytes without control characters.
@@ -331,17 +339,25 @@ func readText(raw json.RawMessage, path string, max int, p *Problems) (string, b
 	if !ok {
 		return "", false
 	}
-	if strings.TrimSpace(s) == "" {
-		p.Add(path, "must not be blank")
+	if err := checkText(s); err != nil {
+		p.Add(path, "%v", err)
 		return "", false
+	}
+	return s, true
+}
+
+// checkText checks that a string is human text: not blank, and without
+// control characters other than newlines and tabs.
+func checkText(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return errors.New("must not be blank")
 	}
 	for _, r := range s {
 		if r < 0x20 && r != '\n' && r != '\t' || r == 0x7f {
-			p.Add(path, "must not contain control characters (found %U)", r)
-			return "", false
+			return fmt.Errorf("must not contain control characters (found %U)", r)
 		}
 	}
-	return s, true
+	return nil
 }
 
 func readBool(raw json.RawMessage, path string, p *Problems) (bool, bool) {

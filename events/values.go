@@ -167,19 +167,28 @@ func ParseTime(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%s is not a date (2006-01-02) or an RFC 3339 date-time (2006-01-02T15:04:05Z)", quote(s))
 	}
 	t = t.UTC()
-	if t.Before(minTime) || t.After(maxTime) {
+	if !inRange(t) {
 		return time.Time{}, fmt.Errorf("%s is out of range (1900-01-01 to 9999-12-31)", quote(s))
 	}
 	return t, nil
 }
 
+// inRange reports whether t is between the years 1900 and 9999.
+func inRange(t time.Time) bool { return !t.Before(minTime) && !t.After(maxTime) }
+
 // FormatTime writes t as a date when it is midnight UTC, else as RFC 3339.
 func FormatTime(t time.Time) string {
+	var buf [64]byte
+	return string(appendFormatTime(buf[:0], t))
+}
+
+// appendFormatTime appends FormatTime(t) to b.
+func appendFormatTime(b []byte, t time.Time) []byte {
 	t = t.UTC()
 	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
-		return t.Format(time.DateOnly)
+		return t.AppendFormat(b, time.DateOnly)
 	}
-	return t.Format(time.RFC3339Nano)
+	return t.AppendFormat(b, time.RFC3339Nano)
 }
 
 // canonicalTime is the form times take in the canonical encoding.
@@ -201,17 +210,17 @@ func readTime(raw json.RawMessage, path string, p *Problems) (time.Time, bool) {
 // Decimals.
 
 // plainDecimal reports whether s is digits with an optional fraction: "1500.25".
-func plainDecimal(s string) bool {
-	whole, frac, dot := strings.Cut(s, ".")
-	digits := func(x string) bool {
-		for i := 0; i < len(x); i++ {
-			if x[i] < '0' || x[i] > '9' {
-				return false
-			}
+func plainDecimal[T ~string | ~[]byte](s T) bool {
+	dot := -1
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '.' && dot < 0:
+			dot = i
+		case !isDigit(s[i]):
+			return false
 		}
-		return len(x) > 0
 	}
-	return digits(whole) && (!dot || digits(frac))
+	return dot != 0 && dot != len(s)-1 && len(s) > 0
 }
 
 // readDecimal decodes a non-negative decimal written as a string ("1500.25").
@@ -224,30 +233,59 @@ func readDecimal(raw json.RawMessage, path string, p *Problems) (decimal.Decimal
 	if !ok {
 		return decimal.Decimal{}, false
 	}
-	if strings.HasPrefix(s, "-") {
-		p.Add(path, "must not be negative (got %s)", quote(s))
-		return decimal.Decimal{}, false
-	}
-	if !plainDecimal(s) {
-		p.Add(path, "%s is not a plain decimal number (digits with an optional fraction, e.g. \"1500.25\")", quote(s))
-		return decimal.Decimal{}, false
-	}
-	whole, frac, _ := strings.Cut(s, ".")
-	whole = strings.TrimLeft(whole, "0")
-	if len(whole) > maxIntDigits {
-		p.Add(path, "is too large (%d digits before the point; at most %d)", len(whole), maxIntDigits)
-		return decimal.Decimal{}, false
-	}
-	if len(strings.TrimRight(frac, "0")) > maxFracDigits {
-		p.Add(path, "has too many decimal places (at most %d)", maxFracDigits)
-		return decimal.Decimal{}, false
-	}
-	d, err := decimal.NewFromString(s)
+	d, err := decimalOf(s)
 	if err != nil {
-		p.Add(path, "%s is not a decimal number", quote(s))
+		p.Add(path, "%v", err)
 		return decimal.Decimal{}, false
 	}
 	return d, true
+}
+
+// decimalOf reads the text of a non-negative decimal ("1500.25") of at most
+// maxIntDigits before the point and maxFracDigits significant ones after it.
+func decimalOf[T ~string | ~[]byte](s T) (decimal.Decimal, error) {
+	if len(s) > 0 && s[0] == '-' {
+		return decimal.Decimal{}, fmt.Errorf("must not be negative (got %s)", quote(string(s)))
+	}
+	if !plainDecimal(s) {
+		return decimal.Decimal{}, fmt.Errorf("%s is not a plain decimal number (digits with an optional fraction, e.g. \"1500.25\")", quote(string(s)))
+	}
+	point, lead, trail := len(s), 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			point = i
+			break
+		}
+	}
+	for lead < point && s[lead] == '0' {
+		lead++
+	}
+	for trail < len(s)-point-1 && s[len(s)-1-trail] == '0' {
+		trail++
+	}
+	if point-lead > maxIntDigits {
+		return decimal.Decimal{}, fmt.Errorf("is too large (%d digits before the point; at most %d)", point-lead, maxIntDigits)
+	}
+	frac := max(len(s)-point-1, 0)
+	if frac-trail > maxFracDigits {
+		return decimal.Decimal{}, fmt.Errorf("has too many decimal places (at most %d)", maxFracDigits)
+	}
+	// Up to 18 digits, the value is what decimal.NewFromString would make
+	// of them (it takes the same shortcut), without a string to parse.
+	if point+frac <= 18 {
+		var n int64
+		for i := 0; i < len(s); i++ {
+			if i != point {
+				n = n*10 + int64(s[i]-'0')
+			}
+		}
+		return decimal.New(n, int32(-frac)), nil
+	}
+	d, err := decimal.NewFromString(string(s))
+	if err != nil {
+		return decimal.Decimal{}, fmt.Errorf("%s is not a decimal number", quote(string(s)))
+	}
+	return d, nil
 }
 
 // Money is an exact amount in an ISO 4217 currency, or an undisclosed amount.
@@ -294,26 +332,36 @@ func readMoney(raw json.RawMessage, path string, p *Problems) (*Money, bool) {
 	r := &moneyRead{}
 	m, n := &r.m, p.Len()
 	present := object(raw, path, "a money", moneyFields.into(r), nil, p)
-	undisclosed := r.undisclosed
 	if present == nil {
 		return nil, false
 	}
-	switch {
-	case present.has("undisclosed") && !undisclosed:
-		p.Add(join(path, "undisclosed"), "may only be true; give an amount and a currency for a disclosed amount")
-	case undisclosed && present.has("amount"):
-		p.Add(join(path, "amount"), "must be absent when the amount is undisclosed")
-	case undisclosed:
-		m.Undisclosed = true
-	default:
-		if !present.has("amount") {
-			p.Add(join(path, "amount"), "is required (or give {\"undisclosed\": true})")
-		}
-		if !present.has("currency") {
-			p.Add(join(path, "currency"), "is required")
-		}
+	for _, f := range settleMoney(m, present.has("amount"), present.has("currency"), present.has("undisclosed"), r.undisclosed) {
+		p.Add(join(path, f.Path), "%s", f.Message)
 	}
 	return m, p.Len() == n
+}
+
+// settleMoney applies the rules between the members of a money, given which
+// are present (and not null) and the value of undisclosed: it marks m
+// undisclosed, or returns each problem at the member it is about.
+func settleMoney(m *Money, amount, currency, given, undisclosed bool) []FieldError {
+	switch {
+	case given && !undisclosed:
+		return []FieldError{{Path: "undisclosed", Message: "may only be true; give an amount and a currency for a disclosed amount"}}
+	case undisclosed && amount:
+		return []FieldError{{Path: "amount", Message: "must be absent when the amount is undisclosed"}}
+	case undisclosed:
+		m.Undisclosed = true
+		return nil
+	}
+	var out []FieldError
+	if !amount {
+		out = append(out, FieldError{Path: "amount", Message: "is required (or give {\"undisclosed\": true})"})
+	}
+	if !currency {
+		out = append(out, FieldError{Path: "currency", Message: "is required"})
+	}
+	return out
 }
 
 // Rate is a fraction in [0, 1] such as 0.20, or undisclosed.
@@ -352,11 +400,19 @@ func readRate(raw json.RawMessage, path string, p *Problems) (*Rate, bool) {
 	if !ok {
 		return nil, false
 	}
-	if d.GreaterThan(one) {
-		p.Add(path, "must be between 0 and 1 (a fraction: 20%% is \"0.20\"), got %s", d)
+	if err := checkRate(d); err != nil {
+		p.Add(path, "%v", err)
 		return nil, false
 	}
 	return &Rate{Value: d}, true
+}
+
+// checkRate checks that a rate, never negative, is at most 1.
+func checkRate(d decimal.Decimal) error {
+	if d.GreaterThan(one) {
+		return fmt.Errorf("must be between 0 and 1 (a fraction: 20%% is \"0.20\"), got %s", d)
+	}
+	return nil
 }
 
 // Scope says where a grant applies. A nil dimension means every value; input
@@ -546,13 +602,22 @@ func readTerm(raw json.RawMessage, path string, p *Problems) (*Term, bool) {
 	t := &Term{}
 	n := p.Len()
 	present := object(raw, path, "a term", termFields.into(t), nil, p)
-	if !t.Start.IsZero() && !t.End.IsZero() && !t.End.After(t.Start) {
-		p.Add(join(path, "end"), "must be after start (%s ≤ %s); a term is [start, end)", FormatTime(t.End), FormatTime(t.Start))
+	if err := t.check(); err != nil {
+		p.Add(join(path, "end"), "%v", err)
 	}
 	if present == nil || p.Len() != n {
 		return nil, false
 	}
 	return t, true
+}
+
+// check checks that a term with both ends ends after it starts; it is a
+// problem of its end.
+func (t *Term) check() error {
+	if !t.Start.IsZero() && !t.End.IsZero() && !t.End.After(t.Start) {
+		return fmt.Errorf("must be after start (%s ≤ %s); a term is [start, end)", FormatTime(t.End), FormatTime(t.Start))
+	}
+	return nil
 }
 
 // Period is the half-open interval a revenue report covers.
@@ -575,11 +640,20 @@ func readPeriod(raw json.RawMessage, path string, p *Problems) (Period, bool) {
 	var per Period
 	n := p.Len()
 	object(raw, path, "a period", periodFields.into(&per), []string{"start", "end"}, p)
-	if !per.Start.IsZero() && !per.End.IsZero() && !per.End.After(per.Start) {
-		p.Add(join(path, "end"), "must be after start (%s ≤ %s)", FormatTime(per.End), FormatTime(per.Start))
+	if err := per.check(); err != nil {
+		p.Add(join(path, "end"), "%v", err)
 	}
 	if p.Len() != n {
 		return Period{}, false
 	}
 	return per, true
+}
+
+// check checks that a period whose ends were read ends after it starts; it
+// is a problem of its end.
+func (per Period) check() error {
+	if !per.Start.IsZero() && !per.End.IsZero() && !per.End.After(per.Start) {
+		return fmt.Errorf("must be after start (%s ≤ %s)", FormatTime(per.End), FormatTime(per.Start))
+	}
+	return nil
 }
