@@ -36,8 +36,8 @@ func NewBinaryWriter() *BinaryWriter {
 func (w *BinaryWriter) Append(b []byte, a *Amendment) []byte {
 	b = append(b, a.ID[:]...)
 	b = w.str(b, a.Agreement)
-	b = appendTime(b, a.Effective)
-	b = appendTime(b, a.Signed)
+	b = appendBinaryTime(b, a.Effective)
+	b = appendBinaryTime(b, a.Signed)
 	b = w.str(b, a.Summary)
 	if a.Source == nil {
 		b = append(b, 0)
@@ -106,8 +106,8 @@ func (w *BinaryWriter) change(b []byte, c *Change) []byte {
 		b = w.str(b, c.Condition)
 	case Report:
 		b = w.str(b, c.ClauseID)
-		b = appendTime(b, c.Period.Start)
-		b = appendTime(b, c.Period.End)
+		b = appendBinaryTime(b, c.Period.Start)
+		b = appendBinaryTime(b, c.Period.End)
 		b = w.money(b, c.Base)
 	case Fund:
 		b = w.str(b, c.ClauseID)
@@ -173,8 +173,8 @@ func (w *BinaryWriter) clause(b []byte, c *Clause) []byte {
 		}
 	}
 	if c.Term != nil {
-		b = appendTime(b, c.Term.Start)
-		b = appendTime(b, c.Term.End)
+		b = appendBinaryTime(b, c.Term.Start)
+		b = appendBinaryTime(b, c.Term.End)
 		b = w.str(b, c.Term.EndsOn)
 	}
 	return b
@@ -197,9 +197,9 @@ func appendBool(b []byte, v bool) []byte {
 	return append(b, 0)
 }
 
-// appendTime writes a time as seconds and nanoseconds since 1970 (every
+// appendBinaryTime writes a time as seconds and nanoseconds since 1970 (every
 // time is UTC), or 0 for the zero time.
-func appendTime(b []byte, t time.Time) []byte {
+func appendBinaryTime(b []byte, t time.Time) []byte {
 	if t.IsZero() {
 		return append(b, 0)
 	}
