@@ -466,18 +466,3 @@ func (r *binReader) clause(c *Clause) {
 		c.Term = &Term{Start: r.time(), End: r.time(), EndsOn: r.str()}
 	}
 }
-
-// InternStrings returns strings with every slug among them taken from the
-// table slugs decoded from JSON share: a history read from a snapshot holds
-// each party, product and id once, with what is decoded after it.
-func InternStrings(strings []string) []string {
-	out := make([]string, len(strings))
-	for i, s := range strings {
-		if validSlug(s) {
-			out[i] = intern(s)
-		} else {
-			out[i] = s
-		}
-	}
-	return out
-}

@@ -36,7 +36,7 @@ func TestBinaryRoundTrip(t *testing.T) {
 			for _, a := range as {
 				b = w.Append(b, a)
 			}
-			strs := events.InternStrings(w.Strings)
+			strs := w.Strings
 			for i, a := range as {
 				got, rest, err := events.ReadBinary(b, strs)
 				if err != nil {

@@ -130,7 +130,6 @@ func (f *snapshotFile) unmarshal(b []byte) error {
 	for i := range strs {
 		strs[i] = string(r.bytes())
 	}
-	strs = events.InternStrings(strs)
 	f.Records = make([]*events.Record, r.count())
 	// Find each record, then read them on every core.
 	bodies := make([][]byte, len(f.Records))
