@@ -71,10 +71,10 @@ type Result struct {
 	P50us     *float64 `json:"p50_us,omitempty"`
 	P99us     *float64 `json:"p99_us,omitempty"`
 	P99us100x *float64 `json:"p99_us_100x,omitempty"`
-	// Ceiling is the ratio raw JetStream itself reaches on the path, where
-	// that bounds the ledger (p3: one atomic batch per round of writers).
-	Ceiling *float64 `json:"ceiling,omitempty"`
-	Note    string   `json:"note,omitempty"`
+	// Figures are further figures of the measurement, keyed by what they
+	// are (p3: "ceiling", "raw_one_at_a_time").
+	Figures map[string]float64 `json:"figures,omitempty"`
+	Note    string             `json:"note,omitempty"` // lines of text for people
 }
 
 // Report is a whole run: results keyed "p1" … "p8".
@@ -267,7 +267,11 @@ func Import(ctx context.Context, sz Sizes) (*Result, error) {
 }
 
 // Writers measures p3: concurrent writers on distinct agreements, each
-// appending one at a time, against p1's raw rate (group commit).
+// appending one at a time (the ledger commits them in groups), against raw
+// JetStream's own ceiling on this path: every writer's next message in one
+// atomic batch (one fsync), batches back to back. Group commit cannot do
+// better than that; the target is 0.8× of it. raw, p1's rate of raw
+// publishes one at a time, is shown beside it when it is not 0.
 func Writers(ctx context.Context, sz Sizes, raw float64) (*Result, error) {
 	s, err := openStore(ctx, sz, ledger.Config{SnapshotEvery: -1})
 	if err != nil {
@@ -279,15 +283,48 @@ func Writers(ctx context.Context, sz Sizes, raw float64) (*Result, error) {
 	for w := range work {
 		work[w] = g.Agreement(fmt.Sprintf("writer-%02d", w), sz.PerWriter)
 	}
+	lr, err := concurrently(ctx, s.l, work)
+	if err != nil {
+		return nil, err
+	}
+
+	var data [][]byte
+	for round := range sz.PerWriter {
+		for w := range work {
+			data = append(data, encoded(work[w][round:round+1])...)
+		}
+	}
+	start := time.Now()
+	if err := publishBatches(ctx, s.l.Conn(), s.js, "raw.p3", data, sz.Writers); err != nil {
+		return nil, err
+	}
+	ceiling := float64(len(data)) / time.Since(start).Seconds()
+
+	r := &Result{ID: "p3", Name: fmt.Sprintf("%d concurrent writers, one append each at a time", sz.Writers), Ledger: lr, Raw: ptr(ceiling), Ratio: ptr(lr / ceiling),
+		Unit: "appends/s", Target: "≥ 0.8× raw ceiling", Figures: map[string]float64{"ceiling": ceiling},
+		Note: fmt.Sprintf("raw: JetStream's own ceiling, atomic batches of %d (each writer's next) back to back", sz.Writers)}
+	if raw > 0 {
+		r.Figures["raw_one_at_a_time"] = raw
+		r.Note += fmt.Sprintf("\nagainst p1's raw publishes one at a time (%s appends/s): ledger %.2f×, ceiling %.2f×", num(raw), lr/raw, ceiling/raw)
+	}
+	r.Met = *r.Ratio >= 0.8
+	return r, nil
+}
+
+// concurrently runs one writer per slice of work, each appending its
+// amendments one at a time, and returns the appends per second of them all.
+func concurrently(ctx context.Context, l *ledger.Ledger, work [][]*events.Amendment) (float64, error) {
 	var wg sync.WaitGroup
-	errs := make(chan error, sz.Writers)
+	errs := make(chan error, len(work))
+	n := 0
 	start := time.Now()
 	for _, as := range work {
+		n += len(as)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for _, a := range as {
-				if _, err := s.l.Append(ctx, []*events.Amendment{a}, ledger.AppendOptions{}); err != nil {
+				if _, err := l.Append(ctx, []*events.Amendment{a}, ledger.AppendOptions{}); err != nil {
 					errs <- err
 					return
 				}
@@ -297,29 +334,9 @@ func Writers(ctx context.Context, sz Sizes, raw float64) (*Result, error) {
 	wg.Wait()
 	close(errs)
 	if err := <-errs; err != nil {
-		return nil, err
+		return 0, err
 	}
-	lr := float64(sz.Writers*sz.PerWriter) / time.Since(start).Seconds()
-
-	// What raw JetStream itself reaches here: every writer's next message
-	// in one atomic batch (one fsync), batches back to back. Group commit
-	// cannot do better than this.
-	var data [][]byte
-	for round := range sz.PerWriter {
-		for w := range work {
-			data = append(data, encoded(work[w][round:round+1])...)
-		}
-	}
-	start = time.Now()
-	if err := publishBatches(ctx, s.l.Conn(), s.js, "raw.p3", data, sz.Writers); err != nil {
-		return nil, err
-	}
-	ceiling := float64(len(data)) / time.Since(start).Seconds() / raw
-
-	r := &Result{ID: "p3", Name: fmt.Sprintf("%d concurrent writers, one append each at a time", sz.Writers), Ledger: lr, Raw: ptr(raw), Ratio: ptr(lr / raw), Unit: "appends/s", Target: "≥ 5× p1's raw rate",
-		Ceiling: ptr(ceiling), Note: fmt.Sprintf("raw JetStream's own ceiling, atomic batches of %d back to back: %.2f×", sz.Writers, ceiling)}
-	r.Met = *r.Ratio >= 5
-	return r, nil
+	return float64(n) / time.Since(start).Seconds(), nil
 }
 
 // BigStore builds a store of sz.Store amendments (sz.Agreements agreements,
@@ -548,7 +565,9 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%s\t%s\t%s\n", id, res.Name, num(res.Ledger), res.Unit, raw, ratio, res.Target, met)
 		if res.Note != "" {
-			fmt.Fprintf(tw, "\t  %s\t\t\t\t\t\n", res.Note)
+			for _, line := range strings.Split(res.Note, "\n") {
+				fmt.Fprintf(tw, "\t  %s\t\t\t\t\t\n", line)
+			}
 		}
 	}
 	return tw.Flush()
