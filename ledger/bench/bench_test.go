@@ -66,7 +66,7 @@ func BenchmarkBigStore(b *testing.B) {
 		if err := bench.BigStore(context.Background(), bench.Quick(), out, os.Stderr); err != nil {
 			b.Fatal(err)
 		}
-		for _, id := range []string{"p4", "p5", "p6", "p7", "p8"} {
+		for _, id := range []string{"p4", "p5", "p6", "p7", "p8", "p8l"} {
 			b.Run(id, func(b *testing.B) { report(b, out[id]) })
 		}
 	}
