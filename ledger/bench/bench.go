@@ -31,30 +31,32 @@ import (
 
 // Sizes says how much each measurement does.
 type Sizes struct {
-	Quick      bool   `json:"quick"`
-	Appends    int    `json:"appends"`    // p1: appends one at a time (and raw publishes)
-	Import     int    `json:"import"`     // p2: amendments imported at once
-	Writers    int    `json:"writers"`    // p3: concurrent writers
-	PerWriter  int    `json:"per_writer"` // p3: appends each writer makes
-	Store      int    `json:"store"`      // p4, p7, p8: amendments in the big store
-	Agreements int    `json:"agreements"` // p6: agreements in the big store
-	Small      int    `json:"small"`      // p5: amendments of the queried agreement
-	Large      int    `json:"large"`      // p5: amendments of the long agreement (100× Small)
-	Queries    int    `json:"queries"`    // p5: state queries timed
-	Seed       int    `json:"seed"`       // synthetic histories are generated from it
-	Dir        string `json:"-"`          // where temporary stores go ("" = the system's)
+	Quick            bool   `json:"quick"`
+	Appends          int    `json:"appends"`            // p1: appends one at a time (and raw publishes)
+	Import           int    `json:"import"`             // p2: amendments imported at once
+	Writers          int    `json:"writers"`            // p3, p3c: concurrent writers
+	PerWriter        int    `json:"per_writer"`         // p3: appends each writer makes
+	ClusterAppends   int    `json:"cluster_appends"`    // p1c: appends one at a time on R3 (and raw publishes)
+	ClusterPerWriter int    `json:"cluster_per_writer"` // p3c: appends each writer makes on R3
+	Store            int    `json:"store"`              // p4, p7, p8: amendments in the big store
+	Agreements       int    `json:"agreements"`         // p6: agreements in the big store
+	Small            int    `json:"small"`              // p5: amendments of the queried agreement
+	Large            int    `json:"large"`              // p5: amendments of the long agreement (100× Small)
+	Queries          int    `json:"queries"`            // p5: state queries timed
+	Seed             int    `json:"seed"`               // synthetic histories are generated from it
+	Dir              string `json:"-"`                  // where temporary stores go ("" = the system's)
 }
 
 // Full is the size of the targets in the ledger's issue: 100k imported,
 // 1M in the big store over 100k agreements, state over 1k and 100k.
 func Full() Sizes {
-	return Sizes{Appends: 2000, Import: 100_000, Writers: 32, PerWriter: 200, Store: 1_000_000,
+	return Sizes{Appends: 2000, Import: 100_000, Writers: 32, PerWriter: 200, ClusterAppends: 2000, ClusterPerWriter: 200, Store: 1_000_000,
 		Agreements: 100_000, Small: 1000, Large: 100_000, Queries: 20_000, Seed: 1}
 }
 
 // Quick is small enough to finish in under a minute on two cores.
 func Quick() Sizes {
-	return Sizes{Quick: true, Appends: 300, Import: 10_000, Writers: 32, PerWriter: 30, Store: 60_000,
+	return Sizes{Quick: true, Appends: 300, Import: 10_000, Writers: 32, PerWriter: 30, ClusterAppends: 300, ClusterPerWriter: 30, Store: 60_000,
 		Agreements: 5_000, Small: 1000, Large: 20_000, Queries: 5_000, Seed: 1}
 }
 
@@ -129,6 +131,22 @@ func Run(ctx context.Context, sz Sizes, log io.Writer) (*Report, error) {
 	}); err != nil {
 		return nil, err
 	}
+	if err := step("p1c, p3c on a three-node cluster", func() error {
+		c, err := StartCluster(sz.Dir)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		r, raw, err := ClusterAppends(ctx, sz, c)
+		if err != nil {
+			return err
+		}
+		rep.Results["p1c"] = r
+		rep.Results["p3c"], err = ClusterWriters(ctx, sz, c, raw)
+		return err
+	}); err != nil {
+		return nil, err
+	}
 	if err := step("p4–p8 the big store", func() error {
 		return BigStore(ctx, sz, rep.Results, log)
 	}); err != nil {
@@ -195,15 +213,12 @@ func Appends(ctx context.Context, sz Sizes) (*Result, float64, error) {
 	as := g.Agreement("p1", sz.Appends)
 	data := encoded(as)
 
-	start := time.Now()
-	for i, d := range data {
-		if _, err := s.js.Publish(ctx, "raw.p1", d, jetstream.WithMsgID(strconv.Itoa(i))); err != nil {
-			return nil, 0, err
-		}
+	raw, err := publishOneAtATime(ctx, s.js, "raw.p1", data)
+	if err != nil {
+		return nil, 0, err
 	}
-	raw := float64(len(data)) / time.Since(start).Seconds()
 
-	start = time.Now()
+	start := time.Now()
 	for _, a := range as {
 		if _, err := s.l.Append(ctx, []*events.Amendment{a}, ledger.AppendOptions{}); err != nil {
 			return nil, 0, err

@@ -84,3 +84,33 @@ func TestQuickRun(t *testing.T) {
 	out, _ := json.MarshalIndent(rep, "", "  ")
 	t.Logf("%s", out)
 }
+
+func BenchmarkClusterAppends(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		c, err := bench.StartCluster("")
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, _, err := bench.ClusterAppends(context.Background(), bench.Quick(), c)
+		c.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		report(b, r)
+	}
+}
+
+func BenchmarkClusterWriters(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		c, err := bench.StartCluster("")
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := bench.ClusterWriters(context.Background(), bench.Quick(), c, 0)
+		c.Close()
+		if err != nil {
+			b.Fatal(err)
+		}
+		report(b, r)
+	}
+}
