@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"os"
 
 	"github.com/agreement-ledger/ledger/ledger/bench"
 	"github.com/spf13/cobra"
@@ -34,6 +35,9 @@ uses smaller sizes and finishes in about a minute.`,
 			sizes = bench.Quick()
 		}
 		sizes.Dir = dir
+		if bin, err := os.Executable(); err == nil {
+			sizes.Binary = bin // p13 runs the ledger's own commands
+		}
 		progress := a.stderr
 		if a.output == "json" {
 			progress = io.Discard

@@ -31,33 +31,37 @@ import (
 
 // Sizes says how much each measurement does.
 type Sizes struct {
-	Quick            bool   `json:"quick"`
-	Appends          int    `json:"appends"`            // p1: appends one at a time (and raw publishes)
-	Import           int    `json:"import"`             // p2: amendments imported at once
-	Writers          int    `json:"writers"`            // p3, p3c: concurrent writers
-	PerWriter        int    `json:"per_writer"`         // p3: appends each writer makes
-	ClusterAppends   int    `json:"cluster_appends"`    // p1c: appends one at a time on R3 (and raw publishes)
-	ClusterPerWriter int    `json:"cluster_per_writer"` // p3c: appends each writer makes on R3
-	Store            int    `json:"store"`              // p4, p7, p8: amendments in the big store
-	Agreements       int    `json:"agreements"`         // p6: agreements in the big store
-	Small            int    `json:"small"`              // p5: amendments of the queried agreement
-	Large            int    `json:"large"`              // p5: amendments of the long agreement (100× Small)
-	Queries          int    `json:"queries"`            // p5: state queries timed
-	Seed             int    `json:"seed"`               // synthetic histories are generated from it
-	Dir              string `json:"-"`                  // where temporary stores go ("" = the system's)
+	Quick            bool          `json:"quick"`
+	Appends          int           `json:"appends"`            // p1: appends one at a time (and raw publishes)
+	Import           int           `json:"import"`             // p2: amendments imported at once
+	Writers          int           `json:"writers"`            // p3, p3c: concurrent writers
+	PerWriter        int           `json:"per_writer"`         // p3: appends each writer makes
+	ClusterAppends   int           `json:"cluster_appends"`    // p1c: appends one at a time on R3 (and raw publishes)
+	ClusterPerWriter int           `json:"cluster_per_writer"` // p3c: appends each writer makes on R3
+	Store            int           `json:"store"`              // p4, p7, p8: amendments in the big store
+	Agreements       int           `json:"agreements"`         // p6: agreements in the big store
+	Small            int           `json:"small"`              // p5: amendments of the queried agreement
+	Large            int           `json:"large"`              // p5: amendments of the long agreement (100× Small)
+	Queries          int           `json:"queries"`            // p5: state queries timed
+	OneOff           int           `json:"one_off"`            // p13: amendments of the agreement the commands query
+	OneOffRuns       int           `json:"one_off_runs"`       // p13: runs of each command
+	OneOffLimit      time.Duration `json:"one_off_limit_ns"`   // p13: a run taking longer is killed
+	Seed             int           `json:"seed"`               // synthetic histories are generated from it
+	Dir              string        `json:"-"`                  // where temporary stores go ("" = the system's)
+	Binary           string        `json:"-"`                  // p13: the ledger binary to run ("" = p13 is skipped)
 }
 
 // Full is the size of the targets in the ledger's issue: 100k imported,
 // 1M in the big store over 100k agreements, state over 1k and 100k.
 func Full() Sizes {
 	return Sizes{Appends: 2000, Import: 100_000, Writers: 32, PerWriter: 200, ClusterAppends: 2000, ClusterPerWriter: 200, Store: 1_000_000,
-		Agreements: 100_000, Small: 1000, Large: 100_000, Queries: 20_000, Seed: 1}
+		Agreements: 100_000, Small: 1000, Large: 100_000, Queries: 20_000, OneOff: 20_000, OneOffRuns: 5, OneOffLimit: time.Minute, Seed: 1}
 }
 
 // Quick is small enough to finish in under a minute on two cores.
 func Quick() Sizes {
 	return Sizes{Quick: true, Appends: 300, Import: 10_000, Writers: 32, PerWriter: 30, ClusterAppends: 300, ClusterPerWriter: 30, Store: 60_000,
-		Agreements: 5_000, Small: 1000, Large: 20_000, Queries: 5_000, Seed: 1}
+		Agreements: 5_000, Small: 1000, Large: 20_000, Queries: 5_000, OneOff: 20_000, OneOffRuns: 3, OneOffLimit: 5 * time.Second, Seed: 1}
 }
 
 // Result is one measurement: the ledger's figure, the raw JetStream figure
@@ -77,7 +81,8 @@ type Result struct {
 	// Figures are further figures of the measurement, keyed by what they
 	// are (p3: "ceiling", "raw_one_at_a_time").
 	Figures map[string]float64 `json:"figures,omitempty"`
-	Note    string             `json:"note,omitempty"` // lines of text for people
+	Note    string             `json:"note,omitempty"`    // lines of text for people
+	Skipped string             `json:"skipped,omitempty"` // why it was not measured
 }
 
 // Report is a whole run: results keyed by id ("p1", "p1c", … "p13"; see Order).
@@ -149,6 +154,13 @@ func Run(ctx context.Context, sz Sizes, log io.Writer) (*Report, error) {
 	}
 	if err := step("p4–p8 the big store", func() error {
 		return BigStore(ctx, sz, rep.Results, log)
+	}); err != nil {
+		return nil, err
+	}
+	if err := step("p13 one-off commands in a process of their own", func() error {
+		r, err := OneOff(ctx, sz)
+		rep.Results["p13"] = r
+		return err
 	}); err != nil {
 		return nil, err
 	}
@@ -614,14 +626,20 @@ func (r *Report) WriteText(w io.Writer) error {
 			raw = fmt.Sprintf("%s %s", num(*res.Raw), res.Unit)
 			ratio = fmt.Sprintf("%.2f×", *res.Ratio)
 		}
-		met := "yes"
-		if !res.Met {
+		figure, met := fmt.Sprintf("%s %s", num(res.Ledger), res.Unit), "yes"
+		switch {
+		case res.Skipped != "":
+			figure, met = "skipped", "—"
+		case !res.Met:
 			met = "NO"
 		}
-		rows = append(rows, []string{id, res.Name, fmt.Sprintf("%s %s", num(res.Ledger), res.Unit), raw, ratio, res.Target, met})
+		rows = append(rows, []string{id, res.Name, figure, raw, ratio, res.Target, met})
 		var lines []string
+		if res.Skipped != "" {
+			lines = append(lines, "skipped: "+res.Skipped)
+		}
 		if res.Note != "" {
-			lines = strings.Split(res.Note, "\n")
+			lines = append(lines, strings.Split(res.Note, "\n")...)
 		}
 		notes = append(notes, lines)
 	}

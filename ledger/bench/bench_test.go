@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/agreement-ledger/ledger/ledger/bench"
@@ -112,5 +115,63 @@ func BenchmarkClusterWriters(b *testing.B) {
 			b.Fatal(err)
 		}
 		report(b, r)
+	}
+}
+
+// binary builds the ledger command into a temporary directory once per
+// test process, for p13, which runs it as a child process. It skips tb
+// when the go command is not there to build it.
+func binary(tb testing.TB) string {
+	tb.Helper()
+	built.Do(func() {
+		goCmd, err := exec.LookPath("go")
+		if err != nil {
+			built.err = "p13 runs the ledger binary, and go is not on PATH to build it: " + err.Error()
+			return
+		}
+		dir, err := os.MkdirTemp("", "ledger-bench-bin-")
+		if err != nil {
+			built.err = err.Error()
+			return
+		}
+		bin := filepath.Join(dir, "ledger")
+		out, err := exec.Command(goCmd, "build", "-o", bin, "github.com/agreement-ledger/ledger/cmd/ledger").CombinedOutput()
+		if err != nil {
+			built.err = "building the ledger binary for p13: " + err.Error() + ": " + string(out)
+			return
+		}
+		built.bin = bin
+	})
+	if built.bin == "" {
+		tb.Skip(built.err)
+	}
+	return built.bin
+}
+
+var built struct {
+	sync.Once
+	bin, err string
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.bin != "" {
+		os.RemoveAll(filepath.Dir(built.bin))
+	}
+	os.Exit(code)
+}
+
+func BenchmarkOneOff(b *testing.B) {
+	sz := bench.Quick()
+	sz.Binary = binary(b)
+	for i := 0; i < b.N; i++ {
+		r, err := bench.OneOff(context.Background(), sz)
+		if err != nil {
+			b.Fatal(err)
+		}
+		report(b, r)
+		for k, v := range r.Figures {
+			b.ReportMetric(v, k)
+		}
 	}
 }
