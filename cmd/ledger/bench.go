@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"time"
 
 	"github.com/agreement-ledger/ledger/ledger/bench"
 	"github.com/spf13/cobra"
@@ -47,6 +48,34 @@ uses smaller sizes and finishes in about a minute.`,
 			return err
 		}
 		return a.emit(rep, rep.WriteText)
+	}
+	cmd.AddCommand(a.benchChildCommand())
+	return cmd
+}
+
+// benchChildCommand is p13's intermediate (see bench.Child): the commands
+// p13 measures run as children of a fresh process, whose peak memory does
+// not count in theirs as the benchmark's would.
+func (a *app) benchChildCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:    "child --report FILE [--limit D] -- ARGS...",
+		Short:  "Run this binary with ARGS and report its wall time and peak memory (for bench)",
+		Hidden: true,
+		Args:   cobra.MinimumNArgs(1),
+	}
+	var report string
+	var limit time.Duration
+	cmd.Flags().StringVar(&report, "report", "", "file to write the usage to, as JSON")
+	cmd.Flags().DurationVar(&limit, "limit", 0, "kill the command after this long (0: never)")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := required(cmd, "report"); err != nil {
+			return err
+		}
+		bin, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		return bench.Child(cmd.Context(), bin, args, limit, report, a.stdout, a.stderr)
 	}
 	return cmd
 }

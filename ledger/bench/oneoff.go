@@ -3,13 +3,16 @@ package bench
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -108,7 +111,7 @@ func OneOff(ctx context.Context, sz Sizes) (*Result, error) {
 		}
 	}
 	r.Ledger, r.Met = r.Figures["state_s"], met
-	r.Note = fmt.Sprintf("median wall time of %d runs, largest peak RSS\n", runs) + strings.Join(lines, "\n")
+	r.Note = "median wall time of each command's runs, largest peak RSS (" + strconv.Itoa(runs) + " runs each)\n" + strings.Join(lines, "\n")
 	return r, nil
 }
 
@@ -118,13 +121,23 @@ var errKilled = errors.New("killed: took longer than its limit")
 // runChild runs the ledger binary with args and returns its wall time in
 // seconds and its peak resident set size in MB (10⁶ bytes). It kills the
 // process after limit (if not 0) and returns errKilled with its figures.
+//
+// The command does not run as a child of this process but of a fresh one
+// (the binary's `bench child`, see Child): on Linux a process's peak RSS
+// starts from that of the process it was started from (exec records the
+// parent's high-water mark, which os/exec's vfork shares), and this one
+// has held a big store. The intermediate's own few MB are the floor.
 func runChild(ctx context.Context, bin string, args []string, limit time.Duration) (float64, float64, error) {
-	if limit > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, limit)
-		defer cancel()
+	f, err := os.CreateTemp("", "ledger-bench-child-")
+	if err != nil {
+		return 0, 0, err
 	}
-	cmd := exec.CommandContext(ctx, bin, args...)
+	report := f.Name()
+	f.Close()
+	defer os.Remove(report)
+	ctx, cancel := context.WithTimeout(ctx, limit+time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, append([]string{"bench", "child", "--report", report, "--limit", limit.String(), "--"}, args...)...)
 	// The child's store is the one named on its command line, never one
 	// the environment would name instead.
 	for _, kv := range os.Environ() {
@@ -140,21 +153,64 @@ func runChild(ctx context.Context, bin string, args []string, limit time.Duratio
 	}
 	defer devnull.Close()
 	cmd.Stdout = devnull
-	start := time.Now()
-	err = cmd.Run()
-	wall := time.Since(start).Seconds()
-	if err != nil && ctx.Err() == context.DeadlineExceeded && cmd.ProcessState != nil {
+	failed := func(err error) error {
+		return fmt.Errorf("bench: ledger %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	}
+	if err := cmd.Run(); err != nil {
+		return 0, 0, failed(err)
+	}
+	b, err := os.ReadFile(report)
+	if err != nil {
+		return 0, 0, failed(err)
+	}
+	var u usage
+	if err := json.Unmarshal(b, &u); err != nil {
+		return 0, 0, failed(fmt.Errorf("its usage report %q: %v", b, err))
+	}
+	switch {
+	case u.Killed:
 		err = errKilled
-	} else if err != nil {
-		return 0, 0, fmt.Errorf("bench: ledger %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
+	case u.Exit != 0:
+		return 0, 0, failed(fmt.Errorf("exit status %d", u.Exit))
 	}
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return wall, 0, err
+	return u.Wall, float64(u.MaxRSS) / 1e6, err
+}
+
+// usage is what Child reports of the command it ran.
+type usage struct {
+	Wall   float64 `json:"wall_s"` // seconds from start to exit
+	MaxRSS int64   `json:"maxrss"` // peak resident set size, bytes
+	Exit   int     `json:"exit"`   // its exit code (-1: killed by a signal)
+	Killed bool    `json:"killed"` // it ran past its limit and was killed
+}
+
+// Child is `ledger bench child`, p13's intermediate: it runs bin (this
+// binary) with args as its own child, with the same standard streams, kills
+// it after limit (if not 0), and writes its wall time, peak RSS and exit
+// code to report as JSON. It fails only when it could not run or measure
+// the command.
+func Child(ctx context.Context, bin string, args []string, limit time.Duration, report string, stdout, stderr io.Writer) error {
+	if limit > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, limit)
+		defer cancel()
 	}
-	rss := float64(ru.Maxrss) * 1024 // KiB on Linux
-	if runtime.GOOS == "darwin" {
-		rss = float64(ru.Maxrss) // bytes
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, stdout, stderr
+	start := time.Now()
+	err := cmd.Run()
+	u := usage{Wall: time.Since(start).Seconds()}
+	if cmd.ProcessState == nil {
+		return err // it did not start
 	}
-	return wall, rss / 1e6, err
+	u.Exit = cmd.ProcessState.ExitCode()
+	u.Killed = err != nil && ctx.Err() == context.DeadlineExceeded
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		u.MaxRSS = int64(ru.Maxrss) * 1024 // KiB on Linux
+		if runtime.GOOS == "darwin" {
+			u.MaxRSS = int64(ru.Maxrss) // bytes
+		}
+	}
+	b, _ := json.Marshal(u)
+	return os.WriteFile(report, b, 0o644)
 }
