@@ -3,6 +3,8 @@ package main
 import (
 	"io"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/agreement-ledger/ledger/ledger/bench"
@@ -11,31 +13,56 @@ import (
 
 func (a *app) benchCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "bench [--quick]",
+		Use:   "bench [--size quick|full|10m] [--only IDS]",
 		Short: "Measure the ledger beside raw JetStream, in one run",
 		Long: `bench runs each ledger path beside the raw JetStream operation it is built
 on, in one process, on fresh temporary stores with the same durability
 settings (embedded server, file storage, every write fsynced), and prints
 their rates and ratios: p1 single durable appends, p2 bulk import, p3
-concurrent writers (group commit), p4 rebuilding the read model, p5
-point-in-time state queries, p6 conflicts over every agreement, p7 memory
-per amendment, p8 restart from a snapshot. Ratios are what to compare
-across machines; absolute rates depend on the machine and its load.
+concurrent writers (group commit) against raw JetStream's own ceiling, p1c
+and p3c the same on a three-node in-process cluster with the stream
+replicated three times, p4 rebuilding the read model, p5 point-in-time
+state queries, p6 conflicts over every agreement, p7 memory per amendment,
+p8 restart from a snapshot until the first query and p8l until the read
+model has loaded, p13 one-off commands (state, history, timeline) on a long
+agreement, each in a process of this binary (wall time, peak memory).
+Ratios are what to compare across machines; absolute rates depend on the
+machine and its load.
 
-The full run loads a million amendments and takes several minutes; --quick
-uses smaller sizes and finishes in about a minute.`,
+--size full (the default) loads a million amendments and takes several
+minutes; quick (or --quick) uses smaller sizes and finishes in about a
+minute; 10m adds p9, the big store's measurements at ten million
+amendments over a million agreements (an hour or more on two cores).
+--only runs some of the measurements, e.g. --only p1c,p3c or --only p9.`,
 		Args: args(0, 0),
 	}
 	var quick bool
-	var dir string
-	cmd.Flags().BoolVar(&quick, "quick", false, "smaller sizes, under a minute")
+	var size, dir string
+	var only []string
+	cmd.Flags().StringVar(&size, "size", "full", "sizes: "+strings.Join(bench.SizeNames, ", "))
+	cmd.Flags().BoolVar(&quick, "quick", false, "the quick sizes (--size quick)")
+	cmd.Flags().StringSliceVar(&only, "only", nil, "run only these measurements: "+strings.Join(bench.IDs, ","))
 	cmd.Flags().StringVar(&dir, "tmp", "", "directory for the temporary stores (default: the system's)")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		sizes := bench.Full()
 		if quick {
-			sizes = bench.Quick()
+			if cmd.Flags().Changed("size") && size != "quick" {
+				return invalid("--quick and --size %s: choose one", size)
+			}
+			size = "quick"
 		}
-		sizes.Dir = dir
+		sizes, err := bench.ForSize(size)
+		if err != nil {
+			return invalid("--size %q: use %s", size, strings.Join(bench.SizeNames, ", "))
+		}
+		sizes.Dir, sizes.Only = dir, only
+		for _, id := range only {
+			if !slices.Contains(bench.IDs, id) {
+				return invalid("--only %s: no such measurement (%s)", id, strings.Join(bench.IDs, ", "))
+			}
+			if id == "p9" && sizes.Huge == 0 {
+				return invalid("--only p9: p9 is measured with --size 10m only")
+			}
+		}
 		if bin, err := os.Executable(); err == nil {
 			sizes.Binary = bin // p13 runs the ledger's own commands
 		}

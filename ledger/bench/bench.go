@@ -1,7 +1,9 @@
 // Package bench measures the ledger beside the raw JetStream operations it
 // is built on: in one process and one run, on fresh temporary stores of the
-// same embedded server (file storage, every write fsynced), so the ratios
-// hold on a shared, noisy machine where absolute rates do not. It backs the
+// same embedded server (file storage, every write fsynced) or of a
+// three-node cluster started in the process (p1c, p3c), so the ratios hold
+// on a shared, noisy machine where absolute rates do not. p13 runs the
+// ledger binary's one-off commands as processes of their own. It backs the
 // `ledger bench` command and the package's go test benchmarks.
 package bench
 
@@ -31,37 +33,85 @@ import (
 
 // Sizes says how much each measurement does.
 type Sizes struct {
+	Name             string        `json:"name"` // quick, full, 10m (see ForSize)
 	Quick            bool          `json:"quick"`
-	Appends          int           `json:"appends"`            // p1: appends one at a time (and raw publishes)
-	Import           int           `json:"import"`             // p2: amendments imported at once
-	Writers          int           `json:"writers"`            // p3, p3c: concurrent writers
-	PerWriter        int           `json:"per_writer"`         // p3: appends each writer makes
-	ClusterAppends   int           `json:"cluster_appends"`    // p1c: appends one at a time on R3 (and raw publishes)
-	ClusterPerWriter int           `json:"cluster_per_writer"` // p3c: appends each writer makes on R3
-	Store            int           `json:"store"`              // p4, p7, p8: amendments in the big store
-	Agreements       int           `json:"agreements"`         // p6: agreements in the big store
-	Small            int           `json:"small"`              // p5: amendments of the queried agreement
-	Large            int           `json:"large"`              // p5: amendments of the long agreement (100× Small)
-	Queries          int           `json:"queries"`            // p5: state queries timed
-	OneOff           int           `json:"one_off"`            // p13: amendments of the agreement the commands query
-	OneOffRuns       int           `json:"one_off_runs"`       // p13: runs of each command
-	OneOffLimit      time.Duration `json:"one_off_limit_ns"`   // p13: a run taking longer is killed
-	Seed             int           `json:"seed"`               // synthetic histories are generated from it
-	Dir              string        `json:"-"`                  // where temporary stores go ("" = the system's)
-	Binary           string        `json:"-"`                  // p13: the ledger binary to run ("" = p13 is skipped)
+	Appends          int           `json:"appends"`                   // p1: appends one at a time (and raw publishes)
+	Import           int           `json:"import"`                    // p2: amendments imported at once
+	Writers          int           `json:"writers"`                   // p3, p3c: concurrent writers
+	PerWriter        int           `json:"per_writer"`                // p3: appends each writer makes
+	ClusterAppends   int           `json:"cluster_appends"`           // p1c: appends one at a time on R3 (and raw publishes)
+	ClusterPerWriter int           `json:"cluster_per_writer"`        // p3c: appends each writer makes on R3
+	Store            int           `json:"store"`                     // p4, p7, p8: amendments in the big store
+	Agreements       int           `json:"agreements"`                // p6: agreements in the big store
+	Small            int           `json:"small"`                     // p5: amendments of the queried agreement
+	Large            int           `json:"large"`                     // p5: amendments of the long agreement (100× Small)
+	Queries          int           `json:"queries"`                   // p5: state queries timed
+	Huge             int           `json:"huge,omitempty"`            // p9: amendments in the very big store (0: no p9)
+	HugeAgreements   int           `json:"huge_agreements,omitempty"` // p9: agreements in it
+	OneOff           int           `json:"one_off"`                   // p13: amendments of the agreement the commands query
+	OneOffRuns       int           `json:"one_off_runs"`              // p13: runs of each command
+	OneOffLimit      time.Duration `json:"one_off_limit_ns"`          // p13: a run taking longer is killed
+	Seed             int           `json:"seed"`                      // synthetic histories are generated from it
+	Dir              string        `json:"-"`                         // where temporary stores go ("" = the system's)
+	Binary           string        `json:"-"`                         // p13: the ledger binary to run ("" = p13 is skipped)
+	Only             []string      `json:"only,omitempty"`            // ids to measure (p9: every p9_…; a store's or a cluster's come together); none: all
 }
 
 // Full is the size of the targets in the ledger's issue: 100k imported,
 // 1M in the big store over 100k agreements, state over 1k and 100k.
 func Full() Sizes {
-	return Sizes{Appends: 2000, Import: 100_000, Writers: 32, PerWriter: 200, ClusterAppends: 2000, ClusterPerWriter: 200, Store: 1_000_000,
+	return Sizes{Name: "full", Appends: 2000, Import: 100_000, Writers: 32, PerWriter: 200, ClusterAppends: 2000, ClusterPerWriter: 200, Store: 1_000_000,
 		Agreements: 100_000, Small: 1000, Large: 100_000, Queries: 20_000, OneOff: 20_000, OneOffRuns: 5, OneOffLimit: time.Minute, Seed: 1}
 }
 
 // Quick is small enough to finish in under a minute on two cores.
 func Quick() Sizes {
-	return Sizes{Quick: true, Appends: 300, Import: 10_000, Writers: 32, PerWriter: 30, ClusterAppends: 300, ClusterPerWriter: 30, Store: 60_000,
+	return Sizes{Name: "quick", Quick: true, Appends: 300, Import: 10_000, Writers: 32, PerWriter: 30, ClusterAppends: 300, ClusterPerWriter: 30, Store: 60_000,
 		Agreements: 5_000, Small: 1000, Large: 20_000, Queries: 5_000, OneOff: 20_000, OneOffRuns: 3, OneOffLimit: 5 * time.Second, Seed: 1}
+}
+
+// SizeNames are the sizes ForSize knows, for people.
+var SizeNames = []string{"quick", "full", "10m"}
+
+// ForSize returns the sizes of a name: "quick", "full", or "10m" — the full
+// sizes and p9, the big store's measurements at 10,000,000 amendments over
+// 1,000,000 agreements. For trying p9's path at less, "100k" and "1m" are
+// the quick sizes and p9 at that many amendments (over a tenth as many
+// agreements, as at 10m).
+func ForSize(name string) (Sizes, error) {
+	huge := func(sz Sizes, n int) Sizes {
+		sz.Name, sz.Huge, sz.HugeAgreements = name, n, n/10
+		return sz
+	}
+	switch name {
+	case "quick":
+		return Quick(), nil
+	case "full", "":
+		return Full(), nil
+	case "10m":
+		return huge(Full(), 10_000_000), nil
+	case "1m":
+		return huge(Quick(), 1_000_000), nil
+	case "100k":
+		return huge(Quick(), 100_000), nil
+	}
+	return Sizes{}, fmt.Errorf("bench: no size %q (%s)", name, strings.Join(SizeNames, ", "))
+}
+
+// IDs are the measurements Sizes.Only may name.
+var IDs = []string{"p1", "p1c", "p2", "p3", "p3c", "p4", "p5", "p6", "p7", "p8", "p8l", "p9", "p13"}
+
+// wants reports whether any of ids is to be measured.
+func (sz Sizes) wants(ids ...string) bool {
+	if len(sz.Only) == 0 {
+		return true
+	}
+	for _, id := range ids {
+		if slices.Contains(sz.Only, id) {
+			return true
+		}
+	}
+	return false
 }
 
 // Result is one measurement: the ledger's figure, the raw JetStream figure
@@ -114,55 +164,63 @@ func Run(ctx context.Context, sz Sizes, log io.Writer) (*Report, error) {
 		fmt.Fprintf(log, "bench: %s done in %s\n", name, time.Since(start).Round(time.Millisecond))
 		return err
 	}
+	for _, id := range sz.Only {
+		if !slices.Contains(IDs, id) {
+			return nil, fmt.Errorf("bench: no measurement %q (%s)", id, strings.Join(IDs, ", "))
+		}
+		if id == "p9" && sz.Huge == 0 {
+			return nil, fmt.Errorf("bench: p9 is measured at the size 10m only")
+		}
+	}
 	var p1raw float64
-	if err := step("p1 durable appends one at a time", func() error {
-		r, raw, err := Appends(ctx, sz)
-		rep.Results["p1"], p1raw = r, raw
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	if err := step("p2 bulk import", func() error {
-		r, err := Import(ctx, sz)
-		rep.Results["p2"] = r
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	if err := step("p3 concurrent writers", func() error {
-		r, err := Writers(ctx, sz, p1raw)
-		rep.Results["p3"] = r
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	if err := step("p1c, p3c on a three-node cluster", func() error {
-		c, err := StartCluster(sz.Dir)
-		if err != nil {
+	steps := []struct {
+		ids  []string
+		name string
+		fn   func() error
+	}{
+		{[]string{"p1"}, "p1 durable appends one at a time", func() (err error) {
+			rep.Results["p1"], p1raw, err = Appends(ctx, sz)
 			return err
-		}
-		defer c.Close()
-		r, raw, err := ClusterAppends(ctx, sz, c)
-		if err != nil {
+		}},
+		{[]string{"p2"}, "p2 bulk import", func() (err error) {
+			rep.Results["p2"], err = Import(ctx, sz)
 			return err
+		}},
+		{[]string{"p3"}, "p3 concurrent writers", func() (err error) {
+			rep.Results["p3"], err = Writers(ctx, sz, p1raw)
+			return err
+		}},
+		{[]string{"p1c", "p3c"}, "p1c, p3c on a three-node cluster", func() error {
+			c, err := StartCluster(sz.Dir)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			var raw float64
+			if rep.Results["p1c"], raw, err = ClusterAppends(ctx, sz, c); err != nil {
+				return err
+			}
+			rep.Results["p3c"], err = ClusterWriters(ctx, sz, c, raw)
+			return err
+		}},
+		{[]string{"p4", "p5", "p6", "p7", "p8", "p8l"}, "p4–p8 the big store", func() error {
+			return BigStore(ctx, sz, rep.Results, log)
+		}},
+		{[]string{"p9"}, fmt.Sprintf("p9 the big store at %d amendments", sz.Huge), func() error {
+			return HugeStore(ctx, sz, rep.Results, log)
+		}},
+		{[]string{"p13"}, "p13 one-off commands in a process of their own", func() (err error) {
+			rep.Results["p13"], err = OneOff(ctx, sz)
+			return err
+		}},
+	}
+	for _, st := range steps {
+		if !sz.wants(st.ids...) || slices.Contains(st.ids, "p9") && sz.Huge == 0 {
+			continue
 		}
-		rep.Results["p1c"] = r
-		rep.Results["p3c"], err = ClusterWriters(ctx, sz, c, raw)
-		return err
-	}); err != nil {
-		return nil, err
-	}
-	if err := step("p4–p8 the big store", func() error {
-		return BigStore(ctx, sz, rep.Results, log)
-	}); err != nil {
-		return nil, err
-	}
-	if err := step("p13 one-off commands in a process of their own", func() error {
-		r, err := OneOff(ctx, sz)
-		rep.Results["p13"] = r
-		return err
-	}); err != nil {
-		return nil, err
+		if err := step(st.name, st.fn); err != nil {
+			return nil, err
+		}
 	}
 	return rep, nil
 }
@@ -383,6 +441,21 @@ func BigStore(ctx context.Context, sz Sizes, out map[string]*Result, log io.Writ
 	return nil
 }
 
+// HugeStore measures p9: BigStore's measurements of a store of sz.Huge
+// amendments over sz.HugeAgreements agreements (10M over 1M at the size
+// "10m"), with the same mix, the same queried agreements and the same
+// targets, as rows "p9_p4" … "p9_p8l".
+func HugeStore(ctx context.Context, sz Sizes, out map[string]*Result, log io.Writer) error {
+	f, err := measureBig(ctx, sz, sz.Huge, sz.HugeAgreements, log)
+	if err != nil {
+		return err
+	}
+	for _, r := range f.results("p9_") {
+		out[r.ID] = r
+	}
+	return nil
+}
+
 // big is what the measurements of a big store found.
 type big struct {
 	total, agreements int
@@ -426,68 +499,18 @@ func measureBig(ctx context.Context, sz Sizes, amendments, agreements int, log i
 	}
 	defer os.RemoveAll(dir)
 	cfg := ledger.Config{DataDir: dir, SnapshotEvery: -1}
-	l, err := ledger.Open(ctx, cfg)
+	total, err := fill(ctx, cfg, sz, amendments, agreements, log)
 	if err != nil {
 		return nil, err
 	}
-	g := synth.New(int64(sz.Seed))
-	rest := amendments - sz.Small - sz.Large
-	per := max(rest/max(agreements, 1), 1)
-	written := 0
-	put := func(as []*events.Amendment) error {
-		for len(as) > 0 {
-			n := min(len(as), 50_000)
-			if _, err := l.Append(ctx, as[:n], ledger.AppendOptions{}); err != nil {
-				return err
-			}
-			written += n
-			as = as[n:]
-		}
-		fmt.Fprintf(log, "bench: %d of %d amendments written\n", written, amendments)
-		return nil
-	}
-	if err := put(g.Agreement("bench-small", sz.Small)); err != nil {
-		l.Close()
-		return nil, err
-	}
-	if err := put(g.Agreement("bench-large", sz.Large)); err != nil {
-		l.Close()
-		return nil, err
-	}
-	// Generated in slices of 10k agreements drawing on one pool of parties
-	// sized for them all: each party in about ten agreements, as in one Many.
-	g.Parties = max(agreements/5, synth.DefaultConfig().Parties)
-	for made := 0; made < agreements; made += 10_000 {
-		n := min(10_000, agreements-made)
-		if err := put(g.Many(n, per)); err != nil {
-			l.Close()
-			return nil, err
-		}
-	}
-	// The rest of the division: one more amendment for as many agreements.
-	var more []*events.Amendment
-	for _, name := range g.Agreements() {
-		if len(more) == rest-per*agreements {
-			break
-		}
-		if !strings.HasPrefix(name, "bench-") {
-			more = append(more, g.Next(name))
-		}
-	}
-	if err := put(more); err != nil {
-		l.Close()
-		return nil, err
-	}
-	f := &big{total: l.Status().Amendments, agreements: agreements + 2, small: sz.Small, large: sz.Large}
-	l.Close()
-	g = nil
+	f := &big{total: total, agreements: agreements + 2, small: sz.Small, large: sz.Large}
 
 	// p4: rebuild from the stream, against an ordered read of the same stream.
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
 	start := time.Now()
-	l, err = ledger.Open(ctx, cfg)
+	l, err := ledger.Open(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -543,6 +566,98 @@ func measureBig(ctx context.Context, sz Sizes, amendments, agreements int, log i
 	}
 	f.loaded = time.Since(start).Seconds()
 	return f, nil
+}
+
+// fill writes the big store's amendments (see generate) through a ledger
+// on cfg, and returns how many the ledger has.
+func fill(ctx context.Context, cfg ledger.Config, sz Sizes, amendments, agreements int, log io.Writer) (int, error) {
+	l, err := ledger.Open(ctx, cfg)
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	written, start := 0, time.Now()
+	err = generate(sz, amendments, agreements, func(as []*events.Amendment) error {
+		for len(as) > 0 {
+			n := min(len(as), 50_000)
+			if _, err := l.Append(ctx, as[:n], ledger.AppendOptions{}); err != nil {
+				return err
+			}
+			written += n
+			as = as[n:]
+		}
+		fmt.Fprintf(log, "bench: %d of %d amendments written (%s)\n", written, amendments, time.Since(start).Round(time.Second))
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return l.Status().Amendments, nil
+}
+
+// sliceAgreements is how many agreements generate makes at a time.
+const sliceAgreements = 10_000
+
+// generate calls put with the amendments of a big store, a slice at a
+// time: an agreement of sz.Small amendments ("bench-small") and one of
+// sz.Large ("bench-large"), then agreements numbered from
+// "agreement-000001" sharing the rest (one more each for the rest of the
+// division), sliceAgreements agreements at a time, their amendments
+// interleaved at random as appends from many users would be (as
+// synth.Many does). Every slice has a generator of its own, since a
+// generator keeps every amendment it made; they draw parties from one pool
+// sized for all the agreements, each party in about ten agreements. So
+// only one slice is held at once, whatever the size of the store.
+func generate(sz Sizes, amendments, agreements int, put func([]*events.Amendment) error) error {
+	g := synth.New(int64(sz.Seed))
+	if err := put(g.Agreement("bench-small", sz.Small)); err != nil {
+		return err
+	}
+	if err := put(g.Agreement("bench-large", sz.Large)); err != nil {
+		return err
+	}
+	if agreements <= 0 {
+		return nil
+	}
+	rest := max(amendments-sz.Small-sz.Large, 0)
+	per := max(rest/agreements, 1)
+	extra := max(rest-per*agreements, 0) // agreements with one more
+	parties := max(agreements/5, synth.DefaultConfig().Parties)
+	for made, k := 0, 0; made < agreements; made, k = made+sliceAgreements, k+1 {
+		n := min(sliceAgreements, agreements-made)
+		g := synth.New(int64(sz.Seed)<<20 + 1 + int64(k))
+		g.Parties = parties
+		rng := rand.New(rand.NewPCG(uint64(sz.Seed), uint64(k)))
+		names, left, active := make([]string, n), make([]int, n), make([]int, n)
+		size := 0
+		for i := range n {
+			names[i] = fmt.Sprintf("agreement-%06d", made+i+1)
+			left[i] = per
+			if made+i < extra {
+				left[i]++
+			}
+			active[i] = i
+			size += left[i]
+		}
+		out := make([]*events.Amendment, 0, size)
+		for len(active) > 0 {
+			j := rng.IntN(len(active))
+			i := active[j]
+			a := g.Next(names[i])
+			if a != nil {
+				out = append(out, a)
+				left[i]--
+			}
+			if a == nil || left[i] == 0 {
+				active[j] = active[len(active)-1]
+				active = active[:len(active)-1]
+			}
+		}
+		if err := put(out); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // orderedRead reads the ledger's stream with an ordered consumer and returns messages/s.
@@ -615,6 +730,9 @@ func (r *Report) WriteText(w io.Writer) error {
 	size := "full sizes"
 	if r.Sizes.Quick {
 		size = "quick sizes (smaller than the targets assume)"
+	}
+	if r.Sizes.Huge > 0 {
+		size += fmt.Sprintf(", p9 at %d amendments over %d agreements", r.Sizes.Huge, r.Sizes.HugeAgreements)
 	}
 	fmt.Fprintf(w, "ledger bench, %s; %s\n\n", size, r.Machine)
 	rows := [][]string{{"id", "measure", "ledger", "raw JetStream", "ratio", "target", "met"}}
