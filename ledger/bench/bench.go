@@ -504,6 +504,12 @@ func measureBig(ctx context.Context, sz Sizes, amendments, agreements int, log i
 		return nil, err
 	}
 	f := &big{total: total, agreements: agreements + 2, small: sz.Small, large: sz.Large}
+	phase := func(name string, start time.Time) {
+		fmt.Fprintf(log, "bench: %s in %s\n", name, time.Since(start).Round(time.Millisecond))
+	}
+	failed := func(what string, err error) (*big, error) {
+		return nil, fmt.Errorf("bench: %s, store of %d amendments: %w", what, f.total, err)
+	}
 
 	// p4: rebuild from the stream, against an ordered read of the same stream.
 	runtime.GC()
@@ -512,19 +518,22 @@ func measureBig(ctx context.Context, sz Sizes, amendments, agreements int, log i
 	start := time.Now()
 	l, err := ledger.Open(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return failed("p4, opening", err)
 	}
 	defer func() { l.Close() }()
 	if err := l.Ready(ctx); err != nil {
-		return nil, err
+		return failed("p4, rebuilding the read model", err)
 	}
 	f.rebuild = float64(f.total) / time.Since(start).Seconds()
+	phase("p4 read model rebuilt", start)
 	runtime.GC()
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
+	start = time.Now()
 	if f.raw, err = orderedRead(ctx, l.Conn(), f.total); err != nil {
-		return nil, err
+		return failed("p4, the ordered read", err)
 	}
+	phase("p4 ordered read", start)
 
 	// p7: resident memory per amendment.
 	f.heap = float64(after.HeapAlloc-min(before.HeapAlloc, after.HeapAlloc)) / float64(f.total)
@@ -533,10 +542,10 @@ func measureBig(ctx context.Context, sz Sizes, amendments, agreements int, log i
 	// left behind is not part of the ledger's query times.
 	runtime.GC()
 	if f.state, err = stateLatency(l, "bench-small", sz.Queries); err != nil {
-		return nil, err
+		return failed("p5", err)
 	}
 	if f.stateLarge, err = stateLatency(l, "bench-large", sz.Queries); err != nil {
-		return nil, err
+		return failed("p5", err)
 	}
 
 	// p6: conflicts at a time over every agreement.
@@ -546,25 +555,28 @@ func measureBig(ctx context.Context, sz Sizes, amendments, agreements int, log i
 	// and until the read model has loaded.
 	l.Close()
 	cfg.SnapshotEvery = 0
-	if l, err = ledger.Open(ctx, cfg); err != nil {
-		return nil, err
-	}
-	if err := l.Ready(ctx); err != nil {
-		return nil, err
-	}
-	l.Close() // the first open with snapshots on writes one
 	start = time.Now()
 	if l, err = ledger.Open(ctx, cfg); err != nil {
-		return nil, err
+		return failed("p8, opening to write a snapshot", err)
+	}
+	if err := l.Ready(ctx); err != nil {
+		return failed("p8, loading to write a snapshot", err)
+	}
+	l.Close() // the first open with snapshots on writes one
+	phase("p8 read model loaded again and a snapshot written", start)
+	start = time.Now()
+	if l, err = ledger.Open(ctx, cfg); err != nil {
+		return failed("p8, opening", err)
 	}
 	if _, err := l.State("bench-small", time.Now(), time.Time{}); err != nil {
-		return nil, err
+		return failed("p8, the first query", err)
 	}
 	f.restart = time.Since(start).Seconds()
 	if err := l.Ready(ctx); err != nil {
-		return nil, err
+		return failed("p8l, loading from the snapshot", err)
 	}
 	f.loaded = time.Since(start).Seconds()
+	phase("p8l restarted and loaded", start)
 	return f, nil
 }
 
