@@ -498,7 +498,12 @@ func measureBig(ctx context.Context, sz Sizes, amendments, agreements int, log i
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	cfg := ledger.Config{DataDir: dir, SnapshotEvery: -1}
+	// A load of millions of amendments on a busy machine can go more than
+	// the default Timeout (10 s) without applying a batch — its garbage
+	// collection marks a heap of gigabytes on two shared cores — and the
+	// ledger would call its read model stuck. Timeout bounds only how long
+	// a failure takes to show: no figure depends on it.
+	cfg := ledger.Config{DataDir: dir, SnapshotEvery: -1, Timeout: 2 * time.Minute}
 	total, err := fill(ctx, cfg, sz, amendments, agreements, log)
 	if err != nil {
 		return nil, err
