@@ -379,14 +379,13 @@ func (l *Ledger) agreementIndex(agreement string) (*projections.Index, error) {
 	if err != nil {
 		return nil, unavailable("reading the stream", err)
 	}
-	var msgs []message
-	if err := l.readStream(ctx, subject, last.Sequence, func(m message) { msgs = append(msgs, m) }); err != nil {
+	// Each message is decoded and filed as it arrives, while the client
+	// fetches the next ones; the agreement is folded once, at the end.
+	rm.ix.Defer()
+	err = l.readStream(ctx, subject, last.Sequence, func(m message) { rm.apply([]decoded{rm.decode(m)}) })
+	if err != nil {
 		return nil, err
 	}
-	ds := make([]decoded, len(msgs))
-	parallel(len(msgs), func(i int) { ds[i] = rm.decode(msgs[i]) })
-	rm.ix.Defer()
-	rm.apply(ds)
 	rm.ix.Fold()
 	return rm.ix, nil
 }
