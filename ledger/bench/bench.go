@@ -283,21 +283,72 @@ func Appends(ctx context.Context, sz Sizes) (*Result, float64, error) {
 	as := g.Agreement("p1", sz.Appends)
 	data := encoded(as)
 
-	raw, err := publishOneAtATime(ctx, s.js, "raw.p1", data)
+	// An append returns once the read model has it, with the recorded time
+	// the stream gave it, which only a read of the stream tells: the raw
+	// operation under it is a publish, then its delivery to an ordered
+	// consumer. Measured beside the plain publish, as p1's ceiling.
+	delivered := make(chan uint64, 1)
+	cons, err := s.js.OrderedConsumer(ctx, "RAW", jetstream.OrderedConsumerConfig{FilterSubjects: []string{"raw.p1b"}})
 	if err != nil {
 		return nil, 0, err
 	}
-
-	start := time.Now()
-	for _, a := range as {
-		if _, err := s.l.Append(ctx, []*events.Amendment{a}, ledger.AppendOptions{}); err != nil {
-			return nil, 0, err
+	cc, err := cons.Consume(func(m jetstream.Msg) {
+		if meta, err := m.Metadata(); err == nil {
+			delivered <- meta.Sequence.Stream
 		}
+	})
+	if err != nil {
+		return nil, 0, err
 	}
-	lr := float64(len(as)) / time.Since(start).Seconds()
-	r := &Result{ID: "p1", Name: "one durable append at a time", Ledger: lr, Raw: ptr(raw), Ratio: ptr(lr / raw), Unit: "appends/s", Target: "≥ 0.9×"}
+	defer cc.Stop()
+	readBack := func(i int) error {
+		ack, err := s.js.Publish(ctx, "raw.p1b", data[i], jetstream.WithMsgID("b"+strconv.Itoa(i)))
+		if err != nil {
+			return err
+		}
+		for seq := range delivered {
+			if seq >= ack.Sequence {
+				return nil
+			}
+		}
+		return nil
+	}
+
+	// The three are measured in alternating blocks, so that a change in the
+	// machine's load falls on all of them (machines are shared and noisy).
+	var raw, back, led time.Duration
+	const block = 50
+	for lo := 0; lo < len(as); lo += block {
+		hi := min(lo+block, len(as))
+		start := time.Now()
+		for i := lo; i < hi; i++ {
+			if _, err := s.js.Publish(ctx, "raw.p1", data[i], jetstream.WithMsgID(strconv.Itoa(i))); err != nil {
+				return nil, 0, err
+			}
+		}
+		raw += time.Since(start)
+		start = time.Now()
+		for i := lo; i < hi; i++ {
+			if err := readBack(i); err != nil {
+				return nil, 0, err
+			}
+		}
+		back += time.Since(start)
+		start = time.Now()
+		for _, a := range as[lo:hi] {
+			if _, err := s.l.Append(ctx, []*events.Amendment{a}, ledger.AppendOptions{}); err != nil {
+				return nil, 0, err
+			}
+		}
+		led += time.Since(start)
+	}
+	n := float64(len(as))
+	rawRate, backRate, lr := n/raw.Seconds(), n/back.Seconds(), n/led.Seconds()
+	r := &Result{ID: "p1", Name: "one durable append at a time", Ledger: lr, Raw: ptr(rawRate), Ratio: ptr(lr / rawRate), Unit: "appends/s", Target: "≥ 0.9×",
+		Figures: map[string]float64{"read_back": backRate, "read_back_ratio": backRate / rawRate, "of_read_back": lr / backRate},
+		Note:    fmt.Sprintf("raw publish then its delivery to an ordered consumer (what returning with the stream's recorded time costs): %s appends/s, %.2f× of a publish; the ledger is %.2f× of it", num(backRate), backRate/rawRate, lr/backRate)}
 	r.Met = *r.Ratio >= 0.9
-	return r, raw, nil
+	return r, rawRate, nil
 }
 
 // publishBatches publishes data as atomic batches of size on subject, one
