@@ -137,6 +137,9 @@ func (l *Ledger) Validate(as []*events.Amendment) error {
 	if err := l.loaded(); err != nil {
 		return err
 	}
+	if err := l.rm.refuseDamaged(as); err != nil {
+		return err
+	}
 	var res AppendResult
 	fresh, err := partition(l.rm.ix, as, &res)
 	if err != nil {
@@ -147,6 +150,9 @@ func (l *Ledger) Validate(as []*events.Amendment) error {
 
 func (l *Ledger) dryRun(as []*events.Amendment, opts AppendOptions) (*AppendResult, error) {
 	if err := l.loaded(); err != nil {
+		return nil, err
+	}
+	if err := l.rm.refuseDamaged(as); err != nil {
 		return nil, err
 	}
 	// Not under the read model's lock: a dry run waits for a batch being
@@ -218,16 +224,20 @@ func checkVersion(ix *projections.Index, as []*events.Amendment, expect *uint64,
 func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg, map[events.Hash]writing, []refusal, *projections.Kept) {
 	ix := l.rm.ix
 	var live []*request
+	var refused []refusal
 	for _, r := range group {
 		if r.ctx.Err() != nil {
 			r.done <- r.ctx.Err()
+			continue
+		}
+		if err := l.rm.damagedIn(r.as); err != nil {
+			refused = append(refused, refusal{r, err})
 			continue
 		}
 		r.res = &AppendResult{Appended: []Appended{}}
 		live = append(live, r)
 	}
 	var accepted []*request
-	var refused []refusal
 	var kept *projections.Kept
 	if ownAgreements(live) {
 		// Concurrent writers on agreements of their own: checked together.

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,6 +41,8 @@ type Ledger struct {
 	loadMu     sync.Mutex         // orders starting it and Close
 	closed     sync.Once
 	snaps      *snapshots
+	dense      bool // the stream holds only the agreements' subjects (see damage.go)
+	faults     faults
 }
 
 // Open starts (or connects to) JetStream, makes sure the stream exists and
@@ -64,13 +68,18 @@ func Open(ctx context.Context, cfg Config) (*Ledger, error) {
 	}()
 	octx, cancel := context.WithTimeout(ctx, 4*cfg.Timeout)
 	defer cancel()
-	var err error
-	if err = l.waitForJetStream(octx); err != nil {
+	if err := l.waitForJetStream(octx); err != nil {
 		return nil, err
 	}
-	if _, err = ensureStream(octx, l.js, cfg); err != nil {
+	st, err := ensureStream(octx, l.js, cfg)
+	if err != nil {
 		return nil, err
 	}
+	// A stream of the agreements' subjects alone delivers every sequence
+	// to the read model: one never delivered could not be read.
+	subjects := st.CachedInfo().Config.Subjects
+	l.dense = len(subjects) == 1 && subjects[0] == cfg.Subject+".*"
+	l.rm.dmg.dense = l.dense
 	if l.snaps, err = openSnapshots(octx, l.js, cfg); err != nil {
 		return nil, err
 	}
@@ -121,7 +130,11 @@ func (l *Ledger) load(ctx context.Context) {
 	// What the stream holds now is filed as it comes and folded once, at
 	// the end, on every core.
 	l.rm.ix.Defer()
-	from := l.snaps.load(ctx, l.rm, l.js)
+	var holes func(ctx context.Context, from, to uint64) (uint64, error)
+	if l.dense {
+		holes = l.firstHole
+	}
+	from := l.snaps.load(ctx, l.rm, l.js, holes)
 	if ctx.Err() != nil {
 		fail(ctx.Err())
 		return
@@ -427,60 +440,120 @@ func read[T any](l *Ledger, fn func(ix *projections.Index) (T, error)) (T, error
 	return fn(l.rm.ix)
 }
 
+// QueryOption modifies a question about one agreement.
+type QueryOption func(*queryOptions)
+
+type queryOptions struct{ allowDamaged bool }
+
+// AllowDamaged answers a question about a damaged agreement from its
+// intact prefix, the answer marked Damaged, where it would fail with an
+// error of kind Damaged.
+func AllowDamaged() QueryOption { return func(o *queryOptions) { o.allowDamaged = true } }
+
 // readAgreement runs fn, a query about one agreement, on the index; or,
 // while the index loads, on an index of that agreement's messages alone.
-func readAgreement[T any](l *Ledger, agreement string, fn func(ix *projections.Index) (T, error)) (T, error) {
+// A damaged agreement is an error unless the options allow it; then the
+// damage is returned with the answer.
+func readAgreement[T any](l *Ledger, agreement string, opts []QueryOption, fn func(ix *projections.Index) (T, error)) (T, *projections.Damage, error) {
+	var o queryOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var zero T
+	var ix *projections.Index
+	var dmg *projections.Damage
 	if l.isReady() {
-		return read(l, fn)
+		ix, dmg = l.rm.ix, l.rm.damage(agreement)
+	} else {
+		var err error
+		if ix, dmg, err = l.agreementIndex(agreement); err != nil {
+			return zero, nil, err
+		}
 	}
-	ix, err := l.agreementIndex(agreement)
-	if err != nil {
-		var zero T
-		return zero, err
+	if dmg != nil && !o.allowDamaged {
+		return zero, nil, damagedError(dmg)
 	}
-	return fn(ix)
+	v, err := fn(ix)
+	return v, dmg, err
 }
 
 // State returns what an agreement said at valid time at, as known at knownAt
 // (zero: everything recorded).
-func (l *Ledger) State(agreement string, at, knownAt time.Time) (*projections.State, error) {
-	return readAgreement(l, agreement, func(ix *projections.Index) (*projections.State, error) { return ix.State(agreement, at, knownAt) })
+func (l *Ledger) State(agreement string, at, knownAt time.Time, opts ...QueryOption) (*projections.State, error) {
+	s, dmg, err := readAgreement(l, agreement, opts, func(ix *projections.Index) (*projections.State, error) { return ix.State(agreement, at, knownAt) })
+	if err == nil {
+		s.Damaged = dmg
+	}
+	return s, err
 }
 
 // Conflicts returns the conflicts between exclusive grants at (at, knownAt).
+// Damaged agreements take part with their intact prefixes, and are listed.
 func (l *Ledger) Conflicts(at, knownAt time.Time) (*projections.ConflictReport, error) {
 	return read(l, func(ix *projections.Index) (*projections.ConflictReport, error) {
-		return ix.Conflicts(at, knownAt), nil
+		r := ix.Conflicts(at, knownAt)
+		r.Damaged, _ = l.rm.damages()
+		return r, nil
 	})
 }
 
-// Check answers whether a party may offer something at a time.
+// Check answers whether a party may offer something at a time. Damaged
+// agreements take part with their intact prefixes, and are listed.
 func (l *Ledger) Check(q projections.RightsQuery) (projections.Rights, error) {
-	return read(l, func(ix *projections.Index) (projections.Rights, error) { return ix.Check(q), nil })
+	return read(l, func(ix *projections.Index) (projections.Rights, error) {
+		r := ix.Check(q)
+		r.Damaged, _ = l.rm.damages()
+		return r, nil
+	})
 }
 
 // History returns an agreement's amendments in recording order.
-func (l *Ledger) History(agreement string) (*projections.History, error) {
-	return readAgreement(l, agreement, func(ix *projections.Index) (*projections.History, error) { return ix.History(agreement) })
+func (l *Ledger) History(agreement string, opts ...QueryOption) (*projections.History, error) {
+	h, dmg, err := readAgreement(l, agreement, opts, func(ix *projections.Index) (*projections.History, error) { return ix.History(agreement) })
+	if err == nil {
+		h.Damaged = dmg
+	}
+	return h, err
 }
 
 // Timeline returns an agreement's clauses as bars over valid time.
-func (l *Ledger) Timeline(agreement string, knownAt time.Time) (*projections.Timeline, error) {
-	return readAgreement(l, agreement, func(ix *projections.Index) (*projections.Timeline, error) {
+func (l *Ledger) Timeline(agreement string, knownAt time.Time, opts ...QueryOption) (*projections.Timeline, error) {
+	tl, dmg, err := readAgreement(l, agreement, opts, func(ix *projections.Index) (*projections.Timeline, error) {
 		return ix.Timeline(agreement, knownAt)
 	})
+	if err == nil {
+		tl.Damaged = dmg
+	}
+	return tl, err
 }
 
 // Diff returns what changed in an agreement between two valid times.
-func (l *Ledger) Diff(agreement string, from, to, knownAt time.Time) (*projections.Diff, error) {
-	return readAgreement(l, agreement, func(ix *projections.Index) (*projections.Diff, error) {
+func (l *Ledger) Diff(agreement string, from, to, knownAt time.Time, opts ...QueryOption) (*projections.Diff, error) {
+	d, dmg, err := readAgreement(l, agreement, opts, func(ix *projections.Index) (*projections.Diff, error) {
 		return ix.Diff(agreement, from, to, knownAt)
 	})
+	if err == nil {
+		d.Damaged = dmg
+	}
+	return d, err
 }
 
 // Agreements lists the agreements with their status at valid time at.
+// A damaged agreement is marked; one of which nothing can be read is
+// listed with the status "damaged".
 func (l *Ledger) Agreements(at time.Time) ([]projections.Summary, error) {
-	return read(l, func(ix *projections.Index) ([]projections.Summary, error) { return ix.Agreements(at), nil })
+	return read(l, func(ix *projections.Index) ([]projections.Summary, error) {
+		ss := ix.Agreements(at)
+		ds, _ := l.rm.damages()
+		for _, d := range ds {
+			i, found := slices.BinarySearchFunc(ss, d.Agreement, func(s projections.Summary, name string) int { return strings.Compare(s.Agreement, name) })
+			if !found {
+				ss = slices.Insert(ss, i, projections.Summary{Agreement: d.Agreement, Status: "damaged", Parties: []string{}})
+			}
+			ss[i].Damaged = &d
+		}
+		return ss, nil
+	})
 }
 
 // WhatIf answers a counterfactual without writing anything.
