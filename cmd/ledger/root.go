@@ -14,6 +14,8 @@ import (
 
 	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/ledger"
+	"github.com/agreement-ledger/ledger/ledger/render"
+	"github.com/agreement-ledger/ledger/projections"
 	"github.com/oklog/ulid/v2"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -33,6 +35,7 @@ type app struct {
 	data, url, output, stream string
 	replicas                  int
 	verbose                   bool
+	allowDamaged              bool
 	nats                      natsAuth
 
 	// code is the exit code of a command that did what it was asked: not
@@ -52,6 +55,7 @@ const (
 	exitInvalid  = 2
 	exitDenied   = 3 // a rights check said no
 	exitConflict = 4
+	exitDamaged  = 5 // the answer would rest on a damaged history
 )
 
 // exitCode is the exit code of a command that failed with err, by its
@@ -62,6 +66,8 @@ func exitCode(err error) int {
 		return exitInvalid
 	case events.Conflict:
 		return exitConflict
+	case events.Damaged:
+		return exitDamaged
 	}
 	return exitInternal
 }
@@ -106,7 +112,8 @@ New here? Run "ledger demo".
 
 Times are RFC 3339 date-times or dates (2026-03-15 is midnight UTC).
 Exit codes: 0 ok, 1 error, 2 invalid input (nothing written), 3 rights check
-denied, 4 concurrency conflict (--expect-version did not match).`,
+denied, 4 concurrency conflict (--expect-version did not match), 5 the store
+is damaged and the answer would rest on a broken chain (--allow-damaged).`,
 		Version:       version(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -146,6 +153,7 @@ denied, 4 concurrency conflict (--expect-version did not match).`,
 	f.IntVar(&a.replicas, "replicas", 1, "replicas of the stream when the ledger creates it (3 on a cluster)")
 	f.StringVarP(&a.output, "output", "o", "text", "output format: text for people, json for programs")
 	f.BoolVarP(&a.verbose, "verbose", "v", false, "log what the ledger does on stderr")
+	f.BoolVar(&a.allowDamaged, "allow-damaged", false, "answer about a damaged agreement from the versions the store can still read, marked damaged, instead of failing with exit 5")
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(
@@ -245,8 +253,61 @@ func answer[T any](a *app, cmd *cobra.Command, known *knownFlag, ask func(ctx co
 		if err != nil {
 			return err
 		}
-		return a.emit(v, func(w io.Writer) error { return text(w, v) })
+		ds := damageOf(v)
+		err = a.emit(v, func(w io.Writer) error {
+			if err := render.Damaged(w, ds); err != nil {
+				return err
+			}
+			return text(w, v)
+		})
+		if err == nil && len(ds) > 0 && !a.allowDamaged {
+			// A question about several agreements is answered with the
+			// damaged ones' intact prefixes: the answer is printed, marked,
+			// and the exit code says it is not whole.
+			return &events.Error{Kind: events.Damaged, Message: fmt.Sprintf("the answer above rests on %s whose history the store cannot read whole (first: %s from version %d); run ledger verify, recover the store as the README's \"Recovering a damaged store\" says, or accept it with --allow-damaged",
+				render.Plural(len(ds), "agreement", "agreements"), ds[0].Agreement, ds[0].Version)}
+		}
+		return err
 	})
+}
+
+// damageOf returns the damaged agreements an answer rests on.
+func damageOf(v any) []projections.Damage {
+	one := func(d *projections.Damage) []projections.Damage {
+		if d == nil {
+			return nil
+		}
+		return []projections.Damage{*d}
+	}
+	switch v := v.(type) {
+	case *projections.State:
+		return one(v.Damaged)
+	case *projections.History:
+		return one(v.Damaged)
+	case *projections.Timeline:
+		return one(v.Damaged)
+	case *projections.Diff:
+		return one(v.Damaged)
+	case *projections.ConflictReport:
+		return v.Damaged
+	case projections.Rights:
+		return v.Damaged
+	case []projections.Summary:
+		var out []projections.Damage
+		for _, s := range v {
+			out = append(out, one(s.Damaged)...)
+		}
+		return out
+	}
+	return nil
+}
+
+// queryOptions are the options of a question about one agreement.
+func (a *app) queryOptions() []ledger.QueryOption {
+	if a.allowDamaged {
+		return []ledger.QueryOption{ledger.AllowDamaged()}
+	}
+	return nil
 }
 
 // emit writes v as its JSON document with -o json, or as text for people.
