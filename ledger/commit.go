@@ -3,7 +3,9 @@ package ledger
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
@@ -164,6 +166,7 @@ func (l *Ledger) commit(group []*request) {
 		l.rm.expect(ws)
 		seq, err := l.publish(accepted[0].ctx, msgs, progress)
 		if err == nil {
+			l.faults.clearNoSpace()
 			err = l.finish(accepted, seq)
 		}
 		// Whatever of the batch the read model did not take back from the
@@ -232,6 +235,11 @@ func (l *Ledger) publish(ctx context.Context, msgs []*nats.Msg, progress func(do
 		}
 		seq, err := l.publishBatch(ctx, batch)
 		if err != nil {
+			if start > 0 && !errors.Is(err, errRetry) {
+				// The batches before are recorded: say how much, so that
+				// the user knows what running the input again will do.
+				err = partly(err, start, len(msgs))
+			}
 			return 0, err
 		}
 		last = seq
@@ -271,7 +279,7 @@ func (l *Ledger) publishBatch(ctx context.Context, batch []*nats.Msg) (uint64, e
 	if len(batch) == 1 {
 		ack, err := l.js.PublishMsg(ctx, batch[0])
 		if err != nil {
-			return 0, classify(err)
+			return 0, l.classify(err)
 		}
 		if ack.Duplicate {
 			// Stored before, under the same id: the retry sees it and reports it.
@@ -281,6 +289,9 @@ func (l *Ledger) publishBatch(ctx context.Context, batch []*nats.Msg) (uint64, e
 			return 0, errRetry
 		}
 		return ack.Sequence, nil
+	}
+	if err := l.room(ctx, batch); err != nil {
+		return 0, err
 	}
 	id := ulid.Make().String()
 	for i, m := range batch {
@@ -296,20 +307,107 @@ func (l *Ledger) publishBatch(ctx context.Context, batch []*nats.Msg) (uint64, e
 	}
 	ack, err := l.js.PublishMsg(ctx, batch[len(batch)-1])
 	if err != nil {
-		return 0, classify(err)
+		return 0, l.classify(err)
 	}
 	return ack.Sequence, nil
 }
 
 // classify turns a publish error into errRetry (the stream moved on under
 // us), or an error a user can act on.
-func classify(err error) error {
+func (l *Ledger) classify(err error) error {
 	for _, code := range []jetstream.ErrorCode{codeWrongLastSeq, codeWrongLastSeqConstant, codeBatchDuplicate} {
 		if errors.Is(err, &jetstream.APIError{ErrorCode: code}) {
 			return errRetry
 		}
 	}
+	if e := l.noSpace(err); e != nil {
+		return e
+	}
 	return unavailable("appending", err)
+}
+
+// Error codes of JetStream out of room: the server's store limit (its
+// default is three quarters of the disk's free space when it started) or
+// the account's.
+const (
+	codeInsufficientResources = 10023
+	codeStorageExceeded       = 10047
+)
+
+// noSpace returns the error of a publish refused for want of space, or
+// nil. JetStream refuses the whole atomic batch, so nothing of it was
+// written; the ledger remembers it for Health until an append succeeds.
+func (l *Ledger) noSpace(err error) error {
+	var api *jetstream.APIError
+	if !errors.As(err, &api) || api.ErrorCode != codeInsufficientResources && api.ErrorCode != codeStorageExceeded {
+		return nil
+	}
+	return l.outOfSpace(api.Description, "")
+}
+
+// outOfSpace is the error of an input refused for want of space; detail,
+// if any, says how much there is.
+func (l *Ledger) outOfSpace(reason, detail string) error {
+	where := "the store at " + l.cfg.DataDir
+	if l.cfg.URL != "" {
+		where = "the NATS server at " + l.cfg.URL
+	}
+	msg := fmt.Sprintf("%s is out of space (JetStream: %s)", where, reason)
+	l.faults.setNoSpace(msg)
+	if detail != "" {
+		detail = " (" + detail + ")"
+	}
+	return &events.Error{Kind: events.NoSpace, Message: msg + "; nothing of this input was recorded" + detail + "; free space, or raise --max-store, and run it again"}
+}
+
+// room refuses an atomic batch the store has no room for. JetStream
+// (nats-server 2.15) checks its store limit on each message as an R1
+// stream commits a batch: a batch that crosses the limit is stored in
+// part, and its commit never answered. So the ledger checks first,
+// against the embedded server's limit and usage, or the account's limit
+// on an external server. Concurrent writers can still cross it together;
+// what is stored then is whole amendments, each once (ids), chained.
+func (l *Ledger) room(ctx context.Context, batch []*nats.Msg) error {
+	need := int64(0)
+	for _, m := range batch {
+		need += int64(len(m.Subject)+len(m.Data)) + 64
+		for k, vs := range m.Header {
+			for _, v := range vs {
+				need += int64(len(k) + len(v) + 4)
+			}
+		}
+	}
+	var used, limit int64
+	if l.emb != nil {
+		info, err := l.emb.srv.Jsz(nil)
+		if err != nil {
+			return nil // JetStream answers for itself
+		}
+		used, limit = int64(info.Store), info.Config.MaxStore
+	} else {
+		ai, err := l.js.AccountInfo(ctx)
+		if err != nil {
+			return nil
+		}
+		used, limit = int64(ai.Store), ai.Limits.MaxStore
+	}
+	if limit > 0 && used+need > limit {
+		return l.outOfSpace("insufficient resources", fmt.Sprintf("%d bytes used of %d; a batch of %d amendments needs about %d more", used, limit, len(batch), need))
+	}
+	return nil
+}
+
+// partly is err, of a publish that failed after done of total amendments
+// were recorded in whole batches, saying so.
+func partly(err error, done, total int) error {
+	var e *events.Error
+	if errors.As(err, &e) {
+		c := *e
+		c.Message = strings.Replace(c.Message, "; nothing of this input was recorded", "", 1)
+		c.Message += fmt.Sprintf("; %d of the %d amendments of this input were recorded, in whole batches, and no more", done, total)
+		return &c
+	}
+	return fmt.Errorf("%w; %d of the %d amendments of this input were recorded, in whole batches, and no more", err, done, total)
 }
 
 // finish waits until the read model has the committed amendments, then

@@ -419,6 +419,11 @@ func (l *Ledger) catchUp(ctx context.Context) error {
 
 // unavailable wraps a JetStream failure with a message a user can act on.
 func unavailable(what string, err error) error {
+	var api *jetstream.APIError
+	if errors.As(err, &api) {
+		// JetStream answered, with an error: say what it said, once.
+		return &events.Error{Kind: events.Internal, Message: fmt.Sprintf("%s: JetStream refused it: %s (error %d)", what, api.Description, api.ErrorCode)}
+	}
 	msg := fmt.Sprintf("%s: JetStream did not answer", what)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -33,6 +35,7 @@ type app struct {
 	stdout, stderr io.Writer
 
 	data, url, output, stream string
+	maxStore                  string
 	replicas                  int
 	verbose                   bool
 	allowDamaged              bool
@@ -150,6 +153,7 @@ is damaged and the answer would rest on a broken chain (--allow-damaged).`,
 	f.StringVar(&a.nats.cert, "nats-cert", "", "client certificate for NATS TLS")
 	f.StringVar(&a.nats.key, "nats-key", "", "client key for NATS TLS")
 	f.StringVar(&a.stream, "stream", "LEDGER", "JetStream stream name")
+	f.StringVar(&a.maxStore, "max-store", "", "the most the embedded store may hold on disk, e.g. 512M or 20G (default: three quarters of the disk's free space); past it appends fail as out of space, writing nothing")
 	f.IntVar(&a.replicas, "replicas", 1, "replicas of the stream when the ledger creates it (3 on a cluster)")
 	f.StringVarP(&a.output, "output", "o", "text", "output format: text for people, json for programs")
 	f.BoolVarP(&a.verbose, "verbose", "v", false, "log what the ledger does on stderr")
@@ -194,7 +198,38 @@ func (a *app) setup(cmd *cobra.Command) error {
 	if a.replicas < 1 || a.replicas > 5 {
 		return invalid("--replicas %d: a stream has 1 to 5 replicas", a.replicas)
 	}
+	if _, err := parseSize(a.maxStore); err != nil {
+		return invalid("--max-store %q: %v", a.maxStore, err)
+	}
 	return nil
+}
+
+// parseSize reads a size in bytes with an optional K, M, G or T suffix
+// (powers of 1024); "" is 0.
+func parseSize(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	mult := int64(1)
+	switch strings.ToUpper(s[len(s)-1:]) {
+	case "K":
+		mult = 1 << 10
+	case "M":
+		mult = 1 << 20
+	case "G":
+		mult = 1 << 30
+	case "T":
+		mult = 1 << 40
+	}
+	digits := s
+	if mult > 1 {
+		digits = s[:len(s)-1]
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("give a positive number of bytes, with K, M, G or T for KiB, MiB, GiB or TiB")
+	}
+	return n * mult, nil
 }
 
 // config is the ledger configuration the global options describe.
@@ -213,6 +248,7 @@ func (a *app) config() ledger.Config {
 		Stream:    a.stream,
 		Replicas:  a.replicas,
 	}
+	cfg.MaxStore, _ = parseSize(a.maxStore) // checked in setup
 	if a.verbose {
 		cfg.Logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
