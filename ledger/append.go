@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/projections"
@@ -50,6 +51,7 @@ type Appended struct {
 type request struct {
 	ctx      context.Context
 	as       []*events.Amendment
+	ids      bool // the input carried every amendment's id
 	expect   *uint64
 	progress func(done, total int)
 	done     chan error
@@ -66,9 +68,10 @@ func (l *Ledger) Append(ctx context.Context, as []*events.Amendment, opts Append
 	if len(as) == 0 {
 		return nil, events.Errorf(events.Invalid, "nothing to append")
 	}
+	ids := true // every amendment came with its id: running the input again is safe
 	for _, a := range as {
 		if a.ID == (ulid.ULID{}) {
-			a.ID = ulid.Make()
+			a.ID, ids = ulid.Make(), false
 		}
 	}
 	// From here on the ledger works on its own copies, read back as the
@@ -88,7 +91,7 @@ func (l *Ledger) Append(ctx context.Context, as []*events.Amendment, opts Append
 	if opts.DryRun {
 		return l.dryRun(as, opts)
 	}
-	req := &request{ctx: ctx, as: as, expect: opts.ExpectVersion, progress: opts.Progress, done: make(chan error, 1)}
+	req := &request{ctx: ctx, as: as, ids: ids, expect: opts.ExpectVersion, progress: opts.Progress, done: make(chan error, 1)}
 	l.startLoad() // appends are checked against the whole read model
 	if l.commitAlone(req) {
 		if err := <-req.done; err != nil {
@@ -110,7 +113,18 @@ func (l *Ledger) Append(ctx context.Context, as []*events.Amendment, opts Append
 		}
 		return req.res, nil
 	case <-ctx.Done():
-		return nil, fmt.Errorf("ledger: append: %w (the amendments may still be recorded; appending them again is safe)", ctx.Err())
+		// The commit loop stops the request before its next batch, or
+		// abandons its batch in flight within interruptGrace, and answers
+		// what was recorded.
+		select {
+		case err := <-req.done:
+			if err != nil {
+				return nil, err
+			}
+			return req.res, nil
+		case <-time.After(interruptGrace + 500*time.Millisecond):
+		}
+		return nil, fmt.Errorf("ledger: append: %w (the amendments may still be recorded; appending them again with the same ids is safe)", ctx.Err())
 	case <-l.stop:
 		// Closing: the commit loop answers the requests it took before it
 		// stops; one queued after it stopped is never taken.
@@ -227,7 +241,7 @@ func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg, map[events.
 	var refused []refusal
 	for _, r := range group {
 		if r.ctx.Err() != nil {
-			r.done <- r.ctx.Err()
+			r.done <- &events.Error{Kind: events.Internal, Message: "interrupted" + nothingRecorded, Err: r.ctx.Err()}
 			continue
 		}
 		if err := l.rm.damagedIn(r.as); err != nil {

@@ -174,7 +174,15 @@ func (l *Ledger) commit(group []*request) {
 		kept.Abort()
 		l.rm.forget(ws)
 		if err != nil && !errors.Is(err, errRetry) {
+			var p *partial
+			if errors.As(err, &p) && len(accepted) > 1 {
+				err = p.err // counts of the group say nothing of each input
+			}
 			for _, r := range accepted {
+				if p != nil && len(accepted) == 1 {
+					r.done <- p.explain(r.ids)
+					continue
+				}
 				r.done <- err
 			}
 			return
@@ -228,6 +236,11 @@ func (l *Ledger) publish(ctx context.Context, msgs []*nats.Msg, progress func(do
 	lastBySubject := map[string]uint64{} // what the batches before wrote
 	for start := 0; start < len(msgs); start += maxBatch {
 		batch := msgs[start:min(start+maxBatch, len(msgs))]
+		if ctx.Err() != nil {
+			// Interrupted before this batch: the batches before are
+			// recorded, none after.
+			return 0, &partial{err: interrupted(), done: start, total: len(msgs), sure: true}
+		}
 		if start > 0 {
 			// The first message of each agreement in a later batch must
 			// follow what the earlier batches wrote.
@@ -235,10 +248,12 @@ func (l *Ledger) publish(ctx context.Context, msgs []*nats.Msg, progress func(do
 		}
 		seq, err := l.publishBatch(ctx, batch)
 		if err != nil {
-			if start > 0 && !errors.Is(err, errRetry) {
-				// The batches before are recorded: say how much, so that
-				// the user knows what running the input again will do.
-				err = partly(err, start, len(msgs))
+			if !errors.Is(err, errRetry) {
+				// Say how much is recorded, so that the user knows what
+				// running the input again will do. A batch refused for
+				// want of space was refused whole; one unanswered may have
+				// been recorded.
+				err = &partial{err: err, done: start, total: len(msgs), inFlight: len(batch), sure: events.KindOf(err) == events.NoSpace}
 			}
 			return 0, err
 		}
@@ -274,23 +289,32 @@ func fixExpectations(batch []*nats.Msg, lastBySubject map[string]uint64) {
 }
 
 func (l *Ledger) publishBatch(ctx context.Context, batch []*nats.Msg) (uint64, error) {
-	ctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
-	defer cancel()
+	actx, stop := l.ackContext(ctx)
+	defer stop()
+	fail := func(err error) error {
+		switch context.Cause(actx) {
+		case errConnLost:
+			return &events.Error{Kind: events.Internal, Message: fmt.Sprintf("the connection to NATS at %s was lost", orEmbedded(l.url))}
+		case errInterrupted:
+			return interrupted()
+		}
+		return l.classify(err)
+	}
 	if len(batch) == 1 {
-		ack, err := l.js.PublishMsg(ctx, batch[0])
+		ack, err := l.js.PublishMsg(actx, batch[0])
 		if err != nil {
-			return 0, l.classify(err)
+			return 0, fail(err)
 		}
 		if ack.Duplicate {
 			// Stored before, under the same id: the retry sees it and reports it.
-			if err := l.rm.waitFor(ctx, ack.Sequence, l.cfg.Timeout); err != nil {
+			if err := l.rm.waitFor(actx, ack.Sequence, l.cfg.Timeout); err != nil {
 				return 0, err
 			}
 			return 0, errRetry
 		}
 		return ack.Sequence, nil
 	}
-	if err := l.room(ctx, batch); err != nil {
+	if err := l.room(actx, batch); err != nil {
 		return 0, err
 	}
 	id := ulid.Make().String()
@@ -305,11 +329,17 @@ func (l *Ledger) publishBatch(ctx context.Context, batch []*nats.Msg) (uint64, e
 			return 0, unavailable("publishing a batch", err)
 		}
 	}
-	ack, err := l.js.PublishMsg(ctx, batch[len(batch)-1])
+	ack, err := l.js.PublishMsg(actx, batch[len(batch)-1])
 	if err != nil {
-		return 0, l.classify(err)
+		return 0, fail(err)
 	}
 	return ack.Sequence, nil
+}
+
+// interrupted is the error of an append whose caller gave up (SIGINT,
+// SIGTERM): its batch in flight was not acknowledged within interruptGrace.
+func interrupted() error {
+	return &events.Error{Kind: events.Internal, Message: "interrupted"}
 }
 
 // classify turns a publish error into errRetry (the stream moved on under
@@ -357,7 +387,7 @@ func (l *Ledger) outOfSpace(reason, detail string) error {
 	if detail != "" {
 		detail = " (" + detail + ")"
 	}
-	return &events.Error{Kind: events.NoSpace, Message: msg + "; nothing of this input was recorded" + detail + "; free space, or raise --max-store, and run it again"}
+	return &events.Error{Kind: events.NoSpace, Message: msg + nothingRecorded + "; free space" + detail + ", or raise --max-store, and run it again"}
 }
 
 // room refuses an atomic batch the store has no room for. JetStream
@@ -397,17 +427,72 @@ func (l *Ledger) room(ctx context.Context, batch []*nats.Msg) error {
 	return nil
 }
 
-// partly is err, of a publish that failed after done of total amendments
-// were recorded in whole batches, saying so.
-func partly(err error, done, total int) error {
-	var e *events.Error
-	if errors.As(err, &e) {
-		c := *e
-		c.Message = strings.Replace(c.Message, "; nothing of this input was recorded", "", 1)
-		c.Message += fmt.Sprintf("; %d of the %d amendments of this input were recorded, in whole batches, and no more", done, total)
-		return &c
+// nothingRecorded is what an error says when none of the input was.
+const nothingRecorded = "; nothing of this input was recorded"
+
+// partial is a publish that failed after done of total amendments were
+// recorded, in whole batches. The batch in flight (inFlight amendments)
+// was refused whole when sure, else it may have been recorded too.
+type partial struct {
+	err         error
+	done, total int
+	inFlight    int
+	sure        bool
+}
+
+func (p *partial) Error() string { return p.err.Error() }
+func (p *partial) Unwrap() error { return p.err }
+
+// explain says what err, a publish's failure, left recorded of r's input
+// and what running it again does. ids says whether the input carried its
+// amendments' ids: without them, the ledger assigned new ones, and a run
+// again would record what was recorded a second time.
+func (p *partial) explain(ids bool) error {
+	if p.done == 0 && p.sure {
+		if strings.Contains(p.err.Error(), nothingRecorded) {
+			return p.err
+		}
+		return &events.Error{Kind: events.KindOf(p.err), Message: p.err.Error() + nothingRecorded}
 	}
-	return fmt.Errorf("%w; %d of the %d amendments of this input were recorded, in whole batches, and no more", err, done, total)
+	var msg strings.Builder
+	base := p.err
+	var e *events.Error
+	kind := events.KindOf(base)
+	if errors.As(base, &e) {
+		msg.WriteString(e.Message)
+	} else {
+		msg.WriteString(base.Error())
+	}
+	maybe := ""
+	if !p.sure && p.inFlight > 0 {
+		maybe = fmt.Sprintf(" (and perhaps the batch in flight, amendments %d-%d)", p.done+1, p.done+p.inFlight)
+	}
+	var what string
+	if p.done == 0 {
+		what = fmt.Sprintf("; none of the %d amendments of this input is acknowledged%s", p.total, maybe)
+	} else {
+		what = fmt.Sprintf("; %d of the %d amendments of this input were recorded, in whole batches%s, and no more", p.done, p.total, maybe)
+	}
+	text := msg.String()
+	if strings.Contains(text, nothingRecorded) {
+		text = strings.Replace(text, nothingRecorded, what, 1)
+	} else {
+		text += what
+	}
+	msg.Reset()
+	msg.WriteString(text)
+	recorded := p.done > 0 || !p.sure
+	switch {
+	case ids && recorded:
+		msg.WriteString("; running the same input again records the rest exactly once")
+	case ids:
+		msg.WriteString("; run it again when the store can take it")
+	case p.done > 0:
+		fmt.Fprintf(&msg, "; the input carries no ids, so running it again would record the first %d again (and the batch in flight, if it was recorded): give each amendment an id, or run only those that ledger history does not show", p.done)
+	case recorded:
+		msg.WriteString("; the input carries no ids: before running it again, check with ledger history whether the batch in flight was recorded, or give each amendment an id")
+	}
+	return &events.Error{Kind: kind, Message: msg.String()}
 }
 
 // finish waits until the read model has the committed amendments, then

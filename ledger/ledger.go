@@ -43,6 +43,8 @@ type Ledger struct {
 	snaps      *snapshots
 	dense      bool // the stream holds only the agreements' subjects (see damage.go)
 	faults     faults
+	watch      *connWatch // the writers' connection (see conn.go)
+	url        string     // the server connected to: cfg.URL, or the one sharing DataDir
 }
 
 // Open starts (or connects to) JetStream, makes sure the stream exists and
@@ -56,7 +58,7 @@ type Ledger struct {
 // every other call waits for the load. Ready waits for it too.
 func Open(ctx context.Context, cfg Config) (*Ledger, error) {
 	cfg = cfg.withDefaults()
-	l := &Ledger{cfg: cfg, rm: newReadModel(cfg.Subject, cfg.Logger), requests: make(chan *request, 1024), stop: make(chan struct{})}
+	l := &Ledger{cfg: cfg, rm: newReadModel(cfg.Subject, cfg.Logger), requests: make(chan *request, 1024), stop: make(chan struct{}), watch: newConnWatch()}
 	if err := l.connect(); err != nil {
 		return nil, err
 	}
@@ -263,8 +265,15 @@ func (l *Ledger) connect() error {
 			l.emb = emb
 		}
 	}
+	l.url = url
 	dial := func(name string) (*nats.Conn, jetstream.JetStream, error) {
 		opts := append(connectOptions(cfg), nats.Name(name))
+		if name == writers {
+			opts = append(opts,
+				nats.DisconnectErrHandler(func(*nats.Conn, error) { l.watch.down() }),
+				nats.ReconnectHandler(func(*nats.Conn) { l.watch.up() }),
+				nats.ClosedHandler(func(*nats.Conn) { l.watch.closed() }))
+		}
 		var nc *nats.Conn
 		var err error
 		if l.emb != nil {
@@ -282,7 +291,7 @@ func (l *Ledger) connect() error {
 	// writers' connection, an append's acknowledgement would wait behind the
 	// messages delivered to the read model (a large import's among them).
 	var err error
-	if l.nc, l.js, err = dial("agreement-ledger"); err == nil {
+	if l.nc, l.js, err = dial(writers); err == nil {
 		l.feed, l.feedJS, err = dial("agreement-ledger read model")
 	}
 	if err != nil {
@@ -290,6 +299,9 @@ func (l *Ledger) connect() error {
 	}
 	return err
 }
+
+// writers names the writers' connection.
+const writers = "agreement-ledger"
 
 func orEmbedded(url string) string {
 	if url == "" {
@@ -319,9 +331,16 @@ func (l *Ledger) waitForJetStream(ctx context.Context) error {
 	}
 }
 
-// Close stops appending, writes a snapshot (if the read model has loaded),
-// and shuts down the connection and the embedded server.
-func (l *Ledger) Close() error {
+// Close stops appending, writes a snapshot (if the read model has loaded
+// and the server is there), and shuts down the connection and the embedded
+// server.
+func (l *Ledger) Close() error { return l.close(true) }
+
+// CloseNow is Close without the snapshot: for a command interrupted
+// (SIGINT, SIGTERM), which should stop at once, however large the store.
+func (l *Ledger) CloseNow() error { return l.close(false) }
+
+func (l *Ledger) close(snapshot bool) error {
 	l.closed.Do(func() {
 		l.loadMu.Lock()
 		close(l.stop)
@@ -332,7 +351,7 @@ func (l *Ledger) Close() error {
 		l.wg.Wait()
 		l.committing.Lock() // a lone writer's commit ends; none starts
 		defer l.committing.Unlock()
-		if l.snaps != nil && l.isReady() {
+		if snapshot && l.snaps != nil && l.isReady() && l.nc.IsConnected() {
 			ctx, cancel := context.WithTimeout(context.Background(), l.cfg.Timeout)
 			l.snaps.write(ctx, l.rm, true)
 			cancel()
@@ -353,6 +372,10 @@ func (l *Ledger) shutdown() {
 	l.consMu.Unlock()
 	for _, nc := range []*nats.Conn{l.nc, l.feed} {
 		if nc == nil {
+			continue
+		}
+		if !nc.IsConnected() {
+			nc.Close() // nothing to drain to: a lost server is not waited for
 			continue
 		}
 		nc.Drain()

@@ -263,17 +263,57 @@ func (a *app) open(ctx context.Context) (*ledger.Ledger, error) {
 	return ledger.Open(ctx, cfg)
 }
 
-// with opens the ledger, runs fn and closes the ledger. The context ends on
-// SIGINT or SIGTERM.
+// with opens the ledger, runs fn and closes the ledger. SIGINT or SIGTERM
+// ends fn's context; fn then has stopGrace to return (an append, to have
+// its batch in flight acknowledged or abandoned) before the command stops
+// without it, and the ledger is closed without writing a snapshot.
 func (a *app) with(cmd *cobra.Command, fn func(ctx context.Context, l *ledger.Ledger) error) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	l, err := a.open(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return interruptedErr()
+		}
 		return err
 	}
-	defer l.Close()
-	return fn(ctx, l)
+	done := make(chan error, 1)
+	go func() { done <- fn(ctx, l) }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		select {
+		case err = <-done:
+		case <-time.After(stopGrace):
+			err = interruptedErr()
+		}
+	}
+	if ctx.Err() != nil {
+		// Closed without a snapshot, and not waited for long: a check of a
+		// large input still running holds the ledger, and the store, with
+		// every acknowledged write on disk, needs no orderly close.
+		closed := make(chan struct{})
+		go func() { l.CloseNow(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(time.Second):
+		}
+		if err == nil {
+			err = interruptedErr()
+		}
+		return err
+	}
+	l.Close()
+	return err
+}
+
+// stopGrace is how long a command has to finish after SIGINT or SIGTERM:
+// enough for an append's batch in flight (the ledger abandons it after a
+// second), short enough that the command stops within about a second.
+const stopGrace = 1200 * time.Millisecond
+
+func interruptedErr() error {
+	return events.Errorf(events.Internal, "interrupted")
 }
 
 // answer opens the ledger, asks it a question and writes the answer (see
