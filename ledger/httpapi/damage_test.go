@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -25,6 +26,11 @@ func TestDamagedStoreOverHTTP(t *testing.T) {
 	ledgertest.FlipBlock(t, l.Dir(), "LEDGER", 16)
 	ledgertest.Reopen(t, l)
 	s := newServerOn(t, l, withAuth)
+	// Until the read model has read the stream, /healthz cannot know
+	// (it says "loading").
+	if err := l.Ready(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 
 	res := s.do(req{path: "/healthz"})
 	doc := res.JSON(t)
