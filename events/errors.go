@@ -21,6 +21,12 @@ const (
 	Internal     ErrorKind = "internal"     // anything else
 	Unauthorized ErrorKind = "unauthorized" // no credentials, or unknown ones
 	Forbidden    ErrorKind = "forbidden"    // credentials that do not allow what was asked
+	// Damaged: the store cannot read an agreement's history whole, and
+	// the answer or append would rest on a broken chain.
+	Damaged ErrorKind = "damaged"
+	// NoSpace: the store is out of space; nothing of the input was
+	// recorded past what the message says.
+	NoSpace ErrorKind = "no_space"
 )
 
 // Sorts of Invalid that the HTTP API answers with statuses of their own.

@@ -68,7 +68,7 @@ func TestAgreementIndexAnswersAsTheReadModel(t *testing.T) {
 	recs, _ := read(l, func(ix *projections.Index) ([]*events.Record, error) { return ix.Records(), nil })
 	compared := 0
 	for _, name := range append(names, "no-such-agreement") {
-		ix, err := l.agreementIndex(name)
+		ix, _, err := l.agreementIndex(name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/projections"
@@ -50,6 +51,7 @@ type Appended struct {
 type request struct {
 	ctx      context.Context
 	as       []*events.Amendment
+	ids      bool // the input carried every amendment's id
 	expect   *uint64
 	progress func(done, total int)
 	done     chan error
@@ -66,9 +68,10 @@ func (l *Ledger) Append(ctx context.Context, as []*events.Amendment, opts Append
 	if len(as) == 0 {
 		return nil, events.Errorf(events.Invalid, "nothing to append")
 	}
+	ids := true // every amendment came with its id: running the input again is safe
 	for _, a := range as {
 		if a.ID == (ulid.ULID{}) {
-			a.ID = ulid.Make()
+			a.ID, ids = ulid.Make(), false
 		}
 	}
 	// From here on the ledger works on its own copies, read back as the
@@ -88,7 +91,7 @@ func (l *Ledger) Append(ctx context.Context, as []*events.Amendment, opts Append
 	if opts.DryRun {
 		return l.dryRun(as, opts)
 	}
-	req := &request{ctx: ctx, as: as, expect: opts.ExpectVersion, progress: opts.Progress, done: make(chan error, 1)}
+	req := &request{ctx: ctx, as: as, ids: ids, expect: opts.ExpectVersion, progress: opts.Progress, done: make(chan error, 1)}
 	l.startLoad() // appends are checked against the whole read model
 	if l.commitAlone(req) {
 		if err := <-req.done; err != nil {
@@ -110,7 +113,18 @@ func (l *Ledger) Append(ctx context.Context, as []*events.Amendment, opts Append
 		}
 		return req.res, nil
 	case <-ctx.Done():
-		return nil, fmt.Errorf("ledger: append: %w (the amendments may still be recorded; appending them again is safe)", ctx.Err())
+		// The commit loop stops the request before its next batch, or
+		// abandons its batch in flight within interruptGrace, and answers
+		// what was recorded.
+		select {
+		case err := <-req.done:
+			if err != nil {
+				return nil, err
+			}
+			return req.res, nil
+		case <-time.After(interruptGrace + 500*time.Millisecond):
+		}
+		return nil, fmt.Errorf("ledger: append: %w (the amendments may still be recorded; appending them again with the same ids is safe)", ctx.Err())
 	case <-l.stop:
 		// Closing: the commit loop answers the requests it took before it
 		// stops; one queued after it stopped is never taken.
@@ -137,6 +151,9 @@ func (l *Ledger) Validate(as []*events.Amendment) error {
 	if err := l.loaded(); err != nil {
 		return err
 	}
+	if err := l.rm.refuseDamaged(as); err != nil {
+		return err
+	}
 	var res AppendResult
 	fresh, err := partition(l.rm.ix, as, &res)
 	if err != nil {
@@ -147,6 +164,9 @@ func (l *Ledger) Validate(as []*events.Amendment) error {
 
 func (l *Ledger) dryRun(as []*events.Amendment, opts AppendOptions) (*AppendResult, error) {
 	if err := l.loaded(); err != nil {
+		return nil, err
+	}
+	if err := l.rm.refuseDamaged(as); err != nil {
 		return nil, err
 	}
 	// Not under the read model's lock: a dry run waits for a batch being
@@ -218,16 +238,20 @@ func checkVersion(ix *projections.Index, as []*events.Amendment, expect *uint64,
 func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg, map[events.Hash]writing, []refusal, *projections.Kept) {
 	ix := l.rm.ix
 	var live []*request
+	var refused []refusal
 	for _, r := range group {
 		if r.ctx.Err() != nil {
-			r.done <- r.ctx.Err()
+			r.done <- &events.Error{Kind: events.Internal, Message: "interrupted" + nothingRecorded, Err: r.ctx.Err()}
+			continue
+		}
+		if err := l.rm.damagedIn(r.as); err != nil {
+			refused = append(refused, refusal{r, err})
 			continue
 		}
 		r.res = &AppendResult{Appended: []Appended{}}
 		live = append(live, r)
 	}
 	var accepted []*request
-	var refused []refusal
 	var kept *projections.Kept
 	if ownAgreements(live) {
 		// Concurrent writers on agreements of their own: checked together.

@@ -3,7 +3,9 @@ package ledger
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
@@ -164,6 +166,7 @@ func (l *Ledger) commit(group []*request) {
 		l.rm.expect(ws)
 		seq, err := l.publish(accepted[0].ctx, msgs, progress)
 		if err == nil {
+			l.faults.clearNoSpace()
 			err = l.finish(accepted, seq)
 		}
 		// Whatever of the batch the read model did not take back from the
@@ -171,7 +174,15 @@ func (l *Ledger) commit(group []*request) {
 		kept.Abort()
 		l.rm.forget(ws)
 		if err != nil && !errors.Is(err, errRetry) {
+			var p *partial
+			if errors.As(err, &p) && len(accepted) > 1 {
+				err = p.err // counts of the group say nothing of each input
+			}
 			for _, r := range accepted {
+				if p != nil && len(accepted) == 1 {
+					r.done <- p.explain(r.ids)
+					continue
+				}
 				r.done <- err
 			}
 			return
@@ -225,6 +236,11 @@ func (l *Ledger) publish(ctx context.Context, msgs []*nats.Msg, progress func(do
 	lastBySubject := map[string]uint64{} // what the batches before wrote
 	for start := 0; start < len(msgs); start += maxBatch {
 		batch := msgs[start:min(start+maxBatch, len(msgs))]
+		if ctx.Err() != nil {
+			// Interrupted before this batch: the batches before are
+			// recorded, none after.
+			return 0, &partial{err: interrupted(), done: start, total: len(msgs), sure: true}
+		}
 		if start > 0 {
 			// The first message of each agreement in a later batch must
 			// follow what the earlier batches wrote.
@@ -232,6 +248,13 @@ func (l *Ledger) publish(ctx context.Context, msgs []*nats.Msg, progress func(do
 		}
 		seq, err := l.publishBatch(ctx, batch)
 		if err != nil {
+			if !errors.Is(err, errRetry) {
+				// Say how much is recorded, so that the user knows what
+				// running the input again will do. A batch refused for
+				// want of space was refused whole; one unanswered may have
+				// been recorded.
+				err = &partial{err: err, done: start, total: len(msgs), inFlight: len(batch), sure: events.KindOf(err) == events.NoSpace}
+			}
 			return 0, err
 		}
 		last = seq
@@ -266,21 +289,33 @@ func fixExpectations(batch []*nats.Msg, lastBySubject map[string]uint64) {
 }
 
 func (l *Ledger) publishBatch(ctx context.Context, batch []*nats.Msg) (uint64, error) {
-	ctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
-	defer cancel()
+	actx, stop := l.ackContext(ctx)
+	defer stop()
+	fail := func(err error) error {
+		switch context.Cause(actx) {
+		case errConnLost:
+			return &events.Error{Kind: events.Internal, Message: fmt.Sprintf("the connection to NATS at %s was lost", orEmbedded(l.url))}
+		case errInterrupted:
+			return interrupted()
+		}
+		return l.classify(err)
+	}
 	if len(batch) == 1 {
-		ack, err := l.js.PublishMsg(ctx, batch[0])
+		ack, err := l.js.PublishMsg(actx, batch[0])
 		if err != nil {
-			return 0, classify(err)
+			return 0, fail(err)
 		}
 		if ack.Duplicate {
 			// Stored before, under the same id: the retry sees it and reports it.
-			if err := l.rm.waitFor(ctx, ack.Sequence, l.cfg.Timeout); err != nil {
+			if err := l.rm.waitFor(actx, ack.Sequence, l.cfg.Timeout); err != nil {
 				return 0, err
 			}
 			return 0, errRetry
 		}
 		return ack.Sequence, nil
+	}
+	if err := l.room(actx, batch); err != nil {
+		return 0, err
 	}
 	id := ulid.Make().String()
 	for i, m := range batch {
@@ -294,22 +329,170 @@ func (l *Ledger) publishBatch(ctx context.Context, batch []*nats.Msg) (uint64, e
 			return 0, unavailable("publishing a batch", err)
 		}
 	}
-	ack, err := l.js.PublishMsg(ctx, batch[len(batch)-1])
+	ack, err := l.js.PublishMsg(actx, batch[len(batch)-1])
 	if err != nil {
-		return 0, classify(err)
+		return 0, fail(err)
 	}
 	return ack.Sequence, nil
 }
 
+// interrupted is the error of an append whose caller gave up (SIGINT,
+// SIGTERM): its batch in flight was not acknowledged within interruptGrace.
+func interrupted() error {
+	return &events.Error{Kind: events.Internal, Message: "interrupted"}
+}
+
 // classify turns a publish error into errRetry (the stream moved on under
 // us), or an error a user can act on.
-func classify(err error) error {
+func (l *Ledger) classify(err error) error {
 	for _, code := range []jetstream.ErrorCode{codeWrongLastSeq, codeWrongLastSeqConstant, codeBatchDuplicate} {
 		if errors.Is(err, &jetstream.APIError{ErrorCode: code}) {
 			return errRetry
 		}
 	}
+	if e := l.noSpace(err); e != nil {
+		return e
+	}
 	return unavailable("appending", err)
+}
+
+// Error codes of JetStream out of room: the server's store limit (its
+// default is three quarters of the disk's free space when it started) or
+// the account's.
+const (
+	codeInsufficientResources = 10023
+	codeStorageExceeded       = 10047
+)
+
+// noSpace returns the error of a publish refused for want of space, or
+// nil. JetStream refuses the whole atomic batch, so nothing of it was
+// written; the ledger remembers it for Health until an append succeeds.
+func (l *Ledger) noSpace(err error) error {
+	var api *jetstream.APIError
+	if !errors.As(err, &api) || api.ErrorCode != codeInsufficientResources && api.ErrorCode != codeStorageExceeded {
+		return nil
+	}
+	return l.outOfSpace(api.Description, "")
+}
+
+// outOfSpace is the error of an input refused for want of space; detail,
+// if any, says how much there is.
+func (l *Ledger) outOfSpace(reason, detail string) error {
+	where := "the store at " + l.cfg.DataDir
+	if l.cfg.URL != "" {
+		where = "the NATS server at " + l.cfg.URL
+	}
+	msg := fmt.Sprintf("%s is out of space (JetStream: %s)", where, reason)
+	l.faults.setNoSpace(msg)
+	if detail != "" {
+		detail = " (" + detail + ")"
+	}
+	return &events.Error{Kind: events.NoSpace, Message: msg + nothingRecorded + "; free space" + detail + ", or raise --max-store, and run it again"}
+}
+
+// room refuses an atomic batch the store has no room for. JetStream
+// (nats-server 2.15) checks its store limit on each message as an R1
+// stream commits a batch: a batch that crosses the limit is stored in
+// part, and its commit never answered. So the ledger checks first,
+// against the embedded server's limit and usage, or the account's limit
+// on an external server. Concurrent writers can still cross it together;
+// what is stored then is whole amendments, each once (ids), chained.
+func (l *Ledger) room(ctx context.Context, batch []*nats.Msg) error {
+	need := int64(0)
+	for _, m := range batch {
+		need += int64(len(m.Subject)+len(m.Data)) + 64
+		for k, vs := range m.Header {
+			for _, v := range vs {
+				need += int64(len(k) + len(v) + 4)
+			}
+		}
+	}
+	var used, limit int64
+	if l.emb != nil {
+		info, err := l.emb.srv.Jsz(nil)
+		if err != nil {
+			return nil // JetStream answers for itself
+		}
+		used, limit = int64(info.Store), info.Config.MaxStore
+	} else {
+		ai, err := l.js.AccountInfo(ctx)
+		if err != nil {
+			return nil
+		}
+		used, limit = int64(ai.Store), ai.Limits.MaxStore
+	}
+	if limit > 0 && used+need > limit {
+		return l.outOfSpace("insufficient resources", fmt.Sprintf("%d bytes used of %d; a batch of %d amendments needs about %d more", used, limit, len(batch), need))
+	}
+	return nil
+}
+
+// nothingRecorded is what an error says when none of the input was.
+const nothingRecorded = "; nothing of this input was recorded"
+
+// partial is a publish that failed after done of total amendments were
+// recorded, in whole batches. The batch in flight (inFlight amendments)
+// was refused whole when sure, else it may have been recorded too.
+type partial struct {
+	err         error
+	done, total int
+	inFlight    int
+	sure        bool
+}
+
+func (p *partial) Error() string { return p.err.Error() }
+func (p *partial) Unwrap() error { return p.err }
+
+// explain says what err, a publish's failure, left recorded of r's input
+// and what running it again does. ids says whether the input carried its
+// amendments' ids: without them, the ledger assigned new ones, and a run
+// again would record what was recorded a second time.
+func (p *partial) explain(ids bool) error {
+	if p.done == 0 && p.sure {
+		if strings.Contains(p.err.Error(), nothingRecorded) {
+			return p.err
+		}
+		return &events.Error{Kind: events.KindOf(p.err), Message: p.err.Error() + nothingRecorded}
+	}
+	var msg strings.Builder
+	base := p.err
+	var e *events.Error
+	kind := events.KindOf(base)
+	if errors.As(base, &e) {
+		msg.WriteString(e.Message)
+	} else {
+		msg.WriteString(base.Error())
+	}
+	maybe := ""
+	if !p.sure && p.inFlight > 0 {
+		maybe = fmt.Sprintf(" (and perhaps the batch in flight, amendments %d-%d)", p.done+1, p.done+p.inFlight)
+	}
+	var what string
+	if p.done == 0 {
+		what = fmt.Sprintf("; none of the %d amendments of this input is acknowledged%s", p.total, maybe)
+	} else {
+		what = fmt.Sprintf("; %d of the %d amendments of this input were recorded, in whole batches%s, and no more", p.done, p.total, maybe)
+	}
+	text := msg.String()
+	if strings.Contains(text, nothingRecorded) {
+		text = strings.Replace(text, nothingRecorded, what, 1)
+	} else {
+		text += what
+	}
+	msg.Reset()
+	msg.WriteString(text)
+	recorded := p.done > 0 || !p.sure
+	switch {
+	case ids && recorded:
+		msg.WriteString("; running the same input again records the rest exactly once")
+	case ids:
+		msg.WriteString("; run it again when the store can take it")
+	case p.done > 0:
+		fmt.Fprintf(&msg, "; the input carries no ids, so running it again would record the first %d again (and the batch in flight, if it was recorded): give each amendment an id, or run only those that ledger history does not show", p.done)
+	case recorded:
+		msg.WriteString("; the input carries no ids: before running it again, check with ledger history whether the batch in flight was recorded, or give each amendment an id")
+	}
+	return &events.Error{Kind: kind, Message: msg.String()}
 }
 
 // finish waits until the read model has the committed amendments, then

@@ -23,6 +23,13 @@ type Config struct {
 	// TLS for an external server: CA to trust, and a client certificate.
 	CAFile, CertFile, KeyFile string
 
+	// MaxStore, for the embedded server, is the most its store may hold on
+	// disk, in bytes: past it appends fail as out of space, with nothing
+	// of the input written, before the disk itself fills (and whatever
+	// else uses it). Zero: JetStream's default, three quarters of the
+	// disk's free space when the server starts.
+	MaxStore int64
+
 	// Stream is the JetStream stream name. Default "LEDGER".
 	Stream string
 	// Subject is the subject prefix; agreement A is stored on Subject+"."+A.

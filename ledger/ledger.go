@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,6 +41,10 @@ type Ledger struct {
 	loadMu     sync.Mutex         // orders starting it and Close
 	closed     sync.Once
 	snaps      *snapshots
+	dense      bool // the stream holds only the agreements' subjects (see damage.go)
+	faults     faults
+	watch      *connWatch // the writers' connection (see conn.go)
+	url        string     // the server connected to: cfg.URL, or the one sharing DataDir
 }
 
 // Open starts (or connects to) JetStream, makes sure the stream exists and
@@ -52,7 +58,7 @@ type Ledger struct {
 // every other call waits for the load. Ready waits for it too.
 func Open(ctx context.Context, cfg Config) (*Ledger, error) {
 	cfg = cfg.withDefaults()
-	l := &Ledger{cfg: cfg, rm: newReadModel(cfg.Subject, cfg.Logger), requests: make(chan *request, 1024), stop: make(chan struct{})}
+	l := &Ledger{cfg: cfg, rm: newReadModel(cfg.Subject, cfg.Logger), requests: make(chan *request, 1024), stop: make(chan struct{}), watch: newConnWatch()}
 	if err := l.connect(); err != nil {
 		return nil, err
 	}
@@ -64,13 +70,18 @@ func Open(ctx context.Context, cfg Config) (*Ledger, error) {
 	}()
 	octx, cancel := context.WithTimeout(ctx, 4*cfg.Timeout)
 	defer cancel()
-	var err error
-	if err = l.waitForJetStream(octx); err != nil {
+	if err := l.waitForJetStream(octx); err != nil {
 		return nil, err
 	}
-	if _, err = ensureStream(octx, l.js, cfg); err != nil {
+	st, err := ensureStream(octx, l.js, cfg)
+	if err != nil {
 		return nil, err
 	}
+	// A stream of the agreements' subjects alone delivers every sequence
+	// to the read model: one never delivered could not be read.
+	subjects := st.CachedInfo().Config.Subjects
+	l.dense = len(subjects) == 1 && subjects[0] == cfg.Subject+".*"
+	l.rm.dmg.dense = l.dense
 	if l.snaps, err = openSnapshots(octx, l.js, cfg); err != nil {
 		return nil, err
 	}
@@ -121,7 +132,11 @@ func (l *Ledger) load(ctx context.Context) {
 	// What the stream holds now is filed as it comes and folded once, at
 	// the end, on every core.
 	l.rm.ix.Defer()
-	from := l.snaps.load(ctx, l.rm, l.js)
+	var holes func(ctx context.Context, from, to uint64) (uint64, error)
+	if l.dense {
+		holes = l.firstHole
+	}
+	from := l.snaps.load(ctx, l.rm, l.js, holes)
 	if ctx.Err() != nil {
 		fail(ctx.Err())
 		return
@@ -250,8 +265,15 @@ func (l *Ledger) connect() error {
 			l.emb = emb
 		}
 	}
+	l.url = url
 	dial := func(name string) (*nats.Conn, jetstream.JetStream, error) {
 		opts := append(connectOptions(cfg), nats.Name(name))
+		if name == writers {
+			opts = append(opts,
+				nats.DisconnectErrHandler(func(*nats.Conn, error) { l.watch.down() }),
+				nats.ReconnectHandler(func(*nats.Conn) { l.watch.up() }),
+				nats.ClosedHandler(func(*nats.Conn) { l.watch.closed() }))
+		}
 		var nc *nats.Conn
 		var err error
 		if l.emb != nil {
@@ -269,7 +291,7 @@ func (l *Ledger) connect() error {
 	// writers' connection, an append's acknowledgement would wait behind the
 	// messages delivered to the read model (a large import's among them).
 	var err error
-	if l.nc, l.js, err = dial("agreement-ledger"); err == nil {
+	if l.nc, l.js, err = dial(writers); err == nil {
 		l.feed, l.feedJS, err = dial("agreement-ledger read model")
 	}
 	if err != nil {
@@ -277,6 +299,9 @@ func (l *Ledger) connect() error {
 	}
 	return err
 }
+
+// writers names the writers' connection.
+const writers = "agreement-ledger"
 
 func orEmbedded(url string) string {
 	if url == "" {
@@ -306,9 +331,16 @@ func (l *Ledger) waitForJetStream(ctx context.Context) error {
 	}
 }
 
-// Close stops appending, writes a snapshot (if the read model has loaded),
-// and shuts down the connection and the embedded server.
-func (l *Ledger) Close() error {
+// Close stops appending, writes a snapshot (if the read model has loaded
+// and the server is there), and shuts down the connection and the embedded
+// server.
+func (l *Ledger) Close() error { return l.close(true) }
+
+// CloseNow is Close without the snapshot: for a command interrupted
+// (SIGINT, SIGTERM), which should stop at once, however large the store.
+func (l *Ledger) CloseNow() error { return l.close(false) }
+
+func (l *Ledger) close(snapshot bool) error {
 	l.closed.Do(func() {
 		l.loadMu.Lock()
 		close(l.stop)
@@ -319,7 +351,7 @@ func (l *Ledger) Close() error {
 		l.wg.Wait()
 		l.committing.Lock() // a lone writer's commit ends; none starts
 		defer l.committing.Unlock()
-		if l.snaps != nil && l.isReady() {
+		if snapshot && l.snaps != nil && l.isReady() && l.nc.IsConnected() {
 			ctx, cancel := context.WithTimeout(context.Background(), l.cfg.Timeout)
 			l.snaps.write(ctx, l.rm, true)
 			cancel()
@@ -340,6 +372,10 @@ func (l *Ledger) shutdown() {
 	l.consMu.Unlock()
 	for _, nc := range []*nats.Conn{l.nc, l.feed} {
 		if nc == nil {
+			continue
+		}
+		if !nc.IsConnected() {
+			nc.Close() // nothing to drain to: a lost server is not waited for
 			continue
 		}
 		nc.Drain()
@@ -406,6 +442,11 @@ func (l *Ledger) catchUp(ctx context.Context) error {
 
 // unavailable wraps a JetStream failure with a message a user can act on.
 func unavailable(what string, err error) error {
+	var api *jetstream.APIError
+	if errors.As(err, &api) {
+		// JetStream answered, with an error: say what it said, once.
+		return &events.Error{Kind: events.Internal, Message: fmt.Sprintf("%s: JetStream refused it: %s (error %d)", what, api.Description, api.ErrorCode)}
+	}
 	msg := fmt.Sprintf("%s: JetStream did not answer", what)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
@@ -427,60 +468,120 @@ func read[T any](l *Ledger, fn func(ix *projections.Index) (T, error)) (T, error
 	return fn(l.rm.ix)
 }
 
+// QueryOption modifies a question about one agreement.
+type QueryOption func(*queryOptions)
+
+type queryOptions struct{ allowDamaged bool }
+
+// AllowDamaged answers a question about a damaged agreement from its
+// intact prefix, the answer marked Damaged, where it would fail with an
+// error of kind Damaged.
+func AllowDamaged() QueryOption { return func(o *queryOptions) { o.allowDamaged = true } }
+
 // readAgreement runs fn, a query about one agreement, on the index; or,
 // while the index loads, on an index of that agreement's messages alone.
-func readAgreement[T any](l *Ledger, agreement string, fn func(ix *projections.Index) (T, error)) (T, error) {
+// A damaged agreement is an error unless the options allow it; then the
+// damage is returned with the answer.
+func readAgreement[T any](l *Ledger, agreement string, opts []QueryOption, fn func(ix *projections.Index) (T, error)) (T, *projections.Damage, error) {
+	var o queryOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	var zero T
+	var ix *projections.Index
+	var dmg *projections.Damage
 	if l.isReady() {
-		return read(l, fn)
+		ix, dmg = l.rm.ix, l.rm.damage(agreement)
+	} else {
+		var err error
+		if ix, dmg, err = l.agreementIndex(agreement); err != nil {
+			return zero, nil, err
+		}
 	}
-	ix, err := l.agreementIndex(agreement)
-	if err != nil {
-		var zero T
-		return zero, err
+	if dmg != nil && !o.allowDamaged {
+		return zero, nil, damagedError(dmg)
 	}
-	return fn(ix)
+	v, err := fn(ix)
+	return v, dmg, err
 }
 
 // State returns what an agreement said at valid time at, as known at knownAt
 // (zero: everything recorded).
-func (l *Ledger) State(agreement string, at, knownAt time.Time) (*projections.State, error) {
-	return readAgreement(l, agreement, func(ix *projections.Index) (*projections.State, error) { return ix.State(agreement, at, knownAt) })
+func (l *Ledger) State(agreement string, at, knownAt time.Time, opts ...QueryOption) (*projections.State, error) {
+	s, dmg, err := readAgreement(l, agreement, opts, func(ix *projections.Index) (*projections.State, error) { return ix.State(agreement, at, knownAt) })
+	if err == nil {
+		s.Damaged = dmg
+	}
+	return s, err
 }
 
 // Conflicts returns the conflicts between exclusive grants at (at, knownAt).
+// Damaged agreements take part with their intact prefixes, and are listed.
 func (l *Ledger) Conflicts(at, knownAt time.Time) (*projections.ConflictReport, error) {
 	return read(l, func(ix *projections.Index) (*projections.ConflictReport, error) {
-		return ix.Conflicts(at, knownAt), nil
+		r := ix.Conflicts(at, knownAt)
+		r.Damaged, _ = l.rm.damages()
+		return r, nil
 	})
 }
 
-// Check answers whether a party may offer something at a time.
+// Check answers whether a party may offer something at a time. Damaged
+// agreements take part with their intact prefixes, and are listed.
 func (l *Ledger) Check(q projections.RightsQuery) (projections.Rights, error) {
-	return read(l, func(ix *projections.Index) (projections.Rights, error) { return ix.Check(q), nil })
+	return read(l, func(ix *projections.Index) (projections.Rights, error) {
+		r := ix.Check(q)
+		r.Damaged, _ = l.rm.damages()
+		return r, nil
+	})
 }
 
 // History returns an agreement's amendments in recording order.
-func (l *Ledger) History(agreement string) (*projections.History, error) {
-	return readAgreement(l, agreement, func(ix *projections.Index) (*projections.History, error) { return ix.History(agreement) })
+func (l *Ledger) History(agreement string, opts ...QueryOption) (*projections.History, error) {
+	h, dmg, err := readAgreement(l, agreement, opts, func(ix *projections.Index) (*projections.History, error) { return ix.History(agreement) })
+	if err == nil {
+		h.Damaged = dmg
+	}
+	return h, err
 }
 
 // Timeline returns an agreement's clauses as bars over valid time.
-func (l *Ledger) Timeline(agreement string, knownAt time.Time) (*projections.Timeline, error) {
-	return readAgreement(l, agreement, func(ix *projections.Index) (*projections.Timeline, error) {
+func (l *Ledger) Timeline(agreement string, knownAt time.Time, opts ...QueryOption) (*projections.Timeline, error) {
+	tl, dmg, err := readAgreement(l, agreement, opts, func(ix *projections.Index) (*projections.Timeline, error) {
 		return ix.Timeline(agreement, knownAt)
 	})
+	if err == nil {
+		tl.Damaged = dmg
+	}
+	return tl, err
 }
 
 // Diff returns what changed in an agreement between two valid times.
-func (l *Ledger) Diff(agreement string, from, to, knownAt time.Time) (*projections.Diff, error) {
-	return readAgreement(l, agreement, func(ix *projections.Index) (*projections.Diff, error) {
+func (l *Ledger) Diff(agreement string, from, to, knownAt time.Time, opts ...QueryOption) (*projections.Diff, error) {
+	d, dmg, err := readAgreement(l, agreement, opts, func(ix *projections.Index) (*projections.Diff, error) {
 		return ix.Diff(agreement, from, to, knownAt)
 	})
+	if err == nil {
+		d.Damaged = dmg
+	}
+	return d, err
 }
 
 // Agreements lists the agreements with their status at valid time at.
+// A damaged agreement is marked; one of which nothing can be read is
+// listed with the status "damaged".
 func (l *Ledger) Agreements(at time.Time) ([]projections.Summary, error) {
-	return read(l, func(ix *projections.Index) ([]projections.Summary, error) { return ix.Agreements(at), nil })
+	return read(l, func(ix *projections.Index) ([]projections.Summary, error) {
+		ss := ix.Agreements(at)
+		ds, _ := l.rm.damages()
+		for _, d := range ds {
+			i, found := slices.BinarySearchFunc(ss, d.Agreement, func(s projections.Summary, name string) int { return strings.Compare(s.Agreement, name) })
+			if !found {
+				ss = slices.Insert(ss, i, projections.Summary{Agreement: d.Agreement, Status: "damaged", Parties: []string{}})
+			}
+			ss[i].Damaged = &d
+		}
+		return ss, nil
+	})
 }
 
 // WhatIf answers a counterfactual without writing anything.

@@ -59,6 +59,7 @@ func startEmbedded(cfg Config) (*embedded, error) {
 		JetStreamLimits: server.JSLimitOpts{
 			Duplicates: max(cfg.DuplicateWindow, 2*time.Minute),
 		},
+		JetStreamMaxStore: cfg.MaxStore,
 	}
 	if cfg.Listen != "" {
 		host, port, err := net.SplitHostPort(cfg.Listen)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,7 @@ type readModel struct {
 	ix       *projections.Index
 	subjects map[string]uint64 // last stream sequence on each agreement's subject, foreign messages included
 	foreign  []Foreign         // messages skipped because the ledger did not write them
+	dmg      *damageFinder     // holes in the stream, agreements damaged
 	applied  uint64            // last stream sequence applied
 	changed  chan struct{}     // closed and replaced whenever applied moves
 	moved    time.Time         // when applied last moved
@@ -59,6 +61,9 @@ type Foreign struct {
 	Seq       uint64 `json:"seq"`
 	Agreement string `json:"agreement"`
 	Problem   string `json:"problem"`
+	// Hash is set for a well-formed amendment that did not chain: should a
+	// later message chain to it, it was the ledger's own (see damage.go).
+	Hash events.Hash `json:"-"`
 }
 
 func newReadModel(subject string, log *slog.Logger) *readModel {
@@ -67,6 +72,7 @@ func newReadModel(subject string, log *slog.Logger) *readModel {
 		log:      log,
 		ix:       projections.NewIndex(),
 		subjects: map[string]uint64{},
+		dmg:      newDamageFinder(false),
 		changed:  make(chan struct{}),
 		stuck:    make(chan uint64, 1),
 		inFlight: map[events.Hash]writing{},
@@ -143,7 +149,10 @@ func (rm *readModel) decode(m message) decoded {
 	return d
 }
 
-// apply adds decoded messages to the index, in stream order.
+// apply adds decoded messages to the index, in stream order. A message
+// that does not chain is skipped as foreign, unless it shows the agreement
+// damaged (see damage.go); then it and the agreement's later messages are
+// kept out of the index, which holds the intact prefix.
 func (rm *readModel) apply(ds []decoded) {
 	rm.mu.Lock()
 	defer rm.mu.Unlock()
@@ -151,10 +160,27 @@ func (rm *readModel) apply(ds []decoded) {
 		if d.seq <= rm.applied {
 			continue // already applied (a snapshot covered it)
 		}
+		rm.dmg.seen(rm.applied, d.seq)
+		rm.applied = d.seq
+		rm.moved = time.Now()
 		rm.subjects[d.agreement] = d.seq
-		problem := d.problem
+		if rm.dmg.beyond(d.agreement, d.seq) {
+			continue
+		}
+		problem, broken := d.problem, false
 		if problem == "" {
-			problem = rm.link(d.rec)
+			problem, broken = rm.link(d.rec)
+		}
+		if broken {
+			var headVersion, headSeq uint64
+			if head := rm.ix.Head(d.agreement); head != nil {
+				headVersion, headSeq = head.Version, head.Seq
+			}
+			if dmg, dropped := rm.dmg.broken(d.rec, headVersion, headSeq); dmg != nil {
+				rm.foreign = slices.DeleteFunc(rm.foreign, func(f Foreign) bool { return f.Agreement == d.agreement && slices.Contains(dropped, f.Seq) })
+				rm.log.Error("the store is damaged: an agreement's history cannot be read whole", "agreement", dmg.Agreement, "version", dmg.Version, "seq", dmg.Seq, "problem", dmg.Problem)
+				continue
+			}
 		}
 		if problem == "" {
 			if err := rm.ix.Add(d.rec); err != nil {
@@ -162,14 +188,53 @@ func (rm *readModel) apply(ds []decoded) {
 			}
 		}
 		if problem != "" {
-			rm.foreign = append(rm.foreign, Foreign{Seq: d.seq, Agreement: d.agreement, Problem: problem})
+			f := Foreign{Seq: d.seq, Agreement: d.agreement, Problem: problem}
+			if broken {
+				f.Hash = d.rec.Hash
+			}
+			rm.foreign = append(rm.foreign, f)
 			rm.log.Warn("skipped a message the ledger did not write", "seq", d.seq, "subject", d.subject, "problem", problem)
 		}
-		rm.applied = d.seq
-		rm.moved = time.Now()
 	}
 	close(rm.changed)
 	rm.changed = make(chan struct{})
+}
+
+// damage returns the damage of an agreement, or nil.
+func (rm *readModel) damage(agreement string) *projections.Damage {
+	rm.mu.RLock()
+	defer rm.mu.RUnlock()
+	if d := rm.dmg.damaged[agreement]; d != nil {
+		c := *d
+		return &c
+	}
+	return nil
+}
+
+// damagedIn returns the error of the first amendment of as to a damaged
+// agreement: an append to it would chain to a history the store cannot
+// read whole. The caller holds rm.mu.
+func (rm *readModel) damagedIn(as []*events.Amendment) error {
+	for _, a := range as {
+		if d := rm.dmg.damaged[a.Agreement]; d != nil {
+			return damagedError(d)
+		}
+	}
+	return nil
+}
+
+// refuseDamaged is damagedIn for a caller that does not hold rm.mu.
+func (rm *readModel) refuseDamaged(as []*events.Amendment) error {
+	rm.mu.RLock()
+	defer rm.mu.RUnlock()
+	return rm.damagedIn(as)
+}
+
+// damages lists the damaged agreements and the holes none of them claims.
+func (rm *readModel) damages() ([]projections.Damage, []SeqRange) {
+	rm.mu.RLock()
+	defer rm.mu.RUnlock()
+	return rm.dmg.list(), rm.dmg.unattributed()
 }
 
 // load adds records read from a snapshot, which the read model applied
@@ -205,19 +270,20 @@ func (rm *readModel) loadChunk(recs []*events.Record) error {
 	return nil
 }
 
-// link checks that r chains to its agreement's head.
-func (rm *readModel) link(r *events.Record) string {
+// link checks that r chains to its agreement's head; broken says the
+// chain is what failed.
+func (rm *readModel) link(r *events.Record) (problem string, broken bool) {
 	var want events.Hash
 	if head := rm.ix.Head(r.Agreement); head != nil {
 		want = head.Hash
 	}
 	if r.Prev != want {
-		return fmt.Sprintf("chain broken: prev is %s, but the agreement's last amendment hashes to %s", short(r.Prev), short(want))
+		return fmt.Sprintf("chain broken: prev is %s, but the agreement's last amendment hashes to %s", short(r.Prev), short(want)), true
 	}
 	if old := rm.ix.Lookup(r.ID); old != nil {
-		return fmt.Sprintf("amendment id %s was already recorded at sequence %d", r.ID, old.Seq)
+		return fmt.Sprintf("amendment id %s was already recorded at sequence %d", r.ID, old.Seq), false
 	}
-	return ""
+	return "", false
 }
 
 func short(h events.Hash) string {
@@ -359,10 +425,10 @@ func (rm *readModel) applying(applied func(n int)) (out chan<- []decoded, done <
 // queries while the read model loads. The messages go through the read
 // model's own rules (decoding, the chain, ids within the agreement), so the
 // answers are those the loaded read model gives.
-func (l *Ledger) agreementIndex(agreement string) (*projections.Index, error) {
+func (l *Ledger) agreementIndex(agreement string) (*projections.Index, *projections.Damage, error) {
 	rm := newReadModel(l.cfg.Subject, slog.New(slog.DiscardHandler))
 	if !events.ValidSlug(agreement) {
-		return rm.ix, nil // the query reports it unknown
+		return rm.ix, nil, nil // the query reports it unknown
 	}
 	// As long as Verify may take: an agreement's history can be long.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*l.cfg.Timeout)
@@ -370,22 +436,58 @@ func (l *Ledger) agreementIndex(agreement string) (*projections.Index, error) {
 	subject := rm.prefix + agreement
 	st, err := l.js.Stream(ctx, l.cfg.Stream)
 	if err != nil {
-		return nil, unavailable("reading the stream", err)
+		return nil, nil, unavailable("reading the stream", err)
 	}
 	last, err := st.GetLastMsgForSubject(ctx, subject)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return rm.ix, nil
+		return rm.ix, nil, nil
 	}
 	if err != nil {
-		return nil, unavailable("reading the stream", err)
+		return nil, nil, unavailable("reading the stream", err)
+	}
+	// This reader sees one subject, so no holes of its own: when a message
+	// does not chain, the stream is asked whether one lies before it, as
+	// the read model would have seen.
+	rm.dmg.dense = l.dense
+	var holeErr error
+	rm.dmg.firstHole = func(from, to uint64) uint64 {
+		seq, err := l.firstHole(ctx, from, to)
+		if err != nil && holeErr == nil {
+			holeErr = err
+		}
+		return seq
 	}
 	// Each message is decoded and filed as it arrives, while the client
 	// fetches the next ones; the agreement is folded once, at the end.
 	rm.ix.Defer()
 	err = l.readStream(ctx, subject, last.Sequence, func(m message) { rm.apply([]decoded{rm.decode(m)}) })
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rm.ix.Fold()
-	return rm.ix, nil
+	if holeErr != nil {
+		return nil, nil, holeErr
+	}
+	return rm.ix, rm.dmg.damaged[agreement], nil
+}
+
+// firstHole returns the first sequence in [from, to] that the stream does
+// not deliver (it cannot read it), or 0, reading the agreements' subjects
+// over that range.
+func (l *Ledger) firstHole(ctx context.Context, from, to uint64) (uint64, error) {
+	next := from
+	var hole uint64
+	err := l.readRange(ctx, l.cfg.Subject+".*", from, to, true, func(m message) {
+		if hole == 0 && m.seq > next {
+			hole = next
+		}
+		next = m.seq + 1
+	})
+	if err != nil {
+		return 0, err
+	}
+	if hole == 0 && next <= to {
+		hole = next
+	}
+	return hole, nil
 }

@@ -24,16 +24,21 @@ import (
 // each with its sequence, recorded time and hash, so a restart reads one
 // object and neither parses JSON nor checks anything again. A snapshot is a
 // cache, never trusted: one whose checksum does not match, whose format is
-// another, or whose last record is not the stream's message at that
-// sequence is ignored and the stream replayed.
+// another, whose last record is not the stream's message at that sequence,
+// or whose range the stream no longer holds whole (a message in it cannot
+// be read) is ignored and the stream replayed, which finds the damage. A
+// read model that knows of damage writes no snapshot: a damaged store is
+// always read from its stream, so its answers after a restart are those of
+// a replay.
 
 const (
 	snapshotObject  = "read-model"
-	snapshotVersion = 3
+	snapshotVersion = 4 // 4: foreign messages carry their hash
 )
 
 type snapshots struct {
 	cfg     Config
+	js      jetstream.JetStream
 	store   jetstream.ObjectStore
 	mu      sync.Mutex // one write at a time
 	covered uint64     // records in the last snapshot written or loaded
@@ -87,6 +92,7 @@ func (f *snapshotFile) marshal() []byte {
 		b = binary.AppendUvarint(b, x.Seq)
 		b = appendBytes(b, []byte(x.Agreement))
 		b = appendBytes(b, []byte(x.Problem))
+		b = append(b, x.Hash[:]...)
 	}
 	b = binary.AppendUvarint(b, uint64(len(w.Strings)))
 	for _, s := range w.Strings {
@@ -125,6 +131,7 @@ func (f *snapshotFile) unmarshal(b []byte) error {
 	f.Foreign = make([]Foreign, r.count())
 	for i := range f.Foreign {
 		f.Foreign[i] = Foreign{Seq: r.uvarint(), Agreement: string(r.bytes()), Problem: string(r.bytes())}
+		copy(f.Foreign[i].Hash[:], r.take(len(f.Foreign[i].Hash)))
 	}
 	strs := make([]string, r.count())
 	for i := range strs {
@@ -217,7 +224,7 @@ func (r *snapReader) take(n int) []byte {
 func (r *snapReader) bytes() []byte { return r.take(r.count()) }
 
 func openSnapshots(ctx context.Context, js jetstream.JetStream, cfg Config) (*snapshots, error) {
-	s := &snapshots{cfg: cfg, kick: make(chan struct{}, 1)}
+	s := &snapshots{cfg: cfg, js: js, kick: make(chan struct{}, 1)}
 	if cfg.SnapshotEvery < 0 {
 		return s, nil
 	}
@@ -249,7 +256,10 @@ func openSnapshots(ctx context.Context, js jetstream.JetStream, cfg Config) (*sn
 // returns the stream sequence it covers (0 if none). Reading it is bounded
 // in time; applying it, which takes as long as the history is long, stops
 // only when ctx ends.
-func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStream) uint64 {
+//
+// holes, when set, returns the first sequence in a range the stream cannot
+// deliver (0 when it delivers them all).
+func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStream, holes func(ctx context.Context, from, to uint64) (uint64, error)) uint64 {
 	if s.store == nil {
 		return 0
 	}
@@ -289,6 +299,20 @@ func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStr
 			return 0
 		}
 	}
+	if holes != nil && f.Applied > 0 {
+		// The stream must still hold every message the snapshot covers: a
+		// message that became unreadable since is damage the snapshot would
+		// hide. A replay finds which agreement it was.
+		seq, err := holes(rctx, 1, f.Applied)
+		if err != nil {
+			log.Warn("ignoring the read-model snapshot: the stream could not be checked against it", "err", err)
+			return 0
+		}
+		if seq != 0 {
+			log.Error("ignoring the read-model snapshot: the stream cannot read a message the snapshot covers; replaying it to find what is damaged", "seq", seq)
+			return 0
+		}
+	}
 	readIn := time.Since(start)
 	if err := rm.load(ctx, f.Records); err != nil {
 		if ctx.Err() == nil {
@@ -301,6 +325,11 @@ func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStr
 		rm.subjects[k] = max(rm.subjects[k], v)
 	}
 	rm.foreign = append(rm.foreign, f.Foreign...)
+	for _, x := range f.Foreign {
+		if !x.Hash.IsZero() {
+			rm.dmg.outside[x.Hash] = offChain{x.Agreement, x.Seq}
+		}
+	}
 	rm.applied = max(rm.applied, f.Applied)
 	rm.mu.Unlock()
 	s.covered = uint64(len(f.Records))
@@ -389,12 +418,23 @@ func (s *snapshots) write(ctx context.Context, rm *readModel, force bool) {
 	defer s.mu.Unlock()
 	rm.mu.RLock()
 	recs := rm.ix.Records()
-	if !force && !s.due(len(recs)) || force && uint64(len(recs)) == s.covered {
+	if !force && !s.due(len(recs)) || force && uint64(len(recs)) == s.covered || len(rm.dmg.holes) > 0 || len(rm.dmg.damaged) > 0 {
 		rm.mu.RUnlock()
 		return
 	}
 	f := snapshotFile{Stream: s.cfg.Stream, Applied: rm.applied, Records: recs, Subjects: maps.Clone(rm.subjects), Foreign: slices.Clone(rm.foreign)}
 	rm.mu.RUnlock()
+	// The bucket is emptied first: replacing an object deletes the old
+	// chunks one by one, and the file store keeps their bytes until the
+	// block they share is compacted (2 MB of garbage, 2.6 times the data
+	// of a small store); a whole purge removes the blocks. Until the new
+	// snapshot is written there is none: a restart then replays, as with
+	// any snapshot it cannot use.
+	if st, err := s.js.Stream(ctx, "OBJ_"+s.cfg.Stream+"_SNAPSHOTS"); err == nil {
+		if err := st.Purge(ctx); err != nil {
+			s.cfg.Logger.Warn("emptying the snapshot bucket failed", "err", err)
+		}
+	}
 	if _, err := s.store.PutBytes(ctx, snapshotObject, f.marshal()); err != nil {
 		s.cfg.Logger.Warn("writing a read-model snapshot failed", "err", err)
 		return

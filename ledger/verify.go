@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/projections"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -21,12 +22,28 @@ type Report struct {
 	Messages   int      `json:"messages"`
 	Amendments int      `json:"amendments"`
 	Agreements int      `json:"agreements"`
-	Broken     []Break  `json:"broken"` // the first broken link of each agreement that has one
-	Foreign    int      `json:"foreign"`
-	Heads      []Head   `json:"heads"`
+	Broken     []Break  `json:"broken"`  // the first broken link of each agreement that has one
+	Foreign    int      `json:"foreign"` // messages the ledger did not write
+	// Damaged lists the agreements whose histories the store cannot read
+	// whole; their messages past the damage are the ledger's own, counted
+	// in Messages but neither in Amendments nor in Foreign.
+	Damaged []projections.Damage `json:"damaged"`
+	// Unreadable are stream sequences the stream counts but cannot
+	// deliver (see damage.go).
+	Unreadable []SeqRange `json:"unreadable"`
+	// Lost is what the server itself reports lost when it last recovered
+	// the stream's files (it truncates a block at a record it cannot read).
+	Lost  *Lost  `json:"lost,omitempty"`
+	Heads []Head `json:"heads"`
 	// Checked is how many exported heads Verify was given to check; each
 	// one no longer in its chain is in Broken.
 	Checked int `json:"heads_checked,omitempty"`
+}
+
+// Lost is the data the server reports lost from the stream.
+type Lost struct {
+	Msgs  []uint64 `json:"msgs"`
+	Bytes uint64   `json:"bytes"`
 }
 
 // Break is a link in an agreement's chain that does not hold.
@@ -77,7 +94,10 @@ func (l *Ledger) Verify(ctx context.Context, heads []Head) (*Report, error) {
 	if err != nil {
 		return nil, unavailable("reading the stream", err)
 	}
-	rep := &Report{Stream: l.cfg.Stream, Settings: unsafeSettings(info.Config, l.cfg.Subject), Broken: []Break{}, Heads: []Head{}}
+	rep := &Report{Stream: l.cfg.Stream, Settings: unsafeSettings(info.Config, l.cfg.Subject), Broken: []Break{}, Heads: []Head{}, Unreadable: []SeqRange{}}
+	if ld := info.State.Lost; ld != nil && (len(ld.Msgs) > 0 || ld.Bytes > 0) {
+		rep.Lost = &Lost{Msgs: ld.Msgs, Bytes: ld.Bytes}
+	}
 	if rep.Settings == nil {
 		rep.Settings = []string{} // the document says [], as the HTTP API does
 	}
@@ -85,12 +105,16 @@ func (l *Ledger) Verify(ctx context.Context, heads []Head) (*Report, error) {
 		head    Head
 		hashes  []events.Hash // by version - 1
 		broken  bool
-		foreign int
+		foreign int // messages of the agreement counted foreign
 	}
 	chains := map[string]*chain{}
 	ids := map[string]uint64{}
+	found := newDamageFinder(l.dense)
+	var prevSeq uint64
 	visit := func(m message) {
 		seq, data := m.seq, m.data
+		found.seen(prevSeq, seq)
+		prevSeq = seq
 		name := strings.TrimPrefix(m.subject, l.cfg.Subject+".")
 		c := chains[name]
 		if c == nil {
@@ -98,8 +122,12 @@ func (l *Ledger) Verify(ctx context.Context, heads []Head) (*Report, error) {
 			chains[name] = c
 		}
 		rep.Messages++
+		if found.beyond(name, seq) {
+			return
+		}
 		fail := func(b Break) {
 			rep.Foreign++
+			c.foreign++
 			if !c.broken {
 				c.broken = true
 				b.Agreement, b.Version, b.Seq = name, c.head.Version+1, seq
@@ -107,6 +135,20 @@ func (l *Ledger) Verify(ctx context.Context, heads []Head) (*Report, error) {
 			}
 		}
 		a, prev, err := events.DecodeStored(data)
+		if err == nil && a.Agreement == name && prev != c.head.Hash {
+			r := &events.Record{Amendment: a, Seq: seq, Hash: events.Sum(data), Prev: prev}
+			if d, dropped := found.broken(r, c.head.Version, c.head.Seq); d != nil {
+				// The ledger's own messages: not foreign, and no broken
+				// link of this agreement stands for them.
+				rep.Foreign -= len(dropped)
+				c.foreign -= len(dropped)
+				if c.foreign == 0 {
+					rep.Broken = slices.DeleteFunc(rep.Broken, func(b Break) bool { return b.Agreement == name })
+					c.broken = false
+				}
+				return
+			}
+		}
 		switch {
 		case err != nil:
 			fail(Break{Problem: "not a ledger amendment: " + err.Error()})
@@ -153,7 +195,9 @@ func (l *Ledger) Verify(ctx context.Context, heads []Head) (*Report, error) {
 	slices.SortFunc(rep.Heads, func(a, b Head) int { return strings.Compare(a.Agreement, b.Agreement) })
 	slices.SortFunc(rep.Broken, func(a, b Break) int { return strings.Compare(a.Agreement, b.Agreement) })
 	rep.Agreements = len(rep.Heads)
-	rep.OK = len(rep.Broken) == 0 && len(rep.Settings) == 0
+	rep.Damaged = found.list()
+	rep.Unreadable = append(rep.Unreadable, found.holes...)
+	rep.OK = len(rep.Broken) == 0 && len(rep.Settings) == 0 && len(rep.Damaged) == 0 && len(rep.Unreadable) == 0 && rep.Lost == nil
 	return rep, nil
 }
 
@@ -187,7 +231,13 @@ func (l *Ledger) retry(ctx context.Context, fn func(ctx context.Context) error) 
 // A consumer that stalls is replaced by one starting after the last message
 // visited, until ctx ends.
 func (l *Ledger) readStream(ctx context.Context, subject string, last uint64, visit func(m message)) error {
-	var done uint64 // the last sequence visited
+	return l.readRange(ctx, subject, 1, last, false, visit)
+}
+
+// readRange is readStream from sequence first; with headersOnly the
+// messages come without their data.
+func (l *Ledger) readRange(ctx context.Context, subject string, first, last uint64, headersOnly bool, visit func(m message)) error {
+	done := first - 1 // the last sequence visited
 	for {
 		var cons jetstream.Consumer
 		err := l.retry(ctx, func(ctx context.Context) error {
@@ -196,6 +246,7 @@ func (l *Ledger) readStream(ctx context.Context, subject string, last uint64, vi
 				FilterSubjects: []string{subject},
 				DeliverPolicy:  jetstream.DeliverByStartSequencePolicy,
 				OptStartSeq:    done + 1,
+				HeadersOnly:    headersOnly,
 			})
 			return err
 		})

@@ -342,11 +342,18 @@ type ConflictReport struct {
 	At        time.Time
 	KnownAt   time.Time
 	Conflicts []Conflict
+	// Damaged lists the agreements whose histories are damaged: they took
+	// part only with their intact prefixes.
+	Damaged []Damage
 }
 
-// MarshalJSON writes {"at","known_at","conflicts"}.
+// MarshalJSON writes {"at","known_at","conflicts"}, and "damaged" when set.
 func (r *ConflictReport) MarshalJSON() ([]byte, error) {
-	return json.Marshal(map[string]any{"at": events.FormatTime(r.At), "known_at": timeOrNull(r.KnownAt), "conflicts": nonNil(r.Conflicts)})
+	m := map[string]any{"at": events.FormatTime(r.At), "known_at": timeOrNull(r.KnownAt), "conflicts": nonNil(r.Conflicts)}
+	if len(r.Damaged) > 0 {
+		m["damaged"] = r.Damaged
+	}
+	return json.Marshal(m)
 }
 
 // Conflicts returns every conflict in force at valid time at, as known at
@@ -402,6 +409,9 @@ type Rights struct {
 	// DecidedBy lists the exclusivities that deny it (when not allowed), or
 	// those held by the party that cover it (when allowed).
 	DecidedBy []Decision
+	// Damaged lists the agreements whose histories are damaged: they took
+	// part only with their intact prefixes.
+	Damaged []Damage
 }
 
 // Decision is a clause that decides a rights check, and where it applies.
@@ -413,7 +423,11 @@ type Decision struct {
 
 // MarshalJSON writes {"allowed","decided_by"}.
 func (r Rights) MarshalJSON() ([]byte, error) {
-	return json.Marshal(map[string]any{"allowed": r.Allowed, "decided_by": nonNil(r.DecidedBy)})
+	m := map[string]any{"allowed": r.Allowed, "decided_by": nonNil(r.DecidedBy)}
+	if len(r.Damaged) > 0 {
+		m["damaged"] = r.Damaged
+	}
+	return json.Marshal(m)
 }
 
 // Check answers a rights query: it is denied when an exclusivity in force

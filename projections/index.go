@@ -436,6 +436,7 @@ type Summary struct {
 	Version   uint64    `json:"version"`
 	Opened    time.Time `json:"-"`
 	Closed    time.Time `json:"-"`
+	Damaged   *Damage   `json:"damaged,omitempty"`
 }
 
 // Agreements lists every agreement with its status at valid time at.
@@ -463,6 +464,7 @@ func (ix *Index) Agreements(at time.Time) []Summary {
 type History struct {
 	Agreement  string  `json:"agreement"`
 	Amendments []Entry `json:"amendments"`
+	Damaged    *Damage `json:"damaged,omitempty"`
 }
 
 // Entry is one amendment in an agreement's history.

@@ -24,6 +24,9 @@ type State struct {
 	Parties    []string
 	Conditions []Declared // conditions declared at or before At
 	Clauses    []*ClauseState
+	// Damaged, when set, says the answer comes from the intact prefix of a
+	// damaged history (see Damage).
+	Damaged *Damage
 }
 
 // Declared is a condition that has been declared.
@@ -119,6 +122,9 @@ func (s *State) MarshalJSON() ([]byte, error) {
 	}
 	for _, k := range events.Kinds {
 		m[groupNames[k]] = nonNil(s.Group(k))
+	}
+	if s.Damaged != nil {
+		m["damaged"] = s.Damaged
 	}
 	return json.Marshal(m)
 }

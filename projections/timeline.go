@@ -25,6 +25,7 @@ type Timeline struct {
 	Conditions []Declared   `json:"conditions"`
 	Anomalies  []Anomaly    `json:"anomalies,omitempty"`
 	Span       [2]time.Time `json:"-"` // earliest and latest time worth drawing
+	Damaged    *Damage      `json:"damaged,omitempty"`
 }
 
 // ClauseLife is one clause's bars.
@@ -204,6 +205,7 @@ type Diff struct {
 	Added      []*ClauseState `json:"added"`
 	Ended      []*ClauseState `json:"ended"`
 	Changed    []ClauseChange `json:"changed"`
+	Damaged    *Damage        `json:"damaged,omitempty"`
 }
 
 // ClauseChange is a clause in force at both times whose fields differ.

@@ -23,7 +23,7 @@ func (a *app) stateCommand() *cobra.Command {
 	known := knownVar(cmd.Flags())
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		return answer(a, cmd, known, func(_ context.Context, l *ledger.Ledger, k time.Time) (*projections.State, error) {
-			return l.State(args[0], at.orNow(), k)
+			return l.State(args[0], at.orNow(), k, a.queryOptions()...)
 		}, render.State)
 	}
 	return cmd
@@ -94,7 +94,7 @@ func (a *app) historyCommand() *cobra.Command {
 	cmd := a.agreementCommand("history AGREEMENT", "An agreement's amendments: version, recorded, effective, summary")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		return answer(a, cmd, nil, func(_ context.Context, l *ledger.Ledger, _ time.Time) (*projections.History, error) {
-			return l.History(args[0])
+			return l.History(args[0], a.queryOptions()...)
 		}, render.History)
 	}
 	return cmd
@@ -110,7 +110,7 @@ func (a *app) diffCommand() *cobra.Command {
 			return err
 		}
 		return answer(a, cmd, known, func(_ context.Context, l *ledger.Ledger, k time.Time) (*projections.Diff, error) {
-			return l.Diff(args[0], from.t, to.orNow(), k)
+			return l.Diff(args[0], from.t, to.orNow(), k, a.queryOptions()...)
 		}, render.Diff)
 	}
 	return cmd
@@ -128,7 +128,7 @@ func (a *app) timelineCommand() *cobra.Command {
 			return invalid("--width %d: use 10 to 1000 columns", width)
 		}
 		return answer(a, cmd, known, func(_ context.Context, l *ledger.Ledger, k time.Time) (*projections.Timeline, error) {
-			tl, err := l.Timeline(args[0], k)
+			tl, err := l.Timeline(args[0], k, a.queryOptions()...)
 			if err == nil && svg != "" {
 				err = writeFile(svg, func(w io.Writer) error { return render.TimelineSVG(tl, w, render.SVGOptions{Now: time.Now()}) })
 			}
@@ -264,12 +264,21 @@ type headsDoc struct {
 // verifyFailed is the error of a verify that found problems: it names the
 // first broken link, so that the one line on stderr says where to look.
 func verifyFailed(r *ledger.Report, also string) error {
-	msg := fmt.Sprintf("verify: the ledger does not verify (%s, %s)",
+	msg := fmt.Sprintf("verify: the ledger does not verify (%s, %s, %s, %s)",
+		render.Plural(len(r.Damaged), "damaged agreement", "damaged agreements"), render.Plural(len(r.Unreadable), "unreadable range", "unreadable ranges"),
 		render.Plural(len(r.Broken), "broken link", "broken links"), render.Plural(len(r.Settings), "unsafe setting", "unsafe settings"))
-	if len(r.Broken) > 0 {
+	switch {
+	case len(r.Damaged) > 0:
+		d := r.Damaged[0]
+		msg += fmt.Sprintf(": %s is damaged from version %d (stream sequences %d-%d): %s; see the README's \"Recovering a damaged store\"", d.Agreement, d.Version, d.Seq, d.LastSeq, d.Problem)
+	case len(r.Unreadable) > 0:
+		msg += fmt.Sprintf(": stream sequence %s cannot be read", r.Unreadable[0])
+	case r.Lost != nil:
+		msg += fmt.Sprintf(": the server reports %d bytes of the stream lost", r.Lost.Bytes)
+	case len(r.Broken) > 0:
 		b := r.Broken[0]
 		msg += fmt.Sprintf(": %s version %d (stream sequence %d): %s", b.Agreement, b.Version, b.Seq, b.Problem)
-	} else if len(r.Settings) > 0 {
+	case len(r.Settings) > 0:
 		msg += ": " + r.Settings[0]
 	}
 	if also != "" {

@@ -181,6 +181,8 @@ func TestExitCodes(t *testing.T) {
 		{events.Errorf(events.Conflict, "x"), 4},
 		{events.Errorf(events.NotFound, "x"), 1},
 		{events.Errorf(events.Internal, "x"), 1},
+		{events.Errorf(events.Damaged, "x"), 5},
+		{events.Errorf(events.NoSpace, "x"), 1},
 		{errors.New("x"), 1},
 	} {
 		if got := exitCode(c.err); got != c.want {

@@ -6,14 +6,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/ledger"
+	"github.com/agreement-ledger/ledger/ledger/render"
+	"github.com/agreement-ledger/ledger/projections"
 	"github.com/oklog/ulid/v2"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -31,8 +35,10 @@ type app struct {
 	stdout, stderr io.Writer
 
 	data, url, output, stream string
+	maxStore                  string
 	replicas                  int
 	verbose                   bool
+	allowDamaged              bool
 	nats                      natsAuth
 
 	// code is the exit code of a command that did what it was asked: not
@@ -52,6 +58,7 @@ const (
 	exitInvalid  = 2
 	exitDenied   = 3 // a rights check said no
 	exitConflict = 4
+	exitDamaged  = 5 // the answer would rest on a damaged history
 )
 
 // exitCode is the exit code of a command that failed with err, by its
@@ -62,6 +69,8 @@ func exitCode(err error) int {
 		return exitInvalid
 	case events.Conflict:
 		return exitConflict
+	case events.Damaged:
+		return exitDamaged
 	}
 	return exitInternal
 }
@@ -106,7 +115,8 @@ New here? Run "ledger demo".
 
 Times are RFC 3339 date-times or dates (2026-03-15 is midnight UTC).
 Exit codes: 0 ok, 1 error, 2 invalid input (nothing written), 3 rights check
-denied, 4 concurrency conflict (--expect-version did not match).`,
+denied, 4 concurrency conflict (--expect-version did not match), 5 the store
+is damaged and the answer would rest on a broken chain (--allow-damaged).`,
 		Version:       version(),
 		SilenceErrors: true,
 		SilenceUsage:  true,
@@ -143,9 +153,11 @@ denied, 4 concurrency conflict (--expect-version did not match).`,
 	f.StringVar(&a.nats.cert, "nats-cert", "", "client certificate for NATS TLS")
 	f.StringVar(&a.nats.key, "nats-key", "", "client key for NATS TLS")
 	f.StringVar(&a.stream, "stream", "LEDGER", "JetStream stream name")
+	f.StringVar(&a.maxStore, "max-store", "", "the most the embedded store may hold on disk, e.g. 512M or 20G (default: three quarters of the disk's free space); past it appends fail as out of space, writing nothing")
 	f.IntVar(&a.replicas, "replicas", 1, "replicas of the stream when the ledger creates it (3 on a cluster)")
 	f.StringVarP(&a.output, "output", "o", "text", "output format: text for people, json for programs")
 	f.BoolVarP(&a.verbose, "verbose", "v", false, "log what the ledger does on stderr")
+	f.BoolVar(&a.allowDamaged, "allow-damaged", false, "answer about a damaged agreement from the versions the store can still read, marked damaged, instead of failing with exit 5")
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"text", "json"}, cobra.ShellCompDirectiveNoFileComp))
 
 	root.AddCommand(
@@ -158,6 +170,8 @@ denied, 4 concurrency conflict (--expect-version did not match).`,
 		a.timelineCommand(),
 		a.agreementsCommand(),
 		a.verifyCommand(),
+		a.backupCommand(),
+		a.restoreCommand(),
 		a.permissionsCommand(),
 		a.serveCommand(),
 		a.demoCommand(),
@@ -186,7 +200,38 @@ func (a *app) setup(cmd *cobra.Command) error {
 	if a.replicas < 1 || a.replicas > 5 {
 		return invalid("--replicas %d: a stream has 1 to 5 replicas", a.replicas)
 	}
+	if _, err := parseSize(a.maxStore); err != nil {
+		return invalid("--max-store %q: %v", a.maxStore, err)
+	}
 	return nil
+}
+
+// parseSize reads a size in bytes with an optional K, M, G or T suffix
+// (powers of 1024); "" is 0.
+func parseSize(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	mult := int64(1)
+	switch strings.ToUpper(s[len(s)-1:]) {
+	case "K":
+		mult = 1 << 10
+	case "M":
+		mult = 1 << 20
+	case "G":
+		mult = 1 << 30
+	case "T":
+		mult = 1 << 40
+	}
+	digits := s
+	if mult > 1 {
+		digits = s[:len(s)-1]
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || n <= 0 || n > math.MaxInt64/mult {
+		return 0, fmt.Errorf("give a positive number of bytes, with K, M, G or T for KiB, MiB, GiB or TiB")
+	}
+	return n * mult, nil
 }
 
 // config is the ledger configuration the global options describe.
@@ -205,6 +250,7 @@ func (a *app) config() ledger.Config {
 		Stream:    a.stream,
 		Replicas:  a.replicas,
 	}
+	cfg.MaxStore, _ = parseSize(a.maxStore) // checked in setup
 	if a.verbose {
 		cfg.Logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
@@ -219,17 +265,57 @@ func (a *app) open(ctx context.Context) (*ledger.Ledger, error) {
 	return ledger.Open(ctx, cfg)
 }
 
-// with opens the ledger, runs fn and closes the ledger. The context ends on
-// SIGINT or SIGTERM.
+// with opens the ledger, runs fn and closes the ledger. SIGINT or SIGTERM
+// ends fn's context; fn then has stopGrace to return (an append, to have
+// its batch in flight acknowledged or abandoned) before the command stops
+// without it, and the ledger is closed without writing a snapshot.
 func (a *app) with(cmd *cobra.Command, fn func(ctx context.Context, l *ledger.Ledger) error) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	l, err := a.open(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return interruptedErr()
+		}
 		return err
 	}
-	defer l.Close()
-	return fn(ctx, l)
+	done := make(chan error, 1)
+	go func() { done <- fn(ctx, l) }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		select {
+		case err = <-done:
+		case <-time.After(stopGrace):
+			err = interruptedErr()
+		}
+	}
+	if ctx.Err() != nil {
+		// Closed without a snapshot, and not waited for long: a check of a
+		// large input still running holds the ledger, and the store, with
+		// every acknowledged write on disk, needs no orderly close.
+		closed := make(chan struct{})
+		go func() { l.CloseNow(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(time.Second):
+		}
+		if err == nil {
+			err = interruptedErr()
+		}
+		return err
+	}
+	l.Close()
+	return err
+}
+
+// stopGrace is how long a command has to finish after SIGINT or SIGTERM:
+// enough for an append's batch in flight (the ledger abandons it after a
+// second), short enough that the command stops within about a second.
+const stopGrace = 1200 * time.Millisecond
+
+func interruptedErr() error {
+	return events.Errorf(events.Internal, "interrupted")
 }
 
 // answer opens the ledger, asks it a question and writes the answer (see
@@ -245,8 +331,61 @@ func answer[T any](a *app, cmd *cobra.Command, known *knownFlag, ask func(ctx co
 		if err != nil {
 			return err
 		}
-		return a.emit(v, func(w io.Writer) error { return text(w, v) })
+		ds := damageOf(v)
+		err = a.emit(v, func(w io.Writer) error {
+			if err := render.Damaged(w, ds); err != nil {
+				return err
+			}
+			return text(w, v)
+		})
+		if err == nil && len(ds) > 0 && !a.allowDamaged {
+			// A question about several agreements is answered with the
+			// damaged ones' intact prefixes: the answer is printed, marked,
+			// and the exit code says it is not whole.
+			return &events.Error{Kind: events.Damaged, Message: fmt.Sprintf("the answer above rests on %s whose history the store cannot read whole (first: %s from version %d); run ledger verify, recover the store as the README's \"Recovering a damaged store\" says, or accept it with --allow-damaged",
+				render.Plural(len(ds), "agreement", "agreements"), ds[0].Agreement, ds[0].Version)}
+		}
+		return err
 	})
+}
+
+// damageOf returns the damaged agreements an answer rests on.
+func damageOf(v any) []projections.Damage {
+	one := func(d *projections.Damage) []projections.Damage {
+		if d == nil {
+			return nil
+		}
+		return []projections.Damage{*d}
+	}
+	switch v := v.(type) {
+	case *projections.State:
+		return one(v.Damaged)
+	case *projections.History:
+		return one(v.Damaged)
+	case *projections.Timeline:
+		return one(v.Damaged)
+	case *projections.Diff:
+		return one(v.Damaged)
+	case *projections.ConflictReport:
+		return v.Damaged
+	case projections.Rights:
+		return v.Damaged
+	case []projections.Summary:
+		var out []projections.Damage
+		for _, s := range v {
+			out = append(out, one(s.Damaged)...)
+		}
+		return out
+	}
+	return nil
+}
+
+// queryOptions are the options of a question about one agreement.
+func (a *app) queryOptions() []ledger.QueryOption {
+	if a.allowDamaged {
+		return []ledger.QueryOption{ledger.AllowDamaged()}
+	}
+	return nil
 }
 
 // emit writes v as its JSON document with -o json, or as text for people.

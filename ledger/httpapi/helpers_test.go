@@ -53,6 +53,12 @@ func newServer(t *testing.T, seeded bool, opts ...serverOpt) *server {
 	if seeded {
 		l.Given(seed.Amendments())
 	}
+	return newServerOn(t, l, opts...)
+}
+
+// newServerOn starts the handler on the ledger l.
+func newServerOn(t *testing.T, l *ledgertest.Ledger, opts ...serverOpt) *server {
+	t.Helper()
 	logs := &syncBuffer{}
 	o := httpapi.Options{Logger: slog.New(slog.NewTextHandler(logs, nil)), Registry: prometheus.NewRegistry()}
 	for _, f := range opts {

@@ -254,6 +254,10 @@ var statuses = map[events.ErrorKind]int{
 	events.Conflict:             http.StatusConflict,
 	events.NotFound:             http.StatusNotFound,
 	events.Internal:             http.StatusInternalServerError,
+	// The store cannot read the agreement's history whole: no answer can
+	// be given until it is recovered (or allow_damaged=true is asked).
+	events.Damaged: http.StatusServiceUnavailable,
+	events.NoSpace: http.StatusInsufficientStorage,
 }
 
 // status is the HTTP status of an error, by its kind: the one place errors
@@ -276,15 +280,12 @@ func status(err error) int {
 }
 
 // fail writes the JSON error document of err with its status. Internal
-// errors are logged and their details withheld.
+// errors are logged and their details withheld; a damaged or full store
+// is said, for the client can do nothing about it but tell an operator.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code := status(err)
 	if code >= 500 {
 		h.log.Error("http: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	doc := ledger.Document(err, false)
-	if code >= 500 && doc.Error.Kind != events.Internal {
-		doc = ledger.Document(errors.New("internal"), false)
-	}
-	h.writeJSON(w, r, code, doc)
+	h.writeJSON(w, r, code, ledger.Document(err, false))
 }

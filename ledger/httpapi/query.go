@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/ledger"
 	"github.com/agreement-ledger/ledger/projections"
 )
 
@@ -62,14 +63,15 @@ func (h *Handler) agreements(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) state(w http.ResponseWriter, r *http.Request) {
-	p := newParams(r, "at", "known_at")
+	p := newParams(r, "at", "known_at", "allow_damaged")
 	at := p.time("at", h.defaultAt())
 	known := p.time("known_at", time.Time{})
+	opts := p.damaged()
 	if p.err != nil {
 		h.fail(w, r, p.err)
 		return
 	}
-	s, err := h.l.State(r.PathValue("agreement"), at, known)
+	s, err := h.l.State(r.PathValue("agreement"), at, known, opts...)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -85,11 +87,13 @@ func (h *Handler) state(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
-	if p := newParams(r); p.err != nil {
+	p := newParams(r, "allow_damaged")
+	opts := p.damaged()
+	if p.err != nil {
 		h.fail(w, r, p.err)
 		return
 	}
-	hist, err := h.l.History(r.PathValue("agreement"))
+	hist, err := h.l.History(r.PathValue("agreement"), opts...)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -101,13 +105,14 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) timeline(w http.ResponseWriter, r *http.Request) {
-	p := newParams(r, "known_at")
+	p := newParams(r, "known_at", "allow_damaged")
 	known := p.time("known_at", time.Time{})
+	opts := p.damaged()
 	if p.err != nil {
 		h.fail(w, r, p.err)
 		return
 	}
-	tl, err := h.l.Timeline(r.PathValue("agreement"), known)
+	tl, err := h.l.Timeline(r.PathValue("agreement"), known, opts...)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -116,15 +121,16 @@ func (h *Handler) timeline(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) diff(w http.ResponseWriter, r *http.Request) {
-	p := newParams(r, "from", "to", "known_at")
+	p := newParams(r, "from", "to", "known_at", "allow_damaged")
 	from := p.required("from")
 	to := p.required("to")
 	known := p.time("known_at", time.Time{})
+	opts := p.damaged()
 	if p.err != nil {
 		h.fail(w, r, p.err)
 		return
 	}
-	d, err := h.l.Diff(r.PathValue("agreement"), from, to, known)
+	d, err := h.l.Diff(r.PathValue("agreement"), from, to, known, opts...)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -191,14 +197,15 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
 	h.writeJSON(w, r, http.StatusOK, rep)
 }
 
-// Health is the document of GET /healthz.
-type Health struct {
-	Status string `json:"status"`
-}
+// Health is the document of GET /healthz: "ok", or "degraded" with the
+// problems (a damaged store, one out of space). A degraded server still
+// answers what it can, so it answers 200 either way: a probe that
+// restarted it would mend nothing.
+type Health = ledger.Health
 
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
-	h.writeJSON(w, r, http.StatusOK, Health{Status: "ok"})
+	h.writeJSON(w, r, http.StatusOK, h.l.Health(r.Context()))
 }
 
 func (h *Handler) amendmentSchema(w http.ResponseWriter, r *http.Request) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/ledger"
 )
 
 // recorder remembers the status and size of a response.
@@ -136,6 +137,15 @@ func (p *params) slug(name string, required bool) string {
 }
 
 // bool reads true/false/1/0; absent is false.
+// damaged is the options of allow_damaged=true: answer about a damaged
+// agreement from its intact prefix, marked.
+func (p *params) damaged() []ledger.QueryOption {
+	if p.bool("allow_damaged") {
+		return []ledger.QueryOption{ledger.AllowDamaged()}
+	}
+	return nil
+}
+
 func (p *params) bool(name string) bool {
 	s := p.str(name)
 	if s == "" || p.err != nil {

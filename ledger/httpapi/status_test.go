@@ -30,6 +30,8 @@ func TestStatus(t *testing.T) {
 		{events.Errorf(events.Conflict, "x"), 409, events.Conflict},
 		{events.Errorf(events.NotFound, "x"), 404, events.NotFound},
 		{events.Errorf(events.Internal, "x"), 500, events.Internal},
+		{events.Errorf(events.Damaged, "x"), 503, events.Damaged},
+		{events.Errorf(events.NoSpace, "x"), 507, events.NoSpace},
 		{errors.New("x"), 500, events.Internal},
 	} {
 		if got := status(c.err); got != c.status {

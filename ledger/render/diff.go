@@ -180,7 +180,21 @@ func Verify(w io.Writer, r *ledger.Report) error {
 	for _, s := range r.Settings {
 		p.f("  unsafe setting: %s\n", s)
 	}
-	if len(r.Broken) == 0 {
+	for _, u := range r.Unreadable {
+		p.f("  UNREADABLE  stream sequence %s: the stream counts it but cannot read it (the store is damaged)\n", u)
+	}
+	if r.Lost != nil {
+		p.f("  LOST  the server reports %s lost when it recovered the stream's files", Plural(int(r.Lost.Bytes), "byte", "bytes"))
+		if len(r.Lost.Msgs) > 0 {
+			p.f(" (sequences %v)", r.Lost.Msgs)
+		}
+		p.ln("; check exported heads with verify --since")
+	}
+	for _, d := range r.Damaged {
+		p.f("  DAMAGED  %s from version %d: stream sequences %d-%d; %s\n", d.Agreement, d.Version, d.Seq, d.LastSeq, d.Problem)
+		p.f("           versions 1-%d are intact; %s after them the ledger wrote but cannot chain (see the README: Recovering a damaged store)\n", d.Version-1, Plural(d.Beyond, "message", "messages"))
+	}
+	if len(r.Broken) == 0 && len(r.Damaged) == 0 {
 		p.ln("  hash chains: intact")
 		if r.Checked > 0 {
 			p.f("  exported heads: %s checked, each still in its chain\n", Plural(r.Checked, "head", "heads"))
