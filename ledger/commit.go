@@ -25,7 +25,10 @@ import (
 // commit loop and back. Concurrent writers queue for the commit loop,
 // which commits them together.
 func (l *Ledger) commitAlone(req *request) bool {
-	if len(l.requests) > 0 || !l.isReady() || !l.committing.TryLock() {
+	// While writers are concurrent (the commit loop's last group held
+	// several) their appends go to the loop, which gathers them into one
+	// batch: one taken alone would cost a batch of its own.
+	if l.grouped.Load() > 1 || len(l.requests) > 0 || !l.isReady() || !l.committing.TryLock() {
 		return false
 	}
 	defer l.committing.Unlock()
@@ -105,6 +108,7 @@ func (l *Ledger) commitLoop() {
 			size += len(r.as)
 		}
 		last = len(group)
+		l.grouped.Store(int64(last))
 		l.committing.Lock()
 		l.commit(group)
 		l.committing.Unlock()

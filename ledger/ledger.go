@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
@@ -33,6 +34,7 @@ type Ledger struct {
 	// committing is held by whoever commits: the commit loop, or a lone
 	// writer committing its own append (commitAlone).
 	committing sync.Mutex
+	grouped    atomic.Int64 // requests in the commit loop's last group
 	stop       chan struct{}
 	wg         sync.WaitGroup
 	loading    context.CancelFunc // stops the initial load
