@@ -39,7 +39,7 @@ type KindSpec struct {
 	// Fields are the JSON names of its other fields, in the order people
 	// read them (the state's tables, the web page): fields of the vocabulary,
 	// valueFields, at most one of them held in Clause.What (its text field:
-	// see KindSpec.Text). Term and note, which every kind has, are left out.
+	// see TextField). Term and note, which every kind has, are left out.
 	Fields []string
 	// Exclusive says when a clause of the kind keeps others out of its scope.
 	Exclusive Exclusiveness
@@ -103,15 +103,28 @@ func Spec(k Kind) *KindSpec {
 	return nil
 }
 
-// Text returns the name of the kind's field held in Clause.What (subject,
-// base, what, right), "" when it has none.
-func (s *KindSpec) Text() string {
-	for _, name := range s.Fields {
-		if t := FieldOf(name).Type; t == TextField || t == SlugField {
-			return name
+// TextField returns the name of the field of kind k held in Clause.What
+// (subject, base, what, right); "" when it has none, or k is not a kind.
+func TextField(k Kind) string {
+	if s := Spec(k); s != nil {
+		for _, name := range s.Fields {
+			if isText(name) {
+				return name
+			}
 		}
 	}
 	return ""
+}
+
+// isText reports whether name, one of a kind's Fields, is its text field
+// (note, the other text, is every kind's and never listed).
+func isText(name string) bool {
+	for _, f := range valueFields {
+		if f.Name == name {
+			return f.Type == TextType || f.Type == SlugType
+		}
+	}
+	return false
 }
 
 // ExclusiveGrant reports whether the clause keeps others out of its scope: an
@@ -126,15 +139,15 @@ type FieldType uint8
 
 // Field types.
 const (
-	PartyField    FieldType = iota + 1 // a slug naming a party of the agreement
-	TextField                          // human text
-	SlugField                          // a slug
-	BoolField                          // true or false; absent is false
-	ScopeField                         // a Scope; absent is everything
-	RateField                          // a Rate
-	MoneyField                         // a Money
-	TranchesField                      // a list of Tranche
-	TermField                          // a Term
+	PartyType    FieldType = iota + 1 // a slug naming a party of the agreement
+	TextType                          // human text
+	SlugType                          // a slug
+	BoolType                          // true or false; absent is false
+	ScopeType                         // a Scope; absent is everything
+	RateType                          // a Rate
+	MoneyType                         // a Money
+	TranchesType                      // a list of Tranche
+	TermType                          // a Term
 )
 
 // FieldSpec describes one JSON field of clauses.
@@ -156,20 +169,20 @@ type valueField struct {
 // the JSON Schema lists them. A kind names those it has in its Fields; term
 // and note are every kind's.
 var valueFields = []valueField{
-	{FieldSpec{"subject", TextField, true, "What is licensed."}, textSpec(what, MaxText)},
-	{FieldSpec{"exclusive", BoolField, false, ""}, boolSpec(func(c *Clause) *bool { return &c.Exclusive })},
-	{FieldSpec{"sole", BoolField, false, "true when the grantor keeps its own right."}, boolSpec(func(c *Clause) *bool { return &c.Sole })},
-	{FieldSpec{"scope", ScopeField, false, ""}, scopeSpec},
-	{FieldSpec{"rate", RateField, true, ""}, ptrSpec(func(c *Clause) **Rate { return &c.Rate }, readRate, (*cursor).rate)},
-	{FieldSpec{"base", TextField, false, "What the rate applies to."}, textSpec(what, MaxText)},
-	{FieldSpec{"cap", MoneyField, false, `Absent means uncapped; an undisclosed cap is {"undisclosed": true}.`},
+	{FieldSpec{"subject", TextType, true, "What is licensed."}, textSpec(what, MaxText)},
+	{FieldSpec{"exclusive", BoolType, false, ""}, boolSpec(func(c *Clause) *bool { return &c.Exclusive })},
+	{FieldSpec{"sole", BoolType, false, "true when the grantor keeps its own right."}, boolSpec(func(c *Clause) *bool { return &c.Sole })},
+	{FieldSpec{"scope", ScopeType, false, ""}, scopeSpec},
+	{FieldSpec{"rate", RateType, true, ""}, ptrSpec(func(c *Clause) **Rate { return &c.Rate }, readRate, (*cursor).rate)},
+	{FieldSpec{"base", TextType, false, "What the rate applies to."}, textSpec(what, MaxText)},
+	{FieldSpec{"cap", MoneyType, false, `Absent means uncapped; an undisclosed cap is {"undisclosed": true}.`},
 		ptrSpec(func(c *Clause) **Money { return &c.Cap }, readMoney, (*cursor).money)},
-	{FieldSpec{"amount", MoneyField, true, ""}, ptrSpec(func(c *Clause) **Money { return &c.Amount }, readMoney, (*cursor).money)},
-	{FieldSpec{"what", TextField, true, ""}, textSpec(what, MaxText)},
-	{FieldSpec{"tranches", TranchesField, true, ""}, tranchesSpec},
-	{FieldSpec{"right", SlugField, true, "The right held, e.g. primary-cloud-partner or first-release."}, textSpec(what, 0)},
-	{FieldSpec{"term", TermField, false, ""}, ptrSpec(func(c *Clause) **Term { return &c.Term }, readTerm, (*cursor).term)},
-	{FieldSpec{"note", TextField, false, ""}, textSpec(func(c *Clause) *string { return &c.Note }, MaxText)},
+	{FieldSpec{"amount", MoneyType, true, ""}, ptrSpec(func(c *Clause) **Money { return &c.Amount }, readMoney, (*cursor).money)},
+	{FieldSpec{"what", TextType, true, ""}, textSpec(what, MaxText)},
+	{FieldSpec{"tranches", TranchesType, true, ""}, tranchesSpec},
+	{FieldSpec{"right", SlugType, true, "The right held, e.g. primary-cloud-partner or first-release."}, textSpec(what, 0)},
+	{FieldSpec{"term", TermType, false, ""}, ptrSpec(func(c *Clause) **Term { return &c.Term }, readTerm, (*cursor).term)},
+	{FieldSpec{"note", TextType, false, ""}, textSpec(func(c *Clause) *string { return &c.Note }, MaxText)},
 }
 
 // fieldSpecs are the clause fields besides id and kind: the parties (those
@@ -179,10 +192,10 @@ var fieldSpecs = func() []FieldSpec {
 	var givers, receivers []FieldSpec
 	for _, k := range kindSpecs {
 		if fieldIn(givers, k.Grantor).Name == "" {
-			givers = append(givers, FieldSpec{Name: k.Grantor, Type: PartyField, Required: true})
+			givers = append(givers, FieldSpec{Name: k.Grantor, Type: PartyType, Required: true})
 		}
 		if fieldIn(receivers, k.Holder).Name == "" {
-			receivers = append(receivers, FieldSpec{Name: k.Holder, Type: PartyField, Required: true})
+			receivers = append(receivers, FieldSpec{Name: k.Holder, Type: PartyType, Required: true})
 		}
 	}
 	out := append(givers, receivers...)
@@ -248,7 +261,7 @@ var clauseFields = func() map[string]spec {
 			if _, value := m[name]; !value || party {
 				panic(fmt.Sprintf("events: kind %s has field %s, which valueFields does not describe", k.Kind, name))
 			}
-			if t := FieldOf(name).Type; t == TextField || t == SlugField {
+			if isText(name) {
 				texts++ // all are held in Clause.What
 			}
 			add(k.Kind, name, m[name])
