@@ -119,12 +119,8 @@ func TextField(k Kind) string {
 // isText reports whether name, one of a kind's Fields, is its text field
 // (note, the other text, is every kind's and never listed).
 func isText(name string) bool {
-	for _, f := range valueFields {
-		if f.Name == name {
-			return f.Type == TextType || f.Type == SlugType
-		}
-	}
-	return false
+	t := FieldOf(name).Type
+	return t == TextType || t == SlugType
 }
 
 // ExclusiveGrant reports whether the clause keeps others out of its scope: an
@@ -269,6 +265,9 @@ var clauseFields = func() map[string]spec {
 		if texts > 1 {
 			panic(fmt.Sprintf("events: kind %s has more than one field held in Clause.What", k.Kind))
 		}
+	}
+	if len(m)+2 > 32 { // with id and kind
+		panic("events: the canonical reader's sets of clause members (fieldSet, clearable) hold 32 names")
 	}
 	return m
 }()
