@@ -139,42 +139,13 @@ type member struct {
 func format(b *strings.Builder, v any, indent string) {
 	switch v := v.(type) {
 	case obj:
-		if oneLine(v) {
-			b.WriteString("{" + quoted(v[0].key) + ": ")
-			format(b, v[0].value, "")
-			b.WriteString("}")
-			return
-		}
-		b.WriteString("{")
-		for i, m := range v {
-			if i > 0 {
-				b.WriteString(",")
-			}
-			b.WriteString("\n" + indent + "  " + quoted(m.key) + ": ")
-			format(b, m.value, indent+"  ")
-		}
-		b.WriteString("\n" + indent + "}")
+		items(b, "{", "}", len(v), oneLine(v), indent, func(i int, indent string) {
+			b.WriteString(quoted(v[i].key) + ": ")
+			format(b, v[i].value, indent)
+		})
 	case []any:
-		if !slices.ContainsFunc(v, func(e any) bool { o, ok := e.(obj); return !oneLine(o) && ok || isList(e) }) {
-			b.WriteString("[")
-			for i, e := range v {
-				if i > 0 {
-					b.WriteString(", ")
-				}
-				format(b, e, "")
-			}
-			b.WriteString("]")
-			return
-		}
-		b.WriteString("[")
-		for i, e := range v {
-			if i > 0 {
-				b.WriteString(",")
-			}
-			b.WriteString("\n" + indent + "  ")
-			format(b, e, indent+"  ")
-		}
-		b.WriteString("\n" + indent + "]")
+		inline := !slices.ContainsFunc(v, func(e any) bool { o, ok := e.(obj); return !oneLine(o) && ok || isList(e) })
+		items(b, "[", "]", len(v), inline, indent, func(i int, indent string) { format(b, v[i], indent) })
 	default:
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
@@ -184,6 +155,25 @@ func format(b *strings.Builder, v any, indent string) {
 		}
 		b.WriteString(strings.TrimSuffix(buf.String(), "\n"))
 	}
+}
+
+// items writes n items between open and close, on one line or an item a
+// line, indented below indent.
+func items(b *strings.Builder, open, close string, n int, inline bool, indent string, item func(i int, indent string)) {
+	sep, inner, end := ", ", "", ""
+	if !inline {
+		inner = indent + "  "
+		sep, end = ",\n"+inner, "\n"+indent
+		open += "\n" + inner
+	}
+	b.WriteString(open)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(sep)
+		}
+		item(i, inner)
+	}
+	b.WriteString(end + close)
 }
 
 func oneLine(o obj) bool {
