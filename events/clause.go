@@ -65,7 +65,8 @@ func partySpec(grantor bool) spec {
 	return s
 }
 
-func what(c *Clause) *string { return &c.What }
+// whatSlot is where a kind's text field is kept.
+func whatSlot(c *Clause) *string { return &c.What }
 
 // textSpec is the spec of a string field held in slot: text of at most max
 // bytes, or a slug when max is 0.

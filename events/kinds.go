@@ -165,18 +165,18 @@ type valueField struct {
 // the JSON Schema lists them. A kind names those it has in its Fields; term
 // and note are every kind's.
 var valueFields = []valueField{
-	{FieldSpec{"subject", TextType, true, "What is licensed."}, textSpec(what, MaxText)},
+	{FieldSpec{"subject", TextType, true, "What is licensed."}, textSpec(whatSlot, MaxText)},
 	{FieldSpec{"exclusive", BoolType, false, ""}, boolSpec(func(c *Clause) *bool { return &c.Exclusive })},
 	{FieldSpec{"sole", BoolType, false, "true when the grantor keeps its own right."}, boolSpec(func(c *Clause) *bool { return &c.Sole })},
 	{FieldSpec{"scope", ScopeType, false, ""}, scopeSpec},
 	{FieldSpec{"rate", RateType, true, ""}, ptrSpec(func(c *Clause) **Rate { return &c.Rate }, readRate, (*cursor).rate)},
-	{FieldSpec{"base", TextType, false, "What the rate applies to."}, textSpec(what, MaxText)},
+	{FieldSpec{"base", TextType, false, "What the rate applies to."}, textSpec(whatSlot, MaxText)},
 	{FieldSpec{"cap", MoneyType, false, `Absent means uncapped; an undisclosed cap is {"undisclosed": true}.`},
 		ptrSpec(func(c *Clause) **Money { return &c.Cap }, readMoney, (*cursor).money)},
 	{FieldSpec{"amount", MoneyType, true, ""}, ptrSpec(func(c *Clause) **Money { return &c.Amount }, readMoney, (*cursor).money)},
-	{FieldSpec{"what", TextType, true, ""}, textSpec(what, MaxText)},
+	{FieldSpec{"what", TextType, true, ""}, textSpec(whatSlot, MaxText)},
 	{FieldSpec{"tranches", TranchesType, true, ""}, tranchesSpec},
-	{FieldSpec{"right", SlugType, true, "The right held, e.g. primary-cloud-partner or first-release."}, textSpec(what, 0)},
+	{FieldSpec{"right", SlugType, true, "The right held, e.g. primary-cloud-partner or first-release."}, textSpec(whatSlot, 0)},
 	{FieldSpec{"term", TermType, false, ""}, ptrSpec(func(c *Clause) **Term { return &c.Term }, readTerm, (*cursor).term)},
 	{FieldSpec{"note", TextType, false, ""}, textSpec(func(c *Clause) *string { return &c.Note }, MaxText)},
 }
