@@ -8,39 +8,23 @@ import (
 	"strings"
 )
 
-// Kind is the kind of a clause.
-type Kind string
-
-// Clause kinds.
-const (
-	License      Kind = "license"
-	Exclusivity  Kind = "exclusivity"
-	RevenueShare Kind = "revenue_share"
-	Commitment   Kind = "commitment"
-	Investment   Kind = "investment"
-	Right        Kind = "right"
-	Obligation   Kind = "obligation"
-)
-
-// Kinds lists every clause kind, in the order states group them.
-var Kinds = []Kind{License, Exclusivity, RevenueShare, Commitment, Investment, Right, Obligation}
-
 // Clause is one term of an agreement. Every kind has two parties, stored as
-// Grantor (the one who gives, licenses, pays, owes or invests) and Holder (the
-// one who receives); their JSON names depend on the kind, as do the names of
-// What (subject, base, what or right). Fields a kind does not have are zero.
+// Grantor (the one who gives: licenses, pays, owes or invests) and Holder (the
+// one who receives), and at most one text field, stored as What; their JSON
+// names, and which of the other fields a kind has, are its KindSpec's. Fields
+// a kind does not have are zero.
 type Clause struct {
 	ID        string
 	Kind      Kind
-	Grantor   string // licensor, grantor, payer, obligor, investor
-	Holder    string // licensee, holder, payee, beneficiary, investee
-	What      string // subject (license), base (revenue_share), what (commitment, obligation), right (right)
-	Exclusive bool   // license
-	Sole      bool   // exclusivity: the grantor keeps its own right
-	Scope     *Scope // license, exclusivity, right; nil = everything
-	Rate      *Rate  // revenue_share
-	Cap       *Money // revenue_share; nil = uncapped
-	Amount    *Money // commitment
+	Grantor   string
+	Holder    string
+	What      string
+	Exclusive bool
+	Sole      bool   // the grantor keeps its own right
+	Scope     *Scope // nil = everything
+	Rate      *Rate
+	Cap       *Money // nil = uncapped
+	Amount    *Money
 	Tranches  []Tranche
 	Term      *Term
 	Note      string
@@ -51,12 +35,6 @@ type Tranche struct {
 	Amount    Money  `json:"amount"`
 	Condition string `json:"condition,omitempty"`
 	ID        string `json:"id"`
-}
-
-// ExclusiveGrant reports whether the clause keeps others out of its scope: an
-// exclusivity, or an exclusive licence.
-func (c *Clause) ExclusiveGrant() bool {
-	return c.Kind == Exclusivity || c.Kind == License && c.Exclusive
 }
 
 // spec describes one JSON field of a clause: the kinds that have it, whether
@@ -76,159 +54,96 @@ type spec struct {
 
 func (s spec) has(k Kind) bool { return s.kinds == nil || slices.Contains(s.kinds, k) }
 
-func party(kinds ...Kind) spec { return partySpec(true, kinds) }
-
-func partySpec(grantor bool, kinds []Kind) spec {
-	slot := func(c *Clause) *string {
-		if grantor {
-			return &c.Grantor
-		}
-		return &c.Holder
+// partySpec is the spec of a party's field: a slug, required.
+func partySpec(grantor bool) spec {
+	slot := func(c *Clause) *string { return &c.Holder }
+	if grantor {
+		slot = func(c *Clause) *string { return &c.Grantor }
 	}
-	return spec{kinds: kinds, required: true,
-		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { *slot(c), _ = readSlug(raw, path, p) },
-		fast: func(c *Clause, d *cursor) (ok bool) { *slot(c), ok = d.slug(); return ok },
-		get:  func(c *Clause) any { return nonEmpty(*slot(c)) },
+	s := textSpec(slot, 0)
+	s.required = true
+	return s
+}
+
+// whatSlot is where a kind's text field is kept.
+func whatSlot(c *Clause) *string { return &c.What }
+
+// textSpec is the spec of a string field held in slot: text of at most max
+// bytes, or a slug when max is 0.
+func textSpec(slot func(*Clause) *string, max int) spec {
+	return spec{
+		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) {
+			if max == 0 {
+				*slot(c), _ = readSlug(raw, path, p)
+			} else {
+				*slot(c), _ = readText(raw, path, max, p)
+			}
+		},
+		fast: func(c *Clause, d *cursor) (ok bool) {
+			if max == 0 {
+				*slot(c), ok = d.slug()
+			} else {
+				*slot(c), ok = d.text(max)
+			}
+			return ok
+		},
+		get: func(c *Clause) any {
+			if s := *slot(c); s != "" {
+				return s
+			}
+			return nil
+		},
 		copy: func(dst, src *Clause) { *slot(dst) = *slot(src) },
 		text: func(c *Clause) string { return *slot(c) },
 	}
 }
 
-func whatSpec(required bool, slug bool, kinds ...Kind) spec {
-	return spec{kinds: kinds, required: required,
-		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) {
-			if slug {
-				c.What, _ = readSlug(raw, path, p)
-			} else {
-				c.What, _ = readText(raw, path, MaxText, p)
-			}
-		},
-		fast: func(c *Clause, d *cursor) (ok bool) {
-			if slug {
-				c.What, ok = d.slug()
-			} else {
-				c.What, ok = d.text(MaxText)
-			}
-			return ok
-		},
-		get:  func(c *Clause) any { return nonEmpty(c.What) },
-		copy: func(dst, src *Clause) { dst.What = src.What },
-		text: func(c *Clause) string { return c.What },
+func boolSpec(slot func(*Clause) *bool) spec {
+	return spec{
+		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { *slot(c), _ = readBool(raw, path, p) },
+		fast: func(c *Clause, d *cursor) (ok bool) { *slot(c), ok = d.bool(); return ok },
+		get:  func(c *Clause) any { return *slot(c) },
+		copy: func(dst, src *Clause) { *slot(dst) = *slot(src) },
 	}
 }
 
-func nonEmpty(s string) any {
-	if s == "" {
-		return nil
+// ptrSpec is the spec of a field held by a pointer, nil when absent.
+func ptrSpec[T any](slot func(*Clause) **T, read func(json.RawMessage, string, *Problems) (*T, bool), fast func(*cursor) (*T, bool)) spec {
+	return spec{
+		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { *slot(c), _ = read(raw, path, p) },
+		fast: func(c *Clause, d *cursor) (ok bool) { *slot(c), ok = fast(d); return ok },
+		get: func(c *Clause) any {
+			if v := *slot(c); v != nil {
+				return v
+			}
+			return nil
+		},
+		copy: func(dst, src *Clause) { *slot(dst) = *slot(src) },
+	}
+}
+
+// scopeSpec writes an absent scope as {} (everything), not leaving it out.
+var scopeSpec = func() spec {
+	s := ptrSpec(func(c *Clause) **Scope { return &c.Scope }, readScope, (*cursor).scope)
+	s.get = func(c *Clause) any {
+		if c.Scope == nil {
+			return map[string]any{}
+		}
+		return c.Scope
 	}
 	return s
-}
+}()
 
-// clauseFields maps each JSON field name of a clause to its spec.
-var clauseFields = map[string]spec{
-	"licensor":    party(License),
-	"grantor":     party(Exclusivity, Right),
-	"payer":       party(RevenueShare),
-	"obligor":     party(Commitment, Obligation),
-	"investor":    party(Investment),
-	"licensee":    partySpec(false, []Kind{License}),
-	"holder":      partySpec(false, []Kind{Exclusivity, Right}),
-	"payee":       partySpec(false, []Kind{RevenueShare}),
-	"beneficiary": partySpec(false, []Kind{Commitment, Obligation}),
-	"investee":    partySpec(false, []Kind{Investment}),
-	"subject":     whatSpec(true, false, License),
-	"base":        whatSpec(false, false, RevenueShare),
-	"what":        whatSpec(true, false, Commitment, Obligation),
-	"right":       whatSpec(true, true, Right),
-	"exclusive": {kinds: []Kind{License},
-		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) {
-			c.Exclusive, _ = readBool(raw, path, p)
-		},
-		fast: func(c *Clause, d *cursor) (ok bool) { c.Exclusive, ok = d.bool(); return ok },
-		get:  func(c *Clause) any { return c.Exclusive },
-		copy: func(dst, src *Clause) { dst.Exclusive = src.Exclusive },
+var tranchesSpec = spec{
+	read: readTranches,
+	fast: func(c *Clause, d *cursor) (ok bool) { c.Tranches, ok = d.tranches(); return ok },
+	get: func(c *Clause) any {
+		if c.Tranches == nil {
+			return nil
+		}
+		return c.Tranches
 	},
-	"sole": {kinds: []Kind{Exclusivity},
-		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { c.Sole, _ = readBool(raw, path, p) },
-		fast: func(c *Clause, d *cursor) (ok bool) { c.Sole, ok = d.bool(); return ok },
-		get:  func(c *Clause) any { return c.Sole },
-		copy: func(dst, src *Clause) { dst.Sole = src.Sole },
-	},
-	"scope": {kinds: []Kind{License, Exclusivity, Right},
-		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { c.Scope, _ = readScope(raw, path, p) },
-		fast: func(c *Clause, d *cursor) (ok bool) { c.Scope, ok = d.scope(); return ok },
-		get: func(c *Clause) any {
-			if c.Scope == nil {
-				return map[string]any{}
-			}
-			return c.Scope
-		},
-		copy: func(dst, src *Clause) { dst.Scope = src.Scope },
-	},
-	"rate": {kinds: []Kind{RevenueShare}, required: true,
-		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { c.Rate, _ = readRate(raw, path, p) },
-		fast: func(c *Clause, d *cursor) (ok bool) { c.Rate, ok = d.rate(); return ok },
-		get: func(c *Clause) any {
-			if c.Rate == nil {
-				return nil
-			}
-			return c.Rate
-		},
-		copy: func(dst, src *Clause) { dst.Rate = src.Rate },
-	},
-	"cap": {kinds: []Kind{RevenueShare},
-		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { c.Cap, _ = readMoney(raw, path, p) },
-		fast: func(c *Clause, d *cursor) (ok bool) { c.Cap, ok = d.money(); return ok },
-		get: func(c *Clause) any {
-			if c.Cap == nil {
-				return nil
-			}
-			return c.Cap
-		},
-		copy: func(dst, src *Clause) { dst.Cap = src.Cap },
-	},
-	"amount": {kinds: []Kind{Commitment}, required: true,
-		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { c.Amount, _ = readMoney(raw, path, p) },
-		fast: func(c *Clause, d *cursor) (ok bool) { c.Amount, ok = d.money(); return ok },
-		get: func(c *Clause) any {
-			if c.Amount == nil {
-				return nil
-			}
-			return c.Amount
-		},
-		copy: func(dst, src *Clause) { dst.Amount = src.Amount },
-	},
-	"tranches": {kinds: []Kind{Investment}, required: true,
-		read: readTranches,
-		fast: func(c *Clause, d *cursor) (ok bool) { c.Tranches, ok = d.tranches(); return ok },
-		get: func(c *Clause) any {
-			if c.Tranches == nil {
-				return nil
-			}
-			return c.Tranches
-		},
-		copy: func(dst, src *Clause) { dst.Tranches = src.Tranches },
-	},
-	"term": {
-		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) { c.Term, _ = readTerm(raw, path, p) },
-		fast: func(c *Clause, d *cursor) (ok bool) { c.Term, ok = d.term(); return ok },
-		get: func(c *Clause) any {
-			if c.Term == nil {
-				return nil
-			}
-			return c.Term
-		},
-		copy: func(dst, src *Clause) { dst.Term = src.Term },
-	},
-	"note": {
-		read: func(c *Clause, raw json.RawMessage, path string, p *Problems) {
-			c.Note, _ = readText(raw, path, MaxText, p)
-		},
-		fast: func(c *Clause, d *cursor) (ok bool) { c.Note, ok = d.text(MaxText); return ok },
-		get:  func(c *Clause) any { return nonEmpty(c.Note) },
-		copy: func(dst, src *Clause) { dst.Note = src.Note },
-		text: func(c *Clause) string { return c.Note },
-	},
+	copy: func(dst, src *Clause) { dst.Tranches = src.Tranches },
 }
 
 // FieldNames returns the JSON field names a clause of kind k has, besides id
@@ -262,7 +177,7 @@ func (c *Clause) Fields() map[string]any {
 // MarshalJSON writes the clause as it is written in input.
 func (c Clause) MarshalJSON() ([]byte, error) { return appendClause(nil, &c), nil }
 
-func validKind(k Kind) bool { return slices.Contains(Kinds, k) }
+func validKind(k Kind) bool { return Spec(k) != nil }
 
 func kindList() string {
 	names := make([]string, len(Kinds))
@@ -272,12 +187,10 @@ func kindList() string {
 	return strings.Join(names, ", ")
 }
 
+// article names a clause of kind k with its article: "an exclusivity".
 func article(k Kind) string {
-	switch k {
-	case Exclusivity, Investment, Obligation:
-		return "an " + strings.ReplaceAll(string(k), "_", " ")
-	}
-	return "a " + strings.ReplaceAll(string(k), "_", " ")
+	s := Spec(k)
+	return s.Article + " " + s.Word
 }
 
 // readClause reads a whole clause, as given to an "add" change.
@@ -377,62 +290,19 @@ var requiredFields = func() map[Kind][]string {
 // checkClause checks what involves more than one field of a clause.
 func checkClause(c *Clause, path string, p *Problems) {
 	if c.Grantor != "" && c.Grantor == c.Holder {
-		holder, grantor := roleNames(c.Kind)
+		grantor, holder := PartyFields(c.Kind)
 		p.Add(join(path, holder), "must be a different party from the %s (%s)", grantor, c.Grantor)
 	}
 }
 
-// roleNames returns the JSON names of the holder and grantor fields of kind k.
-func roleNames(k Kind) (holder, grantor string) {
-	r := roles[k]
-	return r[1], r[0]
-}
-
-// roles holds the names of each kind's grantor and holder fields.
-var roles = func() map[Kind][2]string {
-	m := map[Kind][2]string{}
-	for _, k := range Kinds {
-		h, g := findRoles(k)
-		m[k] = [2]string{g, h}
-	}
-	return m
-}()
-
-func findRoles(k Kind) (holder, grantor string) {
-	for name, s := range clauseFields {
-		if s.required && s.has(k) && s.kinds != nil && isParty(name) {
-			if isGrantorName(name) {
-				grantor = name
-			} else {
-				holder = name
-			}
-		}
-	}
-	return holder, grantor
-}
-
 // PartyFields returns the JSON names of the two parties of kind k: the one
-// that gives and the one that receives.
+// that gives and the one that receives ("" for a kind the ledger does not
+// have).
 func PartyFields(k Kind) (grantor, holder string) {
-	h, g := roleNames(k)
-	return g, h
-}
-
-func isParty(name string) bool {
-	switch name {
-	case "licensor", "grantor", "payer", "obligor", "investor",
-		"licensee", "holder", "payee", "beneficiary", "investee":
-		return true
+	if s := Spec(k); s != nil {
+		return s.Grantor, s.Holder
 	}
-	return false
-}
-
-func isGrantorName(name string) bool {
-	switch name {
-	case "licensor", "grantor", "payer", "obligor", "investor":
-		return true
-	}
-	return false
+	return "", ""
 }
 
 var trancheFields = fieldsOf[Tranche]{

@@ -17,7 +17,7 @@ import (
 	"github.com/agreement-ledger/ledger/events"
 )
 
-var update = flag.Bool("update", false, "rewrite testdata/rejections.golden")
+var update = flag.Bool("update", false, "rewrite testdata/rejections.golden, and schema.json's clauses from the kinds table")
 
 // hostileFiles returns the inputs of ledger/ledgertest's hostile corpus by
 // file name. They are read from its directory: importing ledgertest would

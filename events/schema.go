@@ -15,7 +15,10 @@ import _ "embed"
 // is effective, that tranche ids are unique and a clause's two parties differ,
 // that an amendment does not retract itself, that no member is given twice,
 // the byte (not character) lengths of text, and the size of an amendment.
-// Tests keep the two in agreement.
+// Tests keep the two in agreement. The definitions of a clause and of a
+// patch are written from the kinds table (kindSpecs and valueFields) by
+// TestSchemaClausesFollowTheKindsTable, which fails when the file has
+// others; with -update it writes them.
 //
 //go:embed schema.json
 var Schema []byte

@@ -224,7 +224,7 @@ func (ps *pools) made(t *trial) []*version {
 func (ps *pools) of(grantor string, side int) iter.Seq[grant] {
 	return func(yield func(grant) bool) {
 		ix := ps.ix
-		for _, kind := range [2]events.Kind{events.License, events.Exclusivity} {
+		for _, kind := range events.GrantKinds {
 			k, ok := ix.grants.byKey[grantKey{grantor, kind}]
 			if !ok {
 				continue

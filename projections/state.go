@@ -92,20 +92,6 @@ func (s *State) Clause(id string) *ClauseState {
 	return nil
 }
 
-// groupNames are the JSON names of the clause groups of a state.
-var groupNames = map[events.Kind]string{
-	events.License:      "licenses",
-	events.Exclusivity:  "exclusivities",
-	events.RevenueShare: "revenue_shares",
-	events.Commitment:   "commitments",
-	events.Investment:   "investments",
-	events.Right:        "rights",
-	events.Obligation:   "obligations",
-}
-
-// GroupName is the name a state gives the group of clauses of kind k.
-func GroupName(k events.Kind) string { return groupNames[k] }
-
 // MarshalJSON writes the state document of the CLI and HTTP API.
 func (s *State) MarshalJSON() ([]byte, error) {
 	m := map[string]any{
@@ -121,7 +107,7 @@ func (s *State) MarshalJSON() ([]byte, error) {
 		"conditions": nonNil(s.Conditions),
 	}
 	for _, k := range events.Kinds {
-		m[groupNames[k]] = nonNil(s.Group(k))
+		m[events.Spec(k).Group] = nonNil(s.Group(k))
 	}
 	if s.Damaged != nil {
 		m["damaged"] = s.Damaged

@@ -28,6 +28,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
@@ -465,10 +466,18 @@ func (g *Generator) ref(c *cl) {
 	}
 }
 
-var kinds = []events.Kind{
-	events.License, events.License, events.Exclusivity, events.RevenueShare, events.RevenueShare,
-	events.Commitment, events.Commitment, events.Investment, events.Right, events.Right, events.Obligation, events.Obligation,
-}
+// kinds are the kinds add draws from: each twice, exclusivities and
+// investments once (the mix the generator has always drawn).
+var kinds = func() []events.Kind {
+	var out []events.Kind
+	for _, k := range events.Kinds {
+		out = append(out, k)
+		if k != events.Exclusivity && k != events.Investment {
+			out = append(out, k)
+		}
+	}
+	return out
+}()
 
 var (
 	channels    = []string{"api", "consumer", "enterprise", "marketplace", "mobile", "web"}
@@ -490,38 +499,43 @@ func (g *Generator) add(a *agr, t time.Time, retro bool) (events.Change, bool) {
 	i := g.intn(len(a.parties))
 	j := (i + 1 + g.intn(len(a.parties)-1)) % len(a.parties)
 	c.Grantor, c.Holder = a.parties[i], a.parties[j]
-	switch k {
-	case events.License:
-		c.What = pick(g, subjects)
-		c.Exclusive = g.intn(3) == 0
-		c.Scope = g.scope(c.Exclusive)
-	case events.Exclusivity:
-		c.Scope = g.scope(true)
-		c.Sole = g.intn(4) == 0
-	case events.RevenueShare:
-		c.Rate = g.rate()
-		if g.intn(2) == 0 {
-			c.What = pick(g, bases)
-		}
-		if g.intn(3) == 0 {
-			c.Cap = g.money(a, 1_000_000, 10_000_000_000)
-		}
-	case events.Commitment:
-		c.What = pick(g, whats)
-		c.Amount = g.money(a, 1_000_000, 250_000_000_000)
-	case events.Investment:
-		for n := range 1 + g.intn(3) {
-			tr := events.Tranche{ID: fmt.Sprintf("tranche-%d", n+1), Amount: *g.money(a, 10_000_000, 50_000_000_000)}
-			if n > 0 && g.intn(2) == 0 {
-				tr.Condition = "conditions not disclosed"
+	for _, name := range drawn[k] {
+		switch name {
+		case "subject":
+			c.What = pick(g, subjects)
+		case "exclusive":
+			c.Exclusive = g.intn(3) == 0
+		case "scope":
+			c.Scope = g.scope(c.ExclusiveGrant())
+		case "sole":
+			c.Sole = g.intn(4) == 0
+		case "rate":
+			c.Rate = g.rate()
+		case "base":
+			if g.intn(2) == 0 {
+				c.What = pick(g, bases)
 			}
-			c.Tranches = append(c.Tranches, tr)
+		case "cap":
+			if g.intn(3) == 0 {
+				c.Cap = g.money(a, 1_000_000, 10_000_000_000)
+			}
+		case "amount":
+			c.Amount = g.money(a, 1_000_000, 250_000_000_000)
+		case "what":
+			c.What = pick(g, whats)
+		case "right":
+			c.What = pick(g, rights)
+		case "tranches":
+			for n := range 1 + g.intn(3) {
+				tr := events.Tranche{ID: fmt.Sprintf("tranche-%d", n+1), Amount: *g.money(a, 10_000_000, 50_000_000_000)}
+				if n > 0 && g.intn(2) == 0 {
+					tr.Condition = "conditions not disclosed"
+				}
+				c.Tranches = append(c.Tranches, tr)
+			}
+		default: // a text field of a new kind
+			c.What = "synthetic-" + strings.ReplaceAll(name, "_", "-")
 		}
-	case events.Right:
-		c.What = pick(g, rights)
-		c.Scope = g.scope(false)
-	case events.Obligation:
-		c.What = pick(g, whats)
 	}
 	if g.intn(4) == 0 {
 		c.Note = "synthetic clause " + strconv.Itoa(a.nextID)
@@ -537,12 +551,30 @@ func (g *Generator) add(a *agr, t time.Time, retro bool) (events.Change, bool) {
 	return ch, true
 }
 
-func kindSlug(k events.Kind) string {
-	if k == events.RevenueShare {
-		return "revenue-share"
+// drawn lists, by kind, the fields add draws: a required text first, then
+// the kind's fields in reading order (the scope after the exclusive flag it
+// depends on). It is the order the generator has always drawn in, which
+// keeps the histories of a seed the same.
+var drawn = func() map[events.Kind][]string {
+	m := map[events.Kind][]string{}
+	for _, k := range events.Kinds {
+		text := events.TextField(k)
+		if !events.FieldOf(text).Required {
+			text = ""
+		}
+		for _, f := range events.Spec(k).Fields {
+			if f != text {
+				m[k] = append(m[k], f)
+			}
+		}
+		if text != "" {
+			m[k] = append([]string{text}, m[k]...)
+		}
 	}
-	return string(k)
-}
+	return m
+}()
+
+func kindSlug(k events.Kind) string { return strings.ReplaceAll(events.Spec(k).Word, " ", "-") }
 
 // term draws a term for a clause added at added, set at t; nil for none.
 func (g *Generator) term(a *agr, added, t time.Time) *events.Term {
@@ -644,17 +676,26 @@ func (g *Generator) money(a *agr, lo, hi int64) *events.Money {
 	return &events.Money{Amount: decimal.New(v*100+cents, -2), Currency: a.currency}
 }
 
-// Fields amends may set. safe ones change nothing a check depends on, so
-// they may be set retroactively and their amendments retracted.
-var amendable = map[events.Kind][]string{
-	events.License:      {"exclusive", "subject", "scope", "note"},
-	events.Exclusivity:  {"sole", "scope", "note"},
-	events.RevenueShare: {"rate", "cap", "base", "note"},
-	events.Commitment:   {"amount", "what", "note"},
-	events.Investment:   {"note"},
-	events.Right:        {"right", "scope", "note"},
-	events.Obligation:   {"what", "note"},
-}
+// amendable lists, by kind, the fields amends may set: the kind's values,
+// then its text and scope, then note (the order keeps the histories of a
+// seed the same); not tranches, which funding refers to.
+var amendable = func() map[events.Kind][]string {
+	m := map[events.Kind][]string{}
+	for _, k := range events.Kinds {
+		var values, last []string
+		for _, f := range events.Spec(k).Fields {
+			switch {
+			case f == "tranches":
+			case f == events.TextField(k) || f == "scope":
+				last = append(last, f)
+			default:
+				values = append(values, f)
+			}
+		}
+		m[k] = append(append(values, last...), "note")
+	}
+	return m
+}()
 
 func (g *Generator) amend(a *agr, t time.Time, retro bool) (events.Change, bool) {
 	c := g.candidate(a, retro, func(c *cl) bool { return !retro || c.liveAt(t) })
@@ -679,7 +720,7 @@ func (g *Generator) amend(a *agr, t time.Time, retro bool) (events.Change, bool)
 		case "sole":
 			v.Sole = g.intn(2) == 0
 		case "scope":
-			v.Scope = g.scope(c.kind == events.Exclusivity)
+			v.Scope = g.scope(events.Spec(c.kind).Exclusive == events.AlwaysExclusive)
 		case "note":
 			if g.intn(5) > 0 {
 				v.Note = "amended " + events.FormatTime(t)

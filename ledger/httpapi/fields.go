@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/agreement-ledger/ledger/events"
@@ -48,52 +47,61 @@ type row struct{ Label, Value string }
 // Undisclosed reports whether the value is one the parties did not disclose.
 func (r row) Undisclosed() bool { return strings.HasPrefix(r.Value, "undisclosed") }
 
-// clauseRows lists a clause's fields in reading order.
+// The page's words for a field's value where the value alone does not say
+// it: what a true flag means, and what an absent amount means.
+var (
+	meansWhenTrue   = map[string]string{"sole": " (the grantor keeps its own right)"}
+	meansWhenAbsent = map[string]string{"cap": "none (uncapped)"}
+)
+
+// clauseRows lists a clause's fields in reading order: its parties, then its
+// kind's fields as the kinds table lists them, each written by its type
+// (the scope and the tranches after the others), then its term and note.
 func clauseRows(c *events.Clause) []row {
-	var out []row
-	g, hName := events.PartyFields(c.Kind)
-	if g != "" {
-		out = append(out, row{g, c.Grantor})
+	var out, tranches []row
+	spec := events.Spec(c.Kind)
+	if spec == nil {
+		return nil
 	}
-	if hName != "" {
-		out = append(out, row{hName, c.Holder})
-	}
-	names := events.FieldNames(c.Kind)
-	has := func(n string) bool { return slices.Contains(names, n) }
-	switch c.Kind {
-	case events.License:
-		out = append(out, row{"subject", c.What}, row{"exclusive", yesNo(c.Exclusive)})
-	case events.Exclusivity:
-		out = append(out, row{"sole", yesNo(c.Sole) + map[bool]string{true: " (the grantor keeps its own right)", false: ""}[c.Sole]})
-	case events.RevenueShare:
-		out = append(out, row{"rate", render.Rate(c.Rate)})
-		if c.What != "" {
-			out = append(out, row{"base", c.What})
+	out = append(out, row{spec.Grantor, c.Grantor}, row{spec.Holder, c.Holder})
+	values := c.Fields()
+	hasScope := false
+	for _, name := range spec.Fields {
+		f := events.FieldOf(name)
+		switch v := values[name]; f.Type {
+		case events.TextType, events.SlugType:
+			if s, _ := v.(string); s != "" || f.Required {
+				out = append(out, row{name, s})
+			}
+		case events.BoolType:
+			b, _ := v.(bool)
+			out = append(out, row{name, yesNo(b) + map[bool]string{true: meansWhenTrue[name]}[b]})
+		case events.RateType:
+			r, _ := v.(*events.Rate)
+			out = append(out, row{name, render.Rate(r)})
+		case events.MoneyType:
+			m, _ := v.(*events.Money)
+			if text := meansWhenAbsent[name]; m == nil && text != "" {
+				out = append(out, row{name, text})
+			} else {
+				out = append(out, row{name, render.Money(m)})
+			}
+		case events.ScopeType:
+			hasScope = true
+		case events.TranchesType:
+			for _, t := range c.Tranches {
+				v := render.Money(&t.Amount)
+				if t.Condition != "" {
+					v += " — condition: " + t.Condition
+				}
+				tranches = append(tranches, row{"tranche " + t.ID, v})
+			}
 		}
-		if c.Cap == nil {
-			out = append(out, row{"cap", "none (uncapped)"})
-		} else {
-			out = append(out, row{"cap", render.Money(c.Cap)})
-		}
-	case events.Commitment:
-		out = append(out, row{"amount", render.Money(c.Amount)}, row{"what", c.What})
-	case events.Right:
-		out = append(out, row{"right", c.What})
-	case events.Obligation:
-		out = append(out, row{"what", c.What})
 	}
-	if has("scope") {
+	if hasScope {
 		out = append(out, row{"scope", render.ScopeWords(c.Scope)})
 	}
-	if c.Kind == events.Investment {
-		for _, t := range c.Tranches {
-			v := render.Money(&t.Amount)
-			if t.Condition != "" {
-				v += " — condition: " + t.Condition
-			}
-			out = append(out, row{"tranche " + t.ID, v})
-		}
-	}
+	out = append(out, tranches...)
 	if c.Term != nil {
 		out = append(out, row{"term", termText(c.Term)})
 	}
@@ -106,7 +114,7 @@ func clauseRows(c *events.Clause) []row {
 // stateRows adds what the state knows about a clause in force.
 func stateRows(cs *projections.ClauseState) []row {
 	out := clauseRows(cs.Clause)
-	if cs.Kind == events.Investment {
+	if cs.Tranches != nil { // an investment: the state knows which were funded
 		out = out[:0:0]
 		for _, r := range clauseRows(cs.Clause) {
 			if !strings.HasPrefix(r.Label, "tranche ") {

@@ -14,7 +14,8 @@ import (
 // openapiSource is the hand-written OpenAPI 3.1 description of the API. The
 // schema of amendment input is not repeated in it: OpenAPI builds the served
 // document by filling in AmendmentInput (and amendment.* for each of its
-// definitions) from events.Schema, the one JSON Schema of amendments.
+// definitions) from events.Schema, the one JSON Schema of amendments; nor
+// is what the kinds table says (see kindSchemas).
 //
 //go:embed openapi.json
 var openapiSource []byte
@@ -61,7 +62,46 @@ func buildOpenAPI(src, schema []byte) ([]byte, error) {
 		schemas["amendment.amendment"] = map[string]any{"type": "object", "description": "One amendment."}
 	}
 	schemas["AmendmentInput"] = root
+	if err := kindSchemas(schemas); err != nil {
+		return nil, err
+	}
 	return json.MarshalIndent(doc, "", "  ")
+}
+
+// kindSchemas fills in the schemas of what the kinds table says: the enum
+// of Kind, the fields of a clause (in ClauseFields and ClauseState) and the
+// groups of a State.
+func kindSchemas(schemas map[string]any) error {
+	properties := func(name string) map[string]any {
+		s, _ := schemas[name].(map[string]any)
+		p, _ := s["properties"].(map[string]any)
+		return p
+	}
+	kind, _ := schemas["Kind"].(map[string]any)
+	state, _ := schemas["State"].(map[string]any)
+	fields, clauses, groups := properties("ClauseFields"), properties("ClauseState"), properties("State")
+	if kind == nil || fields == nil || clauses == nil || groups == nil {
+		return fmt.Errorf("openapi.json: Kind, or the properties of ClauseFields, ClauseState or State, missing")
+	}
+	ref := func(name string) map[string]any { return map[string]any{"$ref": "#/components/schemas/" + name} }
+	types := map[events.FieldType]map[string]any{
+		events.PartyType: ref("Slug"), events.TextType: {"type": "string"}, events.SlugType: {"type": "string"},
+		events.BoolType: {"type": "boolean"}, events.ScopeType: ref("Scope"), events.RateType: ref("Rate"),
+		events.MoneyType: ref("Money"), events.TranchesType: {"type": "array", "items": ref("Tranche")}, events.TermType: ref("Term"),
+	}
+	for _, f := range events.FieldSpecs() {
+		fields[f.Name], clauses[f.Name] = types[f.Type], types[f.Type]
+	}
+	var kinds []any
+	required, _ := state["required"].([]any)
+	for _, k := range events.Kinds {
+		kinds = append(kinds, string(k))
+		group := events.Spec(k).Group
+		groups[group] = map[string]any{"type": "array", "items": ref("ClauseState")}
+		required = append(required, group)
+	}
+	kind["enum"], state["required"] = kinds, required
+	return nil
 }
 
 func rewriteRefs(v any) any {

@@ -455,7 +455,7 @@ func (c *Chart) legendRows() [][]legendItem {
 		col := chartColours(k)
 		items = append(items, legendItem{func(x, y float64) string {
 			return fmt.Sprintf(`<rect x="%s" y="%s" width="11" height="11" rx="2" fill="%s" stroke="%s"/>`, f1(x), f1(y-9.5), col[0], col[1])
-		}, strings.ReplaceAll(string(k), "_", " ")})
+		}, KindWord(k)})
 	}
 	items = append(items,
 		legendItem{func(x, y float64) string {
@@ -599,12 +599,8 @@ func segmentLabel(k events.Kind, c *events.Clause) string {
 			}
 		}
 		return "up to " + Money(total)
-	case events.Right:
-		return c.What
-	case events.Obligation:
-		return c.What
 	}
-	return ""
+	return c.What // its text (a right, what is owed), if any
 }
 
 // SegmentClause is the clause as it stood during a segment of its life,
@@ -616,10 +612,8 @@ func SegmentClause(life projections.ClauseLife, seg projections.Segment) *events
 	str := func(name string) string { s, _ := fields[name].(string); return s }
 	g, hName := events.PartyFields(life.Kind)
 	c.Grantor, c.Holder = str(g), str(hName)
-	for _, n := range []string{"subject", "base", "what", "right"} {
-		if s := str(n); s != "" {
-			c.What = s
-		}
+	if text := events.TextField(life.Kind); text != "" {
+		c.What = str(text)
 	}
 	c.Exclusive, _ = fields["exclusive"].(bool)
 	c.Sole, _ = fields["sole"].(bool)

@@ -46,7 +46,12 @@ func changes(w io.Writer, d *projections.Diff, indent string) error {
 func words(status string) string { return strings.ReplaceAll(status, "_", " ") }
 
 // KindWord names a kind of clause in words: "revenue share".
-func KindWord(k events.Kind) string { return strings.ReplaceAll(string(k), "_", " ") }
+func KindWord(k events.Kind) string {
+	if s := events.Spec(k); s != nil {
+		return s.Word
+	}
+	return string(k)
+}
 
 // describe writes the main terms of a clause in one line.
 func describe(c *projections.ClauseState) string {
@@ -65,10 +70,10 @@ func describe(c *projections.ClauseState) string {
 	case events.Investment:
 		committed, _ := c.Totals()
 		parts = append(parts, Money(committed)+" in "+Plural(len(c.Tranches), "tranche", "tranches"))
-	case events.Right:
-		parts = append(parts, c.What)
-	case events.Obligation:
-		parts = append(parts, c.What)
+	default: // its text (a right, what is owed)
+		if c.What != "" {
+			parts = append(parts, c.What)
+		}
 	}
 	if c.Scope != nil {
 		parts = append(parts, Scope(c.Scope))

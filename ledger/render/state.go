@@ -2,26 +2,21 @@ package render
 
 import (
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/projections"
 )
 
-// kindHeadings are the headings of groups of clauses, by kind.
-var kindHeadings = map[events.Kind]string{
-	events.License:      "Licences",
-	events.Exclusivity:  "Exclusivities",
-	events.RevenueShare: "Revenue shares",
-	events.Commitment:   "Commitments",
-	events.Investment:   "Investments",
-	events.Right:        "Rights",
-	events.Obligation:   "Obligations",
-}
-
 // KindHeading is the heading of a group of clauses of kind k: "Revenue
 // shares".
-func KindHeading(k events.Kind) string { return kindHeadings[k] }
+func KindHeading(k events.Kind) string {
+	if s := events.Spec(k); s != nil {
+		return s.Heading
+	}
+	return string(k)
+}
 
 // State writes an agreement's state: a heading with its status and
 // parties, then one table per group of clauses in force.
@@ -94,6 +89,7 @@ func Clauses(w io.Writer, k events.Kind, cs []*projections.ClauseState) error {
 	p := &printer{w: w}
 	g, h := events.PartyFields(k)
 	parties := strings.ToUpper(g + " → " + h)
+	text := events.TextField(k)
 	var t *table
 	switch k {
 	case events.License:
@@ -108,8 +104,8 @@ func Clauses(w io.Writer, k events.Kind, cs []*projections.ClauseState) error {
 		t = newTable(w, "  ", "CLAUSE", parties, "COMMITTED", "FUNDED", "IN FORCE", "SINCE")
 	case events.Right:
 		t = newTable(w, "  ", "CLAUSE", parties, "RIGHT", "SCOPE", "IN FORCE", "SINCE")
-	default:
-		t = newTable(w, "  ", "CLAUSE", parties, "WHAT", "IN FORCE", "SINCE")
+	default: // its text, if it has one
+		t = newTable(w, "  ", withText(text, "CLAUSE", parties, strings.ToUpper(text), "IN FORCE", "SINCE")...)
 	}
 	var extra []string
 	for _, c := range cs {
@@ -155,7 +151,7 @@ func Clauses(w io.Writer, k events.Kind, cs []*projections.ClauseState) error {
 		case events.Right:
 			t.Row(c.ID, Parties(c.Clause), c.What, Scope(c.Scope), InForce(c), since)
 		default:
-			t.Row(c.ID, Parties(c.Clause), Truncate(c.What, 50), InForce(c), since)
+			t.Row(withText(text, c.ID, Parties(c.Clause), Truncate(c.What, 50), InForce(c), since)...)
 		}
 		if c.Note != "" {
 			extra = append(extra, c.ID+": "+c.Note)
@@ -166,6 +162,15 @@ func Clauses(w io.Writer, k events.Kind, cs []*projections.ClauseState) error {
 		p.f("    %s\n", e)
 	}
 	return p.err
+}
+
+// withText returns the cells of a row of a kind without its own table: the
+// third is its text, left out when the kind has none.
+func withText(text string, cells ...string) []string {
+	if text == "" {
+		return slices.Delete(cells, 2, 3)
+	}
+	return cells
 }
 
 // Accrual writes what a revenue share has accrued and what remains under

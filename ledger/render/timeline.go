@@ -307,16 +307,26 @@ func edges(s projections.Segment, vs map[string]uint64) string {
 	return out
 }
 
-// keyFields are the fields worth naming in a bar's first segment.
-var keyFields = map[events.Kind][]string{
-	events.License:      {"exclusive", "scope", "term"},
-	events.Exclusivity:  {"scope", "sole", "term"},
-	events.RevenueShare: {"rate", "cap", "term"},
-	events.Commitment:   {"amount", "term"},
-	events.Investment:   {"tranches", "term"},
-	events.Right:        {"right", "scope", "term"},
-	events.Obligation:   {"what", "term"},
-}
+// keyFields are the fields worth naming in a bar's first segment, by kind:
+// its fields and its term, less its human text (long: the bar's details
+// have it) unless the kind has nothing else.
+var keyFields = func() map[events.Kind][]string {
+	m := map[events.Kind][]string{}
+	for _, k := range events.Kinds {
+		var out []string
+		text := events.TextField(k)
+		for _, f := range events.Spec(k).Fields {
+			if f != text || events.FieldOf(f).Type == events.SlugType {
+				out = append(out, f)
+			}
+		}
+		if len(out) == 0 && text != "" {
+			out = append(out, text)
+		}
+		m[k] = append(out, "term")
+	}
+	return m
+}()
 
 // segmentText writes a segment's values: the key fields of the first, and
 // what changed for the others.
