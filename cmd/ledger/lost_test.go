@@ -95,7 +95,9 @@ func TestClientNoticesItsServerStopped(t *testing.T) {
 	c.start()
 	in := importWithIDs("lost", 20000)
 	client := start(t, c.dir, in, "--data", c.data, "append")
-	waitRecorded(t, c.url(), 1000)
+	// Two batches stored: the client sends a batch only once the one
+	// before it was acknowledged, so it has had at least one answer.
+	waitRecorded(t, c.url(), 2000)
 	stopped := time.Now()
 	if code := c.srv.stop(); code != 0 {
 		t.Fatalf("serve exited %d", code)
@@ -143,7 +145,7 @@ func TestSignalStopsAnImportWithinASecond(t *testing.T) {
 		agreement = strings.ReplaceAll(agreement, " ", "-")
 		in := importWithIDs(agreement, 20000)
 		client := start(t, c.dir, in, "--nats", c.url(), "append")
-		waitRecorded(t, c.url(), uint64(20000*round+1000))
+		waitRecorded(t, c.url(), uint64(20000*round+2000)) // one batch acknowledged (see above)
 		signalled := time.Now()
 		if err := client.cmd.Process.Signal(sig); err != nil {
 			t.Fatal(err)
