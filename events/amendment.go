@@ -53,19 +53,44 @@ const (
 // Ops lists every op.
 var Ops = []Op{Open, Add, Amend, End, Declare, Report, Fund, Retract, Close}
 
-// Change is one change of an amendment. Which fields are set depends on Op.
+// Change is one change of an amendment. It holds only what its op uses:
+// most changes add, amend or end a clause, and carry nothing else; the few
+// ops that take more keep it in a Detail. (A read model holds every change
+// of a history in memory.)
 type Change struct {
-	Op        Op
+	Op       Op
+	ClauseID string  // amend, end, report, fund: the clause it concerns
+	Clause   *Clause // add: the clause added
+	Set      *Patch  // amend: the fields set
+	Detail   *Detail // open, declare, report, fund, retract; nil for the others
+}
+
+// Detail is what the ops that take more than a clause take.
+type Detail struct {
 	Title     string    // open
 	Parties   []string  // open
-	Clause    *Clause   // add
-	ClauseID  string    // amend, end, report, fund
-	Set       *Patch    // amend
 	Condition string    // declare
 	Period    Period    // report
 	Base      *Money    // report: the revenue the share applies to
 	Tranche   string    // fund
 	Target    ulid.ULID // retract: the amendment recorded in error
+}
+
+// More returns the change's detail, made if it has none yet.
+func (c *Change) More() *Detail {
+	if c.Detail == nil {
+		c.Detail = &Detail{}
+	}
+	return c.Detail
+}
+
+// Of returns a copy of the change's detail, empty when it has none: for
+// reading (to set a field, use More).
+func (c *Change) Of() Detail {
+	if c.Detail == nil {
+		return Detail{}
+	}
+	return *c.Detail
 }
 
 // minParties is the number of parties an agreement has at least.
@@ -164,20 +189,21 @@ func (r *changeReader) names() string { return allChangeFields }
 // changeFields reads each member a change may have, whatever its op.
 var changeFields = map[string]func(c *Change, raw json.RawMessage, path string, p *Problems){
 	"title": func(c *Change, raw json.RawMessage, path string, p *Problems) {
-		c.Title, _ = readText(raw, path, MaxText, p)
+		c.More().Title, _ = readText(raw, path, MaxText, p)
 	},
 	"parties": func(c *Change, raw json.RawMessage, path string, p *Problems) {
 		n := p.Len()
+		d := c.More()
 		readArray(raw, path, MaxList, p, func(raw json.RawMessage, path string) {
 			if v, ok := readSlug(raw, path, p); ok {
-				if slices.Contains(c.Parties, v) {
+				if slices.Contains(d.Parties, v) {
 					p.Add(path, "party %s is listed twice", quote(v))
 					return
 				}
-				c.Parties = append(c.Parties, v)
+				d.Parties = append(d.Parties, v)
 			}
 		})
-		if len(c.Parties) < minParties && p.Len() == n {
+		if len(d.Parties) < minParties && p.Len() == n {
 			p.Add(path, "must list at least two parties")
 		}
 	},
@@ -194,23 +220,25 @@ var changeFields = map[string]func(c *Change, raw json.RawMessage, path string, 
 	},
 	"set": func(c *Change, raw json.RawMessage, path string, p *Problems) { c.Set, _ = readPatch(raw, path, p) },
 	"condition": func(c *Change, raw json.RawMessage, path string, p *Problems) {
-		c.Condition, _ = readSlug(raw, path, p)
+		c.More().Condition, _ = readSlug(raw, path, p)
 	},
-	"period": func(c *Change, raw json.RawMessage, path string, p *Problems) { c.Period, _ = readPeriod(raw, path, p) },
+	"period": func(c *Change, raw json.RawMessage, path string, p *Problems) {
+		c.More().Period, _ = readPeriod(raw, path, p)
+	},
 	"base": func(c *Change, raw json.RawMessage, path string, p *Problems) {
 		if m, ok := readMoney(raw, path, p); ok {
 			if err := checkBase(m); err != nil {
 				p.Add(path, "%v", err)
 				return
 			}
-			c.Base = m
+			c.More().Base = m
 		}
 	},
 	"tranche": func(c *Change, raw json.RawMessage, path string, p *Problems) {
-		c.Tranche, _ = readSlug(raw, path, p)
+		c.More().Tranche, _ = readSlug(raw, path, p)
 	},
 	"amendment": func(c *Change, raw json.RawMessage, path string, p *Problems) {
-		c.Target, _ = readULID(raw, path, p)
+		c.More().Target, _ = readULID(raw, path, p)
 	},
 }
 
@@ -404,11 +432,11 @@ func checkAmendment(a *Amendment, positions []int, path string, p *Problems) {
 				p.Add(join(cpath, "clause.term.end"), "must be after the term's start, which defaults to the amendment's effective time (%s)", FormatTime(a.Effective))
 			}
 		case Report:
-			if !a.Effective.IsZero() && c.Period.Start.After(a.Effective) {
+			if !a.Effective.IsZero() && c.Of().Period.Start.After(a.Effective) {
 				p.Add(join(cpath, "period.start"), "a report cannot cover a period that starts after it is effective (%s)", FormatTime(a.Effective))
 			}
 		case Retract:
-			if c.Target == a.ID && a.ID != (ulid.ULID{}) {
+			if c.Of().Target == a.ID && a.ID != (ulid.ULID{}) {
 				p.Add(join(cpath, "amendment"), "an amendment cannot retract itself")
 			}
 		}

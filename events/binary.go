@@ -87,10 +87,11 @@ func opCode(op Op) byte {
 
 func (w *BinaryWriter) change(b []byte, c *Change) []byte {
 	b = append(b, opCode(c.Op))
+	d := c.Of()
 	switch c.Op {
 	case Open:
-		b = w.str(b, c.Title)
-		b = w.strs(b, c.Parties)
+		b = w.str(b, d.Title)
+		b = w.strs(b, d.Parties)
 	case Add:
 		b = w.clause(b, c.Clause)
 	case Amend:
@@ -103,17 +104,17 @@ func (w *BinaryWriter) change(b []byte, c *Change) []byte {
 	case End:
 		b = w.str(b, c.ClauseID)
 	case Declare:
-		b = w.str(b, c.Condition)
+		b = w.str(b, d.Condition)
 	case Report:
 		b = w.str(b, c.ClauseID)
-		b = appendBinaryTime(b, c.Period.Start)
-		b = appendBinaryTime(b, c.Period.End)
-		b = w.money(b, c.Base)
+		b = appendBinaryTime(b, d.Period.Start)
+		b = appendBinaryTime(b, d.Period.End)
+		b = w.money(b, d.Base)
 	case Fund:
 		b = w.str(b, c.ClauseID)
-		b = w.str(b, c.Tranche)
+		b = w.str(b, d.Tranche)
 	case Retract:
-		b = append(b, c.Target[:]...)
+		b = append(b, d.Target[:]...)
 	}
 	return b
 }
@@ -400,8 +401,9 @@ func (r *binReader) change(c *Change) {
 	c.Op = Ops[op]
 	switch c.Op {
 	case Open:
-		c.Title = r.str()
-		c.Parties = r.strList()
+		d := c.More()
+		d.Title = r.str()
+		d.Parties = r.strList()
 	case Add:
 		c.Clause = &Clause{}
 		r.clause(c.Clause)
@@ -415,17 +417,18 @@ func (r *binReader) change(c *Change) {
 	case End:
 		c.ClauseID = r.str()
 	case Declare:
-		c.Condition = r.str()
+		c.More().Condition = r.str()
 	case Report:
 		c.ClauseID = r.str()
-		c.Period.Start = r.time()
-		c.Period.End = r.time()
-		c.Base = r.money()
+		d := c.More()
+		d.Period.Start = r.time()
+		d.Period.End = r.time()
+		d.Base = r.money()
 	case Fund:
 		c.ClauseID = r.str()
-		c.Tranche = r.str()
+		c.More().Tranche = r.str()
 	case Retract:
-		copy(c.Target[:], r.bytes(uint64(len(ulid.ULID{}))))
+		copy(c.More().Target[:], r.bytes(uint64(len(ulid.ULID{}))))
 	}
 }
 

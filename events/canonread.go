@@ -706,15 +706,16 @@ func (d *cursor) change(c *Change) bool {
 				c.Op = Ops[op]
 			}
 		case "title":
-			c.Title, ok = d.text(MaxText)
+			c.More().Title, ok = d.text(MaxText)
 		case "parties":
 			n := 0
+			x := c.More()
 			for d.elem(&n) {
 				v, ok := d.slug()
-				if !ok || slices.Contains(c.Parties, v) {
+				if !ok || slices.Contains(x.Parties, v) {
 					return false
 				}
-				c.Parties = append(c.Parties, v)
+				x.Parties = append(x.Parties, v)
 			}
 			ok = n >= minParties
 		case "clause":
@@ -728,16 +729,17 @@ func (d *cursor) change(c *Change) bool {
 		case "set":
 			c.Set, ok = d.patch()
 		case "condition":
-			c.Condition, ok = d.slug()
+			c.More().Condition, ok = d.slug()
 		case "period":
-			c.Period, ok = d.period()
+			c.More().Period, ok = d.period()
 		case "base":
-			c.Base, ok = d.money()
-			ok = ok && checkBase(c.Base) == nil
+			x := c.More()
+			x.Base, ok = d.money()
+			ok = ok && checkBase(x.Base) == nil
 		case "tranche":
-			c.Tranche, ok = d.slug()
+			c.More().Tranche, ok = d.slug()
 		case "amendment":
-			c.Target, ok = d.ulid()
+			c.More().Target, ok = d.ulid()
 		default:
 			ok = false
 		}

@@ -360,7 +360,7 @@ var goodInputs = []struct {
 			t.Errorf("agreement %q effective %v", a.Agreement, a.Effective)
 		}
 		c := a.Changes[0]
-		if c.Op != events.Open || c.Title != "Acme–Globex supply agreement" || strings.Join(c.Parties, ",") != "acme,globex" {
+		if c.Op != events.Open || c.Of().Title != "Acme–Globex supply agreement" || strings.Join(c.Of().Parties, ",") != "acme,globex" {
 			t.Errorf("open change = %+v", c)
 		}
 	}},
@@ -372,7 +372,7 @@ var goodInputs = []struct {
 	}},
 	{"JSON Lines with blank lines and CRLF", "\r\n" + amendment(openChange) + "\r\n\r\n" + amendment(`{"op":"close"}`) + "\n" + amendment(`{"op":"declare","condition":"agi"}`) + "\n", func(t *testing.T, as []*events.Amendment) {
 		wantLen(t, as, 3)
-		if as[2].Changes[0].Condition != "agi" {
+		if as[2].Changes[0].Of().Condition != "agi" {
 			t.Errorf("third amendment = %+v", as[2].Changes[0])
 		}
 	}},
@@ -439,8 +439,8 @@ var goodInputs = []struct {
 	}},
 	{"lower-case ULIDs", with(amendment(`{"op":"retract","amendment":"01kje6a900jmrnv7e9z0c1ht0h"}`), `"id":"01kksz2g00g7kyhrjxjg7dj13n"`), func(t *testing.T, as []*events.Amendment) {
 		a := as[0]
-		if a.ID.String() != "01KKSZ2G00G7KYHRJXJG7DJ13N" || a.Changes[0].Target.String() != aULID {
-			t.Errorf("id %s target %s", a.ID, a.Changes[0].Target)
+		if a.ID.String() != "01KKSZ2G00G7KYHRJXJG7DJ13N" || a.Changes[0].Of().Target.String() != aULID {
+			t.Errorf("id %s target %s", a.ID, a.Changes[0].Of().Target)
 		}
 	}},
 	{"amend that clears optional fields", amendment(`{"op":"amend","clause":"royalty","set":{"cap":null,"note":null,"rate":"0.1"}}`), func(t *testing.T, as []*events.Amendment) {
@@ -458,7 +458,7 @@ var goodInputs = []struct {
 		if got := strings.Join(ops, " "); got != "open add amend fund report declare end retract close" {
 			t.Errorf("ops = %s", got)
 		}
-		if r := as[0].Changes[4]; r.ClauseID != "royalty" || r.Base.String() != "1200000 USD" || r.Period.End.Format(time.DateOnly) != "2026-01-01" {
+		if r := as[0].Changes[4]; r.ClauseID != "royalty" || r.Of().Base.String() != "1200000 USD" || r.Of().Period.End.Format(time.DateOnly) != "2026-01-01" {
 			t.Errorf("report = %+v", r)
 		}
 	}},

@@ -71,13 +71,14 @@ func appendChange(b []byte, c *Change) []byte {
 		return appendString(b, string(c.Op))
 	}
 	b = append(b, '{')
+	d := c.Of()
 	switch c.Op {
 	case Open:
 		b = op(b)
 		b = append(b, `,"parties":`...)
-		b = appendStrings(b, c.Parties)
+		b = appendStrings(b, d.Parties)
 		b = append(b, `,"title":`...)
-		b = appendString(b, c.Title)
+		b = appendString(b, d.Title)
 	case Add:
 		b = append(b, `"clause":`...)
 		if c.Clause == nil {
@@ -105,20 +106,20 @@ func appendChange(b []byte, c *Change) []byte {
 		b = op(b)
 	case Declare:
 		b = append(b, `"condition":`...)
-		b = appendString(b, c.Condition)
+		b = appendString(b, d.Condition)
 		b = append(b, ',')
 		b = op(b)
 	case Report:
 		b = append(b, `"base":`...)
-		b = appendMoneyPtr(b, c.Base)
+		b = appendMoneyPtr(b, d.Base)
 		b = append(b, `,"clause":`...)
 		b = appendString(b, c.ClauseID)
 		b = append(b, ',')
 		b = op(b)
 		b = append(b, `,"period":{"end":`...)
-		b = appendTime(b, c.Period.End)
+		b = appendTime(b, d.Period.End)
 		b = append(b, `,"start":`...)
-		b = appendTime(b, c.Period.Start)
+		b = appendTime(b, d.Period.Start)
 		b = append(b, '}')
 	case Fund:
 		b = append(b, `"clause":`...)
@@ -126,10 +127,10 @@ func appendChange(b []byte, c *Change) []byte {
 		b = append(b, ',')
 		b = op(b)
 		b = append(b, `,"tranche":`...)
-		b = appendString(b, c.Tranche)
+		b = appendString(b, d.Tranche)
 	case Retract:
 		b = append(b, `"amendment":`...)
-		b = appendULID(b, c.Target)
+		b = appendULID(b, d.Target)
 		b = append(b, ',')
 		b = op(b)
 	default:

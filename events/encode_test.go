@@ -60,7 +60,7 @@ func refChange(c *Change) map[string]any {
 	m := map[string]any{"op": string(c.Op)}
 	switch c.Op {
 	case Open:
-		m["title"], m["parties"] = c.Title, c.Parties
+		m["title"], m["parties"] = c.Of().Title, c.Of().Parties
 	case Add:
 		m["clause"] = refClause(c.Clause)
 	case Amend:
@@ -72,14 +72,14 @@ func refChange(c *Change) map[string]any {
 	case End:
 		m["clause"] = c.ClauseID
 	case Declare:
-		m["condition"] = c.Condition
+		m["condition"] = c.Of().Condition
 	case Report:
-		m["clause"], m["base"] = c.ClauseID, refValue(c.Base)
-		m["period"] = map[string]string{"start": FormatTime(c.Period.Start), "end": FormatTime(c.Period.End)}
+		m["clause"], m["base"] = c.ClauseID, refValue(c.Of().Base)
+		m["period"] = map[string]string{"start": FormatTime(c.Of().Period.Start), "end": FormatTime(c.Of().Period.End)}
 	case Fund:
-		m["clause"], m["tranche"] = c.ClauseID, c.Tranche
+		m["clause"], m["tranche"] = c.ClauseID, c.Of().Tranche
 	case Retract:
-		m["amendment"] = c.Target.String()
+		m["amendment"] = c.Of().Target.String()
 	}
 	return m
 }

@@ -99,7 +99,7 @@ func freshID(a *events.Amendment) ulid.ULID {
 		id := ulid.MustNew(ms, bytes.NewReader(make([]byte, 16)))
 		taken := false
 		for _, c := range a.Changes {
-			taken = taken || c.Op == events.Retract && c.Target == id
+			taken = taken || c.Op == events.Retract && c.Of().Target == id
 		}
 		if !taken {
 			return id

@@ -475,7 +475,7 @@ func (v *view) apply(r *events.Record, p *events.Problems) int {
 				p.Add(join(chPath(i), "op"), "the agreement is already open (opened %s by %s)", day(v.opened.Effective), who(v.opened))
 				return i
 			}
-			v.opened, v.title, v.parties = r, c.Title, c.Parties
+			v.opened, v.title, v.parties = r, c.Of().Title, c.Of().Parties
 			continue
 		}
 		if v.opened == nil {
@@ -512,13 +512,13 @@ func (v *view) apply(r *events.Record, p *events.Problems) int {
 			}
 			v.endLine(l, r, opEnd)
 		case events.Declare:
-			if d := v.declared[c.Condition]; d != nil {
-				p.Add(join(chPath(i), "condition"), "%s was already declared %s (%s)", c.Condition, day(d.Effective), who(d))
+			if d := v.declared[c.Of().Condition]; d != nil {
+				p.Add(join(chPath(i), "condition"), "%s was already declared %s (%s)", c.Of().Condition, day(d.Effective), who(d))
 				return i
 			}
-			v.declare(c.Condition, r)
-			for _, l := range v.endsOn[c.Condition] {
-				if l.endRec == nil && l.current.endsOn() == c.Condition {
+			v.declare(c.Of().Condition, r)
+			for _, l := range v.endsOn[c.Of().Condition] {
+				if l.endRec == nil && l.current.endsOn() == c.Of().Condition {
 					v.endLine(l, r, opDeclare)
 				}
 			}
@@ -563,13 +563,13 @@ func (v *view) unapply(r *events.Record, n int) {
 		case events.End:
 			v.unend(v.clauses[c.ClauseID])
 		case events.Declare:
-			ls := v.endsOn[c.Condition]
+			ls := v.endsOn[c.Of().Condition]
 			for j := len(ls) - 1; j >= 0; j-- {
-				if l := ls[j]; l.endRec == r && l.endOp == opDeclare && l.current.endsOn() == c.Condition {
+				if l := ls[j]; l.endRec == r && l.endOp == opDeclare && l.current.endsOn() == c.Of().Condition {
 					v.unend(l)
 				}
 			}
-			v.undeclare(c.Condition)
+			v.undeclare(c.Of().Condition)
 		case events.Report:
 			m := v.clauses[c.ClauseID].more
 			m.reports = m.reports[:len(m.reports)-1]
@@ -840,17 +840,17 @@ func (v *view) report(r *events.Record, i int, c events.Change, p *events.Proble
 		return false
 	}
 	cl := l.current.clause
-	rep := report{at: micros(r.Effective), rec: r, cur: c.Base.Currency}
+	rep := report{at: micros(r.Effective), rec: r, cur: c.Of().Base.Currency}
 	var prev *report
 	if n := len(l.more.reports); n > 0 {
 		prev = &l.more.reports[n-1]
 	}
-	if prev != nil && prev.cur != c.Base.Currency {
-		p.Add(join(chPath(i), "base.currency"), "is %s but earlier reports under %s are in %s", c.Base.Currency, c.ClauseID, prev.cur)
+	if prev != nil && prev.cur != c.Of().Base.Currency {
+		p.Add(join(chPath(i), "base.currency"), "is %s but earlier reports under %s are in %s", c.Of().Base.Currency, c.ClauseID, prev.cur)
 		return false
 	}
-	if cl.Cap != nil && cl.Cap.Currency != "" && cl.Cap.Currency != c.Base.Currency { // an undisclosed cap may still name its currency
-		p.Add(join(chPath(i), "base.currency"), "is %s but the cap of %s is in %s", c.Base.Currency, c.ClauseID, cl.Cap.Currency)
+	if cl.Cap != nil && cl.Cap.Currency != "" && cl.Cap.Currency != c.Of().Base.Currency { // an undisclosed cap may still name its currency
+		p.Add(join(chPath(i), "base.currency"), "is %s but the cap of %s is in %s", c.Of().Base.Currency, c.ClauseID, cl.Cap.Currency)
 		return false
 	}
 	switch {
@@ -861,7 +861,7 @@ func (v *view) report(r *events.Record, i int, c events.Change, p *events.Proble
 	case cl.Cap != nil && cl.Cap.Undisclosed:
 		rep.why = "the cap of " + c.ClauseID + " is undisclosed, so the running total cannot be clamped to it"
 	default:
-		total := cl.Rate.Value.Mul(c.Base.Amount)
+		total := cl.Rate.Value.Mul(c.Of().Base.Amount)
 		if prev != nil {
 			total = prev.total.Add(total)
 		}
@@ -887,19 +887,19 @@ func (v *view) fund(r *events.Record, i int, c events.Change, p *events.Problems
 		p.Add(join(chPath(i), "clause"), "clause %s is %s, not an investment", c.ClauseID, l.kind())
 		return false
 	}
-	if !slices.ContainsFunc(l.current.clause.Tranches, func(t events.Tranche) bool { return t.ID == c.Tranche }) {
+	if !slices.ContainsFunc(l.current.clause.Tranches, func(t events.Tranche) bool { return t.ID == c.Of().Tranche }) {
 		var ids []string
 		for _, t := range l.current.clause.Tranches {
 			ids = append(ids, t.ID)
 		}
-		p.Add(join(chPath(i), "tranche"), "investment %s has no tranche %s (its tranches: %s)", c.ClauseID, c.Tranche, joinComma(ids))
+		p.Add(join(chPath(i), "tranche"), "investment %s has no tranche %s (its tranches: %s)", c.ClauseID, c.Of().Tranche, joinComma(ids))
 		return false
 	}
-	if s := l.fundedBy(c.Tranche); s != nil {
-		p.Add(join(chPath(i), "tranche"), "tranche %s of %s was already funded %s (%s)", c.Tranche, c.ClauseID, day(s.Effective), who(s))
+	if s := l.fundedBy(c.Of().Tranche); s != nil {
+		p.Add(join(chPath(i), "tranche"), "tranche %s of %s was already funded %s (%s)", c.Of().Tranche, c.ClauseID, day(s.Effective), who(s))
 		return false
 	}
-	l.more.funded = append(l.more.funded, funding{c.Tranche, r})
+	l.more.funded = append(l.more.funded, funding{c.Of().Tranche, r})
 	return true
 }
 

@@ -138,12 +138,12 @@ func (ix *Index) Add(r *events.Record) error {
 		if c.Op != events.Retract {
 			continue
 		}
-		if err := ix.retractable(a, c.Target); err != "" {
+		if err := ix.retractable(a, c.Of().Target); err != "" {
 			a.problems = append(a.problems, Anomaly{Amendment: r.ID.String(), Problem: fmt.Sprintf("changes[%d].amendment: %s", i, err)})
 			continue
 		}
-		a.retracted[c.Target] = r
-		drop = append(drop, ix.byID.get(c.Target))
+		a.retracted[c.Of().Target] = r
+		drop = append(drop, ix.byID.get(c.Of().Target))
 	}
 	a.records = append(a.records, r)
 	ix.byID.put(r)

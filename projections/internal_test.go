@@ -72,10 +72,10 @@ func TestRecordedTimesDecrease(t *testing.T) {
 	day := func(d int) time.Time { return time.Date(2020, 1, d, 0, 0, 0, 0, time.UTC) }
 	ix := NewIndex()
 	for i, rec := range []time.Time{day(1), day(5), day(3), day(7)} {
-		a := &events.Amendment{Agreement: "a", Effective: day(1 + i), Changes: []events.Change{{Op: events.Declare, Condition: string(rune('a' + i))}}}
+		a := &events.Amendment{Agreement: "a", Effective: day(1 + i), Changes: []events.Change{{Op: events.Declare, Detail: &events.Detail{Condition: string(rune('a' + i))}}}}
 		a.ID[15] = byte(i + 1)
 		if i == 0 {
-			a.Changes = []events.Change{{Op: events.Open, Title: "t", Parties: []string{"x", "y"}}}
+			a.Changes = []events.Change{{Op: events.Open, Detail: &events.Detail{Title: "t", Parties: []string{"x", "y"}}}}
 		}
 		if err := ix.Add(&events.Record{Amendment: a, Seq: uint64(i + 1), Recorded: rec}); err != nil {
 			t.Fatal(err)

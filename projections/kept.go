@@ -114,7 +114,7 @@ func (ix *Index) addKept(r *events.Record) bool {
 	t.left--
 	for _, c := range kr.Changes {
 		if c.Op == events.Retract {
-			a.retracted[c.Target] = kr
+			a.retracted[c.Of().Target] = kr
 		}
 	}
 	a.records = append(a.records, kr)

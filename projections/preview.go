@@ -315,18 +315,18 @@ func (ix *Index) try(t *trial, effects bool, p *events.Problems) {
 			}
 			path := join(t.paths[i], fmt.Sprintf("changes[%d].amendment", j))
 			if a == nil {
-				p.Add(path, "no amendment %s has been recorded in %s", c.Target, t.name)
+				p.Add(path, "no amendment %s has been recorded in %s", c.Of().Target, t.name)
 				continue
 			}
-			if why := ix.retractable(a, c.Target); why != "" {
+			if why := ix.retractable(a, c.Of().Target); why != "" {
 				p.Add(path, "%s", why)
 				continue
 			}
-			if k, dup := retracts[c.Target]; dup {
-				p.Add(path, "amendment %s is retracted twice in this input (also at %s)", c.Target, t.paths[k])
+			if k, dup := retracts[c.Of().Target]; dup {
+				p.Add(path, "amendment %s is retracted twice in this input (also at %s)", c.Of().Target, t.paths[k])
 				continue
 			}
-			retracts[c.Target] = i
+			retracts[c.Of().Target] = i
 		}
 	}
 	if effects {
@@ -462,10 +462,10 @@ func (ix *Index) WhatIf(as []*events.Amendment, knownAt time.Time) (*Preview, er
 			t.states = append(t.states, t.before.stateAt(r.Effective, nil))
 			for j, c := range r.Changes {
 				if c.Op == events.Retract {
-					if !slices.ContainsFunc(base, func(b *events.Record) bool { return b.ID == c.Target }) {
-						p.Add(join(t.paths[i], fmt.Sprintf("changes[%d].amendment", j)), "no amendment %s is visible in %s", c.Target, t.name)
+					if !slices.ContainsFunc(base, func(b *events.Record) bool { return b.ID == c.Of().Target }) {
+						p.Add(join(t.paths[i], fmt.Sprintf("changes[%d].amendment", j)), "no amendment %s is visible in %s", c.Of().Target, t.name)
 					}
-					drop[c.Target] = true
+					drop[c.Of().Target] = true
 				}
 			}
 		}

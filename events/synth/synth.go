@@ -311,7 +311,7 @@ func (g *Generator) open(a *agr, am *events.Amendment) {
 	t := g.Start.Add(time.Duration(g.intn(5*365*24*60)) * time.Minute)
 	am.Effective = t
 	am.Summary = fmt.Sprintf("%s opens between %s", a.name, joinAnd(parties))
-	am.Changes = []events.Change{{Op: events.Open, Title: "Agreement " + a.name, Parties: parties}}
+	am.Changes = []events.Change{{Op: events.Open, Detail: &events.Detail{Title: "Agreement " + a.name, Parties: parties}}}
 	a.currency = pick(g, currencies)
 	g.apply(a, am.Changes[0], t)
 	// a few clauses to start with
@@ -413,8 +413,8 @@ func summary(am *events.Amendment) string {
 			s += " " + c.Clause.ID
 		case c.ClauseID != "":
 			s += " " + c.ClauseID
-		case c.Condition != "":
-			s += " " + c.Condition
+		case c.Of().Condition != "":
+			s += " " + c.Of().Condition
 		}
 	}
 	return s
@@ -777,8 +777,8 @@ func (g *Generator) report(a *agr, t time.Time, retro bool) (events.Change, bool
 	}
 	start := t.Add(-time.Duration(1+g.intn(90)) * 24 * time.Hour).Truncate(24 * time.Hour)
 	end := start.Add(time.Duration(1+g.intn(90)) * 24 * time.Hour)
-	ch := events.Change{Op: events.Report, ClauseID: c.id, Period: events.Period{Start: start, End: end},
-		Base: g.money(a, 1000, 5_000_000_000)}
+	ch := events.Change{Op: events.Report, ClauseID: c.id, Detail: &events.Detail{Period: events.Period{Start: start, End: end},
+		Base: g.money(a, 1000, 5_000_000_000)}}
 	g.apply(a, ch, t)
 	g.ref(c)
 	return ch, true
@@ -797,7 +797,7 @@ func (g *Generator) fund(a *agr, t time.Time, retro bool) (events.Change, bool) 
 			open = append(open, id)
 		}
 	}
-	ch := events.Change{Op: events.Fund, ClauseID: c.id, Tranche: pick(g, open)}
+	ch := events.Change{Op: events.Fund, ClauseID: c.id, Detail: &events.Detail{Tranche: pick(g, open)}}
 	g.apply(a, ch, t)
 	g.ref(c)
 	return ch, true
@@ -819,7 +819,7 @@ func (g *Generator) declare(a *agr, t time.Time) (events.Change, bool) {
 	if _, done := a.declared[cond]; cond == "" || done {
 		return events.Change{}, false
 	}
-	ch := events.Change{Op: events.Declare, Condition: cond}
+	ch := events.Change{Op: events.Declare, Detail: &events.Detail{Condition: cond}}
 	g.apply(a, ch, t)
 	return ch, true
 }
@@ -839,7 +839,7 @@ func (g *Generator) retract(a *agr, am *events.Amendment) bool {
 	target := pick(g, cands)
 	am.Effective = a.clock
 	am.Summary = "Recorded in error: " + target.a.ID.String()
-	am.Changes = []events.Change{{Op: events.Retract, Target: target.a.ID}}
+	am.Changes = []events.Change{{Op: events.Retract, Detail: &events.Detail{Target: target.a.ID}}}
 	target.retracted = true
 	g.cur.retractable = false
 	g.rebuild(a)
@@ -894,7 +894,7 @@ func (g *Generator) rebuild(a *agr) {
 func (g *Generator) apply(a *agr, c events.Change, t time.Time) {
 	switch c.Op {
 	case events.Open:
-		a.parties, a.opened, a.clock = c.Parties, t, t
+		a.parties, a.opened, a.clock = c.Of().Parties, t, t
 		if a.currency == "" {
 			a.currency = "USD"
 		}
@@ -927,9 +927,9 @@ func (g *Generator) apply(a *agr, c events.Change, t time.Time) {
 		x.touched = later(x.touched, t)
 		a.drop(x)
 	case events.Declare:
-		a.declared[c.Condition] = t
+		a.declared[c.Of().Condition] = t
 		for _, x := range a.all {
-			if x.ended.IsZero() && x.endsOn == c.Condition {
+			if x.ended.IsZero() && x.endsOn == c.Of().Condition {
 				x.ended = t
 				a.drop(x)
 			}
@@ -939,7 +939,7 @@ func (g *Generator) apply(a *agr, c events.Change, t time.Time) {
 		if x.funded == nil {
 			x.funded = map[string]bool{}
 		}
-		x.funded[c.Tranche] = true
+		x.funded[c.Of().Tranche] = true
 	case events.Close:
 		a.closed = &t
 		for _, x := range a.all {

@@ -225,7 +225,7 @@ func Run(ctx context.Context, l *ledger.Ledger) (*Story, error) {
 func whatIf(l *ledger.Ledger, agreement string, effective time.Time) (Counterfactual, error) {
 	a := &events.Amendment{Agreement: agreement, Effective: effective,
 		Summary: "hypothetical: " + Condition + " is declared",
-		Changes: []events.Change{{Op: events.Declare, Condition: Condition}}}
+		Changes: []events.Change{{Op: events.Declare, Detail: &events.Detail{Condition: Condition}}}}
 	pv, err := l.WhatIf([]*events.Amendment{a}, time.Time{})
 	if err != nil {
 		return Counterfactual{}, fmt.Errorf("demo: what if %s were declared on %s: %w", Condition, render.Time(effective), err)
