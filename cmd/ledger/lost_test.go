@@ -58,6 +58,14 @@ func start(t *testing.T, dir, stdin string, args ...string) *background {
 	return b
 }
 
+// goroutines stops a command that hangs with SIGQUIT and returns what it
+// wrote to stderr, its goroutines among it: read only once it has exited.
+func (b *background) goroutines() string {
+	b.cmd.Process.Signal(syscall.SIGQUIT)
+	<-b.done
+	return b.stderr.String()
+}
+
 // waitRecorded waits until the stream behind url holds at least n messages.
 func waitRecorded(t *testing.T, url string, n uint64) {
 	t.Helper()
@@ -105,7 +113,7 @@ func TestClientNoticesItsServerStopped(t *testing.T) {
 	select {
 	case <-client.done:
 	case <-time.After(8 * time.Second):
-		t.Fatalf("the client did not notice in 8s that its server stopped:\n%s", &client.stderr)
+		t.Fatalf("the client did not notice in 8s that its server stopped:\n%s", client.goroutines())
 	}
 	took := time.Since(stopped)
 	msg := client.stderr.String()
@@ -153,7 +161,7 @@ func TestSignalStopsAnImportWithinASecond(t *testing.T) {
 		select {
 		case <-client.done:
 		case <-time.After(5 * time.Second):
-			t.Fatalf("%s: the import did not stop in 5s", sig)
+			t.Fatalf("%s: the import did not stop in 5s:\n%s", sig, client.goroutines())
 		}
 		took := time.Since(signalled)
 		msg := client.stderr.String()
