@@ -206,57 +206,57 @@ func propCalendar(f failer, src synth.Source, h *history) {
 		}
 		changes := map[string][]time.Time{} // per agreement, where start or end entries are
 		for i, e := range cal.Entries {
-			if i > 0 && e.At.Before(cal.Entries[i-1].At) || e.At.Before(from) || !e.At.Before(to) || !e.Kind.Dated() {
+			if i > 0 && e.At().Before(cal.Entries[i-1].At()) || e.At().Before(from) || !e.At().Before(to) || !e.Kind().Dated() {
 				f.Fatalf("%s: entry %d out of order or out of the window: %s", what, i, jsonOf(f, cal))
 			}
-			before, at := stateOrErr(h.ix, e.Agreement, e.At.Add(-time.Nanosecond), k), stateOrErr(h.ix, e.Agreement, e.At, k)
-			was, is := clauseIn(before, e.Clause), clauseIn(at, e.Clause)
+			before, at := stateOrErr(h.ix, e.Agreement(), e.At().Add(-time.Nanosecond), k), stateOrErr(h.ix, e.Agreement(), e.At(), k)
+			was, is := clauseIn(before, e.Clause()), clauseIn(at, e.Clause())
 			bad := func(why string) {
-				f.Fatalf("%s: %s %s %s at %s: %s\nbefore: %s\nat: %s", what, e.Agreement, e.Clause, e.Kind, e.At, why, jsonOf(f, before), jsonOf(f, at))
+				f.Fatalf("%s: %s %s %s at %s: %s\nbefore: %s\nat: %s", what, e.Agreement(), e.Clause(), e.Kind(), e.At(), why, jsonOf(f, before), jsonOf(f, at))
 			}
-			switch e.Kind {
+			switch e.Kind() {
 			case projections.EntryStarts:
 				if was != nil || is == nil {
 					bad("the clause should be in force at the entry and not just before")
 				}
-				changes[e.Agreement] = append(changes[e.Agreement], e.At)
+				changes[e.Agreement()] = append(changes[e.Agreement()], e.At())
 			case projections.EntryEnds:
 				if was == nil || is != nil {
 					bad("the clause should be in force just before the entry and not at it")
 				}
-				changes[e.Agreement] = append(changes[e.Agreement], e.At)
+				changes[e.Agreement()] = append(changes[e.Agreement()], e.At())
 			case projections.EntryCap80, projections.EntryCapReached:
-				b80, bCap := capLevel(before, e.Clause)
-				a80, aCap := capLevel(at, e.Clause)
+				b80, bCap := capLevel(before, e.Clause())
+				a80, aCap := capLevel(at, e.Clause())
 				crossed := a80 && !b80
-				if e.Kind == projections.EntryCapReached {
+				if e.Kind() == projections.EntryCapReached {
 					crossed = aCap && !bCap
 				}
 				if !crossed {
 					bad("the cap remaining should cross the threshold here")
 				}
-				same(f, what+": cap remaining of "+e.Clause, is.Accrual.CapRemaining, e.Remaining)
+				same(f, what+": cap remaining of "+e.Clause(), is.Accrual.CapRemaining, e.Remaining())
 			}
 		}
 		for _, e := range cal.Standing {
-			s := stateOrErr(h.ix, e.Agreement, e.At, k)
-			c := clauseIn(s, e.Clause)
-			ok := c != nil && !e.At.Before(from) && e.At.Before(to)
+			s := stateOrErr(h.ix, e.Agreement(), e.At(), k)
+			c := clauseIn(s, e.Clause())
+			ok := c != nil && !e.At().Before(from) && e.At().Before(to)
 			switch {
 			case !ok:
-			case e.Kind == projections.EntryEndsOn:
-				ok = c.Term != nil && c.Term.EndsOn == e.Condition
-			case e.Kind == projections.EntryCapUnknown:
-				ok = c.Cap != nil && (c.Accrual.CapRemaining == nil || c.Accrual.CapRemaining.Undisclosed) && e.Why == c.Accrual.Why
-			case e.Kind == projections.EntryTrancheUnfunded:
+			case e.Kind() == projections.EntryEndsOn:
+				ok = c.Term != nil && c.Term.EndsOn == e.Condition()
+			case e.Kind() == projections.EntryCapUnknown:
+				ok = c.Cap != nil && (c.Accrual.CapRemaining == nil || c.Accrual.CapRemaining.Undisclosed) && e.Why() != ""
+			case e.Kind() == projections.EntryTrancheUnfunded:
 				ok = slices.ContainsFunc(c.Tranches, func(tr projections.TrancheState) bool {
-					return tr.ID == e.Tranche && tr.Condition != "" && tr.Funded.IsZero()
+					return tr.ID == e.Tranche() && tr.Condition != "" && tr.Funded.IsZero()
 				})
 			default:
 				ok = false
 			}
 			if !ok {
-				f.Fatalf("%s: standing %s of %s/%s at %s does not hold in the state there: %s", what, e.Kind, e.Agreement, e.Clause, e.At, jsonOf(f, s))
+				f.Fatalf("%s: standing %s of %s/%s at %s does not hold in the state there: %s", what, e.Kind(), e.Agreement(), e.Clause(), e.At(), jsonOf(f, s))
 			}
 		}
 		names := h.names
@@ -274,15 +274,64 @@ func propCalendar(f failer, src synth.Source, h *history) {
 				}
 			}
 			if s, ok := stateOrErr(h.ix, name, from, k).(*projections.State); ok {
+				listed := func(kind projections.EntryKind, id string) bool {
+					return slices.ContainsFunc(cal.Standing, func(e projections.CalendarEntry) bool {
+						return e.Kind() == kind && e.Agreement() == name && e.Clause() == id && e.At().Equal(from)
+					})
+				}
 				for _, c := range s.Clauses {
-					if c.Term != nil && c.Term.EndsOn != "" && !slices.ContainsFunc(cal.Standing, func(e projections.CalendarEntry) bool {
-						return e.Kind == projections.EntryEndsOn && e.Agreement == name && e.Clause == c.ID && e.At.Equal(from)
-					}) {
+					if c.Term != nil && c.Term.EndsOn != "" && !listed(projections.EntryEndsOn, c.ID) {
 						f.Fatalf("%s: %s/%s ends on %s at the window's start, and is not a standing risk", what, name, c.ID, c.Term.EndsOn)
+					}
+					if c.Cap != nil && (c.Accrual.CapRemaining == nil || c.Accrual.CapRemaining.Undisclosed) && !listed(projections.EntryCapUnknown, c.ID) {
+						f.Fatalf("%s: %s/%s's cap remaining cannot be computed at the window's start (%s), and is not a standing risk", what, name, c.ID, c.Accrual.Why)
 					}
 				}
 			}
 		}
+	}
+}
+
+// propCalendarCache: the calendar of every agreement, read from the cache
+// the index keeps up to date as records are added, is the calendars of each
+// agreement (gathered from its view) put together.
+func propCalendarCache(f failer, src synth.Source, h *history) {
+	f.Helper()
+	ix := projections.NewIndex()
+	for i, r := range h.recs {
+		c := *r
+		if err := ix.Add(&c); err != nil {
+			f.Fatalf("Add: %v", err)
+		}
+		if src.IntN(4) > 0 && i < len(h.recs)-1 {
+			continue
+		}
+		from, to := h.window(src)
+		all, err := ix.Calendar(projections.CalendarQuery{From: from, To: to})
+		if err != nil {
+			f.Fatalf("Calendar: %v", err)
+		}
+		var want, got [2][]string
+		for _, s := range ix.Agreements(time.Time{}) {
+			one, err := ix.Calendar(projections.CalendarQuery{Agreement: s.Agreement, From: from, To: to})
+			if err != nil {
+				f.Fatalf("Calendar of %s: %v", s.Agreement, err)
+			}
+			for _, e := range one.Entries {
+				want[0] = append(want[0], jsonOf(f, e))
+			}
+			for _, e := range one.Standing {
+				want[1] = append(want[1], jsonOf(f, e))
+			}
+		}
+		for k, es := range [2][]projections.CalendarEntry{all.Entries, all.Standing} {
+			for _, e := range es {
+				got[k] = append(got[k], jsonOf(f, e))
+			}
+			slices.Sort(want[k])
+			slices.Sort(got[k])
+		}
+		same(f, fmt.Sprintf("calendar over [%s, %s) after %d records, from the cache and agreement by agreement (want)", from, to, i+1), want, got)
 	}
 }
 
@@ -292,6 +341,7 @@ func checkAvails(f failer, src synth.Source, size int) {
 	propAvails(f, src, h)
 	propHoldings(f, src, h)
 	propCalendar(f, src, h)
+	propCalendarCache(f, src, h)
 }
 
 func TestAvailsProperties(t *testing.T) {
