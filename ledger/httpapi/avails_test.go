@@ -109,3 +109,30 @@ func TestAvailsAndCalendar(t *testing.T) {
 		t.Errorf("avails without a token: %d", res.Status)
 	}
 }
+
+// TestAvailsFragment: the page's avails view of Frontier by API is
+// well-formed, has a row of bands per party with the deciding clauses in
+// each band's details, and the calendar of the window beside it.
+func TestAvailsFragment(t *testing.T) {
+	s := newServer(t, true)
+	res := s.do(req{path: "/ui/avails?product=frontier&channel=api&from=2021-03-15&to=2031-03-15&at=2026-03-15&width=900"})
+	body := string(res.Body)
+	if res.Status != 200 {
+		t.Fatalf("%d %s", res.Status, body)
+	}
+	wellFormed(t, "the avails view", body)
+	for _, want := range []string{
+		`data-view="avails"`, `data-product="frontier"`,
+		`class="band denied" data-party="amazon" data-from="2021-03-15" data-until="2026-04-27"`,
+		`class="band allowed" data-party="amazon" data-from="2026-04-27" data-until="2031-03-15"`,
+		`<template id="av-0-0">`, "Kept out by", "azure-api-exclusivity", `class="as-of"`,
+		`data-clause="microsoft-openai/azure-api-exclusivity"`, "the exclusivity is ended by an amendment", "Standing risks",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the avails view lacks %q", want)
+		}
+	}
+	if res := s.do(req{path: "/ui/avails?product=frontier&channel=api&from=2031-01-01&to=2021-01-01"}); res.Status != 400 {
+		t.Errorf("an empty window: %d", res.Status)
+	}
+}

@@ -140,6 +140,7 @@ func (h *Handler) routes() {
 	handle("/assets/{file}", get("assets", "", h.asset))
 	handle("/ui/agreements", get("ui", Read, h.uiAgreements))
 	handle("/ui/view/{agreement}", get("ui", Read, h.uiView))
+	handle("/ui/avails", get("ui", Read, h.uiAvails))
 	handle("/ui/timeline/{file}", get("ui", Read, h.uiTimelineSVG))
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -270,6 +270,8 @@ func TestOpenAPIEveryEndpoint(t *testing.T) {
 		{path: "/ui/view/microsoft-openai?at=2026-03-15&width=900", token: r},
 		{path: "/ui/view/microsoft-openai?width=5", token: r},
 		{path: "/ui/view/nope", token: r},
+		{path: "/ui/avails?product=frontier&channel=api&from=2021-01-01&to=2031-01-01&at=2026-03-15", token: r},
+		{path: "/ui/avails?product=frontier&from=2021-01-01&to=2031-01-01", token: r},
 		{path: "/ui/timeline/microsoft-openai.svg?at=2026-03-15", token: r},
 		{path: "/ui/timeline/nope.svg", token: r},
 		{path: "/ui/timeline/microsoft-openai.svg", token: ""},
