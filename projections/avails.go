@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -452,35 +453,81 @@ func (ix *Index) Holdings(q HoldingsQuery) (*Holdings, error) {
 
 // MarshalJSON writes {"scope","party","from","to","known_at","parties":[{"party","intervals":[…]}]};
 // each interval is {"from","until","verdict","allowed","decided_by"}, its
-// allowed and decided_by those of a check inside it.
+// allowed and decided_by those of a check inside it. Intervals list the
+// same clauses again and again (hundreds each, where hundreds of
+// exclusivities cover a product), so each clause is encoded once, bound and
+// not, and its bytes are copied where it decides.
 func (av *Avails) MarshalJSON() ([]byte, error) {
-	type interval struct {
-		From      string     `json:"from"`
-		Until     string     `json:"until"`
-		Verdict   Verdict    `json:"verdict"`
-		Allowed   bool       `json:"allowed"`
-		DecidedBy []Decision `json:"decided_by"`
-	}
-	type party struct {
-		Party     string     `json:"party"`
-		Intervals []interval `json:"intervals"`
-	}
-	ps := make([]party, len(av.Parties))
-	for i, p := range av.Parties {
-		ps[i] = party{Party: p.Party, Intervals: make([]interval, len(p.Intervals))}
-		for j, a := range p.Intervals {
-			r := av.Rights(p.Party, a)
-			ps[i].Intervals[j] = interval{events.FormatTime(a.From), events.FormatTime(a.Until), a.Verdict, r.Allowed, nonNil(r.DecidedBy)}
-		}
-	}
-	return json.Marshal(map[string]any{
+	head, err := json.Marshal(map[string]any{
 		"scope":    scopeJSON{av.Scope},
 		"party":    nonEmptyOrNull(av.Party),
 		"from":     events.FormatTime(av.From),
 		"to":       events.FormatTime(av.To),
 		"known_at": timeOrNull(av.KnownAt),
-		"parties":  ps,
 	})
+	if err != nil {
+		return nil, err
+	}
+	encoded := make([][2][]byte, len(av.clauses)) // per clause: not binding, binding
+	decision := func(i int32, binds bool) ([]byte, error) {
+		k := 0
+		if binds {
+			k = 1
+		}
+		if encoded[i][k] == nil {
+			d := av.clauses[i]
+			d.Binds = binds
+			b, err := json.Marshal(d)
+			if err != nil {
+				return nil, err
+			}
+			encoded[i][k] = b
+		}
+		return encoded[i][k], nil
+	}
+	str := func(b []byte, s string) []byte {
+		q, _ := json.Marshal(s)
+		return append(b, q...)
+	}
+	b := append(head[:len(head)-1], `,"parties":[`...)
+	for i, p := range av.Parties {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = str(append(b, `{"party":`...), p.Party)
+		b = append(b, `,"intervals":[`...)
+		for j, a := range p.Intervals {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = str(append(b, `{"from":`...), events.FormatTime(a.From))
+			b = str(append(b, `,"until":`...), events.FormatTime(a.Until))
+			b = str(append(b, `,"verdict":`...), string(a.Verdict))
+			denied := a.Verdict == VerdictDenied
+			b = append(b, `,"allowed":`...)
+			b = strconv.AppendBool(b, !denied)
+			b = append(b, `,"decided_by":[`...)
+			n := 0
+			for _, c := range av.periods[a.first].active {
+				binds := bindsParty(av.clause[c], p.Party)
+				if binds != denied {
+					continue // a denial lists the clauses that bind; an allowance those that do not (all of them)
+				}
+				d, err := decision(c, binds)
+				if err != nil {
+					return nil, err
+				}
+				if n > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, d...)
+				n++
+			}
+			b = append(b, "]}"...)
+		}
+		b = append(b, "]}"...)
+	}
+	return append(b, "]}"...), nil
 }
 
 // MarshalJSON writes {"holder","scope","from","to","known_at","intervals":[{"from","until","holds"}]}.

@@ -1,6 +1,7 @@
 package projections_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"testing"
@@ -97,6 +98,19 @@ func propAvails(f failer, src synth.Source, h *history) {
 				listed[party] = one
 			}
 		}
+		// The JSON document, as the command and the API write it.
+		var doc struct {
+			Parties []struct {
+				Party     string
+				Intervals []struct {
+					Allowed   bool            `json:"allowed"`
+					DecidedBy json.RawMessage `json:"decided_by"`
+				}
+			}
+		}
+		if err := json.Unmarshal([]byte(jsonOf(f, av)), &doc); err != nil || len(doc.Parties) != len(av.Parties) {
+			f.Fatalf("%s: the JSON document: %v", what, err)
+		}
 		for _, t := range h.inside(src, from, to, 6) {
 			for party, a := range listed {
 				iv, ok := a.At(party, t)
@@ -105,6 +119,16 @@ func propAvails(f failer, src synth.Source, h *history) {
 				}
 				want := h.ix.Check(projections.RightsQuery{Party: party, Scope: scope, At: t, KnownAt: k})
 				same(f, fmt.Sprintf("%s: %s at %s, by check (want) and by avails", what, party, t), want, a.Rights(party, iv))
+				if a != av {
+					continue
+				}
+				i := slices.IndexFunc(av.Parties, func(p projections.PartyAvails) bool { return p.Party == party })
+				j := slices.IndexFunc(av.Parties[i].Intervals, func(x projections.Avail) bool { return x == iv })
+				var got, wantDoc any
+				_ = json.Unmarshal(doc.Parties[i].Intervals[j].DecidedBy, &got)
+				_ = json.Unmarshal([]byte(jsonOf(f, want)), &wantDoc) // keys in the order a parsed document has them
+				same(f, fmt.Sprintf("%s: %s at %s, by check (want) and in the JSON document", what, party, t),
+					wantDoc, map[string]any{"allowed": doc.Parties[i].Intervals[j].Allowed, "decided_by": got})
 			}
 			for _, g := range grantsAt(h, t, k) {
 				if _, ok := g.c.Scope.Intersect(scope); !ok {
