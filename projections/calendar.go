@@ -633,7 +633,7 @@ func (cw *calendarWindow) view(v *view, f *facts) {
 		if x.prev == nil && l.kc == kindOther && x.flags&hasTerm == 0 && x.lo() < cw.fm && x.hi > cw.tm {
 			continue // in force throughout, unchanged, and nothing to watch
 		}
-		cw.line(v, l, f)
+		cw.line(l, f)
 	}
 }
 
@@ -646,7 +646,7 @@ type segment struct {
 
 // line adds the facts of one clause: where each stretch of its life starts
 // and ends, its cap crossings, and the spans of its standing risks.
-func (cw *calendarWindow) line(v *view, l *line, f *facts) {
+func (cw *calendarWindow) line(l *line, f *facts) {
 	vs := cw.buf[:0]
 	for x := l.current; x != nil; x = x.prev {
 		vs = append(vs, x)
