@@ -100,7 +100,8 @@ func (a *app) rootCommand() *cobra.Command {
 		Short: "An event-sourced ledger of commercial agreements",
 		Long: `ledger records commercial agreements as an append-only history of amendments
 on NATS JetStream and answers what an agreement said at a time T, as known at a
-time K: state, conflicting exclusive grants, rights checks, timelines, diffs.
+time K: state, conflicting exclusive grants, rights checks and avails,
+the deal calendar, timelines, diffs.
 
 New here? Run "ledger demo".
 
