@@ -84,6 +84,15 @@ func damageAnswers(t *testing.T, l *ledgertest.Ledger) map[string]string {
 	ask("agreements", ss, err)
 	s, err = l.State("other", at, time.Time{})
 	ask("other", s, err)
+	from, to := l.Time("2026-01-01"), l.Time("2028-01-01")
+	cal, err := l.Calendar(projections.CalendarQuery{Agreement: "deal", From: from, To: to})
+	ask("calendar", cal, err)
+	cal, err = l.Calendar(projections.CalendarQuery{Agreement: "deal", From: from, To: to}, ledger.AllowDamaged())
+	ask("calendar allowed", cal, err)
+	cal, err = l.Calendar(projections.CalendarQuery{From: from, To: to})
+	ask("calendar of all", cal, err)
+	av, err := l.Avails(projections.AvailsQuery{Scope: &events.Scope{Products: []string{"lots"}}, From: from, To: to})
+	ask("avails", av, err)
 	return out
 }
 
@@ -187,7 +196,9 @@ func TestDamageAnswersAreTheSameHoweverLoaded(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := damageAnswers(t, replay)
-	if !strings.Contains(want["state"], `"kind":"damaged"`) || !strings.Contains(want["conflicts"], `"damaged"`) || !strings.Contains(want["agreements"], `"damaged"`) {
+	if !strings.Contains(want["state"], `"kind":"damaged"`) || !strings.Contains(want["conflicts"], `"damaged"`) || !strings.Contains(want["agreements"], `"damaged"`) ||
+		!strings.Contains(want["calendar"], `"kind":"damaged"`) || !strings.Contains(want["calendar allowed"], `"damaged":[{"agreement":"deal"`) ||
+		!strings.Contains(want["calendar of all"], `"damaged":[{"agreement":"deal"`) || !strings.Contains(want["avails"], `"damaged":[{"agreement":"deal"`) {
 		t.Fatalf("the replayed store does not report the damage: %v", want)
 	}
 	replay.Close()

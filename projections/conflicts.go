@@ -445,7 +445,7 @@ func (ix *Index) Check(q RightsQuery) Rights {
 			if !ok {
 				continue
 			}
-			binds := c.Holder != q.Party && !(c.Sole && c.Grantor == q.Party)
+			binds := bindsParty(c, q.Party)
 			d := Decision{Party: partyOf(g.agreement(), g.x), Where: scopeJSON{where}, Binds: binds}
 			if binds {
 				deny = append(deny, d)

@@ -4,7 +4,8 @@
 // each agreement, and questions asked of views at a valid time T as known at
 // a transaction time K: state, conflicts between exclusive grants, rights
 // checks, revenue-share accruals, timelines, diffs and the effect a new
-// amendment would have.
+// amendment would have; and over a window of valid time, avails (rights
+// checks as a function of time) and the deal calendar.
 //
 // Index is the read model the ledger keeps up to date one record at a time.
 // It holds, per agreement, the view of everything recorded, with checkpoints

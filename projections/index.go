@@ -36,6 +36,7 @@ type Index struct {
 	unsettled []*agreement // agreements with records not folded yet (see settle)
 	kept      *Kept        // the batch a writer holds applied, if any
 	deferred  bool         // Add files records for Fold (see Defer)
+	calendar  calendarCache
 }
 
 // agreement is one agreement's records and its current view.

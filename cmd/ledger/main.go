@@ -7,6 +7,8 @@
 //	ledger state microsoft-openai --at 2027-01-01  what an agreement said then
 //	ledger conflicts --at 2026-03-15               conflicting exclusive grants
 //	ledger check --party amazon --product frontier --channel api --at 2027-01-01
+//	ledger avails --product frontier --channel api --from 2025-01-01 --to 2028-01-01
+//	ledger calendar --from 2026-01-01 --to 2034-01-01 --ics deals.ics
 //	ledger serve --listen 127.0.0.1:4222           share the store with other processes
 //
 // Install it with

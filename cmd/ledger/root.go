@@ -109,7 +109,8 @@ func (a *app) rootCommand() *cobra.Command {
 		Short: "An event-sourced ledger of commercial agreements",
 		Long: `ledger records commercial agreements as an append-only history of amendments
 on NATS JetStream and answers what an agreement said at a time T, as known at a
-time K: state, conflicting exclusive grants, rights checks, timelines, diffs.
+time K: state, conflicting exclusive grants, rights checks and avails,
+the deal calendar, timelines, diffs.
 
 New here? Run "ledger demo".
 
@@ -165,6 +166,8 @@ is damaged and the answer would rest on a broken chain (--allow-damaged).`,
 		a.stateCommand(),
 		a.conflictsCommand(),
 		a.checkCommand(),
+		a.availsCommand(),
+		a.calendarCommand(),
 		a.historyCommand(),
 		a.diffCommand(),
 		a.timelineCommand(),
@@ -369,6 +372,12 @@ func damageOf(v any) []projections.Damage {
 	case *projections.ConflictReport:
 		return v.Damaged
 	case projections.Rights:
+		return v.Damaged
+	case *projections.Avails:
+		return v.Damaged
+	case *projections.Holdings:
+		return v.Damaged
+	case *projections.Calendar:
 		return v.Damaged
 	case []projections.Summary:
 		var out []projections.Damage

@@ -31,6 +31,8 @@ func TestDemo(t *testing.T) {
 		"it would end: ip-license, azure-api-exclusivity",
 		"it would end: nothing",
 		"would no longer apply",
+		"8. When may amazon serve frontier on the api channel?",
+		"from " + seed.Renegotiation + "*               yes: amazon holds frontier-exclusivity",
 	} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("the demo does not say %q:\n%s", want, r.stdout)

@@ -3,8 +3,8 @@
 // ledger the questions a deal desk would ask of it — the licence before and
 // after the renegotiation, the conflict and its window, who may serve
 // Frontier by API and when, the revenue shares in force, what was believed
-// before the renegotiation was recorded, and what a declared AGI would have
-// ended. Every answer is computed by the ledger; the story only asks and
+// before the renegotiation was recorded, what a declared AGI would have
+// ended, and from when to when Amazon may serve Frontier by API. Every answer is computed by the ledger; the story only asks and
 // writes the answers down.
 package demo
 
@@ -37,6 +37,11 @@ var (
 	Product   = "frontier"
 	Channel   = "api"
 	Condition = "agi"
+	// Question 8 asks from when to when AvailsParty may serve the product
+	// on the channel, over [AvailsFrom, AvailsTo).
+	AvailsParty = "amazon"
+	AvailsFrom  = day("2019-01-01")
+	AvailsTo    = day("2031-01-01")
 )
 
 func day(s string) time.Time {
@@ -78,6 +83,10 @@ type Story struct {
 	// AGI is what declaring the condition would have done, effective before
 	// and after the renegotiation.
 	AGI []Counterfactual `json:"agi"`
+	// Avails is when AvailsParty may serve the product on the channel, as
+	// known now; AvailsBefore as known at KnownBefore.
+	Avails       *projections.Avails `json:"avails"`
+	AvailsBefore *projections.Avails `json:"avails_before"`
 
 	illustrative map[time.Time]bool   // effective times the seed marks illustrative
 	recorded     map[string]time.Time // recorded time of each amendment appended
@@ -209,6 +218,17 @@ func Run(ctx context.Context, l *ledger.Ledger) (*Story, error) {
 	}
 	if st.Known, err = l.State(st.Agreement, In2031, time.Time{}); err != nil {
 		return nil, err
+	}
+
+	for _, k := range []struct {
+		known time.Time
+		out   **projections.Avails
+	}{{time.Time{}, &st.Avails}, {st.KnownBefore, &st.AvailsBefore}} {
+		q := projections.AvailsQuery{Scope: &events.Scope{Products: []string{Product}, Channels: []string{Channel}}, Party: AvailsParty,
+			From: AvailsFrom, To: AvailsTo, KnownAt: k.known}
+		if *k.out, err = l.Avails(q); err != nil {
+			return nil, err
+		}
 	}
 
 	for _, at := range []time.Time{renegotiation.AddDate(0, -1, 0), renegotiation.AddDate(0, 1, 0)} {
@@ -387,7 +407,45 @@ func (st *Story) Write(w io.Writer) error {
 			p.f("               %s\n", render.Truncate(an.Problem, 84))
 		}
 	}
+
+	p.ln()
+	p.f("8. When may %s serve %s on the %s channel? (ledger avails, %s)\n", AvailsParty, Product, Channel, render.Window(AvailsFrom, AvailsTo))
+	st.avails(p, st.Avails)
+	p.f("   as known at %s (before the renegotiation was recorded):\n", render.Recorded(st.KnownBefore))
+	st.avails(p, st.AvailsBefore)
 	return p.err
+}
+
+// avails writes AvailsParty's intervals: when, yes or no, and why.
+func (st *Story) avails(p *printer, av *projections.Avails) {
+	for _, pa := range av.Parties {
+		for _, a := range pa.Intervals {
+			when := st.date(a.From) + " until " + st.date(a.Until)
+			switch {
+			case a.From.Equal(av.From):
+				when = "until " + st.date(a.Until)
+			case a.Until.Equal(av.To):
+				when = "from " + st.date(a.From)
+			}
+			r := av.Rights(pa.Party, a)
+			var why []string
+			for _, d := range r.DecidedBy {
+				if d.Binds {
+					why = append(why, d.Holder+"'s "+d.Clause+" ("+d.Agreement+")")
+				} else {
+					why = append(why, pa.Party+" holds "+d.Clause+" ("+d.Agreement+")")
+				}
+			}
+			answer := "yes: no exclusivity covers it"
+			switch {
+			case !r.Allowed:
+				answer = "no: kept out by " + strings.Join(why, ", ")
+			case len(why) > 0:
+				answer = "yes: " + strings.Join(why, ", ")
+			}
+			p.f("   %-30s %s\n", when, answer)
+		}
+	}
 }
 
 // lastBefore is the index in Appended of the last amendment recorded

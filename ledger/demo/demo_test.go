@@ -92,6 +92,30 @@ func TestStory(t *testing.T) {
 		t.Errorf("agi after the renegotiation: ends %v, invalidates %v", after.Ends, after.Invalidated)
 	}
 
+	// 8. When may Amazon serve Frontier by API? From the renegotiation on;
+	// as known before it was recorded, never after Azure's exclusivity began.
+	for _, q := range []struct {
+		av   *projections.Avails
+		want []string
+	}{
+		{st.Avails, []string{"2019-01-01 2019-07-22 allowed", "2019-07-22 " + seed.Renegotiation + " denied azure-api-exclusivity", seed.Renegotiation + " 2031-01-01 allowed frontier-exclusivity"}},
+		{st.AvailsBefore, []string{"2019-01-01 2019-07-22 allowed", "2019-07-22 2031-01-01 denied azure-api-exclusivity"}},
+	} {
+		var got []string
+		for _, pa := range q.av.Parties {
+			for _, a := range pa.Intervals {
+				s := events.FormatTime(a.From) + " " + events.FormatTime(a.Until) + " " + string(a.Verdict)
+				for _, d := range q.av.Rights(pa.Party, a).DecidedBy {
+					s += " " + d.Clause
+				}
+				got = append(got, s)
+			}
+		}
+		if len(q.av.Parties) != 1 || q.av.Parties[0].Party != "amazon" || !slices.Equal(got, q.want) {
+			t.Errorf("when may amazon serve frontier by API, known at %s: %v, want %v", q.av.KnownAt, got, q.want)
+		}
+	}
+
 	var b bytes.Buffer
 	if err := st.Write(&b); err != nil {
 		t.Fatal(err)
@@ -100,7 +124,8 @@ func TestStory(t *testing.T) {
 	if n := strings.Count(out, "\n"); n > 70 {
 		t.Errorf("the story takes %d lines", n)
 	}
-	for _, want := range []string{seed.AmazonDeal + "*", "undisclosed (USD)", "yes", "would no longer apply"} {
+	for _, want := range []string{seed.AmazonDeal + "*", "undisclosed (USD)", "yes", "would no longer apply",
+		"from " + seed.Renegotiation + "*               yes: amazon holds frontier-exclusivity (openai-amazon)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the story lacks %q:\n%s", want, out)
 		}

@@ -4,8 +4,9 @@
 //
 //   - the JSON API under /v1 (the same documents as the command's -o json):
 //     appends with optimistic concurrency (If-Match) and dry runs, state,
-//     conflicts, rights checks, history, timelines, diffs, verify, and
-//     Server-Sent Events of amendments as they are recorded;
+//     conflicts, rights checks, avails and holdings over a window, the deal
+//     calendar (also as an iCalendar file), history, timelines, diffs,
+//     verify, and Server-Sent Events of amendments as they are recorded;
 //   - /openapi.json, an OpenAPI 3.1 description of all of it;
 //   - /metrics for Prometheus and /healthz;
 //   - the web page at /, which draws an agreement's timeline as of a date
@@ -125,6 +126,9 @@ func (h *Handler) routes() {
 	handle("/v1/agreements/{agreement}/diff", get("diff", Read, h.query("diff", h.diff)))
 	handle("/v1/conflicts", get("conflicts", Read, h.query("conflicts", h.conflicts)))
 	handle("/v1/check", get("check", Read, h.query("check", h.check)))
+	handle("/v1/avails", get("avails", Read, h.query("avails", h.avails)))
+	handle("/v1/calendar", get("calendar", Read, h.query("calendar", h.calendar)))
+	handle("/v1/calendar.ics", get("calendar", Read, h.query("calendar", h.calendar)))
 	handle("/v1/verify", get("verify", Read, h.query("verify", h.verify)))
 	handle("/v1/events", get("events", Read, h.events))
 	handle("/v1/schema/amendment.json", get("schema", "", h.amendmentSchema))
@@ -136,6 +140,7 @@ func (h *Handler) routes() {
 	handle("/assets/{file}", get("assets", "", h.asset))
 	handle("/ui/agreements", get("ui", Read, h.uiAgreements))
 	handle("/ui/view/{agreement}", get("ui", Read, h.uiView))
+	handle("/ui/avails", get("ui", Read, h.uiAvails))
 	handle("/ui/timeline/{file}", get("ui", Read, h.uiTimelineSVG))
 
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

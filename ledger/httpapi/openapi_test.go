@@ -50,7 +50,7 @@ func init() {
 	openapi3filter.RegisterBodyDecoder("application/x-ndjson", lines)
 	openapi3filter.RegisterBodyDecoder("application/jsonl", lines)
 	openapi3filter.RegisterBodyDecoder("application/schema+json", openapi3filter.JSONBodyDecoder)
-	for _, t := range []string{"text/html", "text/javascript", "text/css", "image/svg+xml", "text/event-stream"} {
+	for _, t := range []string{"text/html", "text/javascript", "text/css", "image/svg+xml", "text/event-stream", "text/calendar"} {
 		openapi3filter.RegisterBodyDecoder(t, openapi3filter.PlainBodyDecoder)
 	}
 }
@@ -244,6 +244,15 @@ func TestOpenAPIEveryEndpoint(t *testing.T) {
 		{path: "/v1/check?party=amazon&product=frontier&channel=api&at=2026-03-15", token: r},
 		{path: "/v1/check?party=amazon&product=frontier&channel=api&platform=aws&territory=us&at=2027-01-01", token: r},
 		{path: "/v1/check?product=frontier", token: r},
+		{path: "/v1/avails?product=frontier&channel=api&from=2026-01-01&to=2028-01-01", token: r},
+		{path: "/v1/avails?holder=amazon&from=2026-01-01&to=2028-01-01", token: r},
+		{path: "/v1/avails?product=frontier&channel=api&from=2028-01-01&to=2026-01-01", token: r},
+		{path: "/v1/calendar?from=2026-01-01&to=2034-01-01", token: r},
+		{path: "/v1/calendar?from=2026-01-01&to=2034-01-01", token: r, header: map[string]string{"Accept": "text/calendar"}},
+		{path: "/v1/calendar?agreement=nope&from=2026-01-01&to=2034-01-01", token: r},
+		{path: "/v1/calendar?from=2026-01-01", token: r},
+		{path: "/v1/calendar.ics?from=2026-01-01&to=2034-01-01", token: r},
+		{path: "/v1/calendar.ics?to=2034-01-01", token: r},
 		{path: "/v1/verify", token: r},
 		{path: "/v1/verify"},
 		{path: "/v1/schema/amendment.json"},
@@ -261,6 +270,8 @@ func TestOpenAPIEveryEndpoint(t *testing.T) {
 		{path: "/ui/view/microsoft-openai?at=2026-03-15&width=900", token: r},
 		{path: "/ui/view/microsoft-openai?width=5", token: r},
 		{path: "/ui/view/nope", token: r},
+		{path: "/ui/avails?product=frontier&channel=api&from=2021-01-01&to=2031-01-01&at=2026-03-15", token: r},
+		{path: "/ui/avails?product=frontier&from=2021-01-01&to=2031-01-01", token: r},
 		{path: "/ui/timeline/microsoft-openai.svg?at=2026-03-15", token: r},
 		{path: "/ui/timeline/nope.svg", token: r},
 		{path: "/ui/timeline/microsoft-openai.svg", token: ""},

@@ -136,7 +136,6 @@ func (p *params) slug(name string, required bool) string {
 	return s
 }
 
-// bool reads true/false/1/0; absent is false.
 // damaged is the options of allow_damaged=true: answer about a damaged
 // agreement from its intact prefix, marked.
 func (p *params) damaged() []ledger.QueryOption {
@@ -146,6 +145,7 @@ func (p *params) damaged() []ledger.QueryOption {
 	return nil
 }
 
+// bool reads true/false/1/0; absent is false.
 func (p *params) bool(name string) bool {
 	s := p.str(name)
 	if s == "" || p.err != nil {

@@ -1,12 +1,13 @@
 // The agreement ledger's page: plain JavaScript, no build step. The server
-// renders the agreements list and the view of one agreement (timeline SVG,
-// state table, conflicts) as HTML fragments; this script asks for them as the
+// renders the agreements list, the view of one agreement (timeline SVG,
+// state table, conflicts) and the avails view (bands per party, the deal
+// calendar beside them) as HTML fragments; this script asks for them as the
 // controls change, and shows the details of what the pointer is on.
 (function () {
   'use strict';
 
   var $ = function (sel, el) { return (el || document).querySelector(sel); };
-  var state = { agreement: '', at: '', knownAt: '', range: 'all' };
+  var state = { agreement: '', at: '', knownAt: '', range: 'all', view: '', product: '', channel: '' };
   var seq = 0;
   var pinned = null;
   var STATE_COL = 380, GAP = 16, PAD = 16;
@@ -20,6 +21,9 @@
     state.at = validDate(p.get('at') || '') ? p.get('at') : today();
     state.knownAt = validDate(p.get('known_at') || '') ? p.get('known_at') : '';
     state.range = p.get('range') || 'all';
+    state.view = p.get('view') === 'avails' ? 'avails' : '';
+    state.product = p.get('product') || '';
+    state.channel = p.get('channel') || '';
   }
 
   function writeHash() {
@@ -28,6 +32,11 @@
     p.set('at', state.at);
     if (state.knownAt) p.set('known_at', state.knownAt);
     if (state.range !== 'all') p.set('range', state.range);
+    if (state.view === 'avails') {
+      p.set('view', 'avails');
+      p.set('product', state.product);
+      p.set('channel', state.channel);
+    }
     history.replaceState(null, '', '#' + p.toString());
   }
 
@@ -95,7 +104,24 @@
       markSelected();
     });
     var view = Promise.resolve();
-    if (state.agreement) {
+    if (state.view === 'avails') {
+      // The window: the axis range around the date shown (five years each
+      // way for the whole history).
+      var n = state.range === 'all' ? 5 : parseInt(state.range, 10);
+      var q = { product: state.product, channel: state.channel, from: shiftYears(state.at, -n), to: shiftYears(state.at, n), width: String(chartWidth()) };
+      view = get('/ui/avails?' + params(q)).then(function (html) {
+        if (my !== seq) return;
+        $('#view').innerHTML = html;
+        pinned = null;
+      }, function (err) {
+        if (my !== seq) return;
+        $('#view').innerHTML = '';
+        var p = document.createElement('p');
+        p.className = 'empty';
+        p.textContent = err.message;
+        $('#view').appendChild(p);
+      });
+    } else if (state.agreement) {
       var extra = { width: String(chartWidth()) };
       if (state.range !== 'all') {
         var n = parseInt(state.range, 10);
@@ -126,7 +152,7 @@
 
   function markSelected() {
     document.querySelectorAll('#agreements .agreement').forEach(function (b) {
-      var on = b.dataset.agreement === state.agreement;
+      var on = state.view !== 'avails' && b.dataset.agreement === state.agreement;
       b.classList.toggle('selected', on);
       b.setAttribute('aria-pressed', on ? 'true' : 'false');
     });
@@ -154,6 +180,16 @@
     $('#as-of').value = state.at;
     $('#known-at').value = state.knownAt;
     $('#range').value = state.range;
+    $('#av-product').value = state.product;
+    $('#av-channel').value = state.channel;
+    $('#avails-form').addEventListener('submit', function (e) {
+      e.preventDefault();
+      state.product = $('#av-product').value.trim();
+      state.channel = $('#av-channel').value.trim();
+      state.view = 'avails';
+      markSelected();
+      refresh();
+    });
 
     $('#as-of').addEventListener('change', function (e) { setAt(e.target.value); });
     $('#today').addEventListener('click', function () { setAt(today()); });
@@ -172,6 +208,7 @@
       var b = e.target.closest('.agreement');
       if (!b) return;
       state.agreement = b.dataset.agreement;
+      state.view = '';
       markSelected();
       refresh();
     });
@@ -205,7 +242,7 @@
     var resizeTimer = 0;
     window.addEventListener('resize', function () {
       clearTimeout(resizeTimer);
-      resizeTimer = setTimeout(function () { if (state.agreement) refresh(); }, 250);
+      resizeTimer = setTimeout(function () { if (state.agreement || state.view) refresh(); }, 250);
     });
 
     $('#auth-form').addEventListener('submit', function () {
