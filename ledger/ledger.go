@@ -364,20 +364,34 @@ func (l *Ledger) close(snapshot bool) error {
 }
 
 func (l *Ledger) shutdown() {
-	l.consMu.Lock()
-	if l.consumer != nil {
-		l.consumer.Stop()
-	}
-	if l.unfollow != nil {
-		l.unfollow()
-	}
-	l.consMu.Unlock()
+	// A lost server is not waited for: nothing to drain to.
 	for _, nc := range []*nats.Conn{l.nc, l.feed} {
-		if nc == nil {
-			continue
+		if nc != nil && !nc.IsConnected() {
+			nc.Close()
 		}
-		if !nc.IsConnected() {
-			nc.Close() // nothing to drain to: a lost server is not waited for
+	}
+	// An ordered consumer whose server is gone retries its reset with
+	// backoff (up to 10 s between tries) holding the lock its Stop takes
+	// (nats.go 1.55): its stop is waited for only briefly.
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		l.consMu.Lock()
+		defer l.consMu.Unlock()
+		if l.unfollow != nil {
+			l.unfollow()
+		}
+		if l.consumer != nil {
+			l.consumer.Stop()
+		}
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(time.Second):
+		l.cfg.Logger.Warn("the read model's consumer did not stop within a second; closing without it")
+	}
+	for _, nc := range []*nats.Conn{l.nc, l.feed} {
+		if nc == nil || nc.IsClosed() {
 			continue
 		}
 		nc.Drain()
