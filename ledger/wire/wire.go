@@ -19,6 +19,16 @@ import (
 	"github.com/agreement-ledger/ledger/projections"
 )
 
+// The NATS service (ledger/service): its name in the services framework,
+// the prefix of its endpoints' subjects (ledger.v1.state, …), and the
+// headers an append takes its options in (its body is the amendments).
+const (
+	ServiceName         = ledger.ServiceName
+	SubjectPrefix       = ledger.ServicePrefix
+	ExpectVersionHeader = "Ledger-Expect-Version" // the version the agreement must be at, as --expect-version and If-Match
+	DryRunHeader        = "Ledger-Dry-Run"        // "true": check and report, write nothing
+)
+
 // statuses are the HTTP statuses of the kinds of error but Invalid, whose
 // status depends on the error (see Status).
 var statuses = map[events.ErrorKind]int{
