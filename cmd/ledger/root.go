@@ -164,6 +164,7 @@ denied, 4 concurrency conflict (--expect-version did not match).`,
 		a.versionCommand(),
 		a.benchCommand(),
 	)
+	a.serviceCommands(root)
 	return root
 }
 
