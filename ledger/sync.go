@@ -23,11 +23,7 @@ func (l *Ledger) SyncAgreement(ctx context.Context, agreement string) error {
 	}
 	qctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
 	defer cancel()
-	st, err := l.js.Stream(qctx, l.cfg.Stream)
-	if err != nil {
-		return unavailable("reading the stream", err)
-	}
-	msg, err := st.GetLastMsgForSubject(qctx, l.cfg.Subject+"."+agreement)
+	msg, err := l.stream.GetLastMsgForSubject(qctx, l.cfg.Subject+"."+agreement)
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil
 	}
