@@ -24,7 +24,8 @@ type Ledger struct {
 	emb      *embedded // nil when connected to an external server
 	nc       *nats.Conn
 	js       jetstream.JetStream
-	feed     *nats.Conn // the read model's connection (see connect)
+	stream   jetstream.Stream // the stream, looked up once (catching up asks it for its last message)
+	feed     *nats.Conn       // the read model's connection (see connect)
 	feedJS   jetstream.JetStream
 	rm       *readModel
 	consMu   sync.Mutex // guards consumer and unfollow, which the watch loop replaces
@@ -75,13 +76,13 @@ func Open(ctx context.Context, cfg Config) (*Ledger, error) {
 	if err := l.waitForJetStream(octx); err != nil {
 		return nil, err
 	}
-	st, err := ensureStream(octx, l.js, cfg)
-	if err != nil {
+	var err error
+	if l.stream, err = ensureStream(octx, l.js, cfg); err != nil {
 		return nil, err
 	}
 	// A stream of the agreements' subjects alone delivers every sequence
 	// to the read model: one never delivered could not be read.
-	subjects := st.CachedInfo().Config.Subjects
+	subjects := l.stream.CachedInfo().Config.Subjects
 	l.dense = len(subjects) == 1 && subjects[0] == cfg.Subject+".*"
 	l.rm.dmg.dense = l.dense
 	if l.snaps, err = openSnapshots(octx, l.js, cfg); err != nil {
@@ -442,11 +443,7 @@ func (l *Ledger) Sync(ctx context.Context) error {
 func (l *Ledger) catchUp(ctx context.Context) error {
 	qctx, cancel := context.WithTimeout(ctx, l.cfg.Timeout)
 	defer cancel()
-	st, err := l.js.Stream(qctx, l.cfg.Stream)
-	if err != nil {
-		return unavailable("reading the stream", err)
-	}
-	msg, err := st.GetLastMsgForSubject(qctx, l.cfg.Subject+".*")
+	msg, err := l.stream.GetLastMsgForSubject(qctx, l.cfg.Subject+".*")
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
 		return nil
 	}

@@ -7,11 +7,24 @@ type Permissions struct {
 	PublishAllow   []string `json:"publish_allow"`
 	PublishDeny    []string `json:"publish_deny"`
 	SubscribeAllow []string `json:"subscribe_allow"`
+	// AllowResponses lets the user answer the requests it receives (publish
+	// to their reply subjects) without being allowed to publish to every
+	// inbox: nats-server's allow_responses.
+	AllowResponses bool `json:"allow_responses,omitempty"`
 }
+
+// The ledger's NATS service (ledger/service): its name in the services
+// framework and the prefix of its endpoints' subjects (ledger.v1.state, …).
+const (
+	ServiceName   = "ledger"
+	ServicePrefix = "ledger.v1"
+)
 
 // ClientPermissions returns the permissions for a ledger using cfg's stream
 // and subject (defaults filled in). The snapshot bucket may be purged and
-// updated: it is a cache, rebuilt from the stream when missing.
+// updated: it is a cache, rebuilt from the stream when missing. A ledger
+// that serves (ledger serve) also answers the NATS service's requests and
+// the services framework's discovery ($SRV), each on its reply subject.
 func ClientPermissions(cfg Config) Permissions {
 	cfg = cfg.withDefaults()
 	s, snaps := cfg.Stream, "OBJ_"+cfg.Stream+"_SNAPSHOTS"
@@ -44,6 +57,21 @@ func ClientPermissions(cfg Config) Permissions {
 			"$JS.API.STREAM.UPDATE." + s,
 			"$JS.API.STREAM.MSG.DELETE." + s,
 		},
+		SubscribeAllow: []string{"_INBOX.>", ServicePrefix + ".>", "$SRV.>"},
+		AllowResponses: true,
+	}
+}
+
+// ServiceClientPermissions returns the permissions of a user who may only
+// ask the ledger's NATS service: requests to its endpoints and the services
+// framework's discovery ($SRV.PING, INFO, STATS), replies on its inboxes.
+// It cannot publish to the stream's subjects or call JetStream at all: the
+// denials say so explicitly, the allow list alone would.
+func ServiceClientPermissions(cfg Config) Permissions {
+	cfg = cfg.withDefaults()
+	return Permissions{
+		PublishAllow:   []string{ServicePrefix + ".>", "$SRV.>"},
+		PublishDeny:    []string{cfg.Subject + ".>", "$JS.>", "$O.>", "$KV.>"},
 		SubscribeAllow: []string{"_INBOX.>"},
 	}
 }

@@ -181,6 +181,7 @@ is damaged and the answer would rest on a broken chain (--allow-damaged).`,
 		a.versionCommand(),
 		a.benchCommand(),
 	)
+	a.serviceCommands(root)
 	return root
 }
 

@@ -11,14 +11,20 @@ import (
 
 	"github.com/agreement-ledger/ledger/ledger"
 	"github.com/agreement-ledger/ledger/ledger/httpapi"
+	"github.com/agreement-ledger/ledger/ledger/service"
 	"github.com/spf13/cobra"
 )
 
 func (a *app) serveCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve [--listen ADDR] [--http ADDR]",
-		Short: "Run the ledger: share its store over NATS and serve the HTTP API",
+		Short: "Run the ledger: share its store over NATS, serve it as a NATS service and over HTTP",
 		Long: `serve keeps the ledger open until SIGINT or SIGTERM, then closes it cleanly.
+
+It registers the NATS service "ledger" (nats micro info ledger): requests to
+ledger.v1.state, .conflicts, .append … are answered with the documents of
+the HTTP API, and several serve processes on one NATS system share them.
+` + "`ledger --service …`" + ` asks through it.
 
 With --listen the embedded NATS server accepts connections on ADDR, so other
 processes share the store: "ledger --data DIR …" finds the listener on its
@@ -70,6 +76,14 @@ external server or cluster instead of the embedded one.`,
 		if listen != "" && l.ClientURL() == "" {
 			return fmt.Errorf("the data directory %s is held by another ledger process: stop it first, or use it through that process", a.data)
 		}
+		// The HTTP API's /metrics serves the NATS service's counts too.
+		reg := httpapi.NewRegistry()
+		svc, err := service.Start(l.Conn(), l, service.Options{Version: version(), Logger: logger, Registry: reg})
+		if err != nil {
+			return err
+		}
+		// Stopped before the ledger closes, so that it answers what it took.
+		defer svc.Stop()
 		httpErr := make(chan error, 1)
 		if httpAddr != "" {
 			ln, err := net.Listen("tcp", httpAddr)
@@ -77,10 +91,10 @@ external server or cluster instead of the embedded one.`,
 				return fmt.Errorf("--http %s: %w", httpAddr, err)
 			}
 			httpAddr = ln.Addr().String()
-			h := httpapi.New(l, httpapi.Options{Tokens: tokens, Logger: logger})
+			h := httpapi.New(l, httpapi.Options{Tokens: tokens, Logger: logger, Registry: reg})
 			go func() { httpErr <- httpapi.ServeListener(ctx, ln, h) }()
 		}
-		if err := a.announce(l, httpAddr, len(tokens) > 0); err != nil {
+		if err := a.announce(l, svc, httpAddr, len(tokens) > 0); err != nil {
 			return err
 		}
 		<-ctx.Done()
@@ -99,9 +113,10 @@ external server or cluster instead of the embedded one.`,
 
 // announce says where the ledger serves: one line each for people, one
 // JSON object for programs.
-func (a *app) announce(l *ledger.Ledger, httpAddr string, auth bool) error {
+func (a *app) announce(l *ledger.Ledger, svc *service.Service, httpAddr string, auth bool) error {
 	cfg := l.Config()
-	doc := map[string]string{"stream": cfg.Stream}
+	info := svc.Info()
+	doc := map[string]string{"stream": cfg.Stream, "service": info.Name, "service_subjects": info.Metadata["subjects"], "service_version": info.Version}
 	switch {
 	case cfg.URL != "":
 		doc["nats"] = cfg.URL
@@ -129,6 +144,7 @@ func (a *app) announce(l *ledger.Ledger, httpAddr string, auth bool) error {
 		if u := l.ClientURL(); u != "" {
 			p("ledger: NATS listening on %s (other processes: ledger --data %s … or ledger --nats %s …)\n", u, cfg.DataDir, u)
 		}
+		p("ledger: NATS service %s %s on %s (nats micro info %s)\n", info.Name, info.Version, info.Metadata["subjects"], info.Name)
 		if httpAddr != "" {
 			p("ledger: HTTP API and web page on http://%s\n", httpAddr)
 			if !auth {

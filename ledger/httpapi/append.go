@@ -12,7 +12,7 @@ import (
 
 	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/ledger"
-	"github.com/agreement-ledger/ledger/projections"
+	"github.com/agreement-ledger/ledger/ledger/wire"
 )
 
 // Content types an append accepts: one JSON object or array, or JSON Lines.
@@ -32,7 +32,7 @@ func (h *Handler) appendMixed(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) append(w http.ResponseWriter, r *http.Request, agreement string) {
 	start := time.Now()
 	if err := h.doAppend(w, r, agreement); err != nil {
-		switch code := status(err); {
+		switch code := wire.Status(err); {
 		case code == http.StatusConflict:
 			h.m.versionConflicts.Inc()
 		case code < 500:
@@ -87,12 +87,7 @@ func (h *Handler) doAppend(w http.ResponseWriter, r *http.Request, agreement str
 	if err != nil {
 		return err
 	}
-	if res.Appended == nil {
-		res.Appended = []ledger.Appended{}
-	}
-	if res.Conflicts == nil {
-		res.Conflicts = []projections.Conflict{}
-	}
+	res = wire.Appended(res)
 	code := http.StatusOK
 	if !res.DryRun {
 		fresh := 0

@@ -18,7 +18,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/ledger"
+	"github.com/agreement-ledger/ledger/ledger/wire"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -247,48 +247,11 @@ func (h *Handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, 
 	_, _ = w.Write(append(body, '\n'))
 }
 
-// statuses are the HTTP statuses of the kinds of error but Invalid, whose
-// status depends on the error (see status).
-var statuses = map[events.ErrorKind]int{
-	events.BadParameter:         http.StatusBadRequest,
-	events.MethodNotAllowed:     http.StatusMethodNotAllowed,
-	events.TooLarge:             http.StatusRequestEntityTooLarge,
-	events.UnsupportedMediaType: http.StatusUnsupportedMediaType,
-	events.Unauthorized:         http.StatusUnauthorized,
-	events.Forbidden:            http.StatusForbidden,
-	events.Conflict:             http.StatusConflict,
-	events.NotFound:             http.StatusNotFound,
-	events.Internal:             http.StatusInternalServerError,
-	// The store cannot read the agreement's history whole: no answer can
-	// be given until it is recovered (or allow_damaged=true is asked).
-	events.Damaged: http.StatusServiceUnavailable,
-	events.NoSpace: http.StatusInsufficientStorage,
-}
-
-// status is the HTTP status of an error, by its kind: the one place errors
-// become statuses.
-func status(err error) int {
-	kind := events.KindOf(err)
-	if kind == events.Invalid {
-		// 422 when the input was read and a field of it is wrong; 400 when
-		// it could not be read at all (not JSON, not UTF-8, empty).
-		var e *events.Error
-		if errors.As(err, &e) && slices.ContainsFunc(e.Fields, func(f events.FieldError) bool { return f.Path != "" }) {
-			return http.StatusUnprocessableEntity
-		}
-		return http.StatusBadRequest
-	}
-	if code, ok := statuses[kind]; ok {
-		return code
-	}
-	return http.StatusInternalServerError
-}
-
 // fail writes the JSON error document of err with its status. Internal
 // errors are logged and their details withheld; a damaged or full store
 // is said, for the client can do nothing about it but tell an operator.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
-	code := status(err)
+	code := wire.Status(err)
 	if code >= 500 {
 		h.log.Error("http: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}

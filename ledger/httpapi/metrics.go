@@ -25,11 +25,19 @@ type metrics struct {
 	requests            *prometheus.CounterVec
 }
 
+// NewRegistry is the registry a handler makes for itself when given none:
+// the Go and process collectors. A server that has more to serve at
+// /metrics (the NATS service's counts) registers them in it and gives it
+// to both.
+func NewRegistry() *prometheus.Registry {
+	r := prometheus.NewRegistry()
+	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return r
+}
+
 func newMetrics(l *ledger.Ledger, reg prometheus.Registerer, log *slog.Logger) *metrics {
 	if reg == nil {
-		r := prometheus.NewRegistry()
-		r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		reg = r
+		reg = NewRegistry()
 	}
 	m := &metrics{
 		appended: prometheus.NewCounter(prometheus.CounterOpts{Name: "ledger_appended_amendments_total",

@@ -6,6 +6,7 @@ import (
 
 	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/ledger"
+	"github.com/agreement-ledger/ledger/ledger/wire"
 	"github.com/agreement-ledger/ledger/projections"
 )
 
@@ -22,26 +23,12 @@ func (h *Handler) query(kind string, fn http.HandlerFunc) http.HandlerFunc {
 // defaultAt is "now" for a request that gives no at, to the second.
 func (h *Handler) defaultAt() time.Time { return h.now().UTC().Truncate(time.Second) }
 
-// AgreementList is the document of GET /v1/agreements.
-type AgreementList struct {
-	At         string             `json:"at"`
-	Agreements []AgreementSummary `json:"agreements"`
-}
+// AgreementList is the document of GET /v1/agreements (see package wire,
+// which the NATS service shares it with).
+type AgreementList = wire.AgreementList
 
-// AgreementSummary is one agreement in a list, with its status at the
-// list's time.
-type AgreementSummary struct {
-	projections.Summary
-	Opened any `json:"opened"`
-	Closed any `json:"closed"`
-}
-
-func timeOrNil(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return events.FormatTime(t)
-}
+// AgreementSummary is one agreement in a list.
+type AgreementSummary = wire.AgreementSummary
 
 func (h *Handler) agreements(w http.ResponseWriter, r *http.Request) {
 	p := newParams(r, "at")
@@ -55,11 +42,7 @@ func (h *Handler) agreements(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	doc := AgreementList{At: events.FormatTime(at), Agreements: make([]AgreementSummary, len(list))}
-	for i, s := range list {
-		doc.Agreements[i] = AgreementSummary{Summary: s, Opened: timeOrNil(s.Opened), Closed: timeOrNil(s.Closed)}
-	}
-	h.writeJSON(w, r, http.StatusOK, doc)
+	h.writeJSON(w, r, http.StatusOK, wire.Agreements(at, list))
 }
 
 func (h *Handler) state(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/ledger"
+	"github.com/agreement-ledger/ledger/ledger/wire"
 )
 
 // TestStatus: the status of each kind of error, and the kind its document
@@ -34,7 +35,7 @@ func TestStatus(t *testing.T) {
 		{events.Errorf(events.NoSpace, "x"), 507, events.NoSpace},
 		{errors.New("x"), 500, events.Internal},
 	} {
-		if got := status(c.err); got != c.status {
+		if got := wire.Status(c.err); got != c.status {
 			t.Errorf("status(%v, kind %s) = %d, want %d", c.err, events.KindOf(c.err), got, c.status)
 		}
 		if got := ledger.Document(c.err, false).Error.Kind; got != c.kind {

@@ -1,0 +1,200 @@
+package service
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/ledger"
+	"github.com/agreement-ledger/ledger/ledger/wire"
+	"github.com/agreement-ledger/ledger/projections"
+	"github.com/nats-io/nats.go/micro"
+	"github.com/oklog/ulid/v2"
+)
+
+// Each answer reads its parameters first (a bad one is refused before
+// anything else), then catches up with the stream as far as its question
+// needs (see catchUp), then asks the ledger.
+
+// catchUp waits until the ledger has what the stream holds for agreement,
+// or for every agreement when agreement is "".
+func (s *Service) catchUp(ctx context.Context, agreement string) error {
+	if agreement == "" {
+		return s.l.Sync(ctx)
+	}
+	return s.l.SyncAgreement(ctx, agreement)
+}
+
+// knownAt reads known_at: a time, or an amendment's id for when it was
+// recorded — maybe just now, by another process: the ledger catches up
+// before it says there is no such amendment.
+func (s *Service) knownAt(ctx context.Context, p *params) time.Time {
+	return p.known(func(id ulid.ULID) (time.Time, error) {
+		r, err := s.l.Amendment(id)
+		if events.KindOf(err) == events.NotFound {
+			if err := s.l.Sync(ctx); err != nil {
+				return time.Time{}, err
+			}
+			r, err = s.l.Amendment(id)
+		}
+		if err != nil {
+			return time.Time{}, err
+		}
+		return r.Recorded, nil
+	})
+}
+
+func (s *Service) append(ctx context.Context, req micro.Request, _ *params) (any, error) {
+	var opts ledger.AppendOptions
+	h := req.Headers()
+	if v := strings.TrimSpace(h.Get(wire.ExpectVersionHeader)); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return nil, paramError(wire.ExpectVersionHeader, "%q is not a version (a non-negative integer; 0 for a new agreement)", v)
+		}
+		opts.ExpectVersion = &n
+	}
+	if v := strings.TrimSpace(h.Get(wire.DryRunHeader)); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, paramError(wire.DryRunHeader, "%q is not true or false", v)
+		}
+		opts.DryRun = b
+	}
+	as, err := events.Decode(req.Data())
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.l.Append(ctx, as, opts)
+	if err != nil {
+		return nil, err
+	}
+	return wire.Appended(res), nil
+}
+
+func (s *Service) agreements(ctx context.Context, _ micro.Request, p *params) (any, error) {
+	at := p.time("at", s.defaultAt())
+	if p.err != nil {
+		return nil, p.err
+	}
+	if err := s.catchUp(ctx, ""); err != nil {
+		return nil, err
+	}
+	list, err := s.l.Agreements(at)
+	if err != nil {
+		return nil, err
+	}
+	return wire.Agreements(at, list), nil
+}
+
+func (s *Service) state(ctx context.Context, _ micro.Request, p *params) (any, error) {
+	a := p.slug("agreement", true)
+	at := p.time("at", s.defaultAt())
+	known := s.knownAt(ctx, p)
+	if p.err != nil {
+		return nil, p.err
+	}
+	if err := s.catchUp(ctx, a); err != nil {
+		return nil, err
+	}
+	return s.l.State(a, at, known)
+}
+
+func (s *Service) history(ctx context.Context, _ micro.Request, p *params) (any, error) {
+	a := p.slug("agreement", true)
+	if p.err != nil {
+		return nil, p.err
+	}
+	if err := s.catchUp(ctx, a); err != nil {
+		return nil, err
+	}
+	return s.l.History(a)
+}
+
+func (s *Service) timeline(ctx context.Context, _ micro.Request, p *params) (any, error) {
+	a := p.slug("agreement", true)
+	known := s.knownAt(ctx, p)
+	if p.err != nil {
+		return nil, p.err
+	}
+	if err := s.catchUp(ctx, a); err != nil {
+		return nil, err
+	}
+	return s.l.Timeline(a, known)
+}
+
+func (s *Service) diff(ctx context.Context, _ micro.Request, p *params) (any, error) {
+	a := p.slug("agreement", true)
+	from := p.required("from")
+	to := p.required("to")
+	known := s.knownAt(ctx, p)
+	if p.err != nil {
+		return nil, p.err
+	}
+	if err := s.catchUp(ctx, a); err != nil {
+		return nil, err
+	}
+	return s.l.Diff(a, from, to, known)
+}
+
+func (s *Service) conflicts(ctx context.Context, _ micro.Request, p *params) (any, error) {
+	at := p.time("at", s.defaultAt())
+	known := s.knownAt(ctx, p)
+	if p.err != nil {
+		return nil, p.err
+	}
+	if err := s.catchUp(ctx, ""); err != nil {
+		return nil, err
+	}
+	return s.l.Conflicts(at, known)
+}
+
+// check asks as the HTTP API does: one value per dimension given, a
+// dimension not given meaning any.
+func (s *Service) check(ctx context.Context, _ micro.Request, p *params) (any, error) {
+	q := projections.RightsQuery{Party: p.slug("party", true), Scope: &events.Scope{}}
+	one := func(name string) []string {
+		if v := p.slug(name, false); v != "" {
+			return []string{v}
+		}
+		return nil
+	}
+	q.Scope.Products, q.Scope.Channels, q.Scope.Platforms, q.Scope.Territories = one("product"), one("channel"), one("platform"), one("territory")
+	if q.Scope.IsAll() {
+		q.Scope = nil
+	}
+	q.At = p.time("at", s.defaultAt())
+	q.KnownAt = s.knownAt(ctx, p)
+	if p.err != nil {
+		return nil, p.err
+	}
+	if err := s.catchUp(ctx, ""); err != nil {
+		return nil, err
+	}
+	return s.l.Check(q)
+}
+
+// verify reads the stream again, as the HTTP API's; heads, if given, are
+// heads exported earlier (ledger verify --heads) to check.
+func (s *Service) verify(ctx context.Context, _ micro.Request, p *params) (any, error) {
+	var heads []ledger.Head
+	p.decode("heads", &heads)
+	for i, h := range heads {
+		if p.err != nil {
+			break
+		}
+		switch {
+		case !events.ValidSlug(h.Agreement):
+			p.err = paramError(fmt.Sprintf("heads[%d].agreement", i), "%q is not an agreement name", h.Agreement)
+		case h.Version == 0:
+			p.err = paramError(fmt.Sprintf("heads[%d].version", i), "a head has a version of 1 or more")
+		}
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	return s.l.Verify(ctx, heads)
+}

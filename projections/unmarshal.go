@@ -1,0 +1,374 @@
+package projections
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/agreement-ledger/ledger/events"
+	"github.com/oklog/ulid/v2"
+)
+
+// The answers read back from the documents their MarshalJSON writes, for a
+// client of the ledger over the network (ledger/client): what it reads
+// writes the same document again. A document holds less than some answers
+// do, and so does what is read from it: a history's entries carry only the
+// ops of their changes, a state's clauses come grouped by kind.
+
+// docTime reads a time as FormatTime (or RFC 3339) writes it.
+func docTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a date or an RFC 3339 time", s)
+	}
+	return t.UTC(), nil
+}
+
+// docTimes reads times into their places; a nil string (JSON null) is the
+// zero time, as timeOrNull writes it.
+func docTimes(into map[*time.Time]*string) error {
+	for t, s := range into {
+		if s == nil {
+			*t = time.Time{}
+			continue
+		}
+		var err error
+		if *t, err = docTime(*s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// UnmarshalJSON reads {"condition","amendment","at"}.
+func (d *Declared) UnmarshalJSON(b []byte) error {
+	type plain Declared
+	aux := struct {
+		*plain
+		At string `json:"at"`
+	}{plain: (*plain)(d)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	return docTimes(map[*time.Time]*string{&d.At: &aux.At})
+}
+
+// UnmarshalJSON reads the state document. Its clauses are listed group by
+// group, in the order of events.Kinds.
+func (s *State) UnmarshalJSON(b []byte) error {
+	var aux struct {
+		Agreement  string     `json:"agreement"`
+		At         string     `json:"at"`
+		KnownAt    *string    `json:"known_at"`
+		Version    uint64     `json:"version"`
+		Title      string     `json:"title"`
+		Status     string     `json:"status"`
+		Opened     *string    `json:"opened"`
+		Closed     *string    `json:"closed"`
+		Parties    []string   `json:"parties"`
+		Conditions []Declared `json:"conditions"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	var groups map[string]json.RawMessage
+	if err := json.Unmarshal(b, &groups); err != nil {
+		return err
+	}
+	*s = State{Agreement: aux.Agreement, Version: aux.Version, Title: aux.Title, Status: aux.Status, Parties: aux.Parties, Conditions: aux.Conditions}
+	if err := docTimes(map[*time.Time]*string{&s.At: &aux.At, &s.KnownAt: aux.KnownAt, &s.Opened: aux.Opened, &s.Closed: aux.Closed}); err != nil {
+		return err
+	}
+	for _, k := range events.Kinds {
+		raw, ok := groups[events.Spec(k).Group]
+		if !ok {
+			continue
+		}
+		var cs []*ClauseState
+		if err := json.Unmarshal(raw, &cs); err != nil {
+			return fmt.Errorf("%s: %w", events.Spec(k).Group, err)
+		}
+		s.Clauses = append(s.Clauses, cs...)
+	}
+	return nil
+}
+
+// UnmarshalJSON reads a clause in force: its input fields, and what the
+// state adds (since, start, end, amendments; a revenue share's accrual; an
+// investment's funding).
+func (c *ClauseState) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	take := func(name string, into any) error {
+		raw, ok := m[name]
+		if !ok {
+			return nil
+		}
+		delete(m, name)
+		if err := json.Unmarshal(raw, into); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	}
+	var since, start string
+	var end *string
+	*c = ClauseState{}
+	err := take("since", &since)
+	if err == nil {
+		err = take("start", &start)
+	}
+	if err == nil {
+		err = take("end", &end)
+	}
+	if err == nil {
+		err = take("amendments", &c.Amendments)
+	}
+	if err != nil {
+		return err
+	}
+	if err := docTimes(map[*time.Time]*string{&c.Since: &since, &c.Start: &start, &c.End: end}); err != nil {
+		return err
+	}
+	if _, ok := m["accrued"]; ok {
+		c.Accrual = &Accrual{}
+		for name, into := range map[string]any{"accrued": &c.Accrual.Accrued, "cap_remaining": &c.Accrual.CapRemaining, "reports": &c.Accrual.Reports, "why": &c.Accrual.Why} {
+			if err := take(name, into); err != nil {
+				return err
+			}
+		}
+	}
+	if _, ok := m["committed"]; ok {
+		// An investment's tranches with their funding; committed and funded
+		// are their totals (see Totals).
+		var ts []struct {
+			events.Tranche
+			Funded *string `json:"funded"`
+		}
+		if err := take("tranches", &ts); err != nil {
+			return err
+		}
+		delete(m, "committed")
+		delete(m, "funded")
+		c.Tranches = make([]TrancheState, len(ts))
+		clause := make([]events.Tranche, len(ts))
+		for i, t := range ts {
+			c.Tranches[i].Tranche, clause[i] = t.Tranche, t.Tranche
+			if err := docTimes(map[*time.Time]*string{&c.Tranches[i].Funded: t.Funded}); err != nil {
+				return err
+			}
+		}
+		m["tranches"], _ = json.Marshal(clause)
+	}
+	rest, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	c.Clause = &events.Clause{}
+	return json.Unmarshal(rest, c.Clause)
+}
+
+// UnmarshalJSON reads a scope; one that limits nothing is nil, as in a
+// clause.
+func (s *scopeJSON) UnmarshalJSON(b []byte) error {
+	var sc events.Scope
+	if err := json.Unmarshal(b, &sc); err != nil {
+		return err
+	}
+	s.Scope = nil
+	if !sc.IsAll() {
+		s.Scope = &sc
+	}
+	return nil
+}
+
+// UnmarshalJSON reads {"grantor","scope","from","until","clauses":[…]}.
+func (c *Conflict) UnmarshalJSON(b []byte) error {
+	var aux struct {
+		Grantor string    `json:"grantor"`
+		Scope   scopeJSON `json:"scope"`
+		From    string    `json:"from"`
+		Until   *string   `json:"until"`
+		Clauses [2]Party  `json:"clauses"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*c = Conflict{Grantor: aux.Grantor, Scope: aux.Scope.Scope, Clauses: aux.Clauses}
+	return docTimes(map[*time.Time]*string{&c.From: &aux.From, &c.Until: aux.Until})
+}
+
+// UnmarshalJSON reads {"at","known_at","conflicts"}.
+func (r *ConflictReport) UnmarshalJSON(b []byte) error {
+	var aux struct {
+		At        string     `json:"at"`
+		KnownAt   *string    `json:"known_at"`
+		Conflicts []Conflict `json:"conflicts"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*r = ConflictReport{Conflicts: aux.Conflicts}
+	return docTimes(map[*time.Time]*string{&r.At: &aux.At, &r.KnownAt: aux.KnownAt})
+}
+
+// UnmarshalJSON reads {"allowed","decided_by"}.
+func (r *Rights) UnmarshalJSON(b []byte) error {
+	var aux struct {
+		Allowed   bool       `json:"allowed"`
+		DecidedBy []Decision `json:"decided_by"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*r = Rights{Allowed: aux.Allowed, DecidedBy: aux.DecidedBy}
+	return nil
+}
+
+// UnmarshalJSON reads a history; each entry is of its agreement.
+func (h *History) UnmarshalJSON(b []byte) error {
+	type plain History
+	if err := json.Unmarshal(b, (*plain)(h)); err != nil {
+		return err
+	}
+	for _, e := range h.Amendments {
+		e.Agreement = h.Agreement
+	}
+	return nil
+}
+
+// UnmarshalJSON reads an entry of a history: the amendment's envelope and
+// where it was recorded. Its changes are known by their ops alone.
+func (e *Entry) UnmarshalJSON(b []byte) error {
+	var aux struct {
+		ID          ulid.ULID      `json:"id"`
+		Version     uint64         `json:"version"`
+		Seq         uint64         `json:"seq"`
+		Recorded    string         `json:"recorded"`
+		Effective   string         `json:"effective"`
+		Signed      *string        `json:"signed"`
+		Summary     string         `json:"summary"`
+		Ops         []events.Op    `json:"ops"`
+		RetractedBy *string        `json:"retracted_by"`
+		Hash        events.Hash    `json:"hash"`
+		Source      *events.Source `json:"source"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	a := &events.Amendment{ID: aux.ID, Summary: aux.Summary, Source: aux.Source, Changes: make([]events.Change, len(aux.Ops))}
+	for i, op := range aux.Ops {
+		a.Changes[i].Op = op
+	}
+	r := &events.Record{Amendment: a, Seq: aux.Seq, Version: aux.Version, Hash: aux.Hash}
+	*e = Entry{Record: r}
+	if aux.RetractedBy != nil {
+		e.RetractedBy = *aux.RetractedBy
+	}
+	return docTimes(map[*time.Time]*string{&r.Recorded: &aux.Recorded, &a.Effective: &aux.Effective, &a.Signed: aux.Signed})
+}
+
+// UnmarshalJSON reads {"amendment","op","at"}.
+func (e *Edge) UnmarshalJSON(b []byte) error {
+	type plain Edge
+	aux := struct {
+		*plain
+		At string `json:"at"`
+	}{plain: (*plain)(e)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	return docTimes(map[*time.Time]*string{&e.At: &aux.At})
+}
+
+// UnmarshalJSON reads a segment. Its fields are plain JSON values until
+// the clause they belong to types them (see ClauseLife).
+func (s *Segment) UnmarshalJSON(b []byte) error {
+	type plain Segment
+	aux := struct {
+		*plain
+		From  string  `json:"from"`
+		Until *string `json:"until"`
+	}{plain: (*plain)(s)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	return docTimes(map[*time.Time]*string{&s.From: &aux.From, &s.Until: aux.Until})
+}
+
+// UnmarshalJSON reads a clause's bars, its segments' fields typed as the
+// clause's own fields are (money, rates, scopes, terms).
+func (l *ClauseLife) UnmarshalJSON(b []byte) error {
+	type plain ClauseLife
+	if err := json.Unmarshal(b, (*plain)(l)); err != nil {
+		return err
+	}
+	for i, seg := range l.Segments {
+		fields := make(map[string]any, len(seg.Fields)+2)
+		for k, v := range seg.Fields {
+			fields[k] = v
+		}
+		fields["id"], fields["kind"] = l.ID, l.Kind
+		raw, err := json.Marshal(fields)
+		if err != nil {
+			return err
+		}
+		var c events.Clause
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return fmt.Errorf("segment %d of %s: %w", i, l.ID, err)
+		}
+		l.Segments[i].Fields = c.Fields()
+	}
+	return nil
+}
+
+// UnmarshalJSON reads an amendment on the time axis.
+func (m *Marker) UnmarshalJSON(b []byte) error {
+	type plain Marker
+	aux := struct {
+		*plain
+		Effective string `json:"effective"`
+		Recorded  string `json:"recorded"`
+	}{plain: (*plain)(m)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	return docTimes(map[*time.Time]*string{&m.Effective: &aux.Effective, &m.Recorded: &aux.Recorded})
+}
+
+// UnmarshalJSON reads a timeline; its span is the document's from and until.
+func (t *Timeline) UnmarshalJSON(b []byte) error {
+	type plain Timeline
+	aux := struct {
+		*plain
+		KnownAt *string `json:"known_at"`
+		Opened  *string `json:"opened"`
+		Closed  *string `json:"closed"`
+		From    *string `json:"from"`
+		Until   *string `json:"until"`
+	}{plain: (*plain)(t)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	return docTimes(map[*time.Time]*string{&t.KnownAt: aux.KnownAt, &t.Opened: aux.Opened, &t.Closed: aux.Closed, &t.Span[0]: aux.From, &t.Span[1]: aux.Until})
+}
+
+// UnmarshalJSON reads a diff. Changed fields keep the plain JSON values
+// the diff compares (see fieldChanges).
+func (d *Diff) UnmarshalJSON(b []byte) error {
+	type plain Diff
+	aux := struct {
+		*plain
+		From    string  `json:"from"`
+		To      string  `json:"to"`
+		KnownAt *string `json:"known_at"`
+	}{plain: (*plain)(d)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	return docTimes(map[*time.Time]*string{&d.From: &aux.From, &d.To: &aux.To, &d.KnownAt: aux.KnownAt})
+}

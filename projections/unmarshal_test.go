@@ -1,0 +1,178 @@
+package projections_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/events/synth"
+	"github.com/agreement-ledger/ledger/projections"
+)
+
+// readBack marshals v, reads the document into a new value of v's type,
+// and checks that it writes the same bytes. It returns what was read.
+func readBack[T any](t *testing.T, what string, v *T) *T {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := new(T)
+	if err := json.Unmarshal(b, got); err != nil {
+		t.Fatalf("%s: reading back: %v\n%s", what, err, b)
+	}
+	again, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, again) {
+		t.Fatalf("%s: read back and written again:\n%s\nwas\n%s", what, again, b)
+	}
+	return got
+}
+
+// TestAnswersReadBack: every kind of answer, on the seed history and on
+// generated ones, at many valid and known-at times, read back from its
+// document writes the same document again; what is read is typed as the
+// answer was (a segment's money is an *events.Money, not a map).
+func TestAnswersReadBack(t *testing.T) {
+	g := synth.New(3)
+	generated := records(g.Many(25, 40), lag(6*time.Hour))
+	var next []*events.Amendment
+	for _, a := range g.Agreements()[:5] {
+		next = append(next, g.Next(a))
+	}
+	for _, h := range []struct {
+		name string
+		recs []*events.Record
+		next []*events.Amendment // to preview
+	}{
+		{"seed", seedRecords(), nil},
+		{"generated", generated, next},
+	} {
+		t.Run(h.name, func(t *testing.T) {
+			ix := index(t, h.recs)
+			first, last := h.recs[0].Effective, h.recs[len(h.recs)-1].Recorded
+			var times []time.Time
+			for i := 0; i <= 12; i++ {
+				times = append(times, first.Add(time.Duration(i)*last.Sub(first)/10))
+			}
+			knowns := []time.Time{{}, h.recs[len(h.recs)/2].Recorded}
+			counts := map[string]int{}
+			for _, s := range ix.Agreements(time.Time{}) {
+				a := s.Agreement
+				hist, err := ix.History(a)
+				if err != nil {
+					t.Fatal(err)
+				}
+				back := readBack(t, "history of "+a, hist)
+				if back.Amendments[0].Agreement != a || back.Amendments[0].ID != hist.Amendments[0].ID {
+					t.Fatalf("history of %s read back: %+v", a, back.Amendments[0].Record)
+				}
+				counts["history"]++
+				for _, k := range knowns {
+					tl, err := ix.Timeline(a, k)
+					if err != nil {
+						t.Fatal(err)
+					}
+					sameFieldTypes(t, tl, readBack(t, "timeline of "+a, tl))
+					counts["timeline"]++
+					for i, at := range times {
+						st, err := ix.State(a, at, k)
+						if err != nil {
+							t.Fatal(err)
+						}
+						back := readBack(t, fmt.Sprintf("state of %s at %s", a, at), st)
+						for _, c := range st.Clauses {
+							if c.Accrual != nil {
+								counts["accrual"]++
+							}
+							if c.Tranches != nil {
+								counts["tranches"]++
+							}
+							if b := back.Clause(c.ID); b == nil || b.Kind != c.Kind || b.Since != c.Since || (c.Accrual == nil) != (b.Accrual == nil) || len(b.Tranches) != len(c.Tranches) {
+								t.Fatalf("state of %s at %s: clause %s read back as %+v", a, at, c.ID, b)
+							}
+						}
+						counts["state"]++
+						if i > 0 {
+							d, err := ix.Diff(a, times[i-1], at, k)
+							if err != nil {
+								t.Fatal(err)
+							}
+							readBack(t, fmt.Sprintf("diff of %s to %s", a, at), d)
+							counts["diff"]++
+						}
+					}
+				}
+			}
+			for _, k := range knowns {
+				for _, at := range times {
+					rep := ix.Conflicts(at, k)
+					readBack(t, fmt.Sprintf("conflicts at %s", at), rep)
+					counts["conflicts"]++
+					counts["conflict"] += len(rep.Conflicts)
+					for _, c := range rep.Conflicts {
+						for _, p := range c.Clauses {
+							q := projections.RightsQuery{Party: p.Holder, Scope: c.Scope, At: at, KnownAt: k}
+							r := ix.Check(q)
+							readBack(t, "rights of "+p.Holder, &r)
+							counts["check"]++
+						}
+					}
+				}
+			}
+			if h.next != nil {
+				p, err := ix.WhatIf(h.next, time.Time{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				readBack(t, "a preview", p)
+				counts["effect"] += len(p.Effects)
+			}
+			t.Logf("read back: %v", counts)
+			if counts["state"] == 0 || counts["diff"] == 0 || counts["conflict"] == 0 || counts["check"] == 0 || counts["accrual"] == 0 || counts["tranches"] == 0 {
+				t.Fatalf("too little tried: %v", counts)
+			}
+		})
+	}
+}
+
+// sameFieldTypes checks that the segments read back hold their fields in
+// the Go types the timeline has.
+func sameFieldTypes(t *testing.T, want, got *projections.Timeline) {
+	t.Helper()
+	for i, c := range want.Clauses {
+		for j, s := range c.Segments {
+			for name, v := range s.Fields {
+				g := got.Clauses[i].Segments[j].Fields[name]
+				if reflect.TypeOf(g) != reflect.TypeOf(v) {
+					t.Fatalf("%s segment %d: %s is a %T read back, a %T in the timeline", c.ID, j, name, g, v)
+				}
+			}
+		}
+	}
+}
+
+// TestAnswersRefuseBadDocuments: a document that is not the answer's is an
+// error, not a zero answer.
+func TestAnswersRefuseBadDocuments(t *testing.T) {
+	for _, c := range []struct {
+		into any
+		doc  string
+	}{
+		{new(projections.State), `{"agreement":"a","at":"yesterday"}`},
+		{new(projections.State), `{"agreement":"a","at":"2026-01-01","licenses":[{"id":"x","kind":"license","since":"2026-01-01","start":"2026-01-01"}]}`},
+		{new(projections.ConflictReport), `{"at":"2026-01-01","conflicts":[{"from":"soon"}]}`},
+		{new(projections.Timeline), `{"clauses":[{"id":"x","kind":"license","segments":[{"from":"2026-01-01","fields":{"rate":"2"}}]}]}`},
+		{new(projections.History), `{"agreement":"a","amendments":[{"id":"not-an-id"}]}`},
+	} {
+		if err := json.Unmarshal([]byte(c.doc), c.into); err == nil {
+			t.Errorf("%s read into %T without an error", c.doc, c.into)
+		}
+	}
+}
