@@ -99,7 +99,7 @@ func ForSize(name string) (Sizes, error) {
 }
 
 // IDs are the measurements Sizes.Only may name.
-var IDs = []string{"p1", "p1c", "p2", "p3", "p3c", "p4", "p5", "p6", "p7", "p8", "p8l", "p9", "p12", "p13"}
+var IDs = []string{"p1", "p1c", "p2", "p3", "p3c", "p4", "p5", "p6", "p7", "p8", "p8l", "p9", "p10", "p11", "p12", "p13"}
 
 // wants reports whether any of ids is to be measured.
 func (sz Sizes) wants(ids ...string) bool {
@@ -208,6 +208,18 @@ func Run(ctx context.Context, sz Sizes, log io.Writer) (*Report, error) {
 		}},
 		{[]string{"p9"}, fmt.Sprintf("p9 the big store at %d amendments", sz.Huge), func() error {
 			return HugeStore(ctx, sz, rep.Results, log)
+		}},
+		{[]string{"p10", "p11"}, "p10, p11 avails and the deal calendar", func() error {
+			l, done, err := AvailsStore(ctx, sz, log)
+			if err != nil {
+				return err
+			}
+			defer done()
+			if rep.Results["p10"], err = Avails(ctx, sz, l); err != nil {
+				return err
+			}
+			rep.Results["p11"], err = Calendar(ctx, sz, l)
+			return err
 		}},
 		{[]string{"p12"}, "p12 state queries through the NATS service, 1 and 3 instances", func() (err error) {
 			rep.Results["p12"], err = ServiceQueries(ctx, sz)
@@ -794,7 +806,7 @@ func conflictsLatency(l *ledger.Ledger) float64 {
 
 // Order is the order of the rows in the text table; keys of Report.Results.
 var Order = []string{"p1", "p1c", "p2", "p3", "p3c", "p4", "p5", "p6", "p7", "p8", "p8l",
-	"p9_p4", "p9_p5", "p9_p6", "p9_p7", "p9_p8", "p9_p8l", "p12", "p13"}
+	"p9_p4", "p9_p5", "p9_p6", "p9_p7", "p9_p8", "p9_p8l", "p10", "p11", "p12", "p13"}
 
 // WriteText writes the report as a table for people: a row per result, in
 // Order, with its notes on lines of their own below it.
