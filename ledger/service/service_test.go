@@ -202,18 +202,7 @@ func TestAnswersAreTheHTTPAPIs(t *testing.T) {
 // the intact prefix, marked, as over HTTP; questions across agreements
 // list the damage.
 func TestDamagedAsTheHTTPAPI(t *testing.T) {
-	l := ledgertest.New(t, ledger.Config{Listen: "127.0.0.1:-1", SnapshotEvery: -1})
-	l.Given(`{"agreement":"other","effective":"2026-01-01","changes":[{"op":"open","title":"Other","parties":["acme","globex"]}]}`)
-	l.Given(`{"agreement":"deal","effective":"2026-01-01","changes":[{"op":"open","title":"Deal","parties":["acme","globex"]}]}`)
-	for i := 1; i < 50; i++ {
-		l.Given(fmt.Sprintf(`{"agreement":"deal","effective":"2026-02-01","changes":[{"op":"add","clause":{"id":"o-%d","kind":"obligation","obligor":"acme","beneficiary":"globex","what":"deliver lot %d"}}]}`, i, i))
-	}
-	l.Close()
-	ledgertest.FlipBlock(t, l.Dir(), "LEDGER", 16)
-	ledgertest.Reopen(t, l)
-	if _, err := l.History("deal"); events.KindOf(err) != events.Damaged {
-		t.Fatalf("the flipped bytes did not damage deal: %v", err)
-	}
+	l := ledgertest.Damaged(t, ledger.Config{Listen: "127.0.0.1:-1", SnapshotEvery: -1})
 	f := serve(t, l)
 	damaged := 0
 	for _, c := range []struct{ endpoint, params, path string }{
