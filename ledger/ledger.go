@@ -491,15 +491,24 @@ type queryOptions struct{ allowDamaged bool }
 // error of kind Damaged.
 func AllowDamaged() QueryOption { return func(o *queryOptions) { o.allowDamaged = true } }
 
+// AllowsDamaged reports whether opts include AllowDamaged: for a client of
+// a remote ledger, which passes the options on as a request's parameters.
+func AllowsDamaged(opts []QueryOption) bool { return readOptions(opts).allowDamaged }
+
+func readOptions(opts []QueryOption) queryOptions {
+	var o queryOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
 // readAgreement runs fn, a query about one agreement, on the index; or,
 // while the index loads, on an index of that agreement's messages alone.
 // A damaged agreement is an error unless the options allow it; then the
 // damage is returned with the answer.
 func readAgreement[T any](l *Ledger, agreement string, opts []QueryOption, fn func(ix *projections.Index) (T, error)) (T, *projections.Damage, error) {
-	var o queryOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
+	o := readOptions(opts)
 	var zero T
 	var ix *projections.Index
 	var dmg *projections.Damage

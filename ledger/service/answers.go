@@ -94,36 +94,39 @@ func (s *Service) state(ctx context.Context, _ micro.Request, p *params) (any, e
 	a := p.slug("agreement", true)
 	at := p.time("at", s.defaultAt())
 	known := s.knownAt(ctx, p)
+	opts := p.damaged()
 	if p.err != nil {
 		return nil, p.err
 	}
 	if err := s.catchUp(ctx, a); err != nil {
 		return nil, err
 	}
-	return s.l.State(a, at, known)
+	return s.l.State(a, at, known, opts...)
 }
 
 func (s *Service) history(ctx context.Context, _ micro.Request, p *params) (any, error) {
 	a := p.slug("agreement", true)
+	opts := p.damaged()
 	if p.err != nil {
 		return nil, p.err
 	}
 	if err := s.catchUp(ctx, a); err != nil {
 		return nil, err
 	}
-	return s.l.History(a)
+	return s.l.History(a, opts...)
 }
 
 func (s *Service) timeline(ctx context.Context, _ micro.Request, p *params) (any, error) {
 	a := p.slug("agreement", true)
 	known := s.knownAt(ctx, p)
+	opts := p.damaged()
 	if p.err != nil {
 		return nil, p.err
 	}
 	if err := s.catchUp(ctx, a); err != nil {
 		return nil, err
 	}
-	return s.l.Timeline(a, known)
+	return s.l.Timeline(a, known, opts...)
 }
 
 func (s *Service) diff(ctx context.Context, _ micro.Request, p *params) (any, error) {
@@ -131,13 +134,14 @@ func (s *Service) diff(ctx context.Context, _ micro.Request, p *params) (any, er
 	from := p.required("from")
 	to := p.required("to")
 	known := s.knownAt(ctx, p)
+	opts := p.damaged()
 	if p.err != nil {
 		return nil, p.err
 	}
 	if err := s.catchUp(ctx, a); err != nil {
 		return nil, err
 	}
-	return s.l.Diff(a, from, to, known)
+	return s.l.Diff(a, from, to, known, opts...)
 }
 
 func (s *Service) conflicts(ctx context.Context, _ micro.Request, p *params) (any, error) {
@@ -155,17 +159,8 @@ func (s *Service) conflicts(ctx context.Context, _ micro.Request, p *params) (an
 // check asks as the HTTP API does: one value per dimension given, a
 // dimension not given meaning any.
 func (s *Service) check(ctx context.Context, _ micro.Request, p *params) (any, error) {
-	q := projections.RightsQuery{Party: p.slug("party", true), Scope: &events.Scope{}}
-	one := func(name string) []string {
-		if v := p.slug(name, false); v != "" {
-			return []string{v}
-		}
-		return nil
-	}
-	q.Scope.Products, q.Scope.Channels, q.Scope.Platforms, q.Scope.Territories = one("product"), one("channel"), one("platform"), one("territory")
-	if q.Scope.IsAll() {
-		q.Scope = nil
-	}
+	q := projections.RightsQuery{Party: p.slug("party", true)}
+	q.Scope = p.scope()
 	q.At = p.time("at", s.defaultAt())
 	q.KnownAt = s.knownAt(ctx, p)
 	if p.err != nil {
@@ -175,6 +170,51 @@ func (s *Service) check(ctx context.Context, _ micro.Request, p *params) (any, e
 		return nil, err
 	}
 	return s.l.Check(q)
+}
+
+// avails asks as the HTTP API does: when, over the window, parties may
+// offer what the scope describes (product and channel required); or, with
+// holder, what that party holds exclusively (the holdings document).
+func (s *Service) avails(ctx context.Context, _ micro.Request, p *params) (any, error) {
+	holder := p.slug("holder", false)
+	party := p.slug("party", false)
+	scope := p.scope()
+	from, to := p.window()
+	known := s.knownAt(ctx, p)
+	switch {
+	case p.err != nil:
+	case holder != "" && party != "":
+		p.err = paramError("holder", "asks another question than party: give one")
+	case holder == "":
+		p.slug("product", true)
+		p.slug("channel", true)
+	}
+	if p.err != nil {
+		return nil, p.err
+	}
+	if err := s.catchUp(ctx, ""); err != nil {
+		return nil, err
+	}
+	if holder != "" {
+		return s.l.Holdings(projections.HoldingsQuery{Holder: holder, Scope: scope, From: from, To: to, KnownAt: known})
+	}
+	return s.l.Avails(projections.AvailsQuery{Scope: scope, Party: party, From: from, To: to, KnownAt: known})
+}
+
+// calendar answers the calendar's JSON document (a calendar file is
+// rendered from it by the asker): of one agreement, or of every one.
+func (s *Service) calendar(ctx context.Context, _ micro.Request, p *params) (any, error) {
+	q := projections.CalendarQuery{Agreement: p.slug("agreement", false)}
+	q.From, q.To = p.window()
+	q.KnownAt = s.knownAt(ctx, p)
+	opts := p.damaged()
+	if p.err != nil {
+		return nil, p.err
+	}
+	if err := s.catchUp(ctx, q.Agreement); err != nil {
+		return nil, err
+	}
+	return s.l.Calendar(q, opts...)
 }
 
 // verify reads the stream again, as the HTTP API's; heads, if given, are

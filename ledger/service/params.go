@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/ledger"
 	"github.com/oklog/ulid/v2"
 )
 
@@ -106,6 +108,64 @@ func (p *params) slug(name string, required bool) string {
 		p.err = paramError(name, "%q is not a slug (lower-case letters, digits and '-', at most 63)", s)
 	}
 	return s
+}
+
+// window reads from and to, both required, to after from: as the HTTP
+// API reads a window.
+func (p *params) window() (from, to time.Time) {
+	from, to = p.required("from"), p.required("to")
+	if p.err == nil && !to.After(from) {
+		p.err = paramError("to", "must be after from (%s): a window is [from, to)", events.FormatTime(from))
+	}
+	return from, to
+}
+
+// scope reads product, channel, platform and territory: one value each, a
+// dimension not given meaning any (nil: everything).
+func (p *params) scope() *events.Scope {
+	one := func(name string) []string {
+		if s := p.slug(name, false); s != "" {
+			return []string{s}
+		}
+		return nil
+	}
+	s := &events.Scope{Products: one("product"), Channels: one("channel"), Platforms: one("platform"), Territories: one("territory")}
+	if s.IsAll() {
+		return nil
+	}
+	return s
+}
+
+// bool reads true or false: a JSON boolean, or a string as the HTTP API
+// takes it ("true", "1", "false"…); absent or null is false.
+func (p *params) bool(name string) bool {
+	raw, ok := p.m[name]
+	if !ok || p.err != nil || string(raw) == "null" {
+		return false
+	}
+	var b bool
+	if json.Unmarshal(raw, &b) == nil {
+		return b
+	}
+	s := p.str(name)
+	if p.err != nil {
+		p.err = paramError(name, "must be true or false, not %s", raw)
+		return false
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		p.err = paramError(name, "%q is not true or false", s)
+	}
+	return b
+}
+
+// damaged is the options of allow_damaged: answer about a damaged
+// agreement from its intact prefix, marked, as the HTTP API's.
+func (p *params) damaged() []ledger.QueryOption {
+	if p.bool("allow_damaged") {
+		return []ledger.QueryOption{ledger.AllowDamaged()}
+	}
+	return nil
 }
 
 // known reads known_at: a time, or the id of an amendment, which stands for
