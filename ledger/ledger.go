@@ -611,6 +611,24 @@ func (l *Ledger) WhatIf(as []*events.Amendment, knownAt time.Time) (*projections
 	return read(l, func(ix *projections.Index) (*projections.Preview, error) { return ix.WhatIf(as, knownAt) })
 }
 
+// Recorded is when the amendment id was recorded: the time a known-at
+// given as an amendment stands for. An amendment this ledger does not know
+// yet may have just been recorded by another process: it catches up with
+// the stream before it says there is none.
+func (l *Ledger) Recorded(ctx context.Context, id ulid.ULID) (time.Time, error) {
+	r, err := l.Amendment(id)
+	if events.KindOf(err) == events.NotFound {
+		if err := l.Sync(ctx); err != nil {
+			return time.Time{}, err
+		}
+		r, err = l.Amendment(id)
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return r.Recorded, nil
+}
+
 // Amendment returns a recorded amendment by id.
 func (l *Ledger) Amendment(id ulid.ULID) (*events.Record, error) {
 	return read(l, func(ix *projections.Index) (*events.Record, error) {

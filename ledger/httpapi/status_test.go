@@ -22,7 +22,7 @@ func TestStatus(t *testing.T) {
 		{field, 422, events.Invalid},
 		{fmt.Errorf("appending: %w", field), 422, events.Invalid},
 		{events.Errorf(events.Invalid, "not JSON"), 400, events.Invalid},
-		{paramError("at", "not a date"), 400, events.Invalid},
+		{wire.ParamError("at", "not a date"), 400, events.Invalid},
 		{events.Errorf(events.MethodNotAllowed, "x"), 405, events.Invalid},
 		{tooLarge(10), 413, events.Invalid},
 		{events.Errorf(events.UnsupportedMediaType, "x"), 415, events.Invalid},

@@ -264,7 +264,7 @@ func TestBadRequestsNameTheParameter(t *testing.T) {
 		{"state", `{"at":"2026-03-15"}`, "agreement", "is required"},
 		{"state", `{"agreement":"a b"}`, "agreement", "not a slug"},
 		{"state", `{"agreement":"microsoft-openai","at":20260315}`, "at", "must be a string"},
-		{"state", `{"agreement":"microsoft-openai","allow_damaged":1}`, "allow_damaged", "must be true or false"},
+		{"state", `{"agreement":"microsoft-openai","allow_damaged":1}`, "allow_damaged", "or true or false, not 1"},
 		{"avails", `{"product":"frontier","channel":"api","to":"2027-01-01"}`, "from", "is required"},
 		{"calendar", `{"from":"2026-01-01","to":"2027-01-01","holder":"amazon"}`, "holder", "not a parameter of this endpoint (it takes: agreement, from, to, known_at, allow_damaged)"},
 		{"state", `["microsoft-openai"]`, "", "a JSON object of parameters"},
