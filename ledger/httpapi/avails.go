@@ -4,46 +4,31 @@ import (
 	"bytes"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/agreement-ledger/ledger/ledger/render"
-	"github.com/agreement-ledger/ledger/ledger/wire"
 	"github.com/agreement-ledger/ledger/projections"
 )
 
 func (h *Handler) avails(w http.ResponseWriter, r *http.Request) {
 	p := newParams(r, "product", "channel", "platform", "territory", "party", "holder", "from", "to", "known_at")
-	holder := p.Slug("holder", false)
-	party := p.Slug("party", false)
-	scope := p.Scope()
-	from, to := p.Window()
-	known := h.knownAt(r, p)
-	switch {
-	case p.Err != nil:
-	case holder != "" && party != "":
-		p.Err = wire.ParamError("holder", "asks another question than party: give one")
-	case holder == "":
-		p.Slug("product", true)
-		p.Slug("channel", true)
-	}
+	aq, hq := p.AvailsQuery(func() time.Time { return h.knownAt(r, p) })
 	if p.Err != nil {
 		h.fail(w, r, p.Err)
 		return
 	}
-	if holder != "" {
-		hs, err := h.l.Holdings(projections.HoldingsQuery{Holder: holder, Scope: scope, From: from, To: to, KnownAt: known})
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		h.writeJSON(w, r, http.StatusOK, hs)
-		return
+	var v any
+	var err error
+	if hq != nil {
+		v, err = h.l.Holdings(*hq)
+	} else {
+		v, err = h.l.Avails(*aq)
 	}
-	av, err := h.l.Avails(projections.AvailsQuery{Scope: scope, Party: party, From: from, To: to, KnownAt: known})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.writeJSON(w, r, http.StatusOK, av)
+	h.writeJSON(w, r, http.StatusOK, v)
 }
 
 // calendar is GET /v1/calendar (JSON, or the iCalendar file when asked for

@@ -164,29 +164,17 @@ func (s *Service) check(ctx context.Context, _ micro.Request, p *params) (any, e
 // offer what the scope describes (product and channel required); or, with
 // holder, what that party holds exclusively (the holdings document).
 func (s *Service) avails(ctx context.Context, _ micro.Request, p *params) (any, error) {
-	holder := p.Slug("holder", false)
-	party := p.Slug("party", false)
-	scope := p.Scope()
-	from, to := p.Window()
-	known := s.knownAt(ctx, p)
-	switch {
-	case p.Err != nil:
-	case holder != "" && party != "":
-		p.Err = wire.ParamError("holder", "asks another question than party: give one")
-	case holder == "":
-		p.Slug("product", true)
-		p.Slug("channel", true)
-	}
+	aq, hq := p.AvailsQuery(func() time.Time { return s.knownAt(ctx, p) })
 	if p.Err != nil {
 		return nil, p.Err
 	}
 	if err := s.catchUp(ctx, ""); err != nil {
 		return nil, err
 	}
-	if holder != "" {
-		return s.l.Holdings(projections.HoldingsQuery{Holder: holder, Scope: scope, From: from, To: to, KnownAt: known})
+	if hq != nil {
+		return s.l.Holdings(*hq)
 	}
-	return s.l.Avails(projections.AvailsQuery{Scope: scope, Party: party, From: from, To: to, KnownAt: known})
+	return s.l.Avails(*aq)
 }
 
 // calendar answers the calendar's JSON document (a calendar file is

@@ -9,6 +9,7 @@ import (
 
 	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/ledger"
+	"github.com/agreement-ledger/ledger/projections"
 	"github.com/oklog/ulid/v2"
 )
 
@@ -180,4 +181,30 @@ func (p *Params) Known(recorded func(ulid.ULID) (time.Time, error)) time.Time {
 		return t
 	}
 	return p.Time("known_at", time.Time{})
+}
+
+// AvailsQuery reads an avails question: with holder, what that party holds
+// exclusively (hq); otherwise when parties may offer what the scope
+// describes, product and channel required (aq). known reads known_at.
+func (p *Params) AvailsQuery(known func() time.Time) (aq *projections.AvailsQuery, hq *projections.HoldingsQuery) {
+	holder := p.Slug("holder", false)
+	party := p.Slug("party", false)
+	scope := p.Scope()
+	from, to := p.Window()
+	knownAt := known()
+	switch {
+	case p.Err != nil:
+	case holder != "" && party != "":
+		p.Err = ParamError("holder", "asks another question than party: give one")
+	case holder == "":
+		p.Slug("product", true)
+		p.Slug("channel", true)
+	}
+	if p.Err != nil {
+		return nil, nil
+	}
+	if holder != "" {
+		return nil, &projections.HoldingsQuery{Holder: holder, Scope: scope, From: from, To: to, KnownAt: knownAt}
+	}
+	return &projections.AvailsQuery{Scope: scope, Party: party, From: from, To: to, KnownAt: knownAt}, nil
 }
