@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -265,24 +264,7 @@ func (a *app) verifyVia(ctx context.Context, cmd *cobra.Command, _ []string, c *
 	if err != nil {
 		return err
 	}
-	if exportHeads {
-		if !r.OK {
-			return verifyFailed(r, "no heads exported")
-		}
-		b, err := json.MarshalIndent(headsDoc{Stream: r.Stream, Exported: time.Now().UTC().Format(time.RFC3339), Heads: r.Heads}, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(a.stdout, "%s\n", b)
-		return err
-	}
-	if err := a.emit(r, func(w io.Writer) error { return render.Verify(w, r) }); err != nil {
-		return err
-	}
-	if !r.OK {
-		return verifyFailed(r, "")
-	}
-	return nil
+	return a.verified(r, exportHeads)
 }
 
 func (a *app) appendVia(ctx context.Context, cmd *cobra.Command, args []string, c *client.Client) error {
