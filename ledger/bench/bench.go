@@ -532,6 +532,7 @@ type big struct {
 	state, stateLarge [2]float64 // p50 and p99 of state(T) in µs
 	conflicts         float64    // ms, median
 	restart, loaded   float64    // s: until the first query, until the read model has loaded
+	headers           float64    // s: a headers-only ordered read of the stream
 }
 
 // results are the rows of the measurements: "p4" … "p8l", or with a prefix
@@ -554,7 +555,9 @@ func (f *big) results(prefix string) []*Result {
 	add("p6", &Result{Name: fmt.Sprintf("conflicts(T) over %d agreements", f.agreements), Ledger: f.conflicts, Unit: "ms", Target: "≤ 50 ms"}, f.conflicts >= 0 && f.conflicts <= 50)
 	add("p7", &Result{Name: fmt.Sprintf("heap per amendment after loading %d", f.total), Ledger: f.heap, Unit: "bytes", Target: "≤ 512"}, f.heap <= 512)
 	add("p8", &Result{Name: fmt.Sprintf("restart with %d amendments until the first query (snapshot)", f.total), Ledger: f.restart, Unit: "s", Target: "≤ 2 s"}, f.restart <= 2)
-	add("p8l", &Result{Name: fmt.Sprintf("restart with %d amendments until the read model has loaded (snapshot)", f.total), Ledger: f.loaded, Unit: "s", Target: "≤ 3 s"}, f.loaded <= 3)
+	add("p8l", &Result{Name: fmt.Sprintf("restart with %d amendments until the read model has loaded (snapshot)", f.total), Ledger: f.loaded, Unit: "s", Target: "≤ 3 s",
+		Raw: ptr(f.headers), Ratio: ptr(f.headers / f.loaded),
+		Note: "raw: a headers-only ordered read of every message, which checking that the stream still delivers what the snapshot covers takes"}, f.loaded <= 3)
 	return out
 }
 
@@ -602,7 +605,7 @@ func measureBig(ctx context.Context, sz Sizes, amendments, agreements int, log i
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
 	start = time.Now()
-	if f.raw, err = orderedRead(ctx, l.Conn(), f.total); err != nil {
+	if f.raw, err = orderedRead(ctx, l.Conn(), f.total, false); err != nil {
 		return failed("p4, the ordered read", err)
 	}
 	phase("p4 ordered read", start)
@@ -649,6 +652,16 @@ func measureBig(ctx context.Context, sz Sizes, amendments, agreements int, log i
 	}
 	f.loaded = time.Since(start).Seconds()
 	phase("p8l restarted and loaded", start)
+	// p8l's raw figure: before a snapshot is trusted, the ledger checks
+	// that the stream can still deliver every message it covers (damage a
+	// snapshot would hide); a headers-only read of every message is what
+	// any client of this server pays for that.
+	start = time.Now()
+	if _, err := orderedRead(ctx, l.Conn(), f.total, true); err != nil {
+		return failed("p8l, the headers-only read", err)
+	}
+	f.headers = time.Since(start).Seconds()
+	phase("p8l headers-only read", start)
 	return f, nil
 }
 
@@ -745,13 +758,13 @@ func generate(sz Sizes, amendments, agreements int, put func([]*events.Amendment
 }
 
 // orderedRead reads the ledger's stream with an ordered consumer and returns messages/s.
-func orderedRead(ctx context.Context, nc *nats.Conn, n int) (float64, error) {
+func orderedRead(ctx context.Context, nc *nats.Conn, n int, headersOnly bool) (float64, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return 0, err
 	}
 	start := time.Now()
-	cons, err := js.OrderedConsumer(ctx, "LEDGER", jetstream.OrderedConsumerConfig{})
+	cons, err := js.OrderedConsumer(ctx, "LEDGER", jetstream.OrderedConsumerConfig{HeadersOnly: headersOnly})
 	if err != nil {
 		return 0, err
 	}

@@ -156,6 +156,9 @@ func TestEveryMeasurement(t *testing.T) {
 			t.Errorf("p13's %s is %v", k, v)
 		}
 	}
+	if r := rep.Results["p8l"]; r.Raw == nil || *r.Raw <= 0 {
+		t.Errorf("p8l has no raw figure: %+v", r)
+	}
 	if r := rep.Results["p13"]; r.Raw == nil || *r.Raw <= 0 || !strings.Contains(r.Note, "raw JetStream in a process") {
 		t.Errorf("p13 has no raw figure: %+v", r)
 	}
