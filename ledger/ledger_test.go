@@ -335,3 +335,27 @@ func TestCloseWhileLoading(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckNeedsProductAndChannel: a rights check without a product and a
+// channel asks nothing (it would always be allowed), so the ledger refuses
+// it naming the one missing, for every caller (HTTP, NATS service, Go).
+func TestCheckNeedsProductAndChannel(t *testing.T) {
+	l := ledgertest.New(t)
+	l.Given(seed.Amendments())
+	at := l.Time("2026-03-15")
+	for _, c := range []struct {
+		scope *events.Scope
+		field string
+	}{
+		{nil, "product"},
+		{&events.Scope{Channels: []string{"api"}}, "product"},
+		{&events.Scope{Products: []string{"frontier"}, Territories: []string{"us"}}, "channel"},
+	} {
+		_, err := l.Check(projections.RightsQuery{Party: "amazon", Scope: c.scope, At: at})
+		l.IsError(err, events.BadParameter, c.field)
+	}
+	r, err := l.Check(projections.RightsQuery{Party: "amazon", Scope: &events.Scope{Products: []string{"frontier"}, Channels: []string{"api"}}, At: at})
+	if err != nil || r.Allowed {
+		t.Errorf("amazon, frontier by API in March 2026: %+v %v; want denied", r, err)
+	}
+}

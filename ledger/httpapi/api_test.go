@@ -323,7 +323,12 @@ func TestQueries(t *testing.T) {
 			}
 		}},
 		{"check without party: 400", req{path: "/v1/check?product=frontier", token: r}, 400, "party", nil},
-		{"check bad slug: 400", req{path: "/v1/check?party=amazon&channel=API", token: r}, 400, "channel", nil},
+		{"check bad slug: 400", req{path: "/v1/check?party=amazon&product=frontier&channel=API", token: r}, 400, "channel", nil},
+		// Without a product and a channel a check asks nothing (it would
+		// always be allowed): refused, naming the parameter missing.
+		{"check without product or channel: 400", req{path: "/v1/check?party=amazon", token: r}, 400, "product", nil},
+		{"check without channel: 400", req{path: "/v1/check?party=amazon&product=frontier&at=2027-01-01", token: r}, 400, "channel", nil},
+		{"check without product: 400", req{path: "/v1/check?party=amazon&channel=api", token: r}, 400, "product", nil},
 		{"verify", req{path: "/v1/verify", token: r}, 200, "", func(t *testing.T, res *response, doc map[string]any) {
 			if doc["ok"] != true || doc["amendments"] != 3.0 || doc["agreements"] != 2.0 {
 				t.Errorf("verify = %s", res.Body)

@@ -244,6 +244,7 @@ func TestOpenAPIEveryEndpoint(t *testing.T) {
 		{path: "/v1/check?party=amazon&product=frontier&channel=api&at=2026-03-15", token: r},
 		{path: "/v1/check?party=amazon&product=frontier&channel=api&platform=aws&territory=us&at=2027-01-01", token: r},
 		{path: "/v1/check?product=frontier", token: r},
+		{path: "/v1/check?party=amazon&channel=api", token: r},
 		{path: "/v1/avails?product=frontier&channel=api&from=2026-01-01&to=2028-01-01", token: r},
 		{path: "/v1/avails?holder=amazon&from=2026-01-01&to=2028-01-01", token: r},
 		{path: "/v1/avails?product=frontier&channel=api&from=2028-01-01&to=2026-01-01", token: r},

@@ -140,16 +140,16 @@ func (h *Handler) conflicts(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) check(w http.ResponseWriter, r *http.Request) {
 	p := newParams(r, "party", "product", "channel", "platform", "territory", "at", "known_at")
 	q := projections.RightsQuery{Party: p.slug("party", true), Scope: &events.Scope{}}
-	one := func(name string) []string {
-		if s := p.slug(name, false); s != "" {
+	// A check without a product and a channel asks nothing: any party may
+	// offer "everything" as far as no exclusivity covers all of it.
+	one := func(name string, required bool) []string {
+		if s := p.slug(name, required); s != "" {
 			return []string{s}
 		}
 		return nil
 	}
-	q.Scope.Products, q.Scope.Channels, q.Scope.Platforms, q.Scope.Territories = one("product"), one("channel"), one("platform"), one("territory")
-	if q.Scope.IsAll() {
-		q.Scope = nil
-	}
+	q.Scope.Products, q.Scope.Channels = one("product", true), one("channel", true)
+	q.Scope.Platforms, q.Scope.Territories = one("platform", false), one("territory", false)
 	q.At = p.time("at", h.defaultAt())
 	q.KnownAt = p.time("known_at", time.Time{})
 	if p.err != nil {
