@@ -132,6 +132,20 @@ func TestAppend(t *testing.T) {
 			}},
 		{name: "JSON Lines as application/jsonl", req: req{method: "POST", path: "/v1/agreements/acme-globex/amendments", body: `{"agreement":"acme-globex","effective":"2026-09-01","changes":[{"op":"declare","condition":"audit"}]}`, token: w, ctype: "application/jsonl"},
 			status: 201, history: 4},
+		// The URL names the agreement: a body that names none is of it.
+		{name: "body without agreement, the URL's: 201", req: req{method: "POST", path: "/v1/agreements/acme-globex/amendments", body: `{"effective":"2026-10-01","changes":[{"op":"declare","condition":"renewal"}]}`, token: w},
+			status: 201, history: 5, check: func(t *testing.T, res *response) {
+				a := res.JSON(t)["appended"].([]any)[0].(map[string]any)
+				if a["agreement"] != "acme-globex" || a["version"] != 5.0 {
+					t.Errorf("appended = %v", a)
+				}
+			}},
+		{name: "JSON Lines, one without agreement and one of another: 422 at the other",
+			req:    req{method: "POST", path: "/v1/agreements/acme-globex/amendments", body: `{"effective":"2026-11-01","changes":[{"op":"declare","condition":"x"}]}` + "\n" + line(conflicting) + "\n", token: w, ctype: "application/x-ndjson"},
+			status: 422, kind: "invalid", field: "[1].agreement", history: 5},
+		{name: "without agreement to /v1/amendments: 422",
+			req:    req{method: "POST", path: "/v1/amendments", body: `{"effective":"2026-11-01","changes":[{"op":"declare","condition":"x"}]}`, token: w},
+			status: 422, kind: "invalid", field: "agreement", history: 5},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {

@@ -74,7 +74,7 @@ func (h *Handler) doAppend(w http.ResponseWriter, r *http.Request, agreement str
 		}
 		return &events.Error{Kind: events.Invalid, Message: "reading the request body: " + err.Error()}
 	}
-	as, err := events.Decode(data)
+	as, err := events.DecodeFor(data, agreement)
 	if err != nil {
 		return err
 	}
