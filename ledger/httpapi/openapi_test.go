@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -320,4 +321,20 @@ func TestOpenAPIEveryEndpoint(t *testing.T) {
 		}
 	}
 	t.Logf("statuses checked against the document: %v", statuses)
+}
+
+// TestWriteOpenAPI writes the document the server serves (openapi.json with
+// the amendment schema and the kinds filled in) to $LEDGER_OPENAPI_OUT, for
+// a linter to read (.ci/run lints it with @redocly/cli); without the
+// variable it only builds it.
+func TestWriteOpenAPI(t *testing.T) {
+	doc, err := httpapi.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := os.Getenv("LEDGER_OPENAPI_OUT"); out != "" {
+		if err := os.WriteFile(out, doc, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
