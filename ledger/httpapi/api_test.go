@@ -446,6 +446,7 @@ func TestMetricsAndLogs(t *testing.T) {
 	s.do(req{method: "POST", path: "/v1/amendments", body: secondAmendment, token: w, header: map[string]string{"If-Match": `"5"`}}) // 409
 	s.do(req{method: "POST", path: "/v1/amendments", body: `{"agreement":"x"}`, token: w})                                           // invalid
 	s.do(req{method: "POST", path: "/v1/amendments", body: conflicting, token: w})                                                   // 2 conflicts
+	s.do(req{method: "POST", path: "/v1/amendments?dry_run=true", body: secondAmendment, token: w})                                  // a dry run
 	s.do(req{path: "/v1/agreements/microsoft-openai/state?at=2026-03-15", token: readToken})                                         // a query
 	s.do(req{path: "/v1/conflicts?at=2026-03-15", token: readToken})                                                                 // another
 	res := s.do(req{path: "/metrics", token: readToken})
@@ -459,7 +460,14 @@ func TestMetricsAndLogs(t *testing.T) {
 		"ledger_version_conflicts_total 1",
 		"ledger_invalid_inputs_total 1",
 		"ledger_conflicts_introduced_total 1",
-		"ledger_append_duration_seconds_count 5",
+		// Each append is timed under its outcome: refusals and dry runs
+		// cost little and write nothing.
+		`ledger_append_duration_seconds_count{outcome="appended"} 2`,
+		`ledger_append_duration_seconds_count{outcome="duplicate"} 1`,
+		`ledger_append_duration_seconds_count{outcome="conflict"} 1`,
+		`ledger_append_duration_seconds_count{outcome="invalid"} 1`,
+		`ledger_append_duration_seconds_count{outcome="dry_run"} 1`,
+		"# HELP ledger_append_duration_seconds Time to answer an append request, by outcome:",
 		"ledger_read_model_lag_messages 0",
 		"ledger_read_model_applied_sequence 5",
 		"ledger_read_model_loading 0",
@@ -490,8 +498,8 @@ func TestMetricsAndLogs(t *testing.T) {
 			}
 		}
 	}
-	if lines != 9 {
-		t.Errorf("%d request log lines for 9 requests:\n%s", lines, s.logs.String())
+	if lines != 10 {
+		t.Errorf("%d request log lines for 10 requests:\n%s", lines, s.logs.String())
 	}
 	if !strings.Contains(s.logs.String(), `method=POST path=/v1/amendments status=409`) {
 		t.Errorf("no log line for the 409:\n%s", s.logs.String())
