@@ -51,7 +51,7 @@ func newMetrics(l *ledger.Ledger, reg prometheus.Registerer, log *slog.Logger) *
 		invalid: prometheus.NewCounter(prometheus.CounterOpts{Name: "ledger_invalid_inputs_total",
 			Help: "Appends refused as invalid input (400, 413, 415, 422); nothing was written."}),
 		appendDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ledger_append_duration_seconds",
-			Help: "Time to answer an append request, by outcome: appended (at least one amendment recorded, including the durable write), duplicate (all already recorded), dry_run, invalid (refused, 4xx), conflict (409), error (5xx).",
+			Help:    "Time to answer an append request, by outcome: appended (at least one amendment recorded, including the durable write), duplicate (all already recorded), dry_run, invalid (refused, 4xx), conflict (409), error (5xx).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"outcome"}),
 		queryDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ledger_query_duration_seconds",
 			Help: "Time to answer a query, by kind of query.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}, []string{"kind"}),
