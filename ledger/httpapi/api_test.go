@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -546,5 +547,47 @@ func TestHead(t *testing.T) {
 		if res.StatusCode != 200 {
 			t.Errorf("HEAD %s: %d", p, res.StatusCode)
 		}
+	}
+}
+
+// TestHistoryFullRoundTrip: GET …/history?full=true answers the amendments
+// as stored; posted to another store they are stored byte for byte as they
+// were — the same ids, canonical bodies and hashes — and answer the same.
+func TestHistoryFullRoundTrip(t *testing.T) {
+	from := newServer(t, true)
+	from.do(req{method: "POST", path: "/v1/amendments", body: newAgreement})
+	from.do(req{method: "POST", path: "/v1/amendments", body: secondAmendment})
+	to := newServer(t, false)
+	for _, name := range []string{"microsoft-openai", "openai-amazon", "acme-globex"} {
+		export := from.do(req{path: "/v1/agreements/" + name + "/history?full=true"})
+		if export.Status != 200 || export.Header.Get("Content-Type") != "application/json" || !json.Valid(export.Body) {
+			t.Fatalf("%s: export %d %q %s", name, export.Status, export.Header.Get("Content-Type"), export.Body)
+		}
+		if res := to.do(req{method: "POST", path: "/v1/amendments", body: string(export.Body)}); res.Status != 201 {
+			t.Fatalf("%s: import %d %s", name, res.Status, res.Body)
+		}
+		again := to.do(req{path: "/v1/agreements/" + name + "/history?full=true"})
+		if !bytes.Equal(again.Body, export.Body) {
+			t.Errorf("%s: the re-imported amendments differ:\n%s\nwant\n%s", name, again.Body, export.Body)
+		}
+		// The hashes chain the stored bytes: equal hashes, equal bodies.
+		var h1, h2 struct {
+			Amendments []struct{ ID, Hash string }
+		}
+		_ = json.Unmarshal(from.do(req{path: "/v1/agreements/" + name + "/history"}).Body, &h1)
+		_ = json.Unmarshal(to.do(req{path: "/v1/agreements/" + name + "/history"}).Body, &h2)
+		if len(h1.Amendments) == 0 || fmt.Sprint(h1) != fmt.Sprint(h2) {
+			t.Errorf("%s: ids and hashes %v, re-imported %v", name, h1, h2)
+		}
+		for _, at := range []string{"2026-03-15", "2027-01-01", "2031-06-01"} {
+			s1 := from.do(req{path: "/v1/agreements/" + name + "/state?at=" + at})
+			s2 := to.do(req{path: "/v1/agreements/" + name + "/state?at=" + at})
+			if !bytes.Equal(s1.Body, s2.Body) {
+				t.Errorf("%s at %s: state %s, re-imported %s", name, at, s1.Body, s2.Body)
+			}
+		}
+	}
+	if res := from.do(req{path: "/v1/agreements/acme-globex/history?full=perhaps"}); res.Status != 400 {
+		t.Errorf("full=perhaps: %d", res.Status)
 	}
 }

@@ -233,6 +233,8 @@ func TestOpenAPIEveryEndpoint(t *testing.T) {
 		{path: "/v1/agreements/openai-amazon/state?at=2026-13-45", token: r},
 		{path: "/v1/agreements/openai-amazon/history", token: r},
 		{path: "/v1/agreements/nope/history", token: r},
+		{path: "/v1/agreements/openai-amazon/history?full=true", token: r},
+		{path: "/v1/agreements/openai-amazon/history?full=maybe", token: r},
 		{path: "/v1/agreements/microsoft-openai/timeline", token: r},
 		{path: "/v1/agreements/microsoft-openai/timeline?known_at=2999-01-01T00:00:00Z", token: r},
 		{path: "/v1/agreements/nope/timeline", token: r},

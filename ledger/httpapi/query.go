@@ -70,8 +70,9 @@ func (h *Handler) state(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
-	p := newParams(r, "allow_damaged")
+	p := newParams(r, "allow_damaged", "full")
 	opts := p.damaged()
+	full := p.bool("full")
 	if p.err != nil {
 		h.fail(w, r, p.err)
 		return
@@ -83,6 +84,14 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
 	}
 	if n := len(hist.Amendments); n > 0 {
 		w.Header().Set("ETag", etag(hist.Amendments[n-1].Version))
+	}
+	if full {
+		// The amendments as stored, each its canonical bytes: an export
+		// that POST /v1/amendments (or ledger append) takes elsewhere.
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		_, _ = w.Write(hist.Full(true))
+		return
 	}
 	h.writeJSON(w, r, http.StatusOK, hist)
 }
