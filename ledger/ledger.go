@@ -491,15 +491,24 @@ type queryOptions struct{ allowDamaged bool }
 // error of kind Damaged.
 func AllowDamaged() QueryOption { return func(o *queryOptions) { o.allowDamaged = true } }
 
+// AllowsDamaged reports whether opts include AllowDamaged: for a client of
+// a remote ledger, which passes the options on as a request's parameters.
+func AllowsDamaged(opts []QueryOption) bool { return readOptions(opts).allowDamaged }
+
+func readOptions(opts []QueryOption) queryOptions {
+	var o queryOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	return o
+}
+
 // readAgreement runs fn, a query about one agreement, on the index; or,
 // while the index loads, on an index of that agreement's messages alone.
 // A damaged agreement is an error unless the options allow it; then the
 // damage is returned with the answer.
 func readAgreement[T any](l *Ledger, agreement string, opts []QueryOption, fn func(ix *projections.Index) (T, error)) (T, *projections.Damage, error) {
-	var o queryOptions
-	for _, opt := range opts {
-		opt(&o)
-	}
+	o := readOptions(opts)
 	var zero T
 	var ix *projections.Index
 	var dmg *projections.Damage
@@ -612,6 +621,24 @@ func (l *Ledger) Agreements(at time.Time) ([]projections.Summary, error) {
 // WhatIf answers a counterfactual without writing anything.
 func (l *Ledger) WhatIf(as []*events.Amendment, knownAt time.Time) (*projections.Preview, error) {
 	return read(l, func(ix *projections.Index) (*projections.Preview, error) { return ix.WhatIf(as, knownAt) })
+}
+
+// Recorded is when the amendment id was recorded: the time a known-at
+// given as an amendment stands for. An amendment this ledger does not know
+// yet may have just been recorded by another process: it catches up with
+// the stream before it says there is none.
+func (l *Ledger) Recorded(ctx context.Context, id ulid.ULID) (time.Time, error) {
+	r, err := l.Amendment(id)
+	if events.KindOf(err) == events.NotFound {
+		if err := l.Sync(ctx); err != nil {
+			return time.Time{}, err
+		}
+		r, err = l.Amendment(id)
+	}
+	if err != nil {
+		return time.Time{}, err
+	}
+	return r.Recorded, nil
 }
 
 // Amendment returns a recorded amendment by id.

@@ -339,28 +339,7 @@ func (ix *Index) grantsDuring(from, to, knownAt time.Time, excl bool, holder str
 	}
 	var changed map[*agreement]bool
 	if cut != math.MaxUint64 {
-		changed = map[*agreement]bool{}
-		var since []*agreement
-		i := sort.Search(len(ix.all), func(i int) bool { return ix.all[i].Seq > cut })
-		for _, r := range ix.all[i:] {
-			since = append(since, ix.agreements[r.Agreement])
-		}
-		if ix.kept != nil {
-			for name := range ix.kept.trials {
-				if a := ix.agreements[name]; a != nil {
-					since = append(since, a)
-				}
-			}
-		}
-		for _, a := range since {
-			if changed[a] {
-				continue
-			}
-			changed[a] = true
-			if a.versionAt(cut) == 0 {
-				continue
-			}
-			v, bound := ix.viewAt(a, cut)
+		changed = ix.changedSince(cut, func(a *agreement, v *view, bound *events.Record) {
 			for _, x := range v.grantsBefore(bound) {
 				c := x.clause
 				if excl && c.Kind != events.Exclusivity || holder != "" && c.Holder != holder || !mayMeet(g.mask(c.Scope, false), qmask) {
@@ -368,7 +347,7 @@ func (ix *Index) grantsDuring(from, to, knownAt time.Time, excl bool, holder str
 				}
 				during(grant{a: a, x: x, bound: bound, key: -1, holder: -1})
 			}
-		}
+		})
 	}
 	for i := range g.es {
 		e := &g.es[i]

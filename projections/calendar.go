@@ -93,6 +93,9 @@ type entryMore struct {
 	accrued, remaining *events.Money
 	why                string
 	funded             time.Time // tranche_unfunded: when it was funded (zero: not yet)
+	// uid of an entry read back from a document, which holds the uid but
+	// not the count it was derived from (see UID).
+	uid string
 }
 
 // entryCause is what made an entry: see CalendarEntry.Cause.
@@ -185,7 +188,7 @@ func (e CalendarEntry) Amount() *events.Money {
 	switch {
 	case e.Kind() == EntryTrancheUnfunded:
 		return &c.Tranches[e.tranche].Amount
-	case e.more != nil:
+	case e.kind == codeCap80 || e.kind == codeCapReached || e.kind == codeCapUnknown:
 		return c.Cap
 	case c.Kind == events.Commitment:
 		return c.Amount
@@ -223,6 +226,9 @@ func (e CalendarEntry) Why() string {
 // so that an entry whose date a later amendment moves keeps its UID and a
 // calendar application updates it rather than adding another.
 func (e CalendarEntry) UID() string {
+	if e.more != nil && e.more.uid != "" {
+		return e.more.uid
+	}
 	key := e.rec.Agreement + "\x00" + e.clause.ID + "\x00" + string(e.Kind())
 	if e.nth > 0 {
 		key += "\x00" + strconv.Itoa(int(e.nth))

@@ -233,31 +233,8 @@ func (ix *Index) grantsAt(t, knownAt time.Time, excl bool, qmask uint64, group b
 	var changed map[*agreement]bool
 	hits := s.part(0)
 	if cut != math.MaxUint64 {
-		changed = map[*agreement]bool{}
 		more := map[grantKey]int32{}
-		// Agreements recorded since cut, and those a held batch changed
-		// (tentatively: they are read as known at cut).
-		var since []*agreement
-		i := sort.Search(len(ix.all), func(i int) bool { return ix.all[i].Seq > cut })
-		for _, r := range ix.all[i:] {
-			since = append(since, ix.agreements[r.Agreement])
-		}
-		if ix.kept != nil {
-			for name := range ix.kept.trials {
-				if a := ix.agreements[name]; a != nil {
-					since = append(since, a)
-				}
-			}
-		}
-		for _, a := range since {
-			if changed[a] {
-				continue
-			}
-			changed[a] = true
-			if a.versionAt(cut) == 0 {
-				continue
-			}
-			v, bound := ix.viewAt(a, cut)
+		changed = ix.changedSince(cut, func(a *agreement, v *view, bound *events.Record) {
 			for _, x := range v.grantsBefore(bound) {
 				c := x.clause
 				if excl && c.Kind != events.Exclusivity || !x.inForceBefore(t, tm, bound) {
@@ -281,7 +258,7 @@ func (ix *Index) grantsAt(t, knownAt time.Time, excl bool, qmask uint64, group b
 				}
 				*hits = append(*hits, grant{a: a, x: x, bound: bound, mask: m, key: k, holder: h})
 			}
-		}
+		})
 	}
 	// The index's entries are read in slices, one per worker.
 	scan := func(w int, es []grantEntry) {
@@ -461,4 +438,37 @@ func (ix *Index) Check(q RightsQuery) Rights {
 	}
 	slices.SortFunc(allow, byClause)
 	return Rights{Allowed: true, DecidedBy: allow}
+}
+
+// changedSince calls visit with the view as known at cut of each agreement
+// recorded since cut, and of each a held batch changed (tentatively: they
+// are read as known at cut), once each, and returns them all: a question
+// as known at cut reads these from their views, the others from the grant
+// index. An agreement with nothing recorded by cut is returned, not visited.
+func (ix *Index) changedSince(cut uint64, visit func(a *agreement, v *view, bound *events.Record)) map[*agreement]bool {
+	changed := map[*agreement]bool{}
+	var since []*agreement
+	i := sort.Search(len(ix.all), func(i int) bool { return ix.all[i].Seq > cut })
+	for _, r := range ix.all[i:] {
+		since = append(since, ix.agreements[r.Agreement])
+	}
+	if ix.kept != nil {
+		for name := range ix.kept.trials {
+			if a := ix.agreements[name]; a != nil {
+				since = append(since, a)
+			}
+		}
+	}
+	for _, a := range since {
+		if changed[a] {
+			continue
+		}
+		changed[a] = true
+		if a.versionAt(cut) == 0 {
+			continue
+		}
+		v, bound := ix.viewAt(a, cut)
+		visit(a, v, bound)
+	}
+	return changed
 }

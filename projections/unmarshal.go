@@ -3,6 +3,7 @@ package projections
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
@@ -13,7 +14,8 @@ import (
 // client of the ledger over the network (ledger/client): what it reads
 // writes the same document again. A document holds less than some answers
 // do, and so does what is read from it: a history's entries carry only the
-// ops of their changes, a state's clauses come grouped by kind.
+// ops of their changes, a state's clauses come grouped by kind, a calendar
+// entry's clause has only the values the entry shows.
 
 // docTime reads a time as FormatTime (or RFC 3339) writes it.
 func docTime(s string) (time.Time, error) {
@@ -70,6 +72,7 @@ func (s *State) UnmarshalJSON(b []byte) error {
 		Closed     *string    `json:"closed"`
 		Parties    []string   `json:"parties"`
 		Conditions []Declared `json:"conditions"`
+		Damaged    *Damage    `json:"damaged"`
 	}
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
@@ -78,7 +81,7 @@ func (s *State) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &groups); err != nil {
 		return err
 	}
-	*s = State{Agreement: aux.Agreement, Version: aux.Version, Title: aux.Title, Status: aux.Status, Parties: aux.Parties, Conditions: aux.Conditions}
+	*s = State{Agreement: aux.Agreement, Version: aux.Version, Title: aux.Title, Status: aux.Status, Parties: aux.Parties, Conditions: aux.Conditions, Damaged: aux.Damaged}
 	if err := docTimes(map[*time.Time]*string{&s.At: &aux.At, &s.KnownAt: aux.KnownAt, &s.Opened: aux.Opened, &s.Closed: aux.Closed}); err != nil {
 		return err
 	}
@@ -202,30 +205,32 @@ func (c *Conflict) UnmarshalJSON(b []byte) error {
 	return docTimes(map[*time.Time]*string{&c.From: &aux.From, &c.Until: aux.Until})
 }
 
-// UnmarshalJSON reads {"at","known_at","conflicts"}.
+// UnmarshalJSON reads {"at","known_at","conflicts"} and "damaged".
 func (r *ConflictReport) UnmarshalJSON(b []byte) error {
 	var aux struct {
 		At        string     `json:"at"`
 		KnownAt   *string    `json:"known_at"`
 		Conflicts []Conflict `json:"conflicts"`
+		Damaged   []Damage   `json:"damaged"`
 	}
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
 	}
-	*r = ConflictReport{Conflicts: aux.Conflicts}
+	*r = ConflictReport{Conflicts: aux.Conflicts, Damaged: aux.Damaged}
 	return docTimes(map[*time.Time]*string{&r.At: &aux.At, &r.KnownAt: aux.KnownAt})
 }
 
-// UnmarshalJSON reads {"allowed","decided_by"}.
+// UnmarshalJSON reads {"allowed","decided_by"} and "damaged".
 func (r *Rights) UnmarshalJSON(b []byte) error {
 	var aux struct {
 		Allowed   bool       `json:"allowed"`
 		DecidedBy []Decision `json:"decided_by"`
+		Damaged   []Damage   `json:"damaged"`
 	}
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
 	}
-	*r = Rights{Allowed: aux.Allowed, DecidedBy: aux.DecidedBy}
+	*r = Rights{Allowed: aux.Allowed, DecidedBy: aux.DecidedBy, Damaged: aux.Damaged}
 	return nil
 }
 
@@ -371,4 +376,185 @@ func (d *Diff) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	return docTimes(map[*time.Time]*string{&d.From: &aux.From, &d.To: &aux.To, &d.KnownAt: aux.KnownAt})
+}
+
+// UnmarshalJSON reads the avails document. An interval lists the clauses
+// that decide it, which the answer keeps once each and finds through the
+// period the interval starts with (see Avails): read back, each interval is
+// a period of its own, of the clauses it lists, so that Rights and
+// MarshalJSON give them again.
+func (av *Avails) UnmarshalJSON(b []byte) error {
+	var aux struct {
+		Scope   scopeJSON `json:"scope"`
+		Party   *string   `json:"party"`
+		From    string    `json:"from"`
+		To      string    `json:"to"`
+		KnownAt *string   `json:"known_at"`
+		Parties []struct {
+			Party     string `json:"party"`
+			Intervals []struct {
+				From      string     `json:"from"`
+				Until     string     `json:"until"`
+				Verdict   Verdict    `json:"verdict"`
+				DecidedBy []Decision `json:"decided_by"`
+			} `json:"intervals"`
+		} `json:"parties"`
+		Damaged []Damage `json:"damaged"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*av = Avails{Scope: aux.Scope.Scope, Damaged: aux.Damaged, Parties: make([]PartyAvails, len(aux.Parties))}
+	if aux.Party != nil {
+		av.Party = *aux.Party
+	}
+	if err := docTimes(map[*time.Time]*string{&av.From: &aux.From, &av.To: &aux.To, &av.KnownAt: aux.KnownAt}); err != nil {
+		return err
+	}
+	known := map[string]int32{} // a clause's index by its document, not binding
+	for i, p := range aux.Parties {
+		ivs := make([]Avail, len(p.Intervals))
+		for j, iv := range p.Intervals {
+			per := period{active: make([]int32, len(iv.DecidedBy))}
+			if err := docTimes(map[*time.Time]*string{&per.from: &iv.From, &per.until: &iv.Until}); err != nil {
+				return err
+			}
+			for k, d := range iv.DecidedBy {
+				d.Binds = false
+				key, err := json.Marshal(d)
+				if err != nil {
+					return err
+				}
+				c, ok := known[string(key)]
+				if !ok {
+					// Of its clause only what says whom it binds is asked
+					// (bindsParty).
+					c = int32(len(av.clauses))
+					known[string(key)] = c
+					av.clauses = append(av.clauses, d)
+					av.clause = append(av.clause, &events.Clause{ID: d.Clause, Kind: d.Kind, Grantor: d.Grantor, Holder: d.Holder, Sole: d.Sole, Scope: d.Scope.Scope})
+				}
+				per.active[k] = c
+			}
+			ivs[j] = Avail{From: per.from, Until: per.until, Verdict: iv.Verdict, first: int32(len(av.periods))}
+			av.periods = append(av.periods, per)
+		}
+		av.Parties[i] = PartyAvails{Party: p.Party, Intervals: ivs}
+	}
+	return nil
+}
+
+// UnmarshalJSON reads {"holder","scope","from","to","known_at","intervals"}
+// and "damaged".
+func (h *Holdings) UnmarshalJSON(b []byte) error {
+	var aux struct {
+		Holder    string    `json:"holder"`
+		Scope     scopeJSON `json:"scope"`
+		From      string    `json:"from"`
+		To        string    `json:"to"`
+		KnownAt   *string   `json:"known_at"`
+		Intervals []struct {
+			From  string    `json:"from"`
+			Until string    `json:"until"`
+			Holds []Holding `json:"holds"`
+		} `json:"intervals"`
+		Damaged []Damage `json:"damaged"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*h = Holdings{Holder: aux.Holder, Scope: aux.Scope.Scope, Damaged: aux.Damaged, Intervals: make([]HeldInterval, len(aux.Intervals))}
+	for i, iv := range aux.Intervals {
+		h.Intervals[i].Holds = iv.Holds
+		if err := docTimes(map[*time.Time]*string{&h.Intervals[i].From: &iv.From, &h.Intervals[i].Until: &iv.Until}); err != nil {
+			return err
+		}
+	}
+	return docTimes(map[*time.Time]*string{&h.From: &aux.From, &h.To: &aux.To, &h.KnownAt: aux.KnownAt})
+}
+
+// UnmarshalJSON reads {"agreement","from","to","known_at","entries","standing"}
+// and "damaged".
+func (c *Calendar) UnmarshalJSON(b []byte) error {
+	var aux struct {
+		Agreement *string         `json:"agreement"`
+		From      string          `json:"from"`
+		To        string          `json:"to"`
+		KnownAt   *string         `json:"known_at"`
+		Entries   []CalendarEntry `json:"entries"`
+		Standing  []CalendarEntry `json:"standing"`
+		Damaged   []Damage        `json:"damaged"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*c = Calendar{Entries: aux.Entries, Standing: aux.Standing, Damaged: aux.Damaged}
+	if aux.Agreement != nil {
+		c.Agreement = *aux.Agreement
+	}
+	return docTimes(map[*time.Time]*string{&c.From: &aux.From, &c.To: &aux.To, &c.KnownAt: aux.KnownAt})
+}
+
+// UnmarshalJSON reads a calendar entry. What the document says of the
+// clause and the amendment behind it is all the entry has of them (a
+// clause of those values alone), and its uid is kept as written: the
+// document does not hold what it was derived from.
+func (e *CalendarEntry) UnmarshalJSON(b []byte) error {
+	var aux struct {
+		At         string        `json:"at"`
+		Agreement  string        `json:"agreement"`
+		Clause     string        `json:"clause"`
+		ClauseKind events.Kind   `json:"clause_kind"`
+		Kind       EntryKind     `json:"kind"`
+		Cause      *string       `json:"cause"`
+		Amendment  *ulid.ULID    `json:"amendment"`
+		UID        string        `json:"uid"`
+		Condition  string        `json:"condition"`
+		Tranche    string        `json:"tranche"`
+		Why        string        `json:"why"`
+		Amount     *events.Money `json:"amount"`
+		Accrued    *events.Money `json:"accrued"`
+		Remaining  *events.Money `json:"cap_remaining"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	code := slices.Index(kindOfCode[:], aux.Kind)
+	if code < 0 {
+		return fmt.Errorf("%q is not a kind of calendar entry", aux.Kind)
+	}
+	cause := 0 // causeNone: a term's own start or end ("term"), or a standing entry (null)
+	if aux.Cause != nil && *aux.Cause != "term" {
+		if cause = slices.Index(causeNames[:], *aux.Cause); cause <= 0 {
+			return fmt.Errorf("%q is not a cause of a calendar entry", *aux.Cause)
+		}
+	}
+	at, err := docTime(aux.At)
+	if err != nil {
+		return err
+	}
+	cl := &events.Clause{ID: aux.Clause, Kind: aux.ClauseKind, Amount: aux.Amount}
+	rec := &events.Record{Amendment: &events.Amendment{Agreement: aux.Agreement}}
+	if aux.Amendment != nil {
+		rec.ID = *aux.Amendment
+	}
+	*e = CalendarEntry{clause: cl, rec: rec, kind: entryCode(code), cause: entryCause(cause)}
+	e.at, e.ns = exact(at)
+	switch e.kind {
+	case codeTrancheUnfunded:
+		cl.Amount = nil
+		cl.Tranches = []events.Tranche{{ID: aux.Tranche, Condition: aux.Condition}}
+		if aux.Amount != nil {
+			cl.Tranches[0].Amount = *aux.Amount
+		}
+	case codeCap80, codeCapReached, codeCapUnknown:
+		cl.Amount, cl.Cap = nil, aux.Amount
+	}
+	if e.kind == codeEndsOn || e.cause == causeDeclare {
+		cl.Term = &events.Term{EndsOn: aux.Condition}
+	}
+	if aux.Accrued != nil || aux.Remaining != nil || aux.Why != "" || aux.UID != "" {
+		e.more = &entryMore{accrued: aux.Accrued, remaining: aux.Remaining, why: aux.Why, uid: aux.UID}
+	}
+	return nil
 }

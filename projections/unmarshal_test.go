@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -110,6 +111,8 @@ func TestAnswersReadBack(t *testing.T) {
 					}
 				}
 			}
+			var scopes []*events.Scope // of the conflicts, one value per dimension, to ask avails of
+			var holders []string       // of the conflicting clauses, to ask holdings of
 			for _, k := range knowns {
 				for _, at := range times {
 					rep := ix.Conflicts(at, k)
@@ -117,11 +120,65 @@ func TestAnswersReadBack(t *testing.T) {
 					counts["conflicts"]++
 					counts["conflict"] += len(rep.Conflicts)
 					for _, c := range rep.Conflicts {
+						scopes = appendScope(scopes, c.Scope)
 						for _, p := range c.Clauses {
+							if !slices.Contains(holders, p.Holder) {
+								holders = append(holders, p.Holder)
+							}
 							q := projections.RightsQuery{Party: p.Holder, Scope: c.Scope, At: at, KnownAt: k}
 							r := ix.Check(q)
 							readBack(t, "rights of "+p.Holder, &r)
 							counts["check"]++
+						}
+					}
+				}
+			}
+			window := projections.CalendarQuery{From: times[0], To: times[len(times)-1]}
+			for _, k := range knowns {
+				window.KnownAt = k
+				for _, a := range append([]string{""}, agreementNames(ix)...) {
+					q := window
+					q.Agreement = a
+					c, err := ix.Calendar(q)
+					if err != nil {
+						t.Fatal(err)
+					}
+					back := readBack(t, "calendar of "+a, c)
+					if len(c.Entries) > 0 && (back.Entries[0].UID() != c.Entries[0].UID() || !back.Entries[0].At().Equal(c.Entries[0].At())) {
+						t.Fatalf("calendar of %s: the first entry read back as %+v", a, back.Entries[0])
+					}
+					counts["calendar"]++
+					for _, e := range append(c.Entries, c.Standing...) {
+						counts[string(e.Kind())]++
+					}
+				}
+				for _, sc := range scopes {
+					aq := projections.AvailsQuery{Scope: sc, From: window.From, To: window.To, KnownAt: k}
+					av, err := ix.Avails(aq)
+					if err != nil {
+						t.Fatal(err)
+					}
+					back := readBack(t, fmt.Sprintf("avails of %v", sc), av)
+					for i, p := range av.Parties {
+						for j, iv := range p.Intervals {
+							counts[string(iv.Verdict)]++
+							want, got := av.Rights(p.Party, iv), back.Rights(p.Party, back.Parties[i].Intervals[j])
+							if jsonText(t, want) != jsonText(t, got) {
+								t.Fatalf("avails of %v: %s's interval %d decided by %s read back, %s before", sc, p.Party, j, jsonText(t, got), jsonText(t, want))
+							}
+						}
+					}
+					counts["avails"]++
+					counts["party"] += len(av.Parties)
+					for _, holder := range holders {
+						hs, err := ix.Holdings(projections.HoldingsQuery{Holder: holder, Scope: sc, From: window.From, To: window.To, KnownAt: k})
+						if err != nil {
+							t.Fatal(err)
+						}
+						readBack(t, "holdings of "+holder, hs)
+						counts["holdings"]++
+						for _, iv := range hs.Intervals {
+							counts["held"] += len(iv.Holds)
 						}
 					}
 				}
@@ -135,11 +192,114 @@ func TestAnswersReadBack(t *testing.T) {
 				counts["effect"] += len(p.Effects)
 			}
 			t.Logf("read back: %v", counts)
-			if counts["state"] == 0 || counts["diff"] == 0 || counts["conflict"] == 0 || counts["check"] == 0 || counts["accrual"] == 0 || counts["tranches"] == 0 {
+			if counts["state"] == 0 || counts["diff"] == 0 || counts["conflict"] == 0 || counts["check"] == 0 || counts["accrual"] == 0 || counts["tranches"] == 0 ||
+				counts[string(projections.EntryStarts)] == 0 || counts[string(projections.EntryEnds)] == 0 || counts["party"] <= counts["avails"] || counts[string(projections.VerdictAllowed)] == 0 || counts[string(projections.VerdictDenied)] == 0 || counts["held"] == 0 {
 				t.Fatalf("too little tried: %v", counts)
 			}
 		})
 	}
+}
+
+// TestDamagedAnswersReadBack: an answer that rests on a damaged history
+// says so in its document, and what is read back says so too.
+func TestDamagedAnswersReadBack(t *testing.T) {
+	ix := index(t, seedRecords())
+	dmg := projections.Damage{Agreement: "microsoft-openai", Version: 3, Seq: 7, LastSeq: 9, Beyond: 1, Problem: "sequence 7 cannot be read"}
+	one := func(what string, d *projections.Damage) {
+		t.Helper()
+		if d == nil || *d != dmg {
+			t.Errorf("%s read back damaged %+v, want %+v", what, d, dmg)
+		}
+	}
+	all := func(what string, ds []projections.Damage) {
+		t.Helper()
+		if len(ds) != 1 || ds[0] != dmg {
+			t.Errorf("%s read back damaged %+v, want [%+v]", what, ds, dmg)
+		}
+	}
+	a, at, from, to := "microsoft-openai", day(t, "2027-01-01"), day(t, "2026-01-01"), day(t, "2032-01-01")
+	st, err := ix.State(a, at, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Damaged = &dmg
+	one("a state", readBack(t, "a damaged state", st).Damaged)
+	hist, err := ix.History(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist.Damaged = &dmg
+	one("a history", readBack(t, "a damaged history", hist).Damaged)
+	tl, err := ix.Timeline(a, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl.Damaged = &dmg
+	one("a timeline", readBack(t, "a damaged timeline", tl).Damaged)
+	d, err := ix.Diff(a, from, at, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Damaged = &dmg
+	one("a diff", readBack(t, "a damaged diff", d).Damaged)
+	sums := ix.Agreements(at)
+	sums[0].Damaged = &dmg
+	one("a summary", readBack(t, "a damaged summary", &sums[0]).Damaged)
+
+	rep := ix.Conflicts(at, time.Time{})
+	rep.Damaged = []projections.Damage{dmg}
+	all("conflicts", readBack(t, "damaged conflicts", rep).Damaged)
+	scope := &events.Scope{Products: []string{"frontier"}, Channels: []string{"api"}}
+	r := ix.Check(projections.RightsQuery{Party: "amazon", Scope: scope, At: at})
+	r.Damaged = []projections.Damage{dmg}
+	all("a check", readBack(t, "a damaged check", &r).Damaged)
+	av, err := ix.Avails(projections.AvailsQuery{Scope: scope, From: from, To: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	av.Damaged = []projections.Damage{dmg}
+	all("avails", readBack(t, "damaged avails", av).Damaged)
+	hs, err := ix.Holdings(projections.HoldingsQuery{Holder: "microsoft", From: from, To: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs.Damaged = []projections.Damage{dmg}
+	all("holdings", readBack(t, "damaged holdings", hs).Damaged)
+	c, err := ix.Calendar(projections.CalendarQuery{From: from, To: to})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Damaged = []projections.Damage{dmg}
+	all("a calendar", readBack(t, "a damaged calendar", c).Damaged)
+}
+
+// agreementNames are the index's agreements.
+func agreementNames(ix *projections.Index) []string {
+	var out []string
+	for _, s := range ix.Agreements(time.Time{}) {
+		out = append(out, s.Agreement)
+	}
+	return out
+}
+
+// appendScope adds sc, cut to its first value in each dimension (as avails
+// are asked), to scopes unless it is there.
+func appendScope(scopes []*events.Scope, sc *events.Scope) []*events.Scope {
+	if sc == nil {
+		return scopes
+	}
+	one := &events.Scope{}
+	for i, into := range []*[]string{&one.Products, &one.Channels, &one.Platforms, &one.Territories} {
+		if vs := sc.Dim(i); len(vs) > 0 {
+			*into = vs[:1]
+		}
+	}
+	for _, s := range scopes {
+		if reflect.DeepEqual(s, one) {
+			return scopes
+		}
+	}
+	return append(scopes, one)
 }
 
 // sameFieldTypes checks that the segments read back hold their fields in

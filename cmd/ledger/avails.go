@@ -29,41 +29,56 @@ exclusive licences; --product and the other dimensions narrow it), interval
 by interval.`,
 		Args: args(0, 0),
 	}
-	var party, holder string
 	f := cmd.Flags()
-	dims := scopeFlags(f)
-	f.StringVar(&party, "party", "", "only this party (default every party named)")
-	f.StringVar(&holder, "holder", "", "list what this party holds exclusively instead")
-	from := timeVar(f, "from", "start of the window of valid time")
-	to := timeVar(f, "to", "end of the window (not included)")
+	scopeFlags(f)
+	f.String("party", "", "only this party (default every party named)")
+	f.String("holder", "", "list what this party holds exclusively instead")
+	timeVar(f, "from", "start of the window of valid time")
+	timeVar(f, "to", "end of the window (not included)")
 	known := knownVar(f)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if err := window(cmd, from, to); err != nil {
+		av, held, err := availsQuery(cmd)
+		if err != nil {
 			return err
 		}
-		if err := slugs(cmd, "product", "channel", "platform", "territory", "party", "holder"); err != nil {
-			return err
-		}
-		if holder != "" {
-			if cmd.Flags().Changed("party") {
-				return invalid("%s: --party and --holder ask different questions; give one (usage: %s)", cmd.CommandPath(), cmd.UseLine())
-			}
-			q := projections.HoldingsQuery{Holder: holder, Scope: dims.scope(), From: from.t, To: to.t}
+		if held != nil {
 			return answer(a, cmd, known, func(_ context.Context, l *ledger.Ledger, k time.Time) (*projections.Holdings, error) {
-				q.KnownAt = k
-				return l.Holdings(q)
+				held.KnownAt = k
+				return l.Holdings(*held)
 			}, render.Holdings)
 		}
-		if err := required(cmd, "product", "channel"); err != nil {
-			return err
-		}
-		q := projections.AvailsQuery{Scope: dims.scope(), Party: party, From: from.t, To: to.t}
 		return answer(a, cmd, known, func(_ context.Context, l *ledger.Ledger, k time.Time) (*projections.Avails, error) {
-			q.KnownAt = k
-			return l.Avails(q)
+			av.KnownAt = k
+			return l.Avails(*av)
 		}, render.Avails)
 	}
 	return cmd
+}
+
+// availsQuery reads and checks the flags of avails, with or without
+// --service: the holdings asked for with --holder, else the avails. Its
+// known-at is left for the asker.
+func availsQuery(cmd *cobra.Command) (*projections.AvailsQuery, *projections.HoldingsQuery, error) {
+	from, to := timeOf(cmd, "from"), timeOf(cmd, "to")
+	if err := window(cmd, from, to); err != nil {
+		return nil, nil, err
+	}
+	if err := slugs(cmd, "product", "channel", "platform", "territory", "party", "holder"); err != nil {
+		return nil, nil, err
+	}
+	f := cmd.Flags()
+	party, _ := f.GetString("party")
+	holder, _ := f.GetString("holder")
+	if holder != "" {
+		if f.Changed("party") {
+			return nil, nil, invalid("%s: --party and --holder ask different questions; give one (usage: %s)", cmd.CommandPath(), cmd.UseLine())
+		}
+		return nil, &projections.HoldingsQuery{Holder: holder, Scope: flagScope(cmd), From: from.t, To: to.t}, nil
+	}
+	if err := required(cmd, "product", "channel"); err != nil {
+		return nil, nil, err
+	}
+	return &projections.AvailsQuery{Scope: flagScope(cmd), Party: party, From: from.t, To: to.t}, nil, nil
 }
 
 func (a *app) calendarCommand() *cobra.Command {
@@ -83,65 +98,91 @@ clause and the kind of entry, so importing a later file again updates the
 events rather than adding them twice.`,
 		Args: args(0, 0),
 	}
-	var agreement, ics string
 	f := cmd.Flags()
-	f.StringVar(&agreement, "agreement", "", "only this agreement (default every one)")
-	f.StringVar(&ics, "ics", "", "also write the dated entries as an iCalendar file")
-	from := timeVar(f, "from", "start of the window of valid time")
-	to := timeVar(f, "to", "end of the window (not included)")
+	f.String("agreement", "", "only this agreement (default every one)")
+	f.String("ics", "", "also write the dated entries as an iCalendar file")
+	timeVar(f, "from", "start of the window of valid time")
+	timeVar(f, "to", "end of the window (not included)")
 	known := knownVar(f)
 	_ = cmd.RegisterFlagCompletionFunc("agreement", func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		return a.completeAgreements(cmd, nil, toComplete)
 	})
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if err := window(cmd, from, to); err != nil {
+		q, err := calendarQuery(cmd)
+		if err != nil {
 			return err
 		}
-		if err := slugs(cmd, "agreement"); err != nil {
-			return err
-		}
-		q := projections.CalendarQuery{Agreement: agreement, From: from.t, To: to.t}
+		ics, _ := cmd.Flags().GetString("ics")
 		return answer(a, cmd, known, func(_ context.Context, l *ledger.Ledger, k time.Time) (*projections.Calendar, error) {
 			q.KnownAt = k
 			c, err := l.Calendar(q, a.queryOptions()...)
-			if err == nil && ics != "" {
-				err = writeFile(ics, func(w io.Writer) error {
-					return render.CalendarICS(w, c, render.ICSOptions{Stamp: time.Now()})
-				})
+			if err == nil {
+				err = writeICS(ics, c)
 			}
 			return c, err
-		}, func(w io.Writer, c *projections.Calendar) error {
-			err := render.Calendar(w, c)
-			if err == nil && ics != "" {
-				_, err = fmt.Fprintf(w, "\niCalendar file written to %s (%s)\n", ics, render.Plural(len(c.Entries), "event", "events"))
-			}
-			return err
-		})
+		}, calendarText(ics))
 	}
 	return cmd
 }
 
-// scopeDims are the --product, --channel, --platform and --territory flags.
-type scopeDims struct{ product, channel, platform, territory string }
-
-func scopeFlags(f *pflag.FlagSet) *scopeDims {
-	d := &scopeDims{}
-	f.StringVar(&d.product, "product", "", "the product")
-	f.StringVar(&d.channel, "channel", "", "the channel, e.g. api")
-	f.StringVar(&d.platform, "platform", "", "the platform (default any)")
-	f.StringVar(&d.territory, "territory", "", "the territory (default any)")
-	return d
+// calendarQuery reads and checks the flags of calendar, with or without
+// --service. Its known-at is left for the asker.
+func calendarQuery(cmd *cobra.Command) (projections.CalendarQuery, error) {
+	from, to := timeOf(cmd, "from"), timeOf(cmd, "to")
+	if err := window(cmd, from, to); err != nil {
+		return projections.CalendarQuery{}, err
+	}
+	if err := slugs(cmd, "agreement"); err != nil {
+		return projections.CalendarQuery{}, err
+	}
+	agreement, _ := cmd.Flags().GetString("agreement")
+	return projections.CalendarQuery{Agreement: agreement, From: from.t, To: to.t}, nil
 }
 
-// scope is one value per dimension given; a dimension not given means any.
-func (d *scopeDims) scope() *events.Scope {
-	one := func(v string) []string {
-		if v == "" {
-			return nil
-		}
-		return []string{v}
+// writeICS writes the calendar's dated entries as an iCalendar file, when
+// --ics names one.
+func writeICS(ics string, c *projections.Calendar) error {
+	if ics == "" {
+		return nil
 	}
-	s := &events.Scope{Products: one(d.product), Channels: one(d.channel), Platforms: one(d.platform), Territories: one(d.territory)}
+	return writeFile(ics, func(w io.Writer) error {
+		return render.CalendarICS(w, c, render.ICSOptions{Stamp: time.Now()})
+	})
+}
+
+// calendarText writes the calendar for people, saying where --ics wrote
+// its file.
+func calendarText(ics string) func(io.Writer, *projections.Calendar) error {
+	return func(w io.Writer, c *projections.Calendar) error {
+		err := render.Calendar(w, c)
+		if err == nil && ics != "" {
+			_, err = fmt.Fprintf(w, "\niCalendar file written to %s (%s)\n", ics, render.Plural(len(c.Entries), "event", "events"))
+		}
+		return err
+	}
+}
+
+// scopeDims are the dimensions of a scope, in the order of events.Scope's
+// (Dim), as flags and as the service's parameters.
+var scopeDims = []string{"product", "channel", "platform", "territory"}
+
+// scopeFlags adds --product, --channel, --platform and --territory.
+func scopeFlags(f *pflag.FlagSet) {
+	f.String("product", "", "the product")
+	f.String("channel", "", "the channel, e.g. api")
+	f.String("platform", "", "the platform (default any)")
+	f.String("territory", "", "the territory (default any)")
+}
+
+// flagScope is one value per dimension given; a dimension not given means
+// any.
+func flagScope(cmd *cobra.Command) *events.Scope {
+	s := &events.Scope{}
+	for i, into := range []*[]string{&s.Products, &s.Channels, &s.Platforms, &s.Territories} {
+		if v, _ := cmd.Flags().GetString(scopeDims[i]); v != "" {
+			*into = []string{v}
+		}
+	}
 	if s.IsAll() {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"slices"
@@ -76,7 +77,31 @@ amendments over a million agreements (an hour or more on two cores).
 		}
 		return a.emit(rep, rep.WriteText)
 	}
-	cmd.AddCommand(a.benchChildCommand())
+	cmd.AddCommand(a.benchChildCommand(), a.benchRawReadCommand())
+	return cmd
+}
+
+// benchRawReadCommand is p13's raw JetStream figure (see bench.RawRead),
+// run as a process of its own as the commands it is set beside are.
+func (a *app) benchRawReadCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:    "raw-read --agreement NAME",
+		Short:  "Start the embedded server on a store and read an agreement's messages (for bench)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+	}
+	var agreement string
+	cmd.Flags().StringVar(&agreement, "agreement", "", "the agreement whose messages to read")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := required(cmd, "agreement"); err != nil {
+			return err
+		}
+		n, err := bench.RawRead(cmd.Context(), a.data, agreement)
+		if err == nil {
+			_, err = fmt.Fprintf(a.stdout, "%d messages read\n", n)
+		}
+		return err
+	}
 	return cmd
 }
 

@@ -250,30 +250,36 @@ the current ones.`,
 			if err != nil {
 				return err
 			}
-			if exportHeads {
-				// Heads of a ledger that does not verify would bless what is
-				// wrong with it: nothing is exported then.
-				if !r.OK {
-					return verifyFailed(r, "no heads exported")
-				}
-				doc := headsDoc{Stream: r.Stream, Exported: time.Now().UTC().Format(time.RFC3339), Heads: r.Heads}
-				b, err := json.MarshalIndent(doc, "", "  ")
-				if err != nil {
-					return err
-				}
-				_, err = fmt.Fprintf(a.stdout, "%s\n", b)
-				return err
-			}
-			if err := a.emit(r, func(w io.Writer) error { return render.Verify(w, r) }); err != nil {
-				return err
-			}
-			if !r.OK {
-				return verifyFailed(r, "")
-			}
-			return nil
+			return a.verified(r, exportHeads)
 		})
 	}
 	return cmd
+}
+
+// verified prints a verify report, or with exportHeads the heads to keep,
+// and fails when the ledger does not verify.
+func (a *app) verified(r *ledger.Report, exportHeads bool) error {
+	if exportHeads {
+		// Heads of a ledger that does not verify would bless what is
+		// wrong with it: nothing is exported then.
+		if !r.OK {
+			return verifyFailed(r, "no heads exported")
+		}
+		doc := headsDoc{Stream: r.Stream, Exported: time.Now().UTC().Format(time.RFC3339), Heads: r.Heads}
+		b, err := json.MarshalIndent(doc, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(a.stdout, "%s\n", b)
+		return err
+	}
+	if err := a.emit(r, func(w io.Writer) error { return render.Verify(w, r) }); err != nil {
+		return err
+	}
+	if !r.OK {
+		return verifyFailed(r, "")
+	}
+	return nil
 }
 
 // headsDoc is what verify --heads prints: the heads to keep.

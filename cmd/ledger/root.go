@@ -335,22 +335,29 @@ func answer[T any](a *app, cmd *cobra.Command, known *knownFlag, ask func(ctx co
 		if err != nil {
 			return err
 		}
-		ds := damageOf(v)
-		err = a.emit(v, func(w io.Writer) error {
-			if err := render.Damaged(w, ds); err != nil {
-				return err
-			}
-			return text(w, v)
-		})
-		if err == nil && len(ds) > 0 && !a.allowDamaged {
-			// A question about several agreements is answered with the
-			// damaged ones' intact prefixes: the answer is printed, marked,
-			// and the exit code says it is not whole.
-			return &events.Error{Kind: events.Damaged, Message: fmt.Sprintf("the answer above rests on %s whose history the store cannot read whole (first: %s from version %d); run ledger verify, recover the store as the README's \"Recovering a damaged store\" says, or accept it with --allow-damaged",
-				render.Plural(len(ds), "agreement", "agreements"), ds[0].Agreement, ds[0].Version)}
-		}
-		return err
+		return report(a, v, text)
 	})
+}
+
+// report writes an answer (see emit), marked when it rests on damaged
+// agreements, whether the ledger answered it in process or through its
+// service.
+func report[T any](a *app, v T, text func(io.Writer, T) error) error {
+	ds := damageOf(v)
+	err := a.emit(v, func(w io.Writer) error {
+		if err := render.Damaged(w, ds); err != nil {
+			return err
+		}
+		return text(w, v)
+	})
+	if err == nil && len(ds) > 0 && !a.allowDamaged {
+		// A question about several agreements is answered with the
+		// damaged ones' intact prefixes: the answer is printed, marked,
+		// and the exit code says it is not whole.
+		return &events.Error{Kind: events.Damaged, Message: fmt.Sprintf("the answer above rests on %s whose history the store cannot read whole (first: %s from version %d); run ledger verify, recover the store as the README's \"Recovering a damaged store\" says, or accept it with --allow-damaged",
+			render.Plural(len(ds), "agreement", "agreements"), ds[0].Agreement, ds[0].Version)}
+	}
+	return err
 }
 
 // damageOf returns the damaged agreements an answer rests on.
@@ -373,6 +380,8 @@ func damageOf(v any) []projections.Damage {
 	case *projections.ConflictReport:
 		return v.Damaged
 	case projections.Rights:
+		return v.Damaged
+	case *projections.Rights:
 		return v.Damaged
 	case *projections.Avails:
 		return v.Damaged

@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -33,6 +33,8 @@ func (a *app) serviceCommands(root *cobra.Command) {
 		"state":      a.stateVia,
 		"conflicts":  a.conflictsVia,
 		"check":      a.checkVia,
+		"avails":     a.availsVia,
+		"calendar":   a.calendarVia,
 		"history":    a.historyVia,
 		"diff":       a.diffVia,
 		"timeline":   a.timelineVia,
@@ -89,12 +91,21 @@ func askVia[T any](a *app, ctx context.Context, c *client.Client, endpoint strin
 	if err := c.Request(ctx, endpoint, p, &v); err != nil {
 		return nil, err
 	}
-	return &v, a.emit(&v, func(w io.Writer) error { return text(w, &v) })
+	return &v, report(a, &v, text)
 }
 
 // timeOf is the value of a command's time flag.
 func timeOf(cmd *cobra.Command, name string) *timeFlag {
 	return cmd.Flags().Lookup(name).Value.(*timeFlag)
+}
+
+// withDamaged adds allow_damaged to p when --allow-damaged is given: to
+// the questions about one agreement, as the command passes its options.
+func (a *app) withDamaged(p client.Params) client.Params {
+	if a.allowDamaged {
+		p["allow_damaged"] = true
+	}
+	return p
 }
 
 // withKnown adds the command's --known-at, as given (a time or an
@@ -107,7 +118,7 @@ func withKnown(cmd *cobra.Command, p client.Params) client.Params {
 }
 
 func (a *app) stateVia(ctx context.Context, cmd *cobra.Command, args []string, c *client.Client) error {
-	p := withKnown(cmd, client.Params{"agreement": args[0], "at": events.FormatTime(timeOf(cmd, "at").orNow())})
+	p := withKnown(cmd, a.withDamaged(client.Params{"agreement": args[0], "at": events.FormatTime(timeOf(cmd, "at").orNow())}))
 	_, err := askVia(a, ctx, c, "state", p, render.State)
 	return err
 }
@@ -153,7 +164,7 @@ func (a *app) checkVia(ctx context.Context, cmd *cobra.Command, _ []string, c *c
 }
 
 func (a *app) historyVia(ctx context.Context, _ *cobra.Command, args []string, c *client.Client) error {
-	_, err := askVia(a, ctx, c, "history", client.Params{"agreement": args[0]}, render.History)
+	_, err := askVia(a, ctx, c, "history", a.withDamaged(client.Params{"agreement": args[0]}), render.History)
 	return err
 }
 
@@ -161,7 +172,7 @@ func (a *app) diffVia(ctx context.Context, cmd *cobra.Command, args []string, c 
 	if err := required(cmd, "from"); err != nil {
 		return err
 	}
-	p := withKnown(cmd, client.Params{"agreement": args[0], "from": events.FormatTime(timeOf(cmd, "from").t), "to": events.FormatTime(timeOf(cmd, "to").orNow())})
+	p := withKnown(cmd, a.withDamaged(client.Params{"agreement": args[0], "from": events.FormatTime(timeOf(cmd, "from").t), "to": events.FormatTime(timeOf(cmd, "to").orNow())}))
 	_, err := askVia(a, ctx, c, "diff", p, render.Diff)
 	return err
 }
@@ -173,7 +184,7 @@ func (a *app) timelineVia(ctx context.Context, cmd *cobra.Command, args []string
 		return invalid("--width %d: use 10 to 1000 columns", width)
 	}
 	var tl projections.Timeline
-	if err := c.Request(ctx, "timeline", withKnown(cmd, client.Params{"agreement": args[0]}), &tl); err != nil {
+	if err := c.Request(ctx, "timeline", withKnown(cmd, a.withDamaged(client.Params{"agreement": args[0]})), &tl); err != nil {
 		return err
 	}
 	if svg != "" {
@@ -181,8 +192,8 @@ func (a *app) timelineVia(ctx context.Context, cmd *cobra.Command, args []string
 			return err
 		}
 	}
-	return a.emit(&tl, func(w io.Writer) error {
-		err := render.Timeline(w, &tl, render.TimelineOptions{Width: width})
+	return report(a, &tl, func(w io.Writer, tl *projections.Timeline) error {
+		err := render.Timeline(w, tl, render.TimelineOptions{Width: width})
 		if err == nil && svg != "" {
 			_, err = fmt.Fprintf(w, "\nSVG drawing written to %s\n", svg)
 		}
@@ -195,7 +206,48 @@ func (a *app) agreementsVia(ctx context.Context, cmd *cobra.Command, _ []string,
 	if err != nil {
 		return err
 	}
-	return a.emit(list, func(w io.Writer) error { return render.Agreements(w, list) })
+	return report(a, list, render.Agreements)
+}
+
+func (a *app) availsVia(ctx context.Context, cmd *cobra.Command, _ []string, c *client.Client) error {
+	_, held, err := availsQuery(cmd)
+	if err != nil {
+		return err
+	}
+	p := withKnown(cmd, client.Params{"from": events.FormatTime(timeOf(cmd, "from").t), "to": events.FormatTime(timeOf(cmd, "to").t)})
+	for _, name := range slices.Concat(scopeDims, []string{"party", "holder"}) {
+		if v, _ := cmd.Flags().GetString(name); v != "" {
+			p[name] = v
+		}
+	}
+	if held != nil {
+		_, err = askVia(a, ctx, c, "avails", p, render.Holdings)
+	} else {
+		_, err = askVia(a, ctx, c, "avails", p, render.Avails)
+	}
+	return err
+}
+
+// calendarVia asks for the calendar's document; --ics renders its file
+// here, from it.
+func (a *app) calendarVia(ctx context.Context, cmd *cobra.Command, _ []string, c *client.Client) error {
+	q, err := calendarQuery(cmd)
+	if err != nil {
+		return err
+	}
+	p := client.Params{"from": events.FormatTime(q.From), "to": events.FormatTime(q.To)}
+	if q.Agreement != "" {
+		p["agreement"] = q.Agreement
+	}
+	var cal projections.Calendar
+	if err := c.Request(ctx, "calendar", withKnown(cmd, a.withDamaged(p)), &cal); err != nil {
+		return err
+	}
+	ics, _ := cmd.Flags().GetString("ics")
+	if err := writeICS(ics, &cal); err != nil {
+		return err
+	}
+	return report(a, &cal, calendarText(ics))
 }
 
 func (a *app) verifyVia(ctx context.Context, cmd *cobra.Command, _ []string, c *client.Client) error {
@@ -212,24 +264,7 @@ func (a *app) verifyVia(ctx context.Context, cmd *cobra.Command, _ []string, c *
 	if err != nil {
 		return err
 	}
-	if exportHeads {
-		if !r.OK {
-			return verifyFailed(r, "no heads exported")
-		}
-		b, err := json.MarshalIndent(headsDoc{Stream: r.Stream, Exported: time.Now().UTC().Format(time.RFC3339), Heads: r.Heads}, "", "  ")
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprintf(a.stdout, "%s\n", b)
-		return err
-	}
-	if err := a.emit(r, func(w io.Writer) error { return render.Verify(w, r) }); err != nil {
-		return err
-	}
-	if !r.OK {
-		return verifyFailed(r, "")
-	}
-	return nil
+	return a.verified(r, exportHeads)
 }
 
 func (a *app) appendVia(ctx context.Context, cmd *cobra.Command, args []string, c *client.Client) error {

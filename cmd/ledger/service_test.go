@@ -16,6 +16,7 @@ import (
 
 	"github.com/agreement-ledger/ledger/events/seed"
 	"github.com/agreement-ledger/ledger/ledger"
+	"github.com/agreement-ledger/ledger/ledger/ledgertest"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -65,7 +66,17 @@ func TestServiceFlag(t *testing.T) {
 		{0, []string{"timeline", "microsoft-openai", "--width", "80"}},
 		{0, []string{"agreements", "--at", "2027-01-01"}},
 		{0, []string{"verify"}},
+		{0, []string{"avails", "--product", "frontier", "--channel", "api", "--from", "2026-01-01", "--to", "2033-01-01"}},
+		{0, []string{"avails", "--product", "frontier", "--channel", "api", "--party", "amazon", "--from", "2026-01-01", "--to", "2033-01-01", "--known-at", deal}},
+		{0, []string{"avails", "--holder", "microsoft", "--from", "2019-01-01", "--to", "2033-01-01"}},
+		{0, []string{"calendar", "--from", "2026-01-01", "--to", "2033-01-01"}},
+		{0, []string{"calendar", "--agreement", "microsoft-openai", "--from", "2019-01-01", "--to", "2033-01-01", "--known-at", deal}},
+		{0, []string{"state", "microsoft-openai", "--at", "2026-03-15", "--allow-damaged"}},
 		{1, []string{"state", "nobody", "--at", "2027-01-01"}},
+		{1, []string{"calendar", "--agreement", "nobody", "--from", "2026-01-01", "--to", "2027-01-01"}},
+		{2, []string{"avails", "--product", "frontier", "--from", "2026-01-01", "--to", "2027-01-01"}},
+		{2, []string{"avails", "--holder", "amazon", "--party", "amazon", "--from", "2026-01-01", "--to", "2027-01-01"}},
+		{2, []string{"calendar", "--from", "2027-01-01", "--to", "2026-01-01"}},
 		{2, []string{"check", "--party", "amazon", "--at", "2027-01-01"}},
 		{2, []string{"check", "--party", "Amazon", "--product", "frontier", "--channel", "api"}},
 	} {
@@ -85,6 +96,16 @@ func TestServiceFlag(t *testing.T) {
 	b, _ := os.ReadFile(filepath.Join(s.dir, "via.svg"))
 	if len(a) == 0 || !sameSVG(a, b) {
 		t.Errorf("timeline --svg through the service draws otherwise (%d and %d bytes)", len(a), len(b))
+	}
+
+	// The calendar file, rendered from the document the service answers.
+	direct.run(0, "calendar", "--from", "2026-01-01", "--to", "2033-01-01", "--ics", "direct.ics")
+	via.run(0, "calendar", "--from", "2026-01-01", "--to", "2033-01-01", "--ics", "via.ics")
+	a, _ = os.ReadFile(filepath.Join(s.dir, "direct.ics"))
+	b, _ = os.ReadFile(filepath.Join(s.dir, "via.ics"))
+	stamp := regexp.MustCompile(`DTSTAMP:\d{8}T\d{6}Z`)
+	if !bytes.Contains(a, []byte("BEGIN:VEVENT")) || !bytes.Equal(stamp.ReplaceAll(a, nil), stamp.ReplaceAll(b, nil)) {
+		t.Errorf("calendar --ics through the service writes otherwise:\n%s\nwithout --service:\n%s", b, a)
 	}
 
 	// Appends.
@@ -126,6 +147,52 @@ func TestServiceFlag(t *testing.T) {
 	}
 	if r := via.run(1, "state", "microsoft-openai"); !strings.Contains(r.stderr, "NATS") {
 		t.Errorf("--service with nothing serving: %s", r)
+	}
+}
+
+// TestServiceFlagOnADamagedStore: on a store that lost a message of one
+// agreement, --service says what the command says without it: a question
+// about that agreement fails (exit 5) unless --allow-damaged, which the
+// service is asked with; questions across agreements print their answer,
+// marked, and exit 5 unless --allow-damaged.
+func TestServiceFlagOnADamagedStore(t *testing.T) {
+	t.Parallel()
+	s := newStore(t)
+	s.runIn(0, fiftyAmendments(), "append")
+	ledgertest.FlipBlock(t, filepath.Join(s.dir, "data"), "LEDGER", 16)
+	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	srv := serve(t, s.dir, append(s.args, "--listen", addr)...)
+	defer srv.stop()
+	url := "nats://" + addr
+	direct := &store{t: t, dir: s.dir, args: []string{"--nats", url}}
+	via := &store{t: t, dir: s.dir, args: []string{"--nats", url, "--service"}}
+	for _, args := range [][]string{
+		{"state", "deal", "--at", "2027-01-01"},
+		{"history", "deal"},
+		{"timeline", "deal", "--width", "80"},
+		{"diff", "deal", "--from", "2026-01-15", "--to", "2027-01-01"},
+		{"calendar", "--agreement", "deal", "--from", "2026-01-01", "--to", "2028-01-01"},
+		{"calendar", "--from", "2026-01-01", "--to", "2028-01-01"},
+		{"agreements", "--at", "2027-01-01"},
+		{"conflicts", "--at", "2027-01-01"},
+	} {
+		for _, allow := range []bool{false, true} {
+			code := 5
+			if allow {
+				code, args = 0, append(args, "--allow-damaged")
+			}
+			for _, form := range [][]string{nil, {"-o", "json"}} {
+				args := append(append([]string{}, args...), form...)
+				want := direct.run(code, args...)
+				got := via.run(code, args...)
+				if got.stdout != want.stdout || got.stderr != want.stderr {
+					t.Errorf("ledger --service %s:\n%s\nwithout --service:\n%s", strings.Join(args, " "), got, want)
+				}
+				if allow && !strings.Contains(got.stdout, "DAMAGED") && !strings.Contains(got.stdout, `"damaged"`) {
+					t.Errorf("ledger --service %s is not marked damaged:\n%s", strings.Join(args, " "), got)
+				}
+			}
+		}
 	}
 }
 

@@ -156,6 +156,9 @@ func TestEveryMeasurement(t *testing.T) {
 			t.Errorf("p13's %s is %v", k, v)
 		}
 	}
+	if r := rep.Results["p13"]; r.Raw == nil || *r.Raw <= 0 || !strings.Contains(r.Note, "raw JetStream in a process") {
+		t.Errorf("p13 has no raw figure: %+v", r)
+	}
 	if rep.Results["p3"].Figures["ceiling"] != *rep.Results["p3"].Raw {
 		t.Errorf("p3 is not compared with the ceiling: %+v", rep.Results["p3"])
 	}

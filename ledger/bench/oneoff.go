@@ -20,6 +20,9 @@ import (
 	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/events/synth"
 	"github.com/agreement-ledger/ledger/ledger"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // OneOff measures p13: the wall time and peak resident memory of the ledger
@@ -110,9 +113,87 @@ func OneOff(ctx context.Context, sz Sizes) (*Result, error) {
 			met = met && !killed && wall <= 0.5 && peak <= 100
 		}
 	}
+	// Raw JetStream on the same task, in a process of its own: start the
+	// embedded server on the store and read the agreement's messages.
+	var raws []float64
+	var rawPeak float64
+	for range runs {
+		wall, rss, err := runChild(ctx, sz.Binary, []string{"bench", "raw-read", "--data", data, "--agreement", name}, sz.OneOffLimit)
+		if err != nil {
+			return nil, err
+		}
+		raws = append(raws, wall)
+		rawPeak = max(rawPeak, rss)
+	}
+	slices.Sort(raws)
+	raw := raws[len(raws)/2]
+	lines = append(lines, fmt.Sprintf("raw JetStream in a process: the embedded server started on the store, then the agreement's %d messages read by an ordered consumer: %.2f s, %.0f MB peak RSS", sz.OneOff, raw, rawPeak))
 	r.Ledger, r.Met = r.Figures["state_s"], met
+	// A time: the ratio is raw over the ledger's, so that below 1 is slower,
+	// as for the rates.
+	r.Raw, r.Ratio = ptr(raw), ptr(raw/r.Ledger)
 	r.Note = "median wall time of each command's runs, largest peak RSS (" + strconv.Itoa(runs) + " runs each)\n" + strings.Join(lines, "\n")
 	return r, nil
+}
+
+// RawRead is `ledger bench raw-read`, p13's raw JetStream figure: it starts
+// an embedded server on the ledger's store at dir, as the ledger does (file
+// storage, fsync on), and reads every message of agreement with an ordered
+// consumer, touching each message's data; it returns how many it read.
+func RawRead(ctx context.Context, dir, agreement string) (int, error) {
+	srv, err := server.NewServer(&server.Options{ServerName: "ledger", JetStream: true, StoreDir: dir, SyncAlways: true,
+		NoSigs: true, NoLog: true, DontListen: true})
+	if err != nil {
+		return 0, err
+	}
+	srv.Start()
+	defer srv.Shutdown()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		return 0, errors.New("bench: the embedded server did not start")
+	}
+	nc, err := nats.Connect("", nats.InProcessServer(srv))
+	if err != nil {
+		return 0, err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return 0, err
+	}
+	const stream = "LEDGER" // the ledger's default stream and subjects (ledger.Config)
+	subject := "ledger.agreement." + agreement
+	st, err := js.Stream(ctx, stream)
+	if err != nil {
+		return 0, err
+	}
+	last, err := st.GetLastMsgForSubject(ctx, subject)
+	if err != nil {
+		return 0, err
+	}
+	cons, err := js.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
+	if err != nil {
+		return 0, err
+	}
+	msgs, err := cons.Messages(jetstream.PullMaxMessages(1000))
+	if err != nil {
+		return 0, err
+	}
+	defer msgs.Stop()
+	n, size := 0, 0
+	for {
+		m, err := msgs.Next()
+		if err != nil {
+			return n, err
+		}
+		n, size = n+1, size+len(m.Data())
+		meta, err := m.Metadata()
+		if err != nil {
+			return n, err
+		}
+		if meta.Sequence.Stream >= last.Sequence {
+			return n, nil
+		}
+	}
 }
 
 // errKilled is runChild's error when the command took longer than its limit.

@@ -156,6 +156,32 @@ func timeParam(p Params, name string, t time.Time) {
 	}
 }
 
+// damagedParam asks for allow_damaged when the options allow damage.
+func damagedParam(p Params, opts []ledger.QueryOption) {
+	if ledger.AllowsDamaged(opts) {
+		p["allow_damaged"] = true
+	}
+}
+
+// scopeParams adds a scope's dimensions: the service takes one value per
+// dimension, as the command and the HTTP API do.
+func scopeParams(p Params, scope *events.Scope) error {
+	if scope == nil {
+		return nil
+	}
+	for i, name := range []string{"product", "channel", "platform", "territory"} {
+		switch vs := scope.Dim(i); len(vs) {
+		case 0:
+		case 1:
+			p[name] = vs[0]
+		default:
+			return &events.Error{Kind: events.Invalid, Message: "the service takes one value per dimension of a scope",
+				Fields: []events.FieldError{{Path: name, Message: fmt.Sprintf("%d values given", len(vs))}}}
+		}
+	}
+	return nil
+}
+
 // Append records amendments, as Ledger.Append: checked against the
 // history they join, chained and written durably. Amendments without an id
 // are given one first (they are changed in place, as by the ledger).
@@ -191,11 +217,14 @@ func (c *Client) Append(ctx context.Context, as []*events.Amendment, opts ledger
 }
 
 // State returns what an agreement said at valid time at (zero: now), as
-// known at knownAt (zero: everything recorded).
-func (c *Client) State(ctx context.Context, agreement string, at, knownAt time.Time) (*projections.State, error) {
+// known at knownAt (zero: everything recorded). Of the options,
+// AllowDamaged is sent on (as allow_damaged), here and in the other
+// questions about one agreement.
+func (c *Client) State(ctx context.Context, agreement string, at, knownAt time.Time, opts ...ledger.QueryOption) (*projections.State, error) {
 	p := Params{"agreement": agreement}
 	timeParam(p, "at", at)
 	timeParam(p, "known_at", knownAt)
+	damagedParam(p, opts)
 	return ask[projections.State](ctx, c, "state", p)
 }
 
@@ -213,17 +242,8 @@ func (c *Client) Conflicts(ctx context.Context, at, knownAt time.Time) (*project
 // and the HTTP API do.
 func (c *Client) Check(ctx context.Context, q projections.RightsQuery) (projections.Rights, error) {
 	p := Params{"party": q.Party}
-	if q.Scope != nil {
-		for i, name := range []string{"product", "channel", "platform", "territory"} {
-			switch vs := q.Scope.Dim(i); len(vs) {
-			case 0:
-			case 1:
-				p[name] = vs[0]
-			default:
-				return projections.Rights{}, &events.Error{Kind: events.Invalid, Message: "a rights check takes one value per dimension",
-					Fields: []events.FieldError{{Path: name, Message: fmt.Sprintf("%d values given", len(vs))}}}
-			}
-		}
+	if err := scopeParams(p, q.Scope); err != nil {
+		return projections.Rights{}, err
 	}
 	timeParam(p, "at", q.At)
 	timeParam(p, "known_at", q.KnownAt)
@@ -236,22 +256,67 @@ func (c *Client) Check(ctx context.Context, q projections.RightsQuery) (projecti
 
 // History returns an agreement's amendments in recording order; each
 // entry's changes are known by their ops (what the document holds).
-func (c *Client) History(ctx context.Context, agreement string) (*projections.History, error) {
-	return ask[projections.History](ctx, c, "history", Params{"agreement": agreement})
+func (c *Client) History(ctx context.Context, agreement string, opts ...ledger.QueryOption) (*projections.History, error) {
+	p := Params{"agreement": agreement}
+	damagedParam(p, opts)
+	return ask[projections.History](ctx, c, "history", p)
 }
 
 // Timeline returns an agreement's clauses as bars over valid time.
-func (c *Client) Timeline(ctx context.Context, agreement string, knownAt time.Time) (*projections.Timeline, error) {
+func (c *Client) Timeline(ctx context.Context, agreement string, knownAt time.Time, opts ...ledger.QueryOption) (*projections.Timeline, error) {
 	p := Params{"agreement": agreement}
 	timeParam(p, "known_at", knownAt)
+	damagedParam(p, opts)
 	return ask[projections.Timeline](ctx, c, "timeline", p)
 }
 
 // Diff returns what changed in an agreement between two valid times.
-func (c *Client) Diff(ctx context.Context, agreement string, from, to, knownAt time.Time) (*projections.Diff, error) {
+func (c *Client) Diff(ctx context.Context, agreement string, from, to, knownAt time.Time, opts ...ledger.QueryOption) (*projections.Diff, error) {
 	p := Params{"agreement": agreement, "from": events.FormatTime(from), "to": events.FormatTime(to)}
 	timeParam(p, "known_at", knownAt)
+	damagedParam(p, opts)
 	return ask[projections.Diff](ctx, c, "diff", p)
+}
+
+// Avails answers when, over [q.From, q.To), parties may offer what q.Scope
+// describes (one value per dimension; product and channel given).
+func (c *Client) Avails(ctx context.Context, q projections.AvailsQuery) (*projections.Avails, error) {
+	p := Params{"from": events.FormatTime(q.From), "to": events.FormatTime(q.To)}
+	if err := scopeParams(p, q.Scope); err != nil {
+		return nil, err
+	}
+	if q.Party != "" {
+		p["party"] = q.Party
+	}
+	timeParam(p, "known_at", q.KnownAt)
+	return ask[projections.Avails](ctx, c, "avails", p)
+}
+
+// Holdings answers what q.Holder holds exclusively over [q.From, q.To).
+func (c *Client) Holdings(ctx context.Context, q projections.HoldingsQuery) (*projections.Holdings, error) {
+	if q.Holder == "" {
+		// Without one the service answers avails.
+		return nil, &events.Error{Kind: events.Invalid, Message: "the service answers the holdings of a holder",
+			Fields: []events.FieldError{{Path: "holder", Message: "is required"}}}
+	}
+	p := Params{"holder": q.Holder, "from": events.FormatTime(q.From), "to": events.FormatTime(q.To)}
+	if err := scopeParams(p, q.Scope); err != nil {
+		return nil, err
+	}
+	timeParam(p, "known_at", q.KnownAt)
+	return ask[projections.Holdings](ctx, c, "avails", p)
+}
+
+// Calendar lists what falls due over [q.From, q.To), of q.Agreement or
+// ("") of every one; the options are a question about one agreement's.
+func (c *Client) Calendar(ctx context.Context, q projections.CalendarQuery, opts ...ledger.QueryOption) (*projections.Calendar, error) {
+	p := Params{"from": events.FormatTime(q.From), "to": events.FormatTime(q.To)}
+	if q.Agreement != "" {
+		p["agreement"] = q.Agreement
+	}
+	timeParam(p, "known_at", q.KnownAt)
+	damagedParam(p, opts)
+	return ask[projections.Calendar](ctx, c, "calendar", p)
 }
 
 // Agreements lists the agreements with their status at valid time at

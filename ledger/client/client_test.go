@@ -27,6 +27,14 @@ import (
 func remote(t *testing.T, opts client.Options) (*ledgertest.Ledger, *client.Client, *nats.Conn) {
 	t.Helper()
 	l := ledgertest.New(t, ledger.Config{Listen: "127.0.0.1:-1", SnapshotEvery: -1})
+	c, nc := serve(t, l, opts)
+	return l, c, nc
+}
+
+// serve starts the service on l and returns a client of it on a
+// connection of its own.
+func serve(t *testing.T, l *ledgertest.Ledger, opts client.Options) (*client.Client, *nats.Conn) {
+	t.Helper()
 	s, err := service.Start(l.Conn(), l.Ledger, service.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +45,7 @@ func remote(t *testing.T, opts client.Options) (*ledgertest.Ledger, *client.Clie
 		t.Fatal(err)
 	}
 	t.Cleanup(nc.Close)
-	return l, client.New(nc, opts), nc
+	return client.New(nc, opts), nc
 }
 
 func sameJSON(t *testing.T, what string, got, want any) {
@@ -137,6 +145,53 @@ func TestClientAnswersAsTheLedger(t *testing.T) {
 		}
 		sameJSON(t, "check at "+at, gr, wr)
 	}
+	from, to := day("2019-01-01"), day("2033-01-01")
+	for _, k := range []time.Time{{}, known} {
+		for _, sc := range []*events.Scope{
+			{Products: []string{"frontier"}, Channels: []string{"api"}},
+			{Products: []string{"frontier"}, Channels: []string{"api"}, Territories: []string{"eu"}},
+		} {
+			for _, party := range []string{"", "amazon"} {
+				q := projections.AvailsQuery{Scope: sc, Party: party, From: from, To: to, KnownAt: k}
+				want, err := l.Avails(q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := c.Avails(ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sameJSON(t, "avails of "+party, got, want)
+			}
+		}
+		for _, holder := range []string{"microsoft", "amazon", "nobody"} {
+			q := projections.HoldingsQuery{Holder: holder, From: from, To: to, KnownAt: k}
+			want, err := l.Holdings(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Holdings(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameJSON(t, "holdings of "+holder, got, want)
+		}
+		for _, a := range append([]string{""}, list[0].Agreement, list[len(list)-1].Agreement) {
+			q := projections.CalendarQuery{Agreement: a, From: from, To: to, KnownAt: k}
+			want, werr := l.Calendar(q)
+			got, err := c.Calendar(ctx, q)
+			if werr != nil || err != nil {
+				if events.KindOf(err) != events.KindOf(werr) {
+					t.Errorf("calendar of %q: %v; the ledger: %v", a, err, werr)
+				}
+				continue
+			}
+			sameJSON(t, "calendar of "+a, got, want)
+			if len(want.Entries) > 0 && got.Entries[0].UID() != want.Entries[0].UID() {
+				t.Errorf("calendar of %q: the first entry's uid %s, the ledger's %s", a, got.Entries[0].UID(), want.Entries[0].UID())
+			}
+		}
+	}
 	wv, _ := l.Verify(ctx, nil)
 	gv, err := c.Verify(ctx, wv.Heads)
 	if err != nil || !gv.OK || gv.Checked != len(wv.Heads) {
@@ -217,6 +272,62 @@ func TestClientErrorsHaveTheLedgersKinds(t *testing.T) {
 	if _, err := l.History("big"); events.KindOf(err) != events.NotFound {
 		t.Errorf("the append over the limit wrote something: %v", err)
 	}
+}
+
+// TestClientAllowsDamaged: a question about a damaged agreement fails as
+// on the ledger, with a damaged error, unless AllowDamaged is among its
+// options; then it is answered as the ledger answers it, marked damaged.
+func TestClientAllowsDamaged(t *testing.T) {
+	l := ledgertest.Damaged(t, ledger.Config{Listen: "127.0.0.1:-1", SnapshotEvery: -1})
+	c, _ := serve(t, l, client.Options{})
+	ctx := context.Background()
+	at, from := day("2027-01-01"), day("2026-01-15")
+	cal := projections.CalendarQuery{Agreement: "deal", From: day("2026-01-01"), To: day("2028-01-01")}
+	for _, q := range []struct {
+		name   string
+		ledger func(...ledger.QueryOption) (any, error)
+		client func(...ledger.QueryOption) (any, error)
+	}{
+		{"state",
+			func(o ...ledger.QueryOption) (any, error) { return l.State("deal", at, time.Time{}, o...) },
+			func(o ...ledger.QueryOption) (any, error) { return c.State(ctx, "deal", at, time.Time{}, o...) }},
+		{"history",
+			func(o ...ledger.QueryOption) (any, error) { return l.History("deal", o...) },
+			func(o ...ledger.QueryOption) (any, error) { return c.History(ctx, "deal", o...) }},
+		{"timeline",
+			func(o ...ledger.QueryOption) (any, error) { return l.Timeline("deal", time.Time{}, o...) },
+			func(o ...ledger.QueryOption) (any, error) { return c.Timeline(ctx, "deal", time.Time{}, o...) }},
+		{"diff",
+			func(o ...ledger.QueryOption) (any, error) { return l.Diff("deal", from, at, time.Time{}, o...) },
+			func(o ...ledger.QueryOption) (any, error) { return c.Diff(ctx, "deal", from, at, time.Time{}, o...) }},
+		{"calendar",
+			func(o ...ledger.QueryOption) (any, error) { return l.Calendar(cal, o...) },
+			func(o ...ledger.QueryOption) (any, error) { return c.Calendar(ctx, cal, o...) }},
+	} {
+		_, werr := q.ledger()
+		_, err := q.client()
+		if events.KindOf(werr) != events.Damaged || events.KindOf(err) != events.Damaged || err.Error() != werr.Error() {
+			t.Errorf("%s of the damaged agreement through the client: %v; the ledger: %v", q.name, err, werr)
+		}
+		want, werr := q.ledger(ledger.AllowDamaged())
+		got, err := q.client(ledger.AllowDamaged())
+		if werr != nil || err != nil {
+			t.Fatalf("%s allowed damaged: %v; the ledger: %v", q.name, err, werr)
+		}
+		sameJSON(t, q.name+" allowed damaged", got, want)
+		if b, _ := json.Marshal(got); !strings.Contains(string(b), `"damaged":{"agreement":"deal"`) && !strings.Contains(string(b), `"damaged":[{"agreement":"deal"`) {
+			t.Errorf("%s allowed damaged is not marked damaged: %s", q.name, b)
+		}
+	}
+	// Across agreements, the damaged one is taken with its intact prefix,
+	// and listed.
+	q := projections.AvailsQuery{Scope: &events.Scope{Products: []string{"lots"}, Channels: []string{"api"}}, From: day("2026-01-01"), To: day("2028-01-01")}
+	want, _ := l.Avails(q)
+	got, err := c.Avails(ctx, q)
+	if err != nil || len(got.Damaged) != 1 || got.Damaged[0] != want.Damaged[0] {
+		t.Fatalf("avails on the damaged store: %+v %v; the ledger: %+v", got, err, want)
+	}
+	sameJSON(t, "avails on the damaged store", got, want)
 }
 
 // TestClientAppendIsSafeToRepeat: an append gives its amendments ids

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oklog/ulid/v2"
 )
 
 // TestAppend walks one ledger through the statuses of an append, in order:
@@ -589,5 +591,28 @@ func TestHistoryFullRoundTrip(t *testing.T) {
 	}
 	if res := from.do(req{path: "/v1/agreements/acme-globex/history?full=perhaps"}); res.Status != 400 {
 		t.Errorf("full=perhaps: %d", res.Status)
+	}
+}
+
+// TestKnownAtAnAmendment: known_at may name an amendment, for when it was
+// recorded, as the command's --known-at and the NATS service take it; an
+// id the ledger does not know is a 404.
+func TestKnownAtAnAmendment(t *testing.T) {
+	s := newServer(t, true)
+	h, err := s.L.History("microsoft-openai")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := h.Amendments[0]
+	byTime := s.do(req{path: "/v1/agreements/microsoft-openai/state?at=2031-06-01&known_at=" + first.Recorded.UTC().Format(time.RFC3339Nano)})
+	byID := s.do(req{path: "/v1/agreements/microsoft-openai/state?at=2031-06-01&known_at=" + first.ID.String()})
+	if byID.Status != 200 || string(byID.Body) != string(byTime.Body) {
+		t.Errorf("known_at=%s: %d\n%s\nwant the answer as known at %s:\n%s", first.ID, byID.Status, byID.Body, first.Recorded, byTime.Body)
+	}
+	if v := byID.JSON(t)["version"]; v != float64(1) {
+		t.Errorf("as known when version 1 was recorded, the version is %v", v)
+	}
+	if res := s.do(req{path: "/v1/conflicts?at=2026-03-15&known_at=" + ulid.Make().String()}); res.Status != 404 {
+		t.Errorf("an unknown amendment id: %d %s", res.Status, res.Body)
 	}
 }

@@ -64,16 +64,16 @@ const (
 // failure it returns the error and writes nothing.
 func (h *Handler) doAppend(w http.ResponseWriter, r *http.Request, agreement string) (string, error) {
 	p := newParams(r, "dry_run")
-	dry := p.bool("dry_run")
-	if p.err != nil {
-		return "", p.err
+	dry := p.Bool("dry_run")
+	if p.Err != nil {
+		return "", p.Err
 	}
 	var opts ledger.AppendOptions
 	opts.DryRun = dry
 	if im := strings.TrimSpace(r.Header.Get("If-Match")); im != "" && im != "*" {
 		v, ok := etagVersion(im)
 		if !ok {
-			return "", paramError("If-Match", "%s is not a version in quotes, such as \"3\" (the ETag of the agreement's state; \"0\" for a new agreement)", im)
+			return "", wire.ParamError("If-Match", "%s is not a version in quotes, such as \"3\" (the ETag of the agreement's state; \"0\" for a new agreement)", im)
 		}
 		opts.ExpectVersion = &v
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/ledger/wire"
 	"github.com/agreement-ledger/ledger/projections"
 )
 
@@ -29,17 +30,17 @@ var heartbeat = 15 * time.Second
 // recorded. ?agreement= keeps one agreement's.
 func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	p := newParams(r, "after", "agreement")
-	after, given := p.uint("after")
-	only := p.slug("agreement", false)
-	if id := strings.TrimSpace(r.Header.Get("Last-Event-ID")); id != "" && p.err == nil {
+	after, given := p.Uint("after")
+	only := p.Slug("agreement", false)
+	if id := strings.TrimSpace(r.Header.Get("Last-Event-ID")); id != "" && p.Err == nil {
 		n, err := strconv.ParseUint(id, 10, 64)
 		if err != nil {
-			p.err = paramError("Last-Event-ID", "%q is not a stream sequence (the id of an event this stream sent)", id)
+			p.Err = wire.ParamError("Last-Event-ID", "%q is not a stream sequence (the id of an event this stream sent)", id)
 		}
 		after, given = n, true
 	}
-	if p.err != nil {
-		h.fail(w, r, p.err)
+	if p.Err != nil {
+		h.fail(w, r, p.Err)
 		return
 	}
 	if !given {

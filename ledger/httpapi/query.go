@@ -32,9 +32,9 @@ type AgreementSummary = wire.AgreementSummary
 
 func (h *Handler) agreements(w http.ResponseWriter, r *http.Request) {
 	p := newParams(r, "at")
-	at := p.time("at", h.defaultAt())
-	if p.err != nil {
-		h.fail(w, r, p.err)
+	at := p.Time("at", h.defaultAt())
+	if p.Err != nil {
+		h.fail(w, r, p.Err)
 		return
 	}
 	list, err := h.l.Agreements(at)
@@ -47,11 +47,11 @@ func (h *Handler) agreements(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) state(w http.ResponseWriter, r *http.Request) {
 	p := newParams(r, "at", "known_at", "allow_damaged")
-	at := p.time("at", h.defaultAt())
-	known := p.time("known_at", time.Time{})
-	opts := p.damaged()
-	if p.err != nil {
-		h.fail(w, r, p.err)
+	at := p.Time("at", h.defaultAt())
+	known := h.knownAt(r, p)
+	opts := p.Damaged()
+	if p.Err != nil {
+		h.fail(w, r, p.Err)
 		return
 	}
 	s, err := h.l.State(r.PathValue("agreement"), at, known, opts...)
@@ -71,10 +71,10 @@ func (h *Handler) state(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
 	p := newParams(r, "allow_damaged", "full")
-	opts := p.damaged()
-	full := p.bool("full")
-	if p.err != nil {
-		h.fail(w, r, p.err)
+	opts := p.Damaged()
+	full := p.Bool("full")
+	if p.Err != nil {
+		h.fail(w, r, p.Err)
 		return
 	}
 	hist, err := h.l.History(r.PathValue("agreement"), opts...)
@@ -98,10 +98,10 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) timeline(w http.ResponseWriter, r *http.Request) {
 	p := newParams(r, "known_at", "allow_damaged")
-	known := p.time("known_at", time.Time{})
-	opts := p.damaged()
-	if p.err != nil {
-		h.fail(w, r, p.err)
+	known := h.knownAt(r, p)
+	opts := p.Damaged()
+	if p.Err != nil {
+		h.fail(w, r, p.Err)
 		return
 	}
 	tl, err := h.l.Timeline(r.PathValue("agreement"), known, opts...)
@@ -114,12 +114,12 @@ func (h *Handler) timeline(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) diff(w http.ResponseWriter, r *http.Request) {
 	p := newParams(r, "from", "to", "known_at", "allow_damaged")
-	from := p.required("from")
-	to := p.required("to")
-	known := p.time("known_at", time.Time{})
-	opts := p.damaged()
-	if p.err != nil {
-		h.fail(w, r, p.err)
+	from := p.Required("from")
+	to := p.Required("to")
+	known := h.knownAt(r, p)
+	opts := p.Damaged()
+	if p.Err != nil {
+		h.fail(w, r, p.Err)
 		return
 	}
 	d, err := h.l.Diff(r.PathValue("agreement"), from, to, known, opts...)
@@ -132,10 +132,10 @@ func (h *Handler) diff(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) conflicts(w http.ResponseWriter, r *http.Request) {
 	p := newParams(r, "at", "known_at")
-	at := p.time("at", h.defaultAt())
-	known := p.time("known_at", time.Time{})
-	if p.err != nil {
-		h.fail(w, r, p.err)
+	at := p.Time("at", h.defaultAt())
+	known := h.knownAt(r, p)
+	if p.Err != nil {
+		h.fail(w, r, p.Err)
 		return
 	}
 	rep, err := h.l.Conflicts(at, known)
@@ -148,21 +148,21 @@ func (h *Handler) conflicts(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) check(w http.ResponseWriter, r *http.Request) {
 	p := newParams(r, "party", "product", "channel", "platform", "territory", "at", "known_at")
-	q := projections.RightsQuery{Party: p.slug("party", true), Scope: &events.Scope{}}
+	q := projections.RightsQuery{Party: p.Slug("party", true), Scope: &events.Scope{}}
 	// A check without a product and a channel asks nothing: any party may
 	// offer "everything" as far as no exclusivity covers all of it.
 	one := func(name string, required bool) []string {
-		if s := p.slug(name, required); s != "" {
+		if s := p.Slug(name, required); s != "" {
 			return []string{s}
 		}
 		return nil
 	}
 	q.Scope.Products, q.Scope.Channels = one("product", true), one("channel", true)
 	q.Scope.Platforms, q.Scope.Territories = one("platform", false), one("territory", false)
-	q.At = p.time("at", h.defaultAt())
-	q.KnownAt = p.time("known_at", time.Time{})
-	if p.err != nil {
-		h.fail(w, r, p.err)
+	q.At = p.Time("at", h.defaultAt())
+	q.KnownAt = h.knownAt(r, p)
+	if p.Err != nil {
+		h.fail(w, r, p.Err)
 		return
 	}
 	res, err := h.l.Check(q)
@@ -174,8 +174,8 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) verify(w http.ResponseWriter, r *http.Request) {
-	if p := newParams(r); p.err != nil {
-		h.fail(w, r, p.err)
+	if p := newParams(r); p.Err != nil {
+		h.fail(w, r, p.Err)
 		return
 	}
 	rep, err := h.l.Verify(r.Context(), nil)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/ledger/render"
+	"github.com/agreement-ledger/ledger/ledger/wire"
 	"github.com/agreement-ledger/ledger/projections"
 )
 
@@ -109,10 +110,10 @@ func (h *Handler) uiAgreements(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	defer func() { h.m.queryDuration.WithLabelValues("ui_agreements").Observe(time.Since(start).Seconds()) }()
 	p := newParams(r, "at", "known_at")
-	at := p.time("at", h.defaultAt())
-	known := p.time("known_at", time.Time{})
-	if p.err != nil {
-		h.fail(w, r, p.err)
+	at := p.Time("at", h.defaultAt())
+	known := h.knownAt(r, p)
+	if p.Err != nil {
+		h.fail(w, r, p.Err)
 		return
 	}
 	list, err := h.l.Agreements(at)
@@ -169,17 +170,17 @@ type viewParams struct {
 
 func (h *Handler) viewParams(r *http.Request) (viewParams, error) {
 	p := newParams(r, "at", "known_at", "width", "from", "to")
-	v := viewParams{at: p.time("at", h.defaultAt()), known: p.time("known_at", time.Time{}), from: p.time("from", time.Time{}), to: p.time("to", time.Time{}), width: 900}
-	if n, ok := p.uint("width"); ok {
+	v := viewParams{at: p.Time("at", h.defaultAt()), known: h.knownAt(r, p), from: p.Time("from", time.Time{}), to: p.Time("to", time.Time{}), width: 900}
+	if n, ok := p.Uint("width"); ok {
 		if n < render.MinChartWidth || n > render.MaxChartWidth {
-			p.err = paramError("width", "must be between %d and %d pixels", render.MinChartWidth, render.MaxChartWidth)
+			p.Err = wire.ParamError("width", "must be between %d and %d pixels", render.MinChartWidth, render.MaxChartWidth)
 		}
 		v.width = int(n)
 	}
-	if p.err == nil && !v.from.IsZero() && !v.to.IsZero() && !v.to.After(v.from) {
-		p.err = paramError("to", "must be after from")
+	if p.Err == nil && !v.from.IsZero() && !v.to.IsZero() && !v.to.After(v.from) {
+		p.Err = wire.ParamError("to", "must be after from")
 	}
-	return v, p.err
+	return v, p.Err
 }
 
 // uiTimelineSVG is GET /ui/timeline/{agreement}.svg: the drawing alone.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/agreement-ledger/ledger/ledger/render"
+	"github.com/agreement-ledger/ledger/ledger/wire"
 	"github.com/agreement-ledger/ledger/projections"
 )
 
@@ -20,21 +21,21 @@ func (h *Handler) uiAvails(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	defer func() { h.m.queryDuration.WithLabelValues("ui_avails").Observe(time.Since(start).Seconds()) }()
 	p := newParams(r, "product", "channel", "platform", "territory", "from", "to", "at", "known_at", "width")
-	scope := p.scope()
-	p.slug("product", true)
-	p.slug("channel", true)
-	from, to := p.window()
-	at := p.time("at", h.defaultAt())
-	known := p.time("known_at", time.Time{})
+	scope := p.Scope()
+	p.Slug("product", true)
+	p.Slug("channel", true)
+	from, to := p.Window()
+	at := p.Time("at", h.defaultAt())
+	known := h.knownAt(r, p)
 	width := 900
-	if n, ok := p.uint("width"); ok {
+	if n, ok := p.Uint("width"); ok {
 		if n < render.MinChartWidth || n > render.MaxChartWidth {
-			p.err = paramError("width", "must be between %d and %d pixels", render.MinChartWidth, render.MaxChartWidth)
+			p.Err = wire.ParamError("width", "must be between %d and %d pixels", render.MinChartWidth, render.MaxChartWidth)
 		}
 		width = int(n)
 	}
-	if p.err != nil {
-		h.fail(w, r, p.err)
+	if p.Err != nil {
+		h.fail(w, r, p.Err)
 		return
 	}
 	av, err := h.l.Avails(projections.AvailsQuery{Scope: scope, From: from, To: to, KnownAt: known})

@@ -32,19 +32,7 @@ func (s *Service) catchUp(ctx context.Context, agreement string) error {
 // recorded — maybe just now, by another process: the ledger catches up
 // before it says there is no such amendment.
 func (s *Service) knownAt(ctx context.Context, p *params) time.Time {
-	return p.known(func(id ulid.ULID) (time.Time, error) {
-		r, err := s.l.Amendment(id)
-		if events.KindOf(err) == events.NotFound {
-			if err := s.l.Sync(ctx); err != nil {
-				return time.Time{}, err
-			}
-			r, err = s.l.Amendment(id)
-		}
-		if err != nil {
-			return time.Time{}, err
-		}
-		return r.Recorded, nil
-	})
+	return p.Known(func(id ulid.ULID) (time.Time, error) { return s.l.Recorded(ctx, id) })
 }
 
 func (s *Service) append(ctx context.Context, req micro.Request, _ *params) (any, error) {
@@ -53,14 +41,14 @@ func (s *Service) append(ctx context.Context, req micro.Request, _ *params) (any
 	if v := strings.TrimSpace(h.Get(wire.ExpectVersionHeader)); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
-			return nil, paramError(wire.ExpectVersionHeader, "%q is not a version (a non-negative integer; 0 for a new agreement)", v)
+			return nil, wire.ParamError(wire.ExpectVersionHeader, "%q is not a version (a non-negative integer; 0 for a new agreement)", v)
 		}
 		opts.ExpectVersion = &n
 	}
 	if v := strings.TrimSpace(h.Get(wire.DryRunHeader)); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return nil, paramError(wire.DryRunHeader, "%q is not true or false", v)
+			return nil, wire.ParamError(wire.DryRunHeader, "%q is not true or false", v)
 		}
 		opts.DryRun = b
 	}
@@ -76,9 +64,9 @@ func (s *Service) append(ctx context.Context, req micro.Request, _ *params) (any
 }
 
 func (s *Service) agreements(ctx context.Context, _ micro.Request, p *params) (any, error) {
-	at := p.time("at", s.defaultAt())
-	if p.err != nil {
-		return nil, p.err
+	at := p.Time("at", s.defaultAt())
+	if p.Err != nil {
+		return nil, p.Err
 	}
 	if err := s.catchUp(ctx, ""); err != nil {
 		return nil, err
@@ -91,60 +79,64 @@ func (s *Service) agreements(ctx context.Context, _ micro.Request, p *params) (a
 }
 
 func (s *Service) state(ctx context.Context, _ micro.Request, p *params) (any, error) {
-	a := p.slug("agreement", true)
-	at := p.time("at", s.defaultAt())
+	a := p.Slug("agreement", true)
+	at := p.Time("at", s.defaultAt())
 	known := s.knownAt(ctx, p)
-	if p.err != nil {
-		return nil, p.err
+	opts := p.Damaged()
+	if p.Err != nil {
+		return nil, p.Err
 	}
 	if err := s.catchUp(ctx, a); err != nil {
 		return nil, err
 	}
-	return s.l.State(a, at, known)
+	return s.l.State(a, at, known, opts...)
 }
 
 func (s *Service) history(ctx context.Context, _ micro.Request, p *params) (any, error) {
-	a := p.slug("agreement", true)
-	if p.err != nil {
-		return nil, p.err
+	a := p.Slug("agreement", true)
+	opts := p.Damaged()
+	if p.Err != nil {
+		return nil, p.Err
 	}
 	if err := s.catchUp(ctx, a); err != nil {
 		return nil, err
 	}
-	return s.l.History(a)
+	return s.l.History(a, opts...)
 }
 
 func (s *Service) timeline(ctx context.Context, _ micro.Request, p *params) (any, error) {
-	a := p.slug("agreement", true)
+	a := p.Slug("agreement", true)
 	known := s.knownAt(ctx, p)
-	if p.err != nil {
-		return nil, p.err
+	opts := p.Damaged()
+	if p.Err != nil {
+		return nil, p.Err
 	}
 	if err := s.catchUp(ctx, a); err != nil {
 		return nil, err
 	}
-	return s.l.Timeline(a, known)
+	return s.l.Timeline(a, known, opts...)
 }
 
 func (s *Service) diff(ctx context.Context, _ micro.Request, p *params) (any, error) {
-	a := p.slug("agreement", true)
-	from := p.required("from")
-	to := p.required("to")
+	a := p.Slug("agreement", true)
+	from := p.Required("from")
+	to := p.Required("to")
 	known := s.knownAt(ctx, p)
-	if p.err != nil {
-		return nil, p.err
+	opts := p.Damaged()
+	if p.Err != nil {
+		return nil, p.Err
 	}
 	if err := s.catchUp(ctx, a); err != nil {
 		return nil, err
 	}
-	return s.l.Diff(a, from, to, known)
+	return s.l.Diff(a, from, to, known, opts...)
 }
 
 func (s *Service) conflicts(ctx context.Context, _ micro.Request, p *params) (any, error) {
-	at := p.time("at", s.defaultAt())
+	at := p.Time("at", s.defaultAt())
 	known := s.knownAt(ctx, p)
-	if p.err != nil {
-		return nil, p.err
+	if p.Err != nil {
+		return nil, p.Err
 	}
 	if err := s.catchUp(ctx, ""); err != nil {
 		return nil, err
@@ -155,26 +147,50 @@ func (s *Service) conflicts(ctx context.Context, _ micro.Request, p *params) (an
 // check asks as the HTTP API does: one value per dimension given, a
 // dimension not given meaning any.
 func (s *Service) check(ctx context.Context, _ micro.Request, p *params) (any, error) {
-	q := projections.RightsQuery{Party: p.slug("party", true), Scope: &events.Scope{}}
-	one := func(name string) []string {
-		if v := p.slug(name, false); v != "" {
-			return []string{v}
-		}
-		return nil
-	}
-	q.Scope.Products, q.Scope.Channels, q.Scope.Platforms, q.Scope.Territories = one("product"), one("channel"), one("platform"), one("territory")
-	if q.Scope.IsAll() {
-		q.Scope = nil
-	}
-	q.At = p.time("at", s.defaultAt())
+	q := projections.RightsQuery{Party: p.Slug("party", true)}
+	q.Scope = p.Scope()
+	q.At = p.Time("at", s.defaultAt())
 	q.KnownAt = s.knownAt(ctx, p)
-	if p.err != nil {
-		return nil, p.err
+	if p.Err != nil {
+		return nil, p.Err
 	}
 	if err := s.catchUp(ctx, ""); err != nil {
 		return nil, err
 	}
 	return s.l.Check(q)
+}
+
+// avails asks as the HTTP API does: when, over the window, parties may
+// offer what the scope describes (product and channel required); or, with
+// holder, what that party holds exclusively (the holdings document).
+func (s *Service) avails(ctx context.Context, _ micro.Request, p *params) (any, error) {
+	aq, hq := p.AvailsQuery(func() time.Time { return s.knownAt(ctx, p) })
+	if p.Err != nil {
+		return nil, p.Err
+	}
+	if err := s.catchUp(ctx, ""); err != nil {
+		return nil, err
+	}
+	if hq != nil {
+		return s.l.Holdings(*hq)
+	}
+	return s.l.Avails(*aq)
+}
+
+// calendar answers the calendar's JSON document (a calendar file is
+// rendered from it by the asker): of one agreement, or of every one.
+func (s *Service) calendar(ctx context.Context, _ micro.Request, p *params) (any, error) {
+	q := projections.CalendarQuery{Agreement: p.Slug("agreement", false)}
+	q.From, q.To = p.Window()
+	q.KnownAt = s.knownAt(ctx, p)
+	opts := p.Damaged()
+	if p.Err != nil {
+		return nil, p.Err
+	}
+	if err := s.catchUp(ctx, q.Agreement); err != nil {
+		return nil, err
+	}
+	return s.l.Calendar(q, opts...)
 }
 
 // verify reads the stream again, as the HTTP API's; heads, if given, are
@@ -183,18 +199,18 @@ func (s *Service) verify(ctx context.Context, _ micro.Request, p *params) (any, 
 	var heads []ledger.Head
 	p.decode("heads", &heads)
 	for i, h := range heads {
-		if p.err != nil {
+		if p.Err != nil {
 			break
 		}
 		switch {
 		case !events.ValidSlug(h.Agreement):
-			p.err = paramError(fmt.Sprintf("heads[%d].agreement", i), "%q is not an agreement name", h.Agreement)
+			p.Err = wire.ParamError(fmt.Sprintf("heads[%d].agreement", i), "%q is not an agreement name", h.Agreement)
 		case h.Version == 0:
-			p.err = paramError(fmt.Sprintf("heads[%d].version", i), "a head has a version of 1 or more")
+			p.Err = wire.ParamError(fmt.Sprintf("heads[%d].version", i), "a head has a version of 1 or more")
 		}
 	}
-	if p.err != nil {
-		return nil, p.err
+	if p.Err != nil {
+		return nil, p.Err
 	}
 	return s.l.Verify(ctx, heads)
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/events/seed"
 	"github.com/agreement-ledger/ledger/ledger"
 	"github.com/agreement-ledger/ledger/ledger/httpapi"
@@ -46,6 +47,12 @@ func newFixture(t *testing.T, seeded bool) *fixture {
 	if seeded {
 		l.Given(seed.Amendments())
 	}
+	return serve(t, l)
+}
+
+// serve starts the service and the HTTP API on l.
+func serve(t *testing.T, l *ledgertest.Ledger) *fixture {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	s, err := service.Start(l.Conn(), l.Ledger, service.Options{Version: "v1.2.3", Registry: reg})
 	if err != nil {
@@ -148,6 +155,13 @@ func TestAnswersAreTheHTTPAPIs(t *testing.T) {
 		{"check", `{"party":"amazon","product":"frontier","channel":"api","at":"2026-03-15"}`, "/v1/check?party=amazon&product=frontier&channel=api&at=2026-03-15", 200},
 		{"check", `{"party":"amazon","product":"frontier","channel":"api","at":"2027-01-01"}`, "/v1/check?party=amazon&product=frontier&channel=api&at=2027-01-01", 200},
 		{"agreements", `{"at":"2027-01-01"}`, "/v1/agreements?at=2027-01-01", 200},
+		{"avails", `{"product":"frontier","channel":"api","from":"2026-01-01","to":"2033-01-01"}`, "/v1/avails?product=frontier&channel=api&from=2026-01-01&to=2033-01-01", 200},
+		{"avails", `{"product":"frontier","channel":"api","party":"amazon","from":"2026-01-01","to":"2033-01-01","known_at":"` + k + `"}`, "/v1/avails?product=frontier&channel=api&party=amazon&from=2026-01-01&to=2033-01-01&known_at=" + k, 200},
+		{"avails", `{"holder":"microsoft","from":"2019-01-01","to":"2033-01-01"}`, "/v1/avails?holder=microsoft&from=2019-01-01&to=2033-01-01", 200},
+		{"avails", `{"holder":"amazon","product":"frontier","from":"2026-01-01","to":"2033-01-01"}`, "/v1/avails?holder=amazon&product=frontier&from=2026-01-01&to=2033-01-01", 200},
+		{"calendar", `{"from":"2026-01-01","to":"2033-01-01"}`, "/v1/calendar?from=2026-01-01&to=2033-01-01", 200},
+		{"calendar", `{"agreement":"microsoft-openai","from":"2019-01-01","to":"2033-01-01","known_at":"` + k + `"}`, "/v1/calendar?agreement=microsoft-openai&from=2019-01-01&to=2033-01-01&known_at=" + k, 200},
+		{"state", `{"agreement":"microsoft-openai","at":"2026-03-15","allow_damaged":"true"}`, "/v1/agreements/microsoft-openai/state?at=2026-03-15&allow_damaged=true", 200},
 		{"verify", ``, "/v1/verify", 200},
 		{"verify", `{}`, "/v1/verify", 200},
 		// Errors.
@@ -157,6 +171,12 @@ func TestAnswersAreTheHTTPAPIs(t *testing.T) {
 		{"diff", `{"agreement":"microsoft-openai","to":"2027-01-01"}`, "/v1/agreements/microsoft-openai/diff?to=2027-01-01", 400},
 		{"check", `{"party":"Amazon","at":"2027-01-01"}`, "/v1/check?party=Amazon&at=2027-01-01", 400},
 		{"check", `{"product":"frontier"}`, "/v1/check?product=frontier", 400},
+		{"avails", `{"product":"frontier","from":"2026-01-01","to":"2027-01-01"}`, "/v1/avails?product=frontier&from=2026-01-01&to=2027-01-01", 400},
+		{"avails", `{"holder":"amazon","party":"amazon","from":"2026-01-01","to":"2027-01-01"}`, "/v1/avails?holder=amazon&party=amazon&from=2026-01-01&to=2027-01-01", 400},
+		{"avails", `{"product":"frontier","channel":"api","from":"2027-01-01","to":"2026-01-01"}`, "/v1/avails?product=frontier&channel=api&from=2027-01-01&to=2026-01-01", 400},
+		{"calendar", `{"from":"2026-01-01"}`, "/v1/calendar?from=2026-01-01", 400},
+		{"calendar", `{"agreement":"nobody","from":"2026-01-01","to":"2027-01-01"}`, "/v1/calendar?agreement=nobody&from=2026-01-01&to=2027-01-01", 404},
+		{"history", `{"agreement":"microsoft-openai","allow_damaged":"perhaps"}`, "/v1/agreements/microsoft-openai/history?allow_damaged=perhaps", 400},
 	} {
 		got := f.ask(c.endpoint, c.params)
 		code, want := f.get(c.path)
@@ -176,6 +196,63 @@ func TestAnswersAreTheHTTPAPIs(t *testing.T) {
 	}
 }
 
+// TestDamagedAsTheHTTPAPI: on a store that lost a message of one
+// agreement, a question about it fails as the HTTP API fails it (503, of
+// kind damaged) unless allow_damaged is given, and is then answered from
+// the intact prefix, marked, as over HTTP; questions across agreements
+// list the damage.
+func TestDamagedAsTheHTTPAPI(t *testing.T) {
+	l := ledgertest.Damaged(t, ledger.Config{Listen: "127.0.0.1:-1", SnapshotEvery: -1})
+	f := serve(t, l)
+	damaged := 0
+	for _, c := range []struct{ endpoint, params, path string }{
+		{"state", `{"agreement":"deal","at":"2027-01-01"}`, "/v1/agreements/deal/state?at=2027-01-01"},
+		{"history", `{"agreement":"deal"}`, "/v1/agreements/deal/history"},
+		{"timeline", `{"agreement":"deal"}`, "/v1/agreements/deal/timeline"},
+		{"diff", `{"agreement":"deal","from":"2026-01-15","to":"2027-01-01"}`, "/v1/agreements/deal/diff?from=2026-01-15&to=2027-01-01"},
+		{"calendar", `{"agreement":"deal","from":"2026-01-01","to":"2028-01-01"}`, "/v1/calendar?agreement=deal&from=2026-01-01&to=2028-01-01"},
+		{"calendar", `{"from":"2026-01-01","to":"2028-01-01"}`, "/v1/calendar?from=2026-01-01&to=2028-01-01"},
+		{"conflicts", `{"at":"2027-01-01"}`, "/v1/conflicts?at=2027-01-01"},
+		{"avails", `{"product":"lots","channel":"api","from":"2026-01-01","to":"2028-01-01"}`, "/v1/avails?product=lots&channel=api&from=2026-01-01&to=2028-01-01"},
+	} {
+		for _, allow := range []bool{false, true} {
+			one := strings.Contains(c.params, `"deal"`) // a question about the damaged agreement
+			params, path := c.params, c.path
+			if allow {
+				if !one {
+					continue
+				}
+				params = strings.TrimSuffix(params, "}") + `,"allow_damaged":true}`
+				sep := "?"
+				if strings.Contains(path, "?") {
+					sep = "&"
+				}
+				path += sep + "allow_damaged=true"
+			}
+			got := f.ask(c.endpoint, params)
+			code, want := f.get(path)
+			if got.code != code || !bytes.Equal(got.body, want) {
+				t.Errorf("%s %s:\n%d %s\nthe HTTP API's GET %s:\n%d %s", c.endpoint, params, got.code, got.body, path, code, want)
+				continue
+			}
+			var doc ledger.ErrorDocument
+			switch {
+			case one && !allow:
+				if json.Unmarshal(got.body, &doc); got.code != 503 || doc.Error.Kind != events.Damaged {
+					t.Errorf("%s %s: %d %s, want 503 of kind damaged", c.endpoint, params, got.code, got.body)
+				}
+			case !strings.Contains(string(got.body), `"damaged":`) || got.code != 200:
+				t.Errorf("%s %s: %d %s, want an answer marked damaged", c.endpoint, params, got.code, got.body)
+			default:
+				damaged++
+			}
+		}
+	}
+	if damaged != 8 {
+		t.Errorf("%d answers marked damaged, want 8", damaged)
+	}
+}
+
 // TestBadRequestsNameTheParameter: what the HTTP API cannot be asked (a
 // missing agreement, parameters that are not an object or not strings) is
 // refused with 400 naming what is wrong.
@@ -187,9 +264,12 @@ func TestBadRequestsNameTheParameter(t *testing.T) {
 		{"state", `{"at":"2026-03-15"}`, "agreement", "is required"},
 		{"state", `{"agreement":"a b"}`, "agreement", "not a slug"},
 		{"state", `{"agreement":"microsoft-openai","at":20260315}`, "at", "must be a string"},
+		{"state", `{"agreement":"microsoft-openai","allow_damaged":1}`, "allow_damaged", "or true or false, not 1"},
+		{"avails", `{"product":"frontier","channel":"api","to":"2027-01-01"}`, "from", "is required"},
+		{"calendar", `{"from":"2026-01-01","to":"2027-01-01","holder":"amazon"}`, "holder", "not a parameter of this endpoint (it takes: agreement, from, to, known_at, allow_damaged)"},
 		{"state", `["microsoft-openai"]`, "", "a JSON object of parameters"},
 		{"state", `not json`, "", "a JSON object of parameters"},
-		{"history", `{"agreement":"microsoft-openai","at":"2026-01-01"}`, "at", "not a parameter of this endpoint (it takes: agreement)"},
+		{"history", `{"agreement":"microsoft-openai","at":"2026-01-01"}`, "at", "not a parameter of this endpoint (it takes: agreement, allow_damaged)"},
 		{"verify", `{"at":"2027-01-01"}`, "at", "not a parameter of this endpoint (it takes: heads)"},
 		{"state", `{"agreement":"microsoft-openai","known_at":"01ARZ3NDEKTSV4RRFFQ69G5FAV"}`, "", "no amendment 01ARZ3NDEKTSV4RRFFQ69G5FAV"},
 		{"verify", `{"heads":[{"agreement":"x","version":0,"seq":1,"hash":"` + strings.Repeat("0", 64) + `"}]}`, "heads[0].version", "version of 1 or more"},
@@ -321,7 +401,7 @@ func TestDiscoveryAndCounts(t *testing.T) {
 	if !slices.Equal(names, service.Endpoints()) || info.Metadata["stream"] != "LEDGER" {
 		t.Errorf("info: %+v", info)
 	}
-	for _, want := range []string{"append", "state", "conflicts", "check", "history", "diff", "timeline", "agreements", "verify"} {
+	for _, want := range []string{"append", "state", "conflicts", "check", "avails", "calendar", "history", "diff", "timeline", "agreements", "verify"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("no endpoint %s in %v", want, names)
 		}

@@ -44,6 +44,10 @@ func TestErrorsCrossTheWire(t *testing.T) {
 		if status != c.status {
 			t.Errorf("Status(%v) = %d, want %d", c.err, status, c.status)
 		}
+		// The document names the base kind; the status tells the rest.
+		if got := ledger.Document(c.err, false).Error.Kind; got != c.kind.Base() {
+			t.Errorf("the document of %v names %q, want %q", c.err, got, c.kind.Base())
+		}
 		// Through JSON, as a client gets it.
 		b, _ := json.Marshal(ledger.Document(c.err, true))
 		var doc ledger.ErrorDocument
