@@ -279,24 +279,37 @@ func readULID(raw json.RawMessage, path string, p *Problems) (ulid.ULID, bool) {
 
 // readAmendment reads one amendment object. Stored events carry two more
 // fields, the schema version and the previous hash; stored says to accept them.
-func readAmendment(raw json.RawMessage, path string, p *Problems, stored *storedFields) (*Amendment, bool) {
+// agreement, if not empty, is the agreement of an amendment that names none.
+func readAmendment(raw json.RawMessage, path string, p *Problems, stored *storedFields, agreement string) (*Amendment, bool) {
 	// Most amendments are valid: read them without building the path of
 	// every field, and read again with paths only to report problems.
 	var quick Problems
-	if a, ok := readAmendmentAt(raw, unnamed, &quick, stored); ok && quick.Len() == 0 {
+	if a, ok := readAmendmentAt(raw, unnamed, &quick, stored, agreement); ok && quick.Len() == 0 {
 		return a, true
 	}
-	return readAmendmentAt(raw, path, p, stored)
+	return readAmendmentAt(raw, path, p, stored, agreement)
 }
 
-func readAmendmentAt(raw json.RawMessage, path string, p *Problems, stored *storedFields) (*Amendment, bool) {
+func readAmendmentAt(raw json.RawMessage, path string, p *Problems, stored *storedFields, agreement string) (*Amendment, bool) {
 	r := amendmentReader{a: &Amendment{}, stored: stored}
 	n := p.Len()
 	required := []string{"agreement", "changes", "effective"}
+	if agreement != "" {
+		required = required[1:]
+	}
 	if stored != nil {
 		required = append(required, "id", "v")
 	}
-	object(raw, path, "an amendment", &r, required, p)
+	present := object(raw, path, "an amendment", &r, required, p)
+	if agreement != "" && !present.has("agreement") {
+		// Left out, it is the agreement the input was sent to; null is not
+		// leaving it out (the schema has no null agreement).
+		if _, given := rawMembers(raw)["agreement"]; given {
+			p.Add(join(path, "agreement"), "must be a slug, not null (leave it out for %q)", agreement)
+		} else {
+			r.a.Agreement = agreement
+		}
+	}
 	// The changes that were read are checked together even when other parts
 	// of the input are wrong, so that every problem is reported at once.
 	checkAmendment(r.a, r.positions, path, p)
@@ -447,7 +460,15 @@ func checkAmendment(a *Amendment, positions []int, path string, p *Problems) {
 // objects, or JSON Lines. It is strict: unknown fields, wrong types and
 // malformed values are errors, and every problem of the input is reported
 // with its path (prefixed "[i]" when the input holds several amendments).
-func Decode(data []byte) ([]*Amendment, error) {
+func Decode(data []byte) ([]*Amendment, error) { return decode(data, "") }
+
+// DecodeFor is Decode for input sent to one agreement (as to
+// POST /v1/agreements/{agreement}/amendments): an amendment that names no
+// agreement is of that one. One that names another is still read as it is
+// written; the caller refuses it.
+func DecodeFor(data []byte, agreement string) ([]*Amendment, error) { return decode(data, agreement) }
+
+func decode(data []byte, agreement string) ([]*Amendment, error) {
 	if !utf8.Valid(data) {
 		at := invalidUTF8At(data)
 		line, col := lineCol(data, at)
@@ -497,7 +518,7 @@ func Decode(data []byte) ([]*Amendment, error) {
 			p.Add(path, "amendment is too large (%d bytes; at most %d)", len(raw), MaxAmendment)
 			continue
 		}
-		if a, ok := readAmendment(raw, path, &p, nil); ok {
+		if a, ok := readAmendment(raw, path, &p, nil, agreement); ok {
 			out = append(out, a)
 		}
 	}

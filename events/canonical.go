@@ -127,7 +127,7 @@ func decodeStoredStrictly(data []byte) (*Amendment, Hash, error) {
 	if !json.Valid(data) {
 		return nil, Hash{}, &Error{Kind: Invalid, Message: "stored event is not valid JSON"}
 	}
-	a, ok := readAmendment(data, "", &p, &sf)
+	a, ok := readAmendment(data, "", &p, &sf, "")
 	if err := p.Err("invalid stored event"); err != nil {
 		return nil, Hash{}, err
 	}
@@ -152,7 +152,7 @@ func checkShare(as, out []*Amendment, probs []Problems, w, workers int) {
 		if len(as) > 1 {
 			path = index("", i)
 		}
-		out[i], _ = readAmendment(buf, path, &probs[i], nil)
+		out[i], _ = readAmendment(buf, path, &probs[i], nil, "")
 	}
 }
 

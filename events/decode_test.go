@@ -497,3 +497,22 @@ func TestDecodeAccepts(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeFor: input sent to one agreement may leave out "agreement"; one
+// that names another is read as written (the caller refuses it), and a null
+// agreement is not leaving it out.
+func TestDecodeFor(t *testing.T) {
+	as, err := events.DecodeFor([]byte(`{"effective":"2026-01-01","changes":[{"op":"declare","condition":"agi"}]}
+{"agreement":"other","effective":"2026-01-01","changes":[{"op":"declare","condition":"agi"}]}`), "deal")
+	if err != nil || len(as) != 2 || as[0].Agreement != "deal" || as[1].Agreement != "other" {
+		t.Fatalf("DecodeFor: %v %v", as, err)
+	}
+	_, err = events.DecodeFor([]byte(`{"agreement":null,"effective":"2026-01-01","changes":[{"op":"declare","condition":"agi"}]}`), "deal")
+	if e, ok := err.(*events.Error); !ok || e.Field() != "agreement" {
+		t.Errorf("null agreement: %v", err)
+	}
+	_, err = events.Decode([]byte(`{"effective":"2026-01-01","changes":[{"op":"declare","condition":"agi"}]}`))
+	if e, ok := err.(*events.Error); !ok || e.Field() != "agreement" || !strings.Contains(err.Error(), "required") {
+		t.Errorf("Decode without agreement: %v", err)
+	}
+}

@@ -16,7 +16,7 @@ func CanonicalReads() uint64 { return canonicalReads.Load() }
 // reader alone.
 func ReadStrictly(data []byte) (*Amendment, error) {
 	var p Problems
-	a, _ := readAmendment(data, "", &p, nil)
+	a, _ := readAmendment(data, "", &p, nil, "")
 	return a, p.Err("invalid amendment")
 }
 

@@ -602,3 +602,33 @@ func TestSchemaAndDecodeAgreeOnChangeFields(t *testing.T) {
 		})
 	}
 }
+
+// TestNumbersForDecimalsSayStrings: a rate or an amount given as a JSON
+// number is refused by the schema and by Decode, each saying it is a decimal
+// string — the schema no longer answers "not of type 'object'" for a rate
+// (it expected the undisclosed object), and Decode gives an example.
+func TestNumbersForDecimalsSayStrings(t *testing.T) {
+	for _, c := range []struct {
+		name, input, field, decode, schema string
+	}{
+		{"rate", amendment(openChange, add(replace(shareClause, `"0.05"`, `0.3`))), "changes[1].clause.rate", `a rate is a decimal string such as "0.30"`, `/clause/rate': got number, want string`},
+		{"amount", amendment(openChange, add(replace(commitmentClause, `"amount":"250000"`, `"amount":250000`))), "changes[1].clause.amount.amount", `an amount is a decimal string such as "1500.25"`, `/clause/amount/amount'`},
+		{"money", amendment(openChange, add(replace(commitmentClause, `{"amount":"250000","currency":"USD"}`, `250000`))), "changes[1].clause.amount", `a money is an object such as {"amount": "1500.25"`, `/clause/amount': got number, want object`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if err := validate(t, []byte(c.input)); err == nil || !strings.Contains(err.Error(), c.schema) {
+				t.Errorf("schema: %v; want %q", err, c.schema)
+			}
+			_, err := events.Decode([]byte(c.input))
+			var e *events.Error
+			if !errors.As(err, &e) || e.Field() != c.field || !strings.Contains(err.Error(), c.decode) {
+				t.Errorf("Decode: %v; want at %s %q", err, c.field, c.decode)
+			}
+		})
+	}
+	for def, phrase := range map[string]string{"rate": `a rate is a decimal string such as \"0.30\"`, "decimal": `an amount is a decimal string such as \"1500.25\"`} {
+		if !strings.Contains(string(events.Schema), phrase) {
+			t.Errorf("schema.json's %s does not say %s", def, phrase)
+		}
+	}
+}

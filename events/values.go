@@ -224,9 +224,11 @@ func plainDecimal[T ~string | ~[]byte](s T) bool {
 }
 
 // readDecimal decodes a non-negative decimal written as a string ("1500.25").
-func readDecimal(raw json.RawMessage, path string, p *Problems) (decimal.Decimal, bool) {
+// what names it in the message for a JSON number, with an example: "a rate
+// is a decimal string such as \"0.30\"".
+func readDecimal(raw json.RawMessage, path, what string, p *Problems) (decimal.Decimal, bool) {
 	if jsonType(raw) == "a number" {
-		p.Add(path, "must be a decimal string such as \"1500.25\", not a JSON number (numbers lose precision)")
+		p.Add(path, "%s, not a JSON number (numbers lose precision)", what)
 		return decimal.Decimal{}, false
 	}
 	s, ok := readString(raw, path, 64, p)
@@ -318,7 +320,7 @@ type moneyRead struct {
 
 var moneyFields = fieldsOf[moneyRead]{
 	"amount": func(r *moneyRead, raw json.RawMessage, path string, p *Problems) {
-		r.m.Amount, _ = readDecimal(raw, path, p)
+		r.m.Amount, _ = readDecimal(raw, path, `an amount is a decimal string such as "1500.25"`, p)
 	},
 	"currency": func(r *moneyRead, raw json.RawMessage, path string, p *Problems) {
 		r.m.Currency, _ = readCurrency(raw, path, p)
@@ -329,6 +331,10 @@ var moneyFields = fieldsOf[moneyRead]{
 }
 
 func readMoney(raw json.RawMessage, path string, p *Problems) (*Money, bool) {
+	if jsonType(raw) == "a number" {
+		p.Add(path, `a money is an object such as {"amount": "1500.25", "currency": "USD"} (the amount a decimal string), not a JSON number`)
+		return nil, false
+	}
 	r := &moneyRead{}
 	m, n := &r.m, p.Len()
 	present := object(raw, path, "a money", moneyFields.into(r), nil, p)
@@ -396,7 +402,7 @@ func readRate(raw json.RawMessage, path string, p *Problems) (*Rate, bool) {
 		}
 		return &Rate{Undisclosed: true}, true
 	}
-	d, ok := readDecimal(raw, path, p)
+	d, ok := readDecimal(raw, path, `a rate is a decimal string such as "0.30"`, p)
 	if !ok {
 		return nil, false
 	}

@@ -341,6 +341,7 @@ func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg, map[events.
 		m := nats.NewMsg(l.cfg.Subject + "." + a.Agreement)
 		m.Data = data
 		m.Header.Set(jetstream.MsgIDHeader, a.ID.String())
+		setSelfDescribing(m.Header, prev)
 		if _, seen := expect[a.Agreement]; !seen {
 			expect[a.Agreement] = l.rm.subjects[a.Agreement]
 			m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(expect[a.Agreement], 10))

@@ -138,7 +138,7 @@ func TestDamagedBlockIsNotAnsweredSilently(t *testing.T) {
 	if err != nil || len(c.Damaged) != 1 || c.Damaged[0].Agreement != "deal" {
 		t.Errorf("conflicts: %+v %v; want deal listed as damaged", c, err)
 	}
-	r, err := l.Check(projections.RightsQuery{Party: "acme", At: l.Time("2027-01-01")})
+	r, err := l.Check(projections.RightsQuery{Party: "acme", Scope: &events.Scope{Products: []string{"frontier"}, Channels: []string{"api"}}, At: l.Time("2027-01-01")})
 	if err != nil || len(r.Damaged) != 1 {
 		t.Errorf("check: %+v %v; want deal listed as damaged", r, err)
 	}

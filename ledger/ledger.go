@@ -548,8 +548,20 @@ func (l *Ledger) Conflicts(at, knownAt time.Time) (*projections.ConflictReport, 
 }
 
 // Check answers whether a party may offer something at a time. Damaged
-// agreements take part with their intact prefixes, and are listed.
+// agreements take part with their intact prefixes, and are listed. The
+// query names a product and a channel: without them it asks nothing (no
+// exclusivity covers every product on every channel, so it would always be
+// allowed), and it is refused naming the one missing.
 func (l *Ledger) Check(q projections.RightsQuery) (projections.Rights, error) {
+	for _, d := range []struct {
+		name   string
+		values []string
+	}{{"product", q.Scope.Dim(0)}, {"channel", q.Scope.Dim(1)}} {
+		if len(d.values) == 0 {
+			return projections.Rights{}, &events.Error{Kind: events.BadParameter, Message: "a rights check needs a product and a channel: " + d.name + " is required",
+				Fields: []events.FieldError{{Path: d.name, Message: "is required"}}}
+		}
+	}
 	return read(l, func(ix *projections.Index) (projections.Rights, error) {
 		r := ix.Check(q)
 		r.Damaged, _ = l.rm.damages()

@@ -16,7 +16,9 @@ import (
 	"github.com/agreement-ledger/ledger/ledger"
 	"github.com/agreement-ledger/ledger/ledger/ledgertest"
 	"github.com/agreement-ledger/ledger/projections"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/oklog/ulid/v2"
 )
 
 // questionDates are the valid times the seed's questions are asked at.
@@ -333,5 +335,117 @@ func TestCloseWhileLoading(t *testing.T) {
 		if took := time.Since(start); took > cfg.Timeout {
 			t.Fatalf("open %d: opening and closing took %s", i, took)
 		}
+	}
+}
+
+// TestCheckNeedsProductAndChannel: a rights check without a product and a
+// channel asks nothing (it would always be allowed), so the ledger refuses
+// it naming the one missing, for every caller (HTTP, NATS service, Go).
+func TestCheckNeedsProductAndChannel(t *testing.T) {
+	l := ledgertest.New(t)
+	l.Given(seed.Amendments())
+	at := l.Time("2026-03-15")
+	for _, c := range []struct {
+		scope *events.Scope
+		field string
+	}{
+		{nil, "product"},
+		{&events.Scope{Channels: []string{"api"}}, "product"},
+		{&events.Scope{Products: []string{"frontier"}, Territories: []string{"us"}}, "channel"},
+	} {
+		_, err := l.Check(projections.RightsQuery{Party: "amazon", Scope: c.scope, At: at})
+		l.IsError(err, events.BadParameter, c.field)
+	}
+	r, err := l.Check(projections.RightsQuery{Party: "amazon", Scope: &events.Scope{Products: []string{"frontier"}, Channels: []string{"api"}}, At: at})
+	if err != nil || r.Allowed {
+		t.Errorf("amazon, frontier by API in March 2026: %+v %v; want denied", r, err)
+	}
+}
+
+// TestMessagesDescribeThemselves: every message the ledger writes says what
+// it is in its headers — application/json, the schema version, and the chain
+// hash, equal to its body's prev (absent, as prev is, on an agreement's first
+// message); the body is the canonical bytes, unchanged. A message written
+// as the ledger did before, without them, still reads and verifies; one
+// whose headers contradict its body is reported by verify.
+func TestMessagesDescribeThemselves(t *testing.T) {
+	l := ledgertest.New(t)
+	l.Given(openDeal, obligation(1))
+	ctx := context.Background()
+	js, _ := jetstream.New(l.Conn())
+	st, err := js.Stream(ctx, "LEDGER")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := l.History("deal")
+	for i, e := range h.Amendments {
+		m, err := st.GetMsg(ctx, e.Seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, prev, err := events.DecodeStored(m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := events.Encode(e.Amendment, prev)
+		if !bytes.Equal(m.Data, want) {
+			t.Errorf("version %d: the body is not the canonical encoding:\n%s\n%s", i+1, m.Data, want)
+		}
+		if m.Header.Get("Content-Type") != "application/json" || m.Header.Get(ledger.HeaderSchema) != "1" {
+			t.Errorf("version %d: headers %v", i+1, m.Header)
+		}
+		wantPrev := ""
+		if i > 0 {
+			wantPrev = h.Amendments[i-1].Hash.String()
+		}
+		if got := m.Header.Get(ledger.HeaderPrev); got != wantPrev || (i > 0 && got != prev.String()) {
+			t.Errorf("version %d: %s %q, want %q (the body's prev %s)", i+1, ledger.HeaderPrev, got, wantPrev, prev)
+		}
+	}
+
+	// As the ledger published before: the canonical body, its id, nothing else.
+	old := l.Amendments(obligation(2))[0]
+	old.ID = ulid.Make()
+	data, err := events.Encode(old, h.Amendments[1].Hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := nats.NewMsg("ledger.agreement.deal")
+	m.Data = data
+	m.Header.Set(jetstream.MsgIDHeader, old.ID.String())
+	if _, err := js.PublishMsg(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	l.InForce("deal", "o-2", "2026-03-01")
+	if rep, err := l.Verify(ctx, nil); err != nil || !rep.OK || rep.Amendments != 3 {
+		t.Fatalf("verify with a message without headers: %+v %v", rep, err)
+	}
+	l.Restart()
+	l.InForce("deal", "o-2", "2026-03-01")
+	l.Given(obligation(3)) // chains on, with headers again
+	l.InForce("deal", "o-3", "2026-03-01")
+
+	// Headers that contradict the body: the chain holds, verify says so.
+	js, _ = jetstream.New(l.Conn()) // the restarted ledger's connection
+	h, _ = l.History("deal")
+	forged := l.Amendments(obligation(4))[0]
+	forged.ID = ulid.Make()
+	data, _ = events.Encode(forged, h.Amendments[len(h.Amendments)-1].Hash)
+	m = nats.NewMsg("ledger.agreement.deal")
+	m.Data = data
+	m.Header.Set(ledger.HeaderSchema, "1")
+	m.Header.Set(ledger.HeaderPrev, events.Hash{7}.String())
+	if _, err := js.PublishMsg(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := l.Verify(ctx, nil)
+	if err != nil || rep.OK || len(rep.Broken) != 1 || rep.Broken[0].Version != 5 || !strings.Contains(rep.Broken[0].Problem, ledger.HeaderPrev) || rep.Amendments != 5 {
+		t.Errorf("verify with a contradicting header: %+v %v", rep, err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/projections"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -86,6 +87,7 @@ type message struct {
 	time    time.Time
 	subject string
 	data    []byte
+	header  nats.Header // only as Verify reads: it checks them against the body
 }
 
 // decoded is a message decoded outside the lock: a record, or why it is foreign.

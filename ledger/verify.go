@@ -164,6 +164,13 @@ func (l *Ledger) Verify(ctx context.Context, heads []Head) (*Report, error) {
 			c.head = Head{Agreement: name, Version: c.head.Version + 1, Seq: seq, Hash: h}
 			c.hashes = append(c.hashes, h)
 			rep.Amendments++
+			// The body chains, so the read model takes it and the chain
+			// goes on; headers that contradict it were altered after the
+			// ledger wrote them, and a consumer reading them would be misled.
+			if problem := headerMismatch(m.header, prev); problem != "" && !c.broken {
+				c.broken = true
+				rep.Broken = append(rep.Broken, Break{Agreement: name, Version: c.head.Version, Seq: seq, ID: a.ID.String(), Problem: problem})
+			}
 		}
 	}
 	if last != nil {
@@ -277,7 +284,7 @@ func (l *Ledger) readRange(ctx context.Context, subject string, first, last uint
 			if seq <= done {
 				continue
 			}
-			visit(message{seq: seq, time: meta.Timestamp, subject: msg.Subject(), data: msg.Data()})
+			visit(message{seq: seq, time: meta.Timestamp, subject: msg.Subject(), data: msg.Data(), header: msg.Headers()})
 			done = seq
 			if done >= last {
 				msgs.Stop()

@@ -516,6 +516,33 @@ func (ix *Index) History(agreement string) (*History, error) {
 	return h, nil
 }
 
+// Full writes h's amendments as the ledger stores them — each its canonical
+// JSON, id included, without the stream's "v" and "prev" — in recording
+// order: as JSON Lines, or as a JSON array of one amendment a line. Either
+// is input an append takes, and appended to a store that has none of them
+// they are stored as they were, byte for byte: the same ids, bodies and
+// hashes (the chain's first prev is zero wherever it starts).
+func (h *History) Full(array bool) []byte {
+	var b []byte
+	if array {
+		b = append(b, "[\n"...)
+	}
+	for i, e := range h.Amendments {
+		if array && i > 0 {
+			b = append(b, ",\n"...)
+		}
+		line, _ := e.Amendment.MarshalJSON() // it cannot fail
+		b = append(b, line...)
+		if !array {
+			b = append(b, '\n')
+		}
+	}
+	if array {
+		b = append(b, "\n]\n"...)
+	}
+	return b
+}
+
 // Anomalies lists the amendments of an agreement that its fold skipped.
 func (ix *Index) Anomalies(agreement string) []Anomaly {
 	defer ix.read()()

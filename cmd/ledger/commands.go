@@ -91,8 +91,30 @@ func (a *app) checkCommand() *cobra.Command {
 }
 
 func (a *app) historyCommand() *cobra.Command {
-	cmd := a.agreementCommand("history AGREEMENT", "An agreement's amendments: version, recorded, effective, summary")
+	cmd := a.agreementCommand("history AGREEMENT [--full]", "An agreement's amendments: version, recorded, effective, summary; --full: the amendments as stored")
+	var full bool
+	cmd.Flags().BoolVar(&full, "full", false, "print the amendments as stored (JSON Lines; a JSON array with -o json), to append elsewhere byte for byte")
+	cmd.PreRunE = func(cmd *cobra.Command, args []string) error {
+		if full && viaService(cmd) {
+			return invalid("--full is not asked through --service: run it against the store (without --service)")
+		}
+		return nil
+	}
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if full {
+			return a.with(cmd, func(_ context.Context, l *ledger.Ledger) error {
+				h, err := l.History(args[0], a.queryOptions()...)
+				if err != nil {
+					return err
+				}
+				if h.Damaged != nil {
+					// Only with --allow-damaged: the export is the intact prefix.
+					fmt.Fprintf(a.stderr, "ledger: %s is damaged: these are its versions before %d\n", h.Agreement, h.Damaged.Version)
+				}
+				_, err = a.stdout.Write(h.Full(a.output == "json"))
+				return err
+			})
+		}
 		return answer(a, cmd, nil, func(_ context.Context, l *ledger.Ledger, _ time.Time) (*projections.History, error) {
 			return l.History(args[0], a.queryOptions()...)
 		}, render.History)

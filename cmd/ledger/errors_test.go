@@ -88,6 +88,24 @@ func TestErrors(t *testing.T) {
 		}
 	})
 
+	t.Run("check without product or channel: exit 2 naming it", func(t *testing.T) {
+		// A check without them asks nothing: it would always be allowed.
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--party", "amazon"}, "--product, --channel are required"},
+			{[]string{"--party", "amazon", "--product", "frontier"}, "--channel is required"},
+			{[]string{"--party", "amazon", "--channel", "api"}, "--product is required"},
+			{[]string{"--party", "amazon", "--product", "", "--channel", "api"}, `--product "" is not a slug`},
+		} {
+			r := s.run(2, append([]string{"check", "--at", "2027-01-01"}, c.args...)...)
+			if !strings.Contains(r.stderr, c.want) || r.stdout != "" {
+				t.Errorf("check %v: stderr %q, stdout %q; want %q", c.args, r.stderr, r.stdout, c.want)
+			}
+		}
+	})
+
 	t.Run("command line: exit 2", func(t *testing.T) {
 		for _, args := range [][]string{
 			{"state"},

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -134,6 +135,20 @@ func TestAppend(t *testing.T) {
 			}},
 		{name: "JSON Lines as application/jsonl", req: req{method: "POST", path: "/v1/agreements/acme-globex/amendments", body: `{"agreement":"acme-globex","effective":"2026-09-01","changes":[{"op":"declare","condition":"audit"}]}`, token: w, ctype: "application/jsonl"},
 			status: 201, history: 4},
+		// The URL names the agreement: a body that names none is of it.
+		{name: "body without agreement, the URL's: 201", req: req{method: "POST", path: "/v1/agreements/acme-globex/amendments", body: `{"effective":"2026-10-01","changes":[{"op":"declare","condition":"renewal"}]}`, token: w},
+			status: 201, history: 5, check: func(t *testing.T, res *response) {
+				a := res.JSON(t)["appended"].([]any)[0].(map[string]any)
+				if a["agreement"] != "acme-globex" || a["version"] != 5.0 {
+					t.Errorf("appended = %v", a)
+				}
+			}},
+		{name: "JSON Lines, one without agreement and one of another: 422 at the other",
+			req:    req{method: "POST", path: "/v1/agreements/acme-globex/amendments", body: `{"effective":"2026-11-01","changes":[{"op":"declare","condition":"x"}]}` + "\n" + line(conflicting) + "\n", token: w, ctype: "application/x-ndjson"},
+			status: 422, kind: "invalid", field: "[1].agreement", history: 5},
+		{name: "without agreement to /v1/amendments: 422",
+			req:    req{method: "POST", path: "/v1/amendments", body: `{"effective":"2026-11-01","changes":[{"op":"declare","condition":"x"}]}`, token: w},
+			status: 422, kind: "invalid", field: "agreement", history: 5},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -325,7 +340,12 @@ func TestQueries(t *testing.T) {
 			}
 		}},
 		{"check without party: 400", req{path: "/v1/check?product=frontier", token: r}, 400, "party", nil},
-		{"check bad slug: 400", req{path: "/v1/check?party=amazon&channel=API", token: r}, 400, "channel", nil},
+		{"check bad slug: 400", req{path: "/v1/check?party=amazon&product=frontier&channel=API", token: r}, 400, "channel", nil},
+		// Without a product and a channel a check asks nothing (it would
+		// always be allowed): refused, naming the parameter missing.
+		{"check without product or channel: 400", req{path: "/v1/check?party=amazon", token: r}, 400, "product", nil},
+		{"check without channel: 400", req{path: "/v1/check?party=amazon&product=frontier&at=2027-01-01", token: r}, 400, "channel", nil},
+		{"check without product: 400", req{path: "/v1/check?party=amazon&channel=api", token: r}, 400, "product", nil},
 		{"verify", req{path: "/v1/verify", token: r}, 200, "", func(t *testing.T, res *response, doc map[string]any) {
 			if doc["ok"] != true || doc["amendments"] != 3.0 || doc["agreements"] != 2.0 {
 				t.Errorf("verify = %s", res.Body)
@@ -429,6 +449,7 @@ func TestMetricsAndLogs(t *testing.T) {
 	s.do(req{method: "POST", path: "/v1/amendments", body: secondAmendment, token: w, header: map[string]string{"If-Match": `"5"`}}) // 409
 	s.do(req{method: "POST", path: "/v1/amendments", body: `{"agreement":"x"}`, token: w})                                           // invalid
 	s.do(req{method: "POST", path: "/v1/amendments", body: conflicting, token: w})                                                   // 2 conflicts
+	s.do(req{method: "POST", path: "/v1/amendments?dry_run=true", body: secondAmendment, token: w})                                  // a dry run
 	s.do(req{path: "/v1/agreements/microsoft-openai/state?at=2026-03-15", token: readToken})                                         // a query
 	s.do(req{path: "/v1/conflicts?at=2026-03-15", token: readToken})                                                                 // another
 	res := s.do(req{path: "/metrics", token: readToken})
@@ -442,7 +463,14 @@ func TestMetricsAndLogs(t *testing.T) {
 		"ledger_version_conflicts_total 1",
 		"ledger_invalid_inputs_total 1",
 		"ledger_conflicts_introduced_total 1",
-		"ledger_append_duration_seconds_count 5",
+		// Each append is timed under its outcome: refusals and dry runs
+		// cost little and write nothing.
+		`ledger_append_duration_seconds_count{outcome="appended"} 2`,
+		`ledger_append_duration_seconds_count{outcome="duplicate"} 1`,
+		`ledger_append_duration_seconds_count{outcome="conflict"} 1`,
+		`ledger_append_duration_seconds_count{outcome="invalid"} 1`,
+		`ledger_append_duration_seconds_count{outcome="dry_run"} 1`,
+		"# HELP ledger_append_duration_seconds Time to answer an append request, by outcome:",
 		"ledger_read_model_lag_messages 0",
 		"ledger_read_model_applied_sequence 5",
 		"ledger_read_model_loading 0",
@@ -473,8 +501,8 @@ func TestMetricsAndLogs(t *testing.T) {
 			}
 		}
 	}
-	if lines != 9 {
-		t.Errorf("%d request log lines for 9 requests:\n%s", lines, s.logs.String())
+	if lines != 10 {
+		t.Errorf("%d request log lines for 10 requests:\n%s", lines, s.logs.String())
 	}
 	if !strings.Contains(s.logs.String(), `method=POST path=/v1/amendments status=409`) {
 		t.Errorf("no log line for the 409:\n%s", s.logs.String())
@@ -521,6 +549,48 @@ func TestHead(t *testing.T) {
 		if res.StatusCode != 200 {
 			t.Errorf("HEAD %s: %d", p, res.StatusCode)
 		}
+	}
+}
+
+// TestHistoryFullRoundTrip: GET …/history?full=true answers the amendments
+// as stored; posted to another store they are stored byte for byte as they
+// were — the same ids, canonical bodies and hashes — and answer the same.
+func TestHistoryFullRoundTrip(t *testing.T) {
+	from := newServer(t, true)
+	from.do(req{method: "POST", path: "/v1/amendments", body: newAgreement})
+	from.do(req{method: "POST", path: "/v1/amendments", body: secondAmendment})
+	to := newServer(t, false)
+	for _, name := range []string{"microsoft-openai", "openai-amazon", "acme-globex"} {
+		export := from.do(req{path: "/v1/agreements/" + name + "/history?full=true"})
+		if export.Status != 200 || export.Header.Get("Content-Type") != "application/json" || !json.Valid(export.Body) {
+			t.Fatalf("%s: export %d %q %s", name, export.Status, export.Header.Get("Content-Type"), export.Body)
+		}
+		if res := to.do(req{method: "POST", path: "/v1/amendments", body: string(export.Body)}); res.Status != 201 {
+			t.Fatalf("%s: import %d %s", name, res.Status, res.Body)
+		}
+		again := to.do(req{path: "/v1/agreements/" + name + "/history?full=true"})
+		if !bytes.Equal(again.Body, export.Body) {
+			t.Errorf("%s: the re-imported amendments differ:\n%s\nwant\n%s", name, again.Body, export.Body)
+		}
+		// The hashes chain the stored bytes: equal hashes, equal bodies.
+		var h1, h2 struct {
+			Amendments []struct{ ID, Hash string }
+		}
+		_ = json.Unmarshal(from.do(req{path: "/v1/agreements/" + name + "/history"}).Body, &h1)
+		_ = json.Unmarshal(to.do(req{path: "/v1/agreements/" + name + "/history"}).Body, &h2)
+		if len(h1.Amendments) == 0 || fmt.Sprint(h1) != fmt.Sprint(h2) {
+			t.Errorf("%s: ids and hashes %v, re-imported %v", name, h1, h2)
+		}
+		for _, at := range []string{"2026-03-15", "2027-01-01", "2031-06-01"} {
+			s1 := from.do(req{path: "/v1/agreements/" + name + "/state?at=" + at})
+			s2 := to.do(req{path: "/v1/agreements/" + name + "/state?at=" + at})
+			if !bytes.Equal(s1.Body, s2.Body) {
+				t.Errorf("%s at %s: state %s, re-imported %s", name, at, s1.Body, s2.Body)
+			}
+		}
+	}
+	if res := from.do(req{path: "/v1/agreements/acme-globex/history?full=perhaps"}); res.Status != 400 {
+		t.Errorf("full=perhaps: %d", res.Status)
 	}
 }
 

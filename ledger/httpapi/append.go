@@ -31,65 +31,83 @@ func (h *Handler) appendMixed(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) append(w http.ResponseWriter, r *http.Request, agreement string) {
 	start := time.Now()
-	if err := h.doAppend(w, r, agreement); err != nil {
+	outcome, err := h.doAppend(w, r, agreement)
+	if err != nil {
 		switch code := wire.Status(err); {
 		case code == http.StatusConflict:
 			h.m.versionConflicts.Inc()
+			outcome = outcomeConflict
 		case code < 500:
 			h.m.invalid.Inc()
+			outcome = outcomeInvalid
+		default:
+			outcome = outcomeError
 		}
 		h.fail(w, r, err)
 	}
-	h.m.appendDuration.Observe(time.Since(start).Seconds())
+	// By outcome: a refused or dry-run append costs little and writes
+	// nothing, and must not hide how long real writes take.
+	h.m.appendDuration.WithLabelValues(outcome).Observe(time.Since(start).Seconds())
 }
 
-// doAppend appends and writes the result; on failure it returns the error
-// and writes nothing.
-func (h *Handler) doAppend(w http.ResponseWriter, r *http.Request, agreement string) error {
+// The outcomes of an append, the label of ledger_append_duration_seconds.
+const (
+	outcomeAppended  = "appended"  // at least one amendment recorded
+	outcomeDuplicate = "duplicate" // every amendment already recorded: nothing written
+	outcomeDryRun    = "dry_run"   // checked, nothing written
+	outcomeInvalid   = "invalid"   // refused as invalid input (4xx but 409)
+	outcomeConflict  = "conflict"  // refused: not at the expected version (409)
+	outcomeError     = "error"     // failed in the server or the store (5xx)
+)
+
+// doAppend appends and writes the result, saying which outcome it was; on
+// failure it returns the error and writes nothing.
+func (h *Handler) doAppend(w http.ResponseWriter, r *http.Request, agreement string) (string, error) {
 	p := newParams(r, "dry_run")
 	dry := p.Bool("dry_run")
 	if p.Err != nil {
-		return p.Err
+		return "", p.Err
 	}
 	var opts ledger.AppendOptions
 	opts.DryRun = dry
 	if im := strings.TrimSpace(r.Header.Get("If-Match")); im != "" && im != "*" {
 		v, ok := etagVersion(im)
 		if !ok {
-			return wire.ParamError("If-Match", "%s is not a version in quotes, such as \"3\" (the ETag of the agreement's state; \"0\" for a new agreement)", im)
+			return "", wire.ParamError("If-Match", "%s is not a version in quotes, such as \"3\" (the ETag of the agreement's state; \"0\" for a new agreement)", im)
 		}
 		opts.ExpectVersion = &v
 	}
 	if err := checkContentType(r); err != nil {
-		return err
+		return "", err
 	}
 	if r.ContentLength > h.maxBody {
-		return tooLarge(h.maxBody)
+		return "", tooLarge(h.maxBody)
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return tooLarge(h.maxBody)
+			return "", tooLarge(h.maxBody)
 		}
-		return &events.Error{Kind: events.Invalid, Message: "reading the request body: " + err.Error()}
+		return "", &events.Error{Kind: events.Invalid, Message: "reading the request body: " + err.Error()}
 	}
-	as, err := events.Decode(data)
+	as, err := events.DecodeFor(data, agreement)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if agreement != "" {
 		if err := sameAgreement(as, agreement); err != nil {
-			return err
+			return "", err
 		}
 	}
 	res, err := h.l.Append(r.Context(), as, opts)
 	if err != nil {
-		return err
+		return "", err
 	}
 	res = wire.Appended(res)
-	code := http.StatusOK
+	code, outcome := http.StatusOK, outcomeDryRun
 	if !res.DryRun {
+		outcome = outcomeDuplicate
 		fresh := 0
 		for _, a := range res.Appended {
 			if a.Duplicate {
@@ -101,7 +119,7 @@ func (h *Handler) doAppend(w http.ResponseWriter, r *http.Request, agreement str
 		h.m.appended.Add(float64(fresh))
 		h.m.conflictsIntroduced.Add(float64(len(res.Conflicts)))
 		if fresh > 0 {
-			code = http.StatusCreated
+			code, outcome = http.StatusCreated, outcomeAppended
 		}
 		if name, version, ok := single(res.Appended); ok {
 			w.Header().Set("Location", "/v1/agreements/"+url.PathEscape(name)+"/state")
@@ -109,7 +127,7 @@ func (h *Handler) doAppend(w http.ResponseWriter, r *http.Request, agreement str
 		}
 	}
 	h.writeJSON(w, r, code, res)
-	return nil
+	return outcome, nil
 }
 
 // single returns the agreement all appended amendments belong to, and its

@@ -20,7 +20,7 @@ type metrics struct {
 	versionConflicts    prometheus.Counter
 	conflictsIntroduced prometheus.Counter
 	invalid             prometheus.Counter
-	appendDuration      prometheus.Histogram
+	appendDuration      *prometheus.HistogramVec
 	queryDuration       *prometheus.HistogramVec
 	requests            *prometheus.CounterVec
 }
@@ -50,8 +50,9 @@ func newMetrics(l *ledger.Ledger, reg prometheus.Registerer, log *slog.Logger) *
 			Help: "Conflicts between exclusive grants that recorded amendments introduced."}),
 		invalid: prometheus.NewCounter(prometheus.CounterOpts{Name: "ledger_invalid_inputs_total",
 			Help: "Appends refused as invalid input (400, 413, 415, 422); nothing was written."}),
-		appendDuration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ledger_append_duration_seconds",
-			Help: "Time to answer an append request, including the durable write.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+		appendDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ledger_append_duration_seconds",
+			Help:    "Time to answer an append request, by outcome: appended (at least one amendment recorded, including the durable write), duplicate (all already recorded), dry_run, invalid (refused, 4xx), conflict (409), error (5xx).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}, []string{"outcome"}),
 		queryDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ledger_query_duration_seconds",
 			Help: "Time to answer a query, by kind of query.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}, []string{"kind"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ledger_http_requests_total",

@@ -62,6 +62,9 @@ func buildOpenAPI(src, schema []byte) ([]byte, error) {
 		schemas["amendment.amendment"] = map[string]any{"type": "object", "description": "One amendment."}
 	}
 	schemas["AmendmentInput"] = root
+	if err := urlAmendmentSchemas(schemas, root); err != nil {
+		return nil, err
+	}
 	if err := kindSchemas(schemas); err != nil {
 		return nil, err
 	}
@@ -102,6 +105,59 @@ func kindSchemas(schemas map[string]any) error {
 	}
 	kind["enum"], state["required"] = kinds, required
 	return nil
+}
+
+// urlAmendmentSchemas adds the input of POST /v1/agreements/{agreement}/amendments:
+// AmendmentInput whose amendments may leave out their agreement, which the
+// URL names (amendment.amendmentOfURL).
+func urlAmendmentSchemas(schemas map[string]any, root map[string]any) error {
+	const of, ofURL = "#/components/schemas/amendment.amendment", "#/components/schemas/amendment.amendmentOfURL"
+	var one, in map[string]any
+	if err := deepCopy(schemas["amendment.amendment"], &one); err != nil {
+		return err
+	}
+	if err := deepCopy(root, &in); err != nil {
+		return err
+	}
+	var required []any
+	for _, r := range one["required"].([]any) {
+		if r != "agreement" {
+			required = append(required, r)
+		}
+	}
+	one["required"] = required
+	one["description"] = "One amendment sent to the URL of its agreement: `agreement` may be left out (it is the URL's); given, it must be the URL's."
+	in["description"] = "One amendment object, or an array of them, for the agreement of the URL: each may leave out `agreement`."
+	schemas["amendment.amendmentOfURL"] = one
+	schemas["AmendmentInputOfURL"] = replaceRef(in, of, ofURL)
+	return nil
+}
+
+func deepCopy(v any, into *map[string]any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, into)
+}
+
+// replaceRef replaces every $ref to from by one to to.
+func replaceRef(v any, from, to string) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if k == "$ref" && e == from {
+				x[k] = to
+				continue
+			}
+			x[k] = replaceRef(e, from, to)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = replaceRef(e, from, to)
+		}
+	}
+	return v
 }
 
 func rewriteRefs(v any) any {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -232,6 +233,8 @@ func TestOpenAPIEveryEndpoint(t *testing.T) {
 		{path: "/v1/agreements/openai-amazon/state?at=2026-13-45", token: r},
 		{path: "/v1/agreements/openai-amazon/history", token: r},
 		{path: "/v1/agreements/nope/history", token: r},
+		{path: "/v1/agreements/openai-amazon/history?full=true", token: r},
+		{path: "/v1/agreements/openai-amazon/history?full=maybe", token: r},
 		{path: "/v1/agreements/microsoft-openai/timeline", token: r},
 		{path: "/v1/agreements/microsoft-openai/timeline?known_at=2999-01-01T00:00:00Z", token: r},
 		{path: "/v1/agreements/nope/timeline", token: r},
@@ -244,6 +247,7 @@ func TestOpenAPIEveryEndpoint(t *testing.T) {
 		{path: "/v1/check?party=amazon&product=frontier&channel=api&at=2026-03-15", token: r},
 		{path: "/v1/check?party=amazon&product=frontier&channel=api&platform=aws&territory=us&at=2027-01-01", token: r},
 		{path: "/v1/check?product=frontier", token: r},
+		{path: "/v1/check?party=amazon&channel=api", token: r},
 		{path: "/v1/avails?product=frontier&channel=api&from=2026-01-01&to=2028-01-01", token: r},
 		{path: "/v1/avails?holder=amazon&from=2026-01-01&to=2028-01-01", token: r},
 		{path: "/v1/avails?product=frontier&channel=api&from=2028-01-01&to=2026-01-01", token: r},
@@ -319,4 +323,20 @@ func TestOpenAPIEveryEndpoint(t *testing.T) {
 		}
 	}
 	t.Logf("statuses checked against the document: %v", statuses)
+}
+
+// TestWriteOpenAPI writes the document the server serves (openapi.json with
+// the amendment schema and the kinds filled in) to $LEDGER_OPENAPI_OUT, for
+// a linter to read (.ci/run lints it with @redocly/cli); without the
+// variable it only builds it.
+func TestWriteOpenAPI(t *testing.T) {
+	doc, err := httpapi.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := os.Getenv("LEDGER_OPENAPI_OUT"); out != "" {
+		if err := os.WriteFile(out, doc, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -70,8 +70,9 @@ func (h *Handler) state(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
-	p := newParams(r, "allow_damaged")
+	p := newParams(r, "allow_damaged", "full")
 	opts := p.Damaged()
+	full := p.Bool("full")
 	if p.Err != nil {
 		h.fail(w, r, p.Err)
 		return
@@ -83,6 +84,14 @@ func (h *Handler) history(w http.ResponseWriter, r *http.Request) {
 	}
 	if n := len(hist.Amendments); n > 0 {
 		w.Header().Set("ETag", etag(hist.Amendments[n-1].Version))
+	}
+	if full {
+		// The amendments as stored, each its canonical bytes: an export
+		// that POST /v1/amendments (or ledger append) takes elsewhere.
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		_, _ = w.Write(hist.Full(true))
+		return
 	}
 	h.writeJSON(w, r, http.StatusOK, hist)
 }
@@ -140,16 +149,16 @@ func (h *Handler) conflicts(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) check(w http.ResponseWriter, r *http.Request) {
 	p := newParams(r, "party", "product", "channel", "platform", "territory", "at", "known_at")
 	q := projections.RightsQuery{Party: p.Slug("party", true), Scope: &events.Scope{}}
-	one := func(name string) []string {
-		if s := p.Slug(name, false); s != "" {
+	// A check without a product and a channel asks nothing: any party may
+	// offer "everything" as far as no exclusivity covers all of it.
+	one := func(name string, required bool) []string {
+		if s := p.Slug(name, required); s != "" {
 			return []string{s}
 		}
 		return nil
 	}
-	q.Scope.Products, q.Scope.Channels, q.Scope.Platforms, q.Scope.Territories = one("product"), one("channel"), one("platform"), one("territory")
-	if q.Scope.IsAll() {
-		q.Scope = nil
-	}
+	q.Scope.Products, q.Scope.Channels = one("product", true), one("channel", true)
+	q.Scope.Platforms, q.Scope.Territories = one("platform", false), one("territory", false)
 	q.At = p.Time("at", h.defaultAt())
 	q.KnownAt = h.knownAt(r, p)
 	if p.Err != nil {
