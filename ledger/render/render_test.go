@@ -149,7 +149,7 @@ func TestConflictsAndRights(t *testing.T) {
 			t.Errorf("conflicts lack %q:\n%s", want, b.String())
 		}
 	}
-	q := projections.RightsQuery{Party: "initech", Scope: &events.Scope{Territories: []string{"eu"}}, At: l.Time("2024-06-01")}
+	q := projections.RightsQuery{Party: "initech", Scope: &events.Scope{Products: []string{"widgets"}, Channels: []string{"retail"}, Territories: []string{"eu"}}, At: l.Time("2024-06-01")}
 	rights, err := l.Check(q)
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +158,7 @@ func TestConflictsAndRights(t *testing.T) {
 	if err := render.Rights(&b, q, rights); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(b.String(), "DENIED  initech may not offer territories=eu at 2024-06-01") || !strings.Contains(b.String(), "exclusive to globex") {
+	if !strings.HasPrefix(b.String(), "DENIED  initech may not offer products=widgets channels=retail territories=eu at 2024-06-01") || !strings.Contains(b.String(), "exclusive to globex") {
 		t.Errorf("rights:\n%s", b.String())
 	}
 }
