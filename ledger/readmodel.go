@@ -250,19 +250,14 @@ func (rm *readModel) load(ctx context.Context, recs []*events.Record) error {
 			return err
 		}
 		if err := rm.loadChunk(recs[lo:min(lo+chunk, len(recs))]); err != nil {
-			rm.unload()
+			rm.mu.Lock()
+			rm.ix, rm.applied = projections.NewIndex(), 0
+			rm.ix.Defer()
+			rm.mu.Unlock()
 			return err
 		}
 	}
 	return nil
-}
-
-// unload forgets what load filed, for a load from the stream instead.
-func (rm *readModel) unload() {
-	rm.mu.Lock()
-	defer rm.mu.Unlock()
-	rm.ix, rm.applied = projections.NewIndex(), 0
-	rm.ix.Defer()
 }
 
 func (rm *readModel) loadChunk(recs []*events.Record) error {

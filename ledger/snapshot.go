@@ -267,29 +267,6 @@ func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStr
 	start := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, 4*s.cfg.Timeout)
 	defer cancel()
-	// The stream must still hold every message the snapshot covers: a
-	// message that became unreadable since is damage the snapshot would
-	// hide (a replay finds which agreement it was). Checking reads every
-	// message's headers, as long as the stream is long, so it runs while
-	// the snapshot is read and filed; up to the stream's last message, which
-	// covers the snapshot's.
-	var checked chan holeCheck
-	if holes != nil {
-		hctx, stop := context.WithCancel(ctx)
-		defer stop()
-		checked = make(chan holeCheck, 1)
-		go func() {
-			var c holeCheck
-			var st jetstream.Stream
-			var info *jetstream.StreamInfo
-			if st, c.err = js.Stream(hctx, s.cfg.Stream); c.err == nil {
-				if info, c.err = st.Info(hctx); c.err == nil && info.State.LastSeq > 0 {
-					c.seq, c.err = holes(hctx, 1, info.State.LastSeq)
-				}
-			}
-			checked <- c
-		}()
-	}
 	data, err := s.read(rctx)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return 0
@@ -322,32 +299,26 @@ func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStr
 			return 0
 		}
 	}
+	if holes != nil && f.Applied > 0 {
+		// The stream must still hold every message the snapshot covers: a
+		// message that became unreadable since is damage the snapshot would
+		// hide. A replay finds which agreement it was.
+		seq, err := holes(rctx, 1, f.Applied)
+		if err != nil {
+			log.Warn("ignoring the read-model snapshot: the stream could not be checked against it", "err", err)
+			return 0
+		}
+		if seq != 0 {
+			log.Error("ignoring the read-model snapshot: the stream cannot read a message the snapshot covers; replaying it to find what is damaged", "seq", seq)
+			return 0
+		}
+	}
 	readIn := time.Since(start)
 	if err := rm.load(ctx, f.Records); err != nil {
 		if ctx.Err() == nil {
 			log.Warn("ignoring the read-model snapshot: its records do not apply", "err", err)
 		}
 		return 0
-	}
-	if checked != nil && f.Applied > 0 {
-		var c holeCheck
-		select {
-		case c = <-checked:
-		case <-ctx.Done():
-			c.err = ctx.Err()
-		}
-		switch {
-		case c.err != nil:
-			rm.unload()
-			if ctx.Err() == nil {
-				log.Warn("ignoring the read-model snapshot: the stream could not be checked against it", "err", c.err)
-			}
-			return 0
-		case c.seq != 0 && c.seq <= f.Applied: // a hole past it is the consumer's to find
-			rm.unload()
-			log.Error("ignoring the read-model snapshot: the stream cannot read a message the snapshot covers; replaying it to find what is damaged", "seq", c.seq)
-			return 0
-		}
 	}
 	rm.mu.Lock()
 	for k, v := range f.Subjects {
@@ -364,13 +335,6 @@ func (s *snapshots) load(ctx context.Context, rm *readModel, js jetstream.JetStr
 	s.covered = uint64(len(f.Records))
 	log.Info("loaded the read-model snapshot", "amendments", len(f.Records), "seq", f.Applied, "bytes", len(data), "read", readIn.Round(time.Millisecond), "loaded", time.Since(start).Round(time.Millisecond))
 	return f.Applied
-}
-
-// holeCheck is the first sequence the stream cannot deliver (0: none), or
-// why it could not be checked.
-type holeCheck struct {
-	seq uint64
-	err error
 }
 
 // read returns the snapshot's bytes, read into a buffer of the object's
