@@ -1,12 +1,8 @@
 package httpapi_test
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,76 +17,9 @@ import (
 // renegotiation's ends. The known-at control applies: as known yesterday
 // nothing had been recorded, so no party is kept out.
 func TestBrowserAvails(t *testing.T) {
-	bin := chromium()
-	if bin == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("Chromium is required in CI for the browser test: apt-get install -y chromium")
-		}
-		t.Skip("\n\n*** SKIPPING THE BROWSER TEST: no Chromium found (apt-get install -y chromium, or set CHROMIUM). In CI it runs. ***\n")
-	}
+	b := newBrowser(t)
 	s := newServer(t, true)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.Flag("headless", true), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.Flag("disable-background-networking", true), chromedp.NoFirstRun,
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.WindowSize(1280, 800))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	defer cancelCtx()
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
-	var mu sync.Mutex
-	var jsErrors []string
-	messages := chromedp.Console(ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleException || m.Type == chromedp.ConsoleError {
-				mu.Lock()
-				jsErrors = append(jsErrors, fmt.Sprintf("%s:%d %s", m.URL, m.Line+1, m.Text))
-				mu.Unlock()
-			}
-		}
-	}()
-	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
-	}
-	count := func(sel string) int {
-		t.Helper()
-		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
-		if err != nil {
-			t.Fatalf("count of %s: %v", sel, err)
-		}
-		return n
-	}
-	dir := artifacts(t)
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
-		}
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot (1280×800): %s", path)
-	}
+	do, text, count, shot := b.do, b.text, b.count, b.shot
 
 	// The form, on the page as of March 2026 with the axis at ± 5 years.
 	do("loading the page",
@@ -102,11 +31,11 @@ func TestBrowserAvails(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#av-show`)),
 		chromedp.WaitVisible(chromedp.CSS(`.avails-view[data-product="frontier"][data-at="2026-03-15"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`body[data-state="ready"]`)))
-	hash, err2 := chromedp.Run(ctx, chromedp.Evaluate[string](`location.hash`))
+	hash, err2 := eval[string](b, `location.hash`)
 	if err2 != nil || !strings.Contains(hash, "view=avails") || !strings.Contains(hash, "product=frontier") {
 		t.Errorf("the address does not keep the view: %q %v", hash, err2)
 	}
-	parties, err := chromedp.Run(ctx, chromedp.Evaluate[string](`Array.from(document.querySelectorAll('svg.avails text.party')).map(e => e.textContent).join(' ')`))
+	parties, err := eval[string](b, `Array.from(document.querySelectorAll('svg.avails text.party')).map(e => e.textContent).join(' ')`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,9 +79,5 @@ func TestBrowserAvails(t *testing.T) {
 	if bandsThen != 0 || !strings.Contains(known, "as known at "+yesterday) {
 		t.Errorf("as known yesterday: %d bands, %q", bandsThen, known)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(jsErrors) > 0 {
-		t.Errorf("script errors: %v", jsErrors)
-	}
+	b.checkScripts()
 }

@@ -45,11 +45,22 @@ func artifacts(t *testing.T) string {
 	return abs
 }
 
-// TestBrowser loads the page in headless Chromium with the seed history,
-// picks microsoft-openai, and moves the date from March 2026 to 2027: the
-// Azure API exclusivity is in force and in conflict with Amazon's Frontier
-// exclusivity in March 2026, ended and without conflict in 2027.
-func TestBrowser(t *testing.T) {
+// browser is a headless Chromium a test drives: do runs actions, text,
+// class and count read the page, shot saves a screenshot in artifacts.
+// Script errors, failed loads and CSP violations are collected for
+// checkScripts.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	dir  string
+	mu   sync.Mutex
+	errs []string
+}
+
+// newBrowser starts Chromium for the test, for a minute at most. Without
+// one the test fails in CI and is skipped elsewhere.
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
 	bin := chromium()
 	if bin == "" {
 		if os.Getenv("CI") != "" {
@@ -57,8 +68,6 @@ func TestBrowser(t *testing.T) {
 		}
 		t.Skip("\n\n*** SKIPPING THE BROWSER TEST: no Chromium found (apt-get install -y chromium, or set CHROMIUM). In CI it runs. ***\n")
 	}
-	s := newServer(t, true)
-
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(bin),
 		chromedp.Flag("headless", true),
@@ -72,18 +81,15 @@ func TestBrowser(t *testing.T) {
 		chromedp.WindowSize(1280, 800),
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
+	t.Cleanup(cancelAlloc)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	defer cancelCtx()
+	t.Cleanup(cancelCtx)
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-
-	// Script errors, failed loads and CSP violations fail the test.
-	var mu sync.Mutex
-	var jsErrors []string
+	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
 		t.Fatalf("starting Chromium: %v", err)
 	}
+	b := &browser{t: t, ctx: ctx, dir: artifacts(t)}
 	messages := chromedp.Console(ctx)
 	go func() {
 		for m, err := range messages {
@@ -91,56 +97,86 @@ func TestBrowser(t *testing.T) {
 				return
 			}
 			if m.Type == chromedp.ConsoleException || m.Type == chromedp.ConsoleError {
-				mu.Lock()
-				jsErrors = append(jsErrors, fmt.Sprintf("%s:%d %s", m.URL, m.Line+1, m.Text))
-				mu.Unlock()
+				b.mu.Lock()
+				b.errs = append(b.errs, fmt.Sprintf("%s:%d %s", m.URL, m.Line+1, m.Text))
+				b.mu.Unlock()
 			}
 		}
 	}()
+	return b
+}
 
-	dir := artifacts(t)
-	shot := func(name string) {
-		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-		if err != nil {
-			t.Fatalf("screenshot: %v", err)
-		}
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot (1280×800): %s", path)
+func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.t.Fatalf("%s: %v", what, err)
 	}
-	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
+}
+
+func (b *browser) text(sel string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v", sel, err)
 	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return s
+	return s
+}
+
+func (b *browser) class(sel string) string {
+	b.t.Helper()
+	a, err := chromedp.Run(b.ctx, chromedp.AttributeValue(chromedp.CSS(sel), "class"))
+	if err != nil {
+		b.t.Fatalf("class of %s: %v", sel, err)
 	}
-	class := func(sel string) string {
-		t.Helper()
-		a, err := chromedp.Run(ctx, chromedp.AttributeValue(chromedp.CSS(sel), "class"))
-		if err != nil {
-			t.Fatalf("class of %s: %v", sel, err)
-		}
-		return a.Value
+	return a.Value
+}
+
+func (b *browser) count(sel string) int {
+	b.t.Helper()
+	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
+	if err != nil {
+		b.t.Fatalf("count of %s: %v", sel, err)
 	}
-	count := func(sel string) int {
-		t.Helper()
-		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
-		if err != nil {
-			t.Fatalf("count of %s: %v", sel, err)
-		}
-		return n
+	return n
+}
+
+// eval returns the value of a script.
+func eval[T any](b *browser, script string) (T, error) {
+	return chromedp.Run(b.ctx, chromedp.Evaluate[T](script))
+}
+
+func (b *browser) shot(name string) {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("screenshot: %v", err)
 	}
+	path := filepath.Join(b.dir, name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot (1280×800): %s", path)
+}
+
+// checkScripts fails the test if the page reported script errors.
+func (b *browser) checkScripts() {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.errs) > 0 {
+		b.t.Errorf("script errors: %v", b.errs)
+	}
+}
+
+// TestBrowser loads the page in headless Chromium with the seed history,
+// picks microsoft-openai, and moves the date from March 2026 to 2027: the
+// Azure API exclusivity is in force and in conflict with Amazon's Frontier
+// exclusivity in March 2026, ended and without conflict in 2027.
+func TestBrowser(t *testing.T) {
+	b := newBrowser(t)
+	s := newServer(t, true)
+	do, text, class, count, shot := b.do, b.text, b.class, b.count, b.shot
+
 	// ready waits until the view shows microsoft-openai at the date.
 	ready := func(date string) {
 		t.Helper()
@@ -244,9 +280,5 @@ func TestBrowser(t *testing.T) {
 	if endedLabels == 0 {
 		t.Errorf("no clause is drawn as ended")
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(jsErrors) > 0 {
-		t.Errorf("script errors: %v", jsErrors)
-	}
+	b.checkScripts()
 }
