@@ -19,26 +19,11 @@ import (
 
 	"github.com/agreement-ledger/ledger/events/seed"
 	"github.com/agreement-ledger/ledger/ledger"
+	"github.com/agreement-ledger/ledger/ledger/ledgertest"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
-
-// startServer runs a standalone JetStream server on 127.0.0.1 for tests.
-func startServer(t *testing.T, o *server.Options) *server.Server {
-	t.Helper()
-	o.Host, o.Port, o.JetStream, o.StoreDir, o.NoSigs, o.NoLog = "127.0.0.1", server.RANDOM_PORT, true, t.TempDir(), true, true
-	s, err := server.NewServer(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		t.Fatal("server did not start")
-	}
-	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-	return s
-}
 
 // selfSigned returns a TLS config for a server on 127.0.0.1 and the path
 // of a PEM file holding the certificate, to trust as a CA.
@@ -72,7 +57,7 @@ func selfSigned(t *testing.T) (*tls.Config, string) {
 
 func TestTLSOnlyPasswordProtectedServer(t *testing.T) {
 	tlsConfig, ca := selfSigned(t)
-	s := startServer(t, &server.Options{TLS: true, TLSConfig: tlsConfig, TLSTimeout: 2, Username: "ledger", Password: "s3cret"})
+	s := ledgertest.Server(t, &server.Options{TLS: true, TLSConfig: tlsConfig, TLSTimeout: 2, Username: "ledger", Password: "s3cret"})
 	url := strings.Replace(s.ClientURL(), "nats://", "tls://", 1)
 	cases := []struct {
 		name string
@@ -110,7 +95,7 @@ func TestTLSOnlyPasswordProtectedServer(t *testing.T) {
 
 func TestRestrictedUserCannotDeleteOrPurge(t *testing.T) {
 	perms := ledger.ClientPermissions(ledger.Config{})
-	s := startServer(t, &server.Options{Users: []*server.User{
+	s := ledgertest.Server(t, &server.Options{Users: []*server.User{
 		{Username: "admin", Password: "admin"},
 		{Username: "ledger", Password: "ledger", Permissions: &server.Permissions{
 			Publish:   &server.SubjectPermission{Allow: perms.PublishAllow, Deny: perms.PublishDeny},

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/agreement-ledger/ledger/events/seed"
 	"github.com/agreement-ledger/ledger/ledger"
+	"github.com/agreement-ledger/ledger/ledger/ledgertest"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -53,26 +53,8 @@ func TestPermissions(t *testing.T) {
 	// administrator beside the ledger's user.
 	snippet := s.run(0, "permissions", "--user", "ledger-svc").stdout
 	port := freePort(t)
-	conf := filepath.Join(s.dir, "nats.conf")
-	config := fmt.Sprintf("%s: \"s3cret\"\nlisten: \"127.0.0.1:%d\"\njetstream { store_dir: %q }\n%s", passwordVar, port, filepath.Join(s.dir, "js"),
-		strings.Replace(snippet, "  users: [\n", "  users: [\n    {user: \"admin\", password: \"admin\"}\n", 1))
-	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	opts, err := natsserver.ProcessConfigFile(conf)
-	if err != nil {
-		t.Fatalf("the printed configuration does not load: %v\n%s", err, config)
-	}
-	opts.NoLog, opts.NoSigs = true, true
-	srv, err := natsserver.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("the server did not start")
-	}
+	ledgertest.ServerFromConfig(t, s.dir, fmt.Sprintf("%s: \"s3cret\"\nlisten: \"127.0.0.1:%d\"\njetstream { store_dir: %q }\n%s", passwordVar, port, filepath.Join(s.dir, "js"),
+		strings.Replace(snippet, "  users: [\n", "  users: [\n    {user: \"admin\", password: \"admin\"}\n", 1)))
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
 
 	svc := &store{t: t, dir: s.dir, args: []string{"--nats", url, "--nats-user", "ledger-svc", "--nats-password", "s3cret"}}

@@ -231,26 +231,8 @@ func TestClientPermissionsProfile(t *testing.T) {
 		t.Fatalf("permissions --client is not an authorization block:\n%s", clientBlock)
 	}
 	port := freePort(t)
-	conf := filepath.Join(s.dir, "nats.conf")
-	config := fmt.Sprintf("%s: \"s3cret\"\n%s: \"asker\"\nlisten: \"127.0.0.1:%d\"\njetstream { store_dir: %q }\n%s", passwordVar, clientPasswordVar, port, filepath.Join(s.dir, "js"),
-		strings.Replace(server, "  users: [\n", "  users: [\n    {user: \"admin\", password: \"admin\"}\n"+m[1]+"\n", 1))
-	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	opts, err := natsserver.ProcessConfigFile(conf)
-	if err != nil {
-		t.Fatalf("the printed configuration does not load: %v\n%s", err, config)
-	}
-	opts.NoLog, opts.NoSigs = true, true
-	srv, err := natsserver.NewServer(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("the server did not start")
-	}
+	ledgertest.ServerFromConfig(t, s.dir, fmt.Sprintf("%s: \"s3cret\"\n%s: \"asker\"\nlisten: \"127.0.0.1:%d\"\njetstream { store_dir: %q }\n%s", passwordVar, clientPasswordVar, port, filepath.Join(s.dir, "js"),
+		strings.Replace(server, "  users: [\n", "  users: [\n    {user: \"admin\", password: \"admin\"}\n"+m[1]+"\n", 1)))
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
 	ledgerUser := []string{"--nats", url, "--nats-user", "ledger", "--nats-password", "s3cret"}
 	serving := serve(t, s.dir, ledgerUser...)

@@ -10,6 +10,7 @@ import (
 	"github.com/agreement-ledger/ledger/events/seed"
 	"github.com/agreement-ledger/ledger/ledger"
 	"github.com/agreement-ledger/ledger/ledger/client"
+	"github.com/agreement-ledger/ledger/ledger/ledgertest"
 	"github.com/agreement-ledger/ledger/ledger/service"
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
@@ -34,21 +35,11 @@ func permissions(p ledger.Permissions) *server.Permissions {
 // through the service, and cannot publish to the stream's subjects or call
 // JetStream: what it tries is not stored.
 func TestServiceClientCanOnlyAsk(t *testing.T) {
-	o := &server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-		Users: []*server.User{
-			{Username: "admin", Password: "admin"},
-			{Username: "ledger", Password: "ledger", Permissions: permissions(ledger.ClientPermissions(ledger.Config{}))},
-			{Username: "client", Password: "client", Permissions: permissions(ledger.ServiceClientPermissions(ledger.Config{}))},
-		}}
-	srv, err := server.NewServer(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("the server did not start")
-	}
+	srv := ledgertest.Server(t, &server.Options{Users: []*server.User{
+		{Username: "admin", Password: "admin"},
+		{Username: "ledger", Password: "ledger", Permissions: permissions(ledger.ClientPermissions(ledger.Config{}))},
+		{Username: "client", Password: "client", Permissions: permissions(ledger.ServiceClientPermissions(ledger.Config{}))},
+	}})
 	l, err := ledger.Open(context.Background(), ledger.Config{URL: srv.ClientURL(), User: "ledger", Password: "ledger", Timeout: 2 * time.Second, SnapshotEvery: -1})
 	if err != nil {
 		t.Fatalf("open as the ledger's user: %v", err)
