@@ -19,9 +19,13 @@ import (
 // anything else), then catches up with the stream as far as its question
 // needs (see catchUp), then asks the ledger.
 
-// catchUp waits until the ledger has what the stream holds for agreement,
-// or for every agreement when agreement is "".
-func (s *Service) catchUp(ctx context.Context, agreement string) error {
+// catchUp refuses the first bad parameter in p, then waits until the
+// ledger has what the stream holds for agreement, or for every agreement
+// when agreement is "".
+func (s *Service) catchUp(ctx context.Context, p *params, agreement string) error {
+	if p.Err != nil {
+		return p.Err
+	}
 	if agreement == "" {
 		return s.l.Sync(ctx)
 	}
@@ -65,10 +69,7 @@ func (s *Service) append(ctx context.Context, req micro.Request, _ *params) (any
 
 func (s *Service) agreements(ctx context.Context, _ micro.Request, p *params) (any, error) {
 	at := p.Time("at", s.defaultAt())
-	if p.Err != nil {
-		return nil, p.Err
-	}
-	if err := s.catchUp(ctx, ""); err != nil {
+	if err := s.catchUp(ctx, p, ""); err != nil {
 		return nil, err
 	}
 	list, err := s.l.Agreements(at)
@@ -83,10 +84,7 @@ func (s *Service) state(ctx context.Context, _ micro.Request, p *params) (any, e
 	at := p.Time("at", s.defaultAt())
 	known := s.knownAt(ctx, p)
 	opts := p.Damaged()
-	if p.Err != nil {
-		return nil, p.Err
-	}
-	if err := s.catchUp(ctx, a); err != nil {
+	if err := s.catchUp(ctx, p, a); err != nil {
 		return nil, err
 	}
 	return s.l.State(a, at, known, opts...)
@@ -95,10 +93,7 @@ func (s *Service) state(ctx context.Context, _ micro.Request, p *params) (any, e
 func (s *Service) history(ctx context.Context, _ micro.Request, p *params) (any, error) {
 	a := p.Slug("agreement", true)
 	opts := p.Damaged()
-	if p.Err != nil {
-		return nil, p.Err
-	}
-	if err := s.catchUp(ctx, a); err != nil {
+	if err := s.catchUp(ctx, p, a); err != nil {
 		return nil, err
 	}
 	return s.l.History(a, opts...)
@@ -108,10 +103,7 @@ func (s *Service) timeline(ctx context.Context, _ micro.Request, p *params) (any
 	a := p.Slug("agreement", true)
 	known := s.knownAt(ctx, p)
 	opts := p.Damaged()
-	if p.Err != nil {
-		return nil, p.Err
-	}
-	if err := s.catchUp(ctx, a); err != nil {
+	if err := s.catchUp(ctx, p, a); err != nil {
 		return nil, err
 	}
 	return s.l.Timeline(a, known, opts...)
@@ -123,10 +115,7 @@ func (s *Service) diff(ctx context.Context, _ micro.Request, p *params) (any, er
 	to := p.Required("to")
 	known := s.knownAt(ctx, p)
 	opts := p.Damaged()
-	if p.Err != nil {
-		return nil, p.Err
-	}
-	if err := s.catchUp(ctx, a); err != nil {
+	if err := s.catchUp(ctx, p, a); err != nil {
 		return nil, err
 	}
 	return s.l.Diff(a, from, to, known, opts...)
@@ -135,10 +124,7 @@ func (s *Service) diff(ctx context.Context, _ micro.Request, p *params) (any, er
 func (s *Service) conflicts(ctx context.Context, _ micro.Request, p *params) (any, error) {
 	at := p.Time("at", s.defaultAt())
 	known := s.knownAt(ctx, p)
-	if p.Err != nil {
-		return nil, p.Err
-	}
-	if err := s.catchUp(ctx, ""); err != nil {
+	if err := s.catchUp(ctx, p, ""); err != nil {
 		return nil, err
 	}
 	return s.l.Conflicts(at, known)
@@ -151,10 +137,7 @@ func (s *Service) check(ctx context.Context, _ micro.Request, p *params) (any, e
 	q.Scope = p.Scope()
 	q.At = p.Time("at", s.defaultAt())
 	q.KnownAt = s.knownAt(ctx, p)
-	if p.Err != nil {
-		return nil, p.Err
-	}
-	if err := s.catchUp(ctx, ""); err != nil {
+	if err := s.catchUp(ctx, p, ""); err != nil {
 		return nil, err
 	}
 	return s.l.Check(q)
@@ -165,10 +148,7 @@ func (s *Service) check(ctx context.Context, _ micro.Request, p *params) (any, e
 // holder, what that party holds exclusively (the holdings document).
 func (s *Service) avails(ctx context.Context, _ micro.Request, p *params) (any, error) {
 	aq, hq := p.AvailsQuery(func() time.Time { return s.knownAt(ctx, p) })
-	if p.Err != nil {
-		return nil, p.Err
-	}
-	if err := s.catchUp(ctx, ""); err != nil {
+	if err := s.catchUp(ctx, p, ""); err != nil {
 		return nil, err
 	}
 	if hq != nil {
@@ -184,10 +164,7 @@ func (s *Service) calendar(ctx context.Context, _ micro.Request, p *params) (any
 	q.From, q.To = p.Window()
 	q.KnownAt = s.knownAt(ctx, p)
 	opts := p.Damaged()
-	if p.Err != nil {
-		return nil, p.Err
-	}
-	if err := s.catchUp(ctx, q.Agreement); err != nil {
+	if err := s.catchUp(ctx, p, q.Agreement); err != nil {
 		return nil, err
 	}
 	return s.l.Calendar(q, opts...)
