@@ -406,26 +406,42 @@ func TestDiscoveryAndCounts(t *testing.T) {
 			t.Errorf("no endpoint %s in %v", want, names)
 		}
 	}
-	var stats micro.Stats
-	request(t, f.nc, "$SRV.STATS.ledger", &stats)
-	counts := map[string][2]int{}
-	for _, e := range stats.Endpoints {
-		counts[e.Name] = [2]int{e.NumRequests, e.NumErrors}
+	// micro counts a request after its handler has replied, on the
+	// endpoint's goroutine: the last one may be counted a moment after its
+	// answer arrived.
+	var counts map[string][2]int
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var stats micro.Stats
+		request(t, f.nc, "$SRV.STATS.ledger", &stats)
+		counts = map[string][2]int{}
+		for _, e := range stats.Endpoints {
+			counts[e.Name] = [2]int{e.NumRequests, e.NumErrors}
+		}
+		if counts["state"] == [2]int{4, 1} && counts["conflicts"] == [2]int{1, 0} || time.Now().After(deadline) {
+			break
+		}
 	}
 	if counts["state"] != [2]int{4, 1} || counts["conflicts"] != [2]int{1, 0} || counts["append"] != [2]int{0, 0} {
 		t.Errorf("stats (requests, errors): %v", counts)
 	}
-	metrics := map[string]float64{}
-	families, err := f.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range families {
-		if mf.GetName() != "ledger_nats_requests_total" {
-			continue
+	// The metrics too are counted once the reply is sent.
+	var metrics map[string]float64
+	for deadline := time.Now().Add(2 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		metrics = map[string]float64{}
+		families, err := f.reg.Gather()
+		if err != nil {
+			t.Fatal(err)
 		}
-		for _, m := range mf.GetMetric() {
-			metrics[label(m, "endpoint")+" "+label(m, "code")] = m.GetCounter().GetValue()
+		for _, mf := range families {
+			if mf.GetName() != "ledger_nats_requests_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				metrics[label(m, "endpoint")+" "+label(m, "code")] = m.GetCounter().GetValue()
+			}
+		}
+		if metrics["state 200"] == 3 && metrics["state 404"] == 1 && metrics["conflicts 200"] == 1 || time.Now().After(deadline) {
+			break
 		}
 	}
 	if metrics["state 200"] != 3 || metrics["state 404"] != 1 || metrics["conflicts 200"] != 1 {
