@@ -111,12 +111,12 @@ func TimelineSVG(tl *projections.Timeline, w io.Writer, opts SVGOptions) error {
 	if tl.Title != "" {
 		title += " — " + tl.Title
 	}
-	subtitle := "valid time; " + KnownAt(tl.KnownAt)
+	subtitle := "valid time; " + KnownAt(tl.KnownAt, tl.KnownAtAmendment)
 	if lanes != nil {
 		subtitle += "; " + Plural(len(tl.Clauses), "clause", "clauses") + ": a row per kind, darker where more are in force"
 	}
 	pf(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="12">`+"\n", width, height, width, height)
-	pf(`<title>%s</title>`+"\n", esc(title+" — timeline, "+KnownAt(tl.KnownAt)))
+	pf(`<title>%s</title>`+"\n", esc(title+" — timeline, "+KnownAt(tl.KnownAt, tl.KnownAtAmendment)))
 	pf(`<rect width="100%%" height="100%%" fill="#ffffff"/>` + "\n")
 	pf(`<text x="12" y="22" font-size="15" font-weight="600" fill="#222">%s</text>`+"\n", esc(title))
 	pf(`<text x="12" y="40" fill="#666">%s</text>`+"\n", esc(subtitle))

@@ -104,7 +104,7 @@ func Timeline(w io.Writer, tl *projections.Timeline, opts TimelineOptions) error
 	if tl.Title != "" {
 		title += " — " + tl.Title
 	}
-	p.f("%s, %s\n", title, KnownAt(tl.KnownAt))
+	p.f("%s, %s\n", title, KnownAt(tl.KnownAt, tl.KnownAtAmendment))
 	if len(tl.Clauses) == 0 {
 		p.ln("no clauses")
 		return p.err
