@@ -115,9 +115,13 @@ var badInputs = []badInput{
 	{"report of an undisclosed base", amendment(replace(reportChange, `{"amount":"1200000","currency":"USD"}`, `{"undisclosed":true}`)), "changes[0].base", "must be a disclosed amount", schemaRejects},
 
 	// Rates.
-	{"rate above 1", amendment(openChange, add(replace(shareClause, `"0.05"`, `"1.5"`))), "changes[1].clause.rate", "must be between 0 and 1", schemaRejects},
+	{"rate above 1", amendment(openChange, add(replace(shareClause, `"0.05"`, `"1.5"`))), "changes[1].clause.rate", `must be between 0 and 1 (got 1.5): a rate is a decimal in [0, 1] such as "0.20"; for 1.5% write "0.015"`, schemaRejects},
+	{"rate above 100", amendment(openChange, add(replace(shareClause, `"0.05"`, `"120"`))), "changes[1].clause.rate", `must be between 0 and 1 (got 120): a rate is a decimal in [0, 1] such as "0.20"`, schemaRejects},
 	{"rate as a number", amendment(openChange, add(replace(shareClause, `"0.05"`, `0.05`))), "changes[1].clause.rate", "not a JSON number", schemaRejects},
-	{"rate as a percentage", amendment(openChange, add(replace(shareClause, `"0.05"`, `"5%"`))), "changes[1].clause.rate", "is not a plain decimal number", schemaRejects},
+	{"rate as a percentage", amendment(openChange, add(replace(shareClause, `"0.05"`, `"20%"`))), "changes[1].clause.rate", `"20%" is a percentage: a rate is a decimal in [0, 1] such as "0.20" ("20%" is "0.2")`, schemaRejects},
+	{"rate as a percentage amended", amendment(`{"op":"amend","clause":"royalty","set":{"rate":"12.5 %"}}`), "changes[0].set.rate", `"12.5 %" is a percentage: a rate is a decimal in [0, 1] such as "0.20" ("12.5 %" is "0.125")`, schemaRejects},
+	{"rate in words", amendment(openChange, add(replace(shareClause, `"0.05"`, `"five percent"`))), "changes[1].clause.rate", `"five percent" is not a decimal: a rate is a decimal in [0, 1] such as "0.20"`, schemaRejects},
+	{"negative rate", amendment(openChange, add(replace(shareClause, `"0.05"`, `"-0.05"`))), "changes[1].clause.rate", `must not be negative (got "-0.05"): a rate is a decimal in [0, 1] such as "0.20"`, schemaRejects},
 	{"rate object without undisclosed", amendment(openChange, add(replace(shareClause, `"0.05"`, `{}`))), "changes[1].clause.rate.undisclosed", "is required", schemaRejects},
 
 	// Dates.
@@ -414,6 +418,11 @@ var goodInputs = []struct {
 		s := as[0].Changes[0].Clause.Scope
 		if s == nil || s.Products != nil || s.Channels != nil || s.Platforms != nil || strings.Join(s.Territories, ",") != "de,fr,us" {
 			t.Errorf("scope = %+v", s)
+		}
+		// A scope is a set: what is stored (and hashed, and shown) is
+		// sorted, not the order given.
+		if b, err := as[0].MarshalJSON(); err != nil || !strings.Contains(string(b), `"scope":{"territories":["de","fr","us"]}`) {
+			t.Errorf("canonical form %s, %v", b, err)
 		}
 	}},
 	{"scope of only wildcards is everything", amendment(add(with(exclusivityClause, `"scope":{"products":["*"],"channels":["*"]}`))), func(t *testing.T, as []*events.Amendment) {

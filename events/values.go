@@ -386,7 +386,7 @@ func (r Rate) String() string {
 // MarshalJSON writes "0.2" or {"undisclosed": true}.
 func (r Rate) MarshalJSON() ([]byte, error) { return appendValue(nil, &r), nil }
 
-var one = decimal.NewFromInt(1)
+var one, hundred = decimal.NewFromInt(1), decimal.NewFromInt(100)
 
 func readRate(raw json.RawMessage, path string, p *Problems) (*Rate, bool) {
 	if jsonType(raw) == "an object" {
@@ -402,8 +402,17 @@ func readRate(raw json.RawMessage, path string, p *Problems) (*Rate, bool) {
 		}
 		return &Rate{Undisclosed: true}, true
 	}
-	d, ok := readDecimal(raw, path, `a rate is a decimal string such as "0.30"`, p)
+	if jsonType(raw) != "a string" {
+		readDecimal(raw, path, `a rate is a decimal string such as "0.30"`, p) // says what it is instead
+		return nil, false
+	}
+	s, ok := readString(raw, path, 64, p)
 	if !ok {
+		return nil, false
+	}
+	d, err := decimalOf(s)
+	if err != nil {
+		p.Add(path, "%s", rateProblem(s, err))
 		return nil, false
 	}
 	if err := checkRate(d); err != nil {
@@ -413,10 +422,30 @@ func readRate(raw json.RawMessage, path string, p *Problems) (*Rate, bool) {
 	return &Rate{Value: d}, true
 }
 
+// rateForm says what a rate is, in the messages that refuse one.
+const rateForm = `a rate is a decimal in [0, 1] such as "0.20"`
+
+// rateProblem says why s, which decimalOf refused with err, is not a rate:
+// a percentage ("20%") is the commonest slip, so its fraction is given.
+func rateProblem(s string, err error) string {
+	if pct, ok := strings.CutSuffix(strings.TrimSpace(s), "%"); ok {
+		if d, err := decimalOf(strings.TrimSpace(pct)); err == nil {
+			return fmt.Sprintf("%s is a percentage: %s (%s is %s)", quote(s), rateForm, quote(s), quote(d.Shift(-2).String()))
+		}
+	}
+	if !plainDecimal(strings.TrimPrefix(s, "-")) {
+		return fmt.Sprintf("%s is not a decimal: %s", quote(s), rateForm)
+	}
+	return fmt.Sprintf("%v: %s", err, rateForm)
+}
+
 // checkRate checks that a rate, never negative, is at most 1.
 func checkRate(d decimal.Decimal) error {
 	if d.GreaterThan(one) {
-		return fmt.Errorf("must be between 0 and 1 (a fraction: 20%% is \"0.20\"), got %s", d)
+		if d.LessThanOrEqual(hundred) { // likely meant as a percentage
+			return fmt.Errorf("must be between 0 and 1 (got %s): %s; for %s%% write %s", d, rateForm, d, quote(d.Shift(-2).String()))
+		}
+		return fmt.Errorf("must be between 0 and 1 (got %s): %s", d, rateForm)
 	}
 	return nil
 }

@@ -623,22 +623,19 @@ func (l *Ledger) WhatIf(as []*events.Amendment, knownAt time.Time) (*projections
 	return read(l, func(ix *projections.Index) (*projections.Preview, error) { return ix.WhatIf(as, knownAt) })
 }
 
-// Recorded is when the amendment id was recorded: the time a known-at
-// given as an amendment stands for. An amendment this ledger does not know
-// yet may have just been recorded by another process: it catches up with
-// the stream before it says there is none.
-func (l *Ledger) Recorded(ctx context.Context, id ulid.ULID) (time.Time, error) {
+// Recorded returns the amendment id as recorded: a known-at given as an
+// amendment stands for the time it was recorded. An amendment this ledger
+// does not know yet may have just been recorded by another process: it
+// catches up with the stream before it says there is none.
+func (l *Ledger) Recorded(ctx context.Context, id ulid.ULID) (*events.Record, error) {
 	r, err := l.Amendment(id)
 	if events.KindOf(err) == events.NotFound {
 		if err := l.Sync(ctx); err != nil {
-			return time.Time{}, err
+			return nil, err
 		}
 		r, err = l.Amendment(id)
 	}
-	if err != nil {
-		return time.Time{}, err
-	}
-	return r.Recorded, nil
+	return r, err
 }
 
 // Amendment returns a recorded amendment by id.

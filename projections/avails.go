@@ -68,6 +68,9 @@ type Avails struct {
 	clauses []Decision       // the exclusivities that decide some period, in Check's order (Binds unset)
 	clause  []*events.Clause // each one's values
 	periods []period
+	// KnownAtAmendment is the amendment KnownAt was given as, if it was
+	// (see EchoKnownAt).
+	KnownAtAmendment *AmendmentRef
 }
 
 // period is a stretch of the window in which the same exclusivities cover
@@ -377,6 +380,9 @@ type Holdings struct {
 	KnownAt   time.Time
 	Intervals []HeldInterval
 	Damaged   []Damage // as in Avails
+	// KnownAtAmendment is the amendment KnownAt was given as, if it was
+	// (see EchoKnownAt).
+	KnownAtAmendment *AmendmentRef
 }
 
 // HeldInterval is what the holder holds exclusively over [From, Until).
@@ -448,6 +454,9 @@ func (av *Avails) MarshalJSON() ([]byte, error) {
 		"from":     events.FormatTime(av.From),
 		"to":       events.FormatTime(av.To),
 		"known_at": timeOrNull(av.KnownAt),
+	}
+	if av.KnownAtAmendment != nil {
+		m["known_at_amendment"] = av.KnownAtAmendment
 	}
 	if len(av.Damaged) > 0 {
 		m["damaged"] = av.Damaged
@@ -537,6 +546,9 @@ func (h *Holdings) MarshalJSON() ([]byte, error) {
 		"to":        events.FormatTime(h.To),
 		"known_at":  timeOrNull(h.KnownAt),
 		"intervals": ivs,
+	}
+	if h.KnownAtAmendment != nil {
+		m["known_at_amendment"] = h.KnownAtAmendment
 	}
 	if len(h.Damaged) > 0 {
 		m["damaged"] = h.Damaged

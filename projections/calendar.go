@@ -338,6 +338,9 @@ type Calendar struct {
 	// Damaged lists the agreements whose histories are damaged: their
 	// entries come from their intact prefixes.
 	Damaged []Damage
+	// KnownAtAmendment is the amendment KnownAt was given as, if it was
+	// (see EchoKnownAt).
+	KnownAtAmendment *AmendmentRef
 }
 
 // MarshalJSON writes {"agreement","from","to","known_at","entries","standing"},
@@ -350,6 +353,9 @@ func (c *Calendar) MarshalJSON() ([]byte, error) {
 		"known_at":  timeOrNull(c.KnownAt),
 		"entries":   nonNil(c.Entries),
 		"standing":  nonNil(c.Standing),
+	}
+	if c.KnownAtAmendment != nil {
+		m["known_at_amendment"] = c.KnownAtAmendment
 	}
 	if len(c.Damaged) > 0 {
 		m["damaged"] = c.Damaged

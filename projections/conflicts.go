@@ -322,11 +322,17 @@ type ConflictReport struct {
 	// Damaged lists the agreements whose histories are damaged: they took
 	// part only with their intact prefixes.
 	Damaged []Damage
+	// KnownAtAmendment is the amendment KnownAt was given as, if it was
+	// (see EchoKnownAt).
+	KnownAtAmendment *AmendmentRef
 }
 
 // MarshalJSON writes {"at","known_at","conflicts"}, and "damaged" when set.
 func (r *ConflictReport) MarshalJSON() ([]byte, error) {
 	m := map[string]any{"at": events.FormatTime(r.At), "known_at": timeOrNull(r.KnownAt), "conflicts": nonNil(r.Conflicts)}
+	if r.KnownAtAmendment != nil {
+		m["known_at_amendment"] = r.KnownAtAmendment
+	}
 	if len(r.Damaged) > 0 {
 		m["damaged"] = r.Damaged
 	}

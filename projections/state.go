@@ -27,6 +27,9 @@ type State struct {
 	// Damaged, when set, says the answer comes from the intact prefix of a
 	// damaged history (see Damage).
 	Damaged *Damage
+	// KnownAtAmendment is the amendment KnownAt was given as, if it was
+	// (see EchoKnownAt).
+	KnownAtAmendment *AmendmentRef
 }
 
 // Declared is a condition that has been declared.
@@ -108,6 +111,9 @@ func (s *State) MarshalJSON() ([]byte, error) {
 	}
 	for _, k := range events.Kinds {
 		m[events.Spec(k).Group] = nonNil(s.Group(k))
+	}
+	if s.KnownAtAmendment != nil {
+		m["known_at_amendment"] = s.KnownAtAmendment
 	}
 	if s.Damaged != nil {
 		m["damaged"] = s.Damaged

@@ -26,6 +26,9 @@ type Timeline struct {
 	Anomalies  []Anomaly    `json:"anomalies,omitempty"`
 	Span       [2]time.Time `json:"-"` // earliest and latest time worth drawing
 	Damaged    *Damage      `json:"damaged,omitempty"`
+	// KnownAtAmendment is the amendment KnownAt was given as, if it was
+	// (see EchoKnownAt).
+	KnownAtAmendment *AmendmentRef `json:"known_at_amendment,omitempty"`
 }
 
 // ClauseLife is one clause's bars.
@@ -206,6 +209,9 @@ type Diff struct {
 	Ended      []*ClauseState `json:"ended"`
 	Changed    []ClauseChange `json:"changed"`
 	Damaged    *Damage        `json:"damaged,omitempty"`
+	// KnownAtAmendment is the amendment KnownAt was given as, if it was
+	// (see EchoKnownAt).
+	KnownAtAmendment *AmendmentRef `json:"known_at_amendment,omitempty"`
 }
 
 // ClauseChange is a clause in force at both times whose fields differ.

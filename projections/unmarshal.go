@@ -73,6 +73,8 @@ func (s *State) UnmarshalJSON(b []byte) error {
 		Parties    []string   `json:"parties"`
 		Conditions []Declared `json:"conditions"`
 		Damaged    *Damage    `json:"damaged"`
+
+		KnownAtAmendment *AmendmentRef `json:"known_at_amendment"`
 	}
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
@@ -81,7 +83,7 @@ func (s *State) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &groups); err != nil {
 		return err
 	}
-	*s = State{Agreement: aux.Agreement, Version: aux.Version, Title: aux.Title, Status: aux.Status, Parties: aux.Parties, Conditions: aux.Conditions, Damaged: aux.Damaged}
+	*s = State{Agreement: aux.Agreement, KnownAtAmendment: aux.KnownAtAmendment, Version: aux.Version, Title: aux.Title, Status: aux.Status, Parties: aux.Parties, Conditions: aux.Conditions, Damaged: aux.Damaged}
 	if err := docTimes(map[*time.Time]*string{&s.At: &aux.At, &s.KnownAt: aux.KnownAt, &s.Opened: aux.Opened, &s.Closed: aux.Closed}); err != nil {
 		return err
 	}
@@ -212,11 +214,13 @@ func (r *ConflictReport) UnmarshalJSON(b []byte) error {
 		KnownAt   *string    `json:"known_at"`
 		Conflicts []Conflict `json:"conflicts"`
 		Damaged   []Damage   `json:"damaged"`
+
+		KnownAtAmendment *AmendmentRef `json:"known_at_amendment"`
 	}
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
 	}
-	*r = ConflictReport{Conflicts: aux.Conflicts, Damaged: aux.Damaged}
+	*r = ConflictReport{KnownAtAmendment: aux.KnownAtAmendment, Conflicts: aux.Conflicts, Damaged: aux.Damaged}
 	return docTimes(map[*time.Time]*string{&r.At: &aux.At, &r.KnownAt: aux.KnownAt})
 }
 
@@ -400,11 +404,13 @@ func (av *Avails) UnmarshalJSON(b []byte) error {
 			} `json:"intervals"`
 		} `json:"parties"`
 		Damaged []Damage `json:"damaged"`
+
+		KnownAtAmendment *AmendmentRef `json:"known_at_amendment"`
 	}
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
 	}
-	*av = Avails{Scope: aux.Scope.Scope, Damaged: aux.Damaged, Parties: make([]PartyAvails, len(aux.Parties))}
+	*av = Avails{Scope: aux.Scope.Scope, KnownAtAmendment: aux.KnownAtAmendment, Damaged: aux.Damaged, Parties: make([]PartyAvails, len(aux.Parties))}
 	if aux.Party != nil {
 		av.Party = *aux.Party
 	}
@@ -459,11 +465,13 @@ func (h *Holdings) UnmarshalJSON(b []byte) error {
 			Holds []Holding `json:"holds"`
 		} `json:"intervals"`
 		Damaged []Damage `json:"damaged"`
+
+		KnownAtAmendment *AmendmentRef `json:"known_at_amendment"`
 	}
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
 	}
-	*h = Holdings{Holder: aux.Holder, Scope: aux.Scope.Scope, Damaged: aux.Damaged, Intervals: make([]HeldInterval, len(aux.Intervals))}
+	*h = Holdings{Holder: aux.Holder, Scope: aux.Scope.Scope, KnownAtAmendment: aux.KnownAtAmendment, Damaged: aux.Damaged, Intervals: make([]HeldInterval, len(aux.Intervals))}
 	for i, iv := range aux.Intervals {
 		h.Intervals[i].Holds = iv.Holds
 		if err := docTimes(map[*time.Time]*string{&h.Intervals[i].From: &iv.From, &h.Intervals[i].Until: &iv.Until}); err != nil {
@@ -484,11 +492,13 @@ func (c *Calendar) UnmarshalJSON(b []byte) error {
 		Entries   []CalendarEntry `json:"entries"`
 		Standing  []CalendarEntry `json:"standing"`
 		Damaged   []Damage        `json:"damaged"`
+
+		KnownAtAmendment *AmendmentRef `json:"known_at_amendment"`
 	}
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
 	}
-	*c = Calendar{Entries: aux.Entries, Standing: aux.Standing, Damaged: aux.Damaged}
+	*c = Calendar{KnownAtAmendment: aux.KnownAtAmendment, Entries: aux.Entries, Standing: aux.Standing, Damaged: aux.Damaged}
 	if aux.Agreement != nil {
 		c.Agreement = *aux.Agreement
 	}

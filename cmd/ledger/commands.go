@@ -152,6 +152,7 @@ func (a *app) timelineCommand() *cobra.Command {
 		return answer(a, cmd, known, func(_ context.Context, l *ledger.Ledger, k time.Time) (*projections.Timeline, error) {
 			tl, err := l.Timeline(args[0], k, a.queryOptions()...)
 			if err == nil && svg != "" {
+				projections.EchoKnownAt(tl, known.amendmentOf()) // the drawing says it too
 				err = writeFile(svg, func(w io.Writer) error { return render.TimelineSVG(tl, w, render.SVGOptions{Now: time.Now()}) })
 			}
 			return tl, err

@@ -52,6 +52,21 @@ func TestErrors(t *testing.T) {
 		}
 	})
 
+	t.Run("a rate as a percentage: exit 2 saying what a rate is", func(t *testing.T) {
+		in := `{"agreement":"microsoft-openai","effective":"2027-01-01","changes":[{"op":"amend","clause":"openai-revenue-share","set":{"rate":"20%"}}]}`
+		want := `changes[0].set.rate: "20%" is a percentage: a rate is a decimal in [0, 1] such as "0.20" ("20%" is "0.2")`
+		if r := s.runIn(2, in, "append"); !strings.Contains(r.stderr, want) || r.stdout != "" {
+			t.Errorf("stderr %q, stdout %q; want %q", r.stderr, r.stdout, want)
+		}
+		doc := parseError(t, s.runIn(2, in, "append", "-o", "json"))
+		if doc.Error.Kind != "invalid" || doc.Error.Field != "changes[0].set.rate" || !strings.Contains(doc.Error.Message, `a rate is a decimal in [0, 1] such as "0.20"`) {
+			t.Errorf("error document: %+v", doc)
+		}
+		if after := history(); after != before {
+			t.Errorf("a refused rate changed the history")
+		}
+	})
+
 	t.Run("unknown agreement: exit 1, not_found", func(t *testing.T) {
 		r := s.run(1, "state", "microsoft-opnai", "--at", "2027-01-01", "-o", "json")
 		if doc := parseError(t, r); doc.Error.Kind != "not_found" {

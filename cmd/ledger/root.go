@@ -324,7 +324,8 @@ func interruptedErr() error {
 
 // answer opens the ledger, asks it a question and writes the answer (see
 // emit). The time the --known-at flag known names (zero without the flag,
-// or with a nil known) is resolved on the ledger and given to ask.
+// or with a nil known) is resolved on the ledger and given to ask; the
+// answer echoes the amendment it was given as, if it was.
 func answer[T any](a *app, cmd *cobra.Command, known *knownFlag, ask func(ctx context.Context, l *ledger.Ledger, knownAt time.Time) (T, error), text func(io.Writer, T) error) error {
 	return a.with(cmd, func(ctx context.Context, l *ledger.Ledger) error {
 		k, err := known.in(l)
@@ -335,6 +336,7 @@ func answer[T any](a *app, cmd *cobra.Command, known *knownFlag, ask func(ctx co
 		if err != nil {
 			return err
 		}
+		projections.EchoKnownAt(v, known.amendmentOf())
 		return report(a, v, text)
 	})
 }
@@ -461,6 +463,8 @@ func (f *timeFlag) orNow() time.Time {
 type knownFlag struct {
 	timeFlag
 	id ulid.ULID
+	// amendment is the amendment id names, once in has found it.
+	amendment *projections.AmendmentRef
 }
 
 func (f *knownFlag) Set(s string) error {
@@ -482,7 +486,7 @@ func (f *knownFlag) String() string {
 
 // in resolves the flag against l: zero when not given (everything
 // recorded) or f is nil, the time given, or when the amendment named was
-// recorded.
+// recorded (then amendmentOf names it).
 func (f *knownFlag) in(l *ledger.Ledger) (time.Time, error) {
 	if f == nil {
 		return time.Time{}, nil
@@ -494,7 +498,17 @@ func (f *knownFlag) in(l *ledger.Ledger) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
+	f.amendment = projections.RefOf(r)
 	return r.Recorded, nil
+}
+
+// amendmentOf is the amendment the flag was given as, once in has found
+// it; nil for a time, no flag, or a nil f.
+func (f *knownFlag) amendmentOf() *projections.AmendmentRef {
+	if f == nil {
+		return nil
+	}
+	return f.amendment
 }
 
 // knownVar adds a --known-at flag to fs.

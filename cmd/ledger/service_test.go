@@ -64,6 +64,8 @@ func TestServiceFlag(t *testing.T) {
 		{0, []string{"history", "microsoft-openai"}},
 		{0, []string{"diff", "microsoft-openai", "--from", "2026-03-15", "--to", "2027-01-01"}},
 		{0, []string{"timeline", "microsoft-openai", "--width", "80"}},
+		{0, []string{"diff", "microsoft-openai", "--from", "2026-03-15", "--to", "2027-01-01", "--known-at", deal}},
+		{0, []string{"timeline", "microsoft-openai", "--width", "80", "--known-at", deal}},
 		{0, []string{"agreements", "--at", "2027-01-01"}},
 		{0, []string{"verify"}},
 		{0, []string{"avails", "--product", "frontier", "--channel", "api", "--from", "2026-01-01", "--to", "2033-01-01"}},
@@ -89,6 +91,22 @@ func TestServiceFlag(t *testing.T) {
 			}
 		}
 	}
+	// A known-at given as an amendment says which it is, both ways.
+	for _, st := range []*store{direct, via} {
+		r := st.run(0, "state", "microsoft-openai", "--at", "2031-06-30", "--known-at", deal)
+		if want := "as known at " + h.Amendments[0].Recorded + " (as of amendment " + deal + ", openai-amazon v1) (version 1)"; !strings.Contains(r.stdout, want) {
+			t.Errorf("state --known-at %s does not say %q:\n%s", deal, want, r.stdout)
+		}
+		r = st.run(0, "conflicts", "--at", "2027-06-01", "--known-at", deal, "-o", "json")
+		if want := `"known_at_amendment": {
+    "id": "` + deal + `",
+    "agreement": "openai-amazon",
+    "version": 1
+  }`; !strings.Contains(r.stdout, want) {
+			t.Errorf("conflicts --known-at %s -o json does not name it:\n%s", deal, r.stdout)
+		}
+	}
+
 	// The timeline's drawing too.
 	direct.run(0, "timeline", "microsoft-openai", "--svg", "direct.svg")
 	via.run(0, "timeline", "microsoft-openai", "--svg", "via.svg")

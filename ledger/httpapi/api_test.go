@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -595,8 +596,9 @@ func TestHistoryFullRoundTrip(t *testing.T) {
 }
 
 // TestKnownAtAnAmendment: known_at may name an amendment, for when it was
-// recorded, as the command's --known-at and the NATS service take it; an
-// id the ledger does not know is a 404.
+// recorded, as the command's --known-at and the NATS service take it, and
+// the answer names it beside known_at (known_at_amendment); an id the
+// ledger does not know is a 404.
 func TestKnownAtAnAmendment(t *testing.T) {
 	s := newServer(t, true)
 	h, err := s.L.History("microsoft-openai")
@@ -606,11 +608,35 @@ func TestKnownAtAnAmendment(t *testing.T) {
 	first := h.Amendments[0]
 	byTime := s.do(req{path: "/v1/agreements/microsoft-openai/state?at=2031-06-01&known_at=" + first.Recorded.UTC().Format(time.RFC3339Nano)})
 	byID := s.do(req{path: "/v1/agreements/microsoft-openai/state?at=2031-06-01&known_at=" + first.ID.String()})
-	if byID.Status != 200 || string(byID.Body) != string(byTime.Body) {
+	doc := byID.JSON(t)
+	echo := doc["known_at_amendment"]
+	delete(doc, "known_at_amendment")
+	if byID.Status != 200 || !reflect.DeepEqual(doc, byTime.JSON(t)) {
 		t.Errorf("known_at=%s: %d\n%s\nwant the answer as known at %s:\n%s", first.ID, byID.Status, byID.Body, first.Recorded, byTime.Body)
 	}
-	if v := byID.JSON(t)["version"]; v != float64(1) {
+	if want := map[string]any{"id": first.ID.String(), "agreement": "microsoft-openai", "version": float64(1)}; !reflect.DeepEqual(echo, want) {
+		t.Errorf("known_at_amendment %v, want %v", echo, want)
+	}
+	if _, ok := byTime.JSON(t)["known_at_amendment"]; ok {
+		t.Errorf("known_at given as a time names an amendment: %s", byTime.Body)
+	}
+	if v := doc["version"]; v != float64(1) {
 		t.Errorf("as known when version 1 was recorded, the version is %v", v)
+	}
+	// Every answer with a known_at names it.
+	id := first.ID.String()
+	for _, path := range []string{
+		"/v1/agreements/microsoft-openai/timeline?known_at=" + id,
+		"/v1/agreements/microsoft-openai/diff?from=2020-01-01&to=2027-01-01&known_at=" + id,
+		"/v1/conflicts?at=2026-03-15&known_at=" + id,
+		"/v1/avails?product=frontier&channel=api&from=2026-01-01&to=2027-01-01&known_at=" + id,
+		"/v1/avails?holder=microsoft&from=2026-01-01&to=2027-01-01&known_at=" + id,
+		"/v1/calendar?from=2026-01-01&to=2027-01-01&known_at=" + id,
+	} {
+		res := s.do(req{path: path})
+		if got := res.JSON(t)["known_at_amendment"]; res.Status != 200 || !reflect.DeepEqual(got, echo) {
+			t.Errorf("%s: %d, known_at_amendment %v, want %v", path, res.Status, got, echo)
+		}
 	}
 	if res := s.do(req{path: "/v1/conflicts?at=2026-03-15&known_at=" + ulid.Make().String()}); res.Status != 404 {
 		t.Errorf("an unknown amendment id: %d %s", res.Status, res.Body)

@@ -28,6 +28,7 @@ func (h *Handler) avails(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	projections.EchoKnownAt(v, p.KnownAtAmendment)
 	h.writeJSON(w, r, http.StatusOK, v)
 }
 
@@ -47,6 +48,7 @@ func (h *Handler) calendar(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	projections.EchoKnownAt(c, p.KnownAtAmendment)
 	if !strings.HasSuffix(r.URL.Path, ".ics") && !strings.Contains(r.Header.Get("Accept"), "text/calendar") {
 		h.writeJSON(w, r, http.StatusOK, c)
 		return

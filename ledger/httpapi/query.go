@@ -59,6 +59,7 @@ func (h *Handler) state(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	projections.EchoKnownAt(s, p.KnownAtAmendment)
 	tag := etag(s.Version)
 	w.Header().Set("ETag", tag)
 	w.Header().Set("Cache-Control", "private, no-cache")
@@ -109,6 +110,7 @@ func (h *Handler) timeline(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	projections.EchoKnownAt(tl, p.KnownAtAmendment)
 	h.writeJSON(w, r, http.StatusOK, tl)
 }
 
@@ -127,6 +129,7 @@ func (h *Handler) diff(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	projections.EchoKnownAt(d, p.KnownAtAmendment)
 	h.writeJSON(w, r, http.StatusOK, d)
 }
 
@@ -143,6 +146,7 @@ func (h *Handler) conflicts(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	projections.EchoKnownAt(rep, p.KnownAtAmendment)
 	h.writeJSON(w, r, http.StatusOK, rep)
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/ledger/wire"
 	"github.com/oklog/ulid/v2"
 )
@@ -77,7 +78,7 @@ func newParams(r *http.Request, known ...string) *wire.Params {
 // knownAt reads known_at: a time, or an amendment's id for when it was
 // recorded (see ledger.Recorded).
 func (h *Handler) knownAt(r *http.Request, p *wire.Params) time.Time {
-	return p.Known(func(id ulid.ULID) (time.Time, error) { return h.l.Recorded(r.Context(), id) })
+	return p.Known(func(id ulid.ULID) (*events.Record, error) { return h.l.Recorded(r.Context(), id) })
 }
 
 // etagVersion reads a version from an entity tag: "3" or W/"3".

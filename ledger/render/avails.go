@@ -17,7 +17,7 @@ const maxDeciders = 3
 // intervals of the window with the verdict and the clauses that decide it.
 func Avails(w io.Writer, av *projections.Avails) error {
 	p := &printer{w: w}
-	p.f("When may each party offer %s? %s, %s\n", Scope(av.Scope), Window(av.From, av.To), KnownAt(av.KnownAt))
+	p.f("When may each party offer %s? %s, %s\n", Scope(av.Scope), Window(av.From, av.To), KnownAt(av.KnownAt, av.KnownAtAmendment))
 	if len(av.Parties) == 0 {
 		p.ln("  no exclusive grant in force in the window covers it: every party may offer it throughout")
 		return p.err
@@ -69,7 +69,7 @@ func Holdings(w io.Writer, h *projections.Holdings) error {
 	if !h.Scope.IsAll() {
 		within = " within " + Scope(h.Scope)
 	}
-	p.f("What %s holds exclusively%s, %s, %s\n", h.Holder, within, Window(h.From, h.To), KnownAt(h.KnownAt))
+	p.f("What %s holds exclusively%s, %s, %s\n", h.Holder, within, Window(h.From, h.To), KnownAt(h.KnownAt, h.KnownAtAmendment))
 	t := newTable(w, "  ", "FROM", "UNTIL", "AGREEMENT", "CLAUSE", "KIND", "GRANTOR", "OVER")
 	for _, iv := range h.Intervals {
 		if len(iv.Holds) == 0 {
@@ -95,7 +95,7 @@ func Calendar(w io.Writer, c *projections.Calendar) error {
 	if c.Agreement != "" {
 		of = c.Agreement
 	}
-	p.f("Deal calendar of %s, %s, %s: %s, %s\n", of, Window(c.From, c.To), KnownAt(c.KnownAt),
+	p.f("Deal calendar of %s, %s, %s: %s, %s\n", of, Window(c.From, c.To), KnownAt(c.KnownAt, c.KnownAtAmendment),
 		Plural(len(c.Entries), "dated entry", "dated entries"), Plural(len(c.Standing), "standing risk", "standing risks"))
 	if len(c.Entries) > 0 {
 		p.ln()

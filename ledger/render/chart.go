@@ -369,33 +369,74 @@ func (c *Chart) lane(b *strings.Builder, rowsBottom float64) {
 	}
 }
 
-// markers draws a marker per amendment, labelled with its version.
+// markers draws a marker per amendment, labelled with its version. The
+// amendments effective at the same instant share a marker (markerStack),
+// labelled with each version, each of which shows its own details; the
+// marker shows them all.
 func (c *Chart) markers(b *strings.Builder, rowsBottom float64) {
-	lastX := math.Inf(-1)
+	lastX, lastW, lastStack := math.Inf(-1), 0.0, false
 	stagger := 0
-	for _, m := range c.tl.Amendments {
-		x := c.x(m.Effective)
+	for _, s := range stackMarkers(c.tl.Amendments) {
+		x := c.x(s[0].Effective)
 		if x < c.x0-1 || x > c.x1+1 {
 			continue
 		}
-		if x-lastX < 26 {
+		stack := len(s) > 1
+		w := textWidth(s.label(markerLabel))
+		gap := 26.0 // room for two versions side by side
+		if stack || lastStack {
+			gap = max(gap, (w+lastW)/2+6)
+		}
+		if x-lastX < gap {
 			stagger = 1 - stagger
 		} else {
 			stagger = 0
 		}
-		lastX = x
-		fill, label := "#24292f", fmt.Sprintf("v%d", m.Version)
-		if m.Retracted {
-			fill, label = "none", label+"×"
+		lastX, lastW, lastStack = x, w, stack
+		fill := "#24292f"
+		if s.retracted() {
+			fill = "none"
 		}
-		fmt.Fprintf(b, `<g class="marker" data-amendment="%s" data-detail="am-%s" tabindex="0">`, esc(m.ID), esc(m.ID))
-		fmt.Fprintf(b, `<title>%s</title>`, esc(chartTip(m)))
+		if stack {
+			ids, details := make([]string, len(s)), make([]string, len(s))
+			for i, m := range s {
+				ids[i], details[i] = m.ID, "am-"+m.ID
+			}
+			fmt.Fprintf(b, `<g class="marker stack" data-amendments="%s" data-versions="%s" data-detail="%s" tabindex="0">`, esc(strings.Join(ids, " ")), s.versions(), esc(strings.Join(details, " ")))
+			fmt.Fprintf(b, `<title>%s</title>`, esc(s.tip(chartTip)))
+		} else {
+			fmt.Fprintf(b, `<g class="marker" data-amendment="%s" data-detail="am-%s" tabindex="0">`, esc(s[0].ID), esc(s[0].ID))
+			fmt.Fprintf(b, `<title>%s</title>`, esc(chartTip(s[0])))
+		}
 		fmt.Fprintf(b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#57606a" stroke-dasharray="2 3" opacity="0.7"/>`, f1(x), f1(laneH-2), f1(x), f1(rowsBottom))
 		fmt.Fprintf(b, `<path d="M%s %s l-6 -9 h12 z" fill="%s" stroke="#24292f"/>`, f1(x), f1(laneH-2), fill)
 		fmt.Fprintf(b, `<path d="M%s %s l-4 6 h8 z" fill="%s" stroke="#24292f"/>`, f1(x), f1(rowsBottom), fill)
-		fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="middle" font-size="11" font-weight="600" fill="#24292f">%s</text>`, f1(x), f1(laneH-14-float64(stagger)*11), esc(label))
-		b.WriteString(`</g>`)
+		fmt.Fprintf(b, `<text x="%s" y="%s" text-anchor="middle" font-size="11" font-weight="600" fill="#24292f">`, f1(x), f1(laneH-14-float64(stagger)*11))
+		if stack {
+			shown, more := s.shown()
+			for i, m := range shown {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				fmt.Fprintf(b, `<tspan data-amendment="%s" data-detail="am-%s">%s</tspan>`, esc(m.ID), esc(m.ID), esc(markerLabel(m)))
+			}
+			if more > 0 {
+				fmt.Fprintf(b, " +%d", more)
+			}
+		} else {
+			b.WriteString(esc(markerLabel(s[0])))
+		}
+		b.WriteString(`</text></g>`)
 	}
+}
+
+// markerLabel is an amendment's label on its marker: its version, crossed
+// when it was retracted.
+func markerLabel(m projections.Marker) string {
+	if m.Retracted {
+		return fmt.Sprintf("v%d×", m.Version)
+	}
+	return fmt.Sprintf("v%d", m.Version)
 }
 
 // markerGroups draws the amendments of each column as one mark, as tall as

@@ -12,10 +12,10 @@ import (
 func Conflicts(w io.Writer, r *projections.ConflictReport) error {
 	p := &printer{w: w}
 	if len(r.Conflicts) == 0 {
-		p.f("no conflicts at %s, %s\n", Time(r.At), KnownAt(r.KnownAt))
+		p.f("no conflicts at %s, %s\n", Time(r.At), KnownAt(r.KnownAt, r.KnownAtAmendment))
 		return p.err
 	}
-	p.f("%s at %s, %s\n", Plural(len(r.Conflicts), "conflict", "conflicts"), Time(r.At), KnownAt(r.KnownAt))
+	p.f("%s at %s, %s\n", Plural(len(r.Conflicts), "conflict", "conflicts"), Time(r.At), KnownAt(r.KnownAt, r.KnownAtAmendment))
 	for _, c := range r.Conflicts {
 		p.ln()
 		p.do(Conflict(w, c))
@@ -58,7 +58,7 @@ func Rights(w io.Writer, q projections.RightsQuery, r projections.Rights) error 
 	what := Scope(q.Scope)
 	when := Time(q.At)
 	if !q.KnownAt.IsZero() {
-		when += ", " + KnownAt(q.KnownAt)
+		when += ", " + KnownAt(q.KnownAt, nil)
 	}
 	if r.Allowed {
 		p.f("ALLOWED  %s may offer %s at %s\n", q.Party, what, when)

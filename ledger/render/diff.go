@@ -13,7 +13,7 @@ import (
 // Diff writes what changed in an agreement between two valid times.
 func Diff(w io.Writer, d *projections.Diff) error {
 	p := &printer{w: w}
-	p.f("%s from %s to %s, %s\n", d.Agreement, Time(d.From), Time(d.To), KnownAt(d.KnownAt))
+	p.f("%s from %s to %s, %s\n", d.Agreement, Time(d.From), Time(d.To), KnownAt(d.KnownAt, d.KnownAtAmendment))
 	p.do(changes(w, d, "  "))
 	return p.err
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
+	"github.com/agreement-ledger/ledger/projections"
 	"github.com/shopspring/decimal"
 )
 
@@ -88,12 +89,17 @@ func Recorded(t time.Time) string {
 	return t.UTC().Format(time.RFC3339Nano)
 }
 
-// KnownAt describes a known-at time: "as known now" or "as known at K".
-func KnownAt(k time.Time) string {
+// KnownAt describes a known-at time: "as known now" or "as known at K";
+// given as amendment as, "as known at K (as of amendment ID, AGREEMENT vN)".
+func KnownAt(k time.Time, as *projections.AmendmentRef) string {
 	if k.IsZero() {
 		return "as known now"
 	}
-	return "as known at " + Recorded(k)
+	s := "as known at " + Recorded(k)
+	if as != nil {
+		s += fmt.Sprintf(" (as of amendment %s, %s v%d)", as.ID, as.Agreement, as.Version)
+	}
+	return s
 }
 
 // Scope writes a scope as "products=frontier channels=api", or "everything".

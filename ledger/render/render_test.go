@@ -316,3 +316,38 @@ func TestProgress(t *testing.T) {
 		t.Errorf("progress: %q", s)
 	}
 }
+
+// TestKnownAt: a known-at is written as the time, and, given as an
+// amendment, which amendment that was.
+func TestKnownAt(t *testing.T) {
+	k := time.Date(2026, 2, 27, 10, 0, 0, 500, time.UTC)
+	ref := &projections.AmendmentRef{ID: "01KJFFGMG0KX5V8WQ8KXDH917J", Agreement: "openai-amazon", Version: 1}
+	for _, c := range []struct {
+		k    time.Time
+		as   *projections.AmendmentRef
+		want string
+	}{
+		{time.Time{}, nil, "as known now"},
+		{k, nil, "as known at 2026-02-27T10:00:00.0000005Z"},
+		{k, ref, "as known at 2026-02-27T10:00:00.0000005Z (as of amendment 01KJFFGMG0KX5V8WQ8KXDH917J, openai-amazon v1)"},
+	} {
+		if got := render.KnownAt(c.k, c.as); got != c.want {
+			t.Errorf("KnownAt(%v, %v) = %q, want %q", c.k, c.as, got, c.want)
+		}
+	}
+	// The timeline says it in text and in its drawing.
+	tl := timeline(t)
+	tl.KnownAt, tl.KnownAtAmendment = k, ref
+	var text, svg bytes.Buffer
+	if err := render.Timeline(&text, tl, render.TimelineOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := render.TimelineSVG(tl, &svg, render.SVGOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for what, out := range map[string]string{"text": text.String(), "SVG": svg.String()} {
+		if !strings.Contains(out, "(as of amendment 01KJFFGMG0KX5V8WQ8KXDH917J, openai-amazon v1)") {
+			t.Errorf("the timeline's %s does not name the amendment:\n%s", what, out)
+		}
+	}
+}

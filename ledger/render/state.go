@@ -27,7 +27,7 @@ func State(w io.Writer, s *projections.State) error {
 		title += " — " + s.Title
 	}
 	p.ln(title)
-	p.f("at %s, %s (version %d)\n", Time(s.At), KnownAt(s.KnownAt), s.Version)
+	p.f("at %s, %s (version %d)\n", Time(s.At), KnownAt(s.KnownAt, s.KnownAtAmendment), s.Version)
 	p.f("status: %s\n", status(s))
 	if len(s.Parties) > 0 {
 		p.f("parties: %s\n", strings.Join(s.Parties, ", "))

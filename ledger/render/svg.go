@@ -58,9 +58,10 @@ const markerGap = 6.0
 // TimelineSVG draws an agreement's timeline as a standalone SVG document:
 // one row per clause with a bar per segment (a change of values starts a new
 // segment, in a lighter shade), open-ended bars ending in an arrow, a year
-// axis, a dashed line per amendment labelled with its version, and a
-// tooltip (<title>) on every bar with its values and the amendments at its
-// edges. The drawing depends only on tl and opts.
+// axis, a dashed line per amendment labelled with its version (one line
+// for the amendments effective at the same instant, labelled with each
+// version: "v2, v3"), and a tooltip (<title>) on every bar with its values
+// and the amendments at its edges. The drawing depends only on tl and opts.
 //
 // A long agreement is drawn by counting: with more than 500 clauses, a row
 // per kind shades each column by how many of its clauses are in force; with
@@ -110,12 +111,12 @@ func TimelineSVG(tl *projections.Timeline, w io.Writer, opts SVGOptions) error {
 	if tl.Title != "" {
 		title += " — " + tl.Title
 	}
-	subtitle := "valid time; " + KnownAt(tl.KnownAt)
+	subtitle := "valid time; " + KnownAt(tl.KnownAt, tl.KnownAtAmendment)
 	if lanes != nil {
 		subtitle += "; " + Plural(len(tl.Clauses), "clause", "clauses") + ": a row per kind, darker where more are in force"
 	}
 	pf(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="12">`+"\n", width, height, width, height)
-	pf(`<title>%s</title>`+"\n", esc(title+" — timeline, "+KnownAt(tl.KnownAt)))
+	pf(`<title>%s</title>`+"\n", esc(title+" — timeline, "+KnownAt(tl.KnownAt, tl.KnownAtAmendment)))
 	pf(`<rect width="100%%" height="100%%" fill="#ffffff"/>` + "\n")
 	pf(`<text x="12" y="22" font-size="15" font-weight="600" fill="#222">%s</text>`+"\n", esc(title))
 	pf(`<text x="12" y="40" fill="#666">%s</text>`+"\n", esc(subtitle))
@@ -200,14 +201,36 @@ func TimelineSVG(tl *projections.Timeline, w io.Writer, opts SVGOptions) error {
 			pf("</g>\n")
 		}
 	} else {
-		for _, a := range tl.Amendments {
-			ax := x(a.Effective)
-			colour := "#444"
-			if a.Retracted {
-				colour = "#aaa"
+		markerColour := func(retracted bool) string {
+			if retracted {
+				return "#aaa"
 			}
-			pf(`<g><line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-dasharray="3 3"/>`, ax, axisY-4, ax, plotBottom+4, colour)
-			pf(`<text x="%.1f" y="%.1f" fill="%s">v%d<title>%s</title></text></g>`+"\n", ax, plotBottom+18, colour, a.Version, esc(markerTip(a)))
+			return "#444"
+		}
+		for _, s := range stackMarkers(tl.Amendments) {
+			ax := x(s[0].Effective)
+			colour := markerColour(s.retracted())
+			if len(s) == 1 {
+				pf(`<g><line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-dasharray="3 3"/>`, ax, axisY-4, ax, plotBottom+4, colour)
+				pf(`<text x="%.1f" y="%.1f" fill="%s">v%d<title>%s</title></text></g>`+"\n", ax, plotBottom+18, colour, s[0].Version, esc(markerTip(s[0])))
+				continue
+			}
+			// One line, and a label naming each version, each with its
+			// own colour and tooltip.
+			pf(`<g class="amendment-stack" data-count="%d" data-versions="%s"><title>%s</title>`, len(s), s.versions(), esc(s.tip(markerTip)))
+			pf(`<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-dasharray="3 3"/>`, ax, axisY-4, ax, plotBottom+4, colour)
+			pf(`<text x="%.1f" y="%.1f" fill="%s">`, ax, plotBottom+18, colour)
+			shown, more := s.shown()
+			for i, m := range shown {
+				if i > 0 {
+					pf(", ")
+				}
+				pf(`<tspan fill="%s">v%d<title>%s</title></tspan>`, markerColour(m.Retracted), m.Version, esc(markerTip(m)))
+			}
+			if more > 0 {
+				pf(" +%d", more)
+			}
+			pf("</text></g>\n")
 		}
 	}
 	if !opts.Now.IsZero() && !opts.Now.Before(ax.lo) && !opts.Now.After(ax.hi) {

@@ -89,7 +89,8 @@ func versions(tl *projections.Timeline) map[string]uint64 {
 }
 
 // Timeline writes an agreement's clauses as text bars over valid time,
-// followed by what each bar stands for and the amendments on the axis. An
+// followed by what each bar stands for and the amendments on the axis
+// (those in the same column one above the other, see markRows). An
 // agreement of more than 500 clauses gets a row per kind instead, shaded by
 // how many of its clauses are in force, and one of more than 500 amendments
 // has them listed by column of the axis.
@@ -103,7 +104,7 @@ func Timeline(w io.Writer, tl *projections.Timeline, opts TimelineOptions) error
 	if tl.Title != "" {
 		title += " — " + tl.Title
 	}
-	p.f("%s, %s\n", title, KnownAt(tl.KnownAt))
+	p.f("%s, %s\n", title, KnownAt(tl.KnownAt, tl.KnownAtAmendment))
 	if len(tl.Clauses) == 0 {
 		p.ln("no clauses")
 		return p.err
@@ -155,19 +156,23 @@ func Timeline(w io.Writer, tl *projections.Timeline, opts TimelineOptions) error
 	} else {
 		textBars(p, tl, label, width, col)
 	}
-	marks := []rune(strings.Repeat(" ", width))
-	for _, a := range tl.Amendments {
-		mark := '•'
-		if a.Version < 10 {
-			mark = rune('0' + a.Version)
-		}
-		if a.Retracted {
-			mark = '×'
-		}
-		marks[col(a.Effective)] = mark
+	depth := markRowsMax
+	if len(tl.Amendments) > maxRows {
+		depth = 1 // they are listed by column below
 	}
-	p.f("%-*s%s\n", label, "amendments", strings.TrimRight(string(marks), " "))
-	p.f("%saxis: %s to %s%s\n", pad, Time(ax.lo), Time(ax.hi), openNote(ax))
+	marks, crowded := markRows(tl.Amendments, width, depth, col)
+	for i, row := range marks {
+		name := ""
+		if i == 0 {
+			name = "amendments"
+		}
+		p.f("%-*s%s\n", label, name, strings.TrimRight(string(row), " "))
+	}
+	note := openNote(ax)
+	if crowded {
+		note += "; + more amendments in a column"
+	}
+	p.f("%saxis: %s to %s%s\n", pad, Time(ax.lo), Time(ax.hi), note)
 
 	vs := versions(tl)
 	if lanes != nil {
@@ -209,6 +214,42 @@ func Timeline(w io.Writer, tl *projections.Timeline, opts TimelineOptions) error
 		p.f("skipped: %s: %s\n", an.Amendment, an.Problem)
 	}
 	return p.err
+}
+
+// markRowsMax is how many rows of marks the amendments get.
+const markRowsMax = 3
+
+// markRows are at most depth rows of amendment marks under the bars: each
+// amendment's version (a digit; • from v10; × retracted) in its column, in
+// the first row where the column is free, so that amendments in the same
+// column (as a retroactive correction and the amendment it corrects, both
+// effective at the same time) stand one above the other instead of hiding
+// each other. A column with more amendments than rows ends in a '+', and
+// crowded says there is one.
+func markRows(ms []projections.Marker, width, depth int, col func(time.Time) int) (rows [][]rune, crowded bool) {
+	rows = [][]rune{[]rune(strings.Repeat(" ", width))}
+	for _, a := range ms {
+		mark := '•'
+		if a.Version < 10 {
+			mark = rune('0' + a.Version)
+		}
+		if a.Retracted {
+			mark = '×'
+		}
+		c := col(a.Effective)
+		r := 0
+		for r < len(rows) && rows[r][c] != ' ' {
+			r++
+		}
+		switch {
+		case r == len(rows) && r < depth:
+			rows = append(rows, []rune(strings.Repeat(" ", width)))
+		case r == len(rows):
+			r, mark, crowded = r-1, '+', true
+		}
+		rows[r][c] = mark
+	}
+	return rows, crowded
 }
 
 // textBars writes a row of bars per clause: segments alternate shades so

@@ -36,7 +36,7 @@ func (s *Service) catchUp(ctx context.Context, p *params, agreement string) erro
 // recorded — maybe just now, by another process: the ledger catches up
 // before it says there is no such amendment.
 func (s *Service) knownAt(ctx context.Context, p *params) time.Time {
-	return p.Known(func(id ulid.ULID) (time.Time, error) { return s.l.Recorded(ctx, id) })
+	return p.Known(func(id ulid.ULID) (*events.Record, error) { return s.l.Recorded(ctx, id) })
 }
 
 func (s *Service) append(ctx context.Context, req micro.Request, _ *params) (any, error) {

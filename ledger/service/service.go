@@ -30,6 +30,7 @@ import (
 
 	"github.com/agreement-ledger/ledger/ledger"
 	"github.com/agreement-ledger/ledger/ledger/wire"
+	"github.com/agreement-ledger/ledger/projections"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/micro"
 	"github.com/prometheus/client_golang/prometheus"
@@ -214,6 +215,9 @@ func (s *Service) handler(e endpoint) micro.Handler {
 			p = readParams(req.Data(), e.params)
 		}
 		v, err := e.answer(s, context.Background(), req, p)
+		if err == nil && p != nil {
+			projections.EchoKnownAt(v, p.KnownAtAmendment)
+		}
 		var body []byte
 		if err == nil {
 			body, err = json.Marshal(v)

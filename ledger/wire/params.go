@@ -22,6 +22,9 @@ type Params struct {
 	value func(name string) (string, error)
 	// Err is the first parameter found bad, of kind BadParameter.
 	Err error
+	// KnownAtAmendment is the amendment known_at was given as, once Known
+	// has read it: the answer echoes it (projections.EchoKnownAt).
+	KnownAtAmendment *projections.AmendmentRef
 }
 
 // NewParams reads parameters through value, which gives a parameter's text
@@ -167,18 +170,21 @@ func (p *Params) Damaged() []ledger.QueryOption {
 
 // Known reads known_at: a time, or the id of an amendment, which stands for
 // the time it was recorded ("as known when it was recorded", as the
-// command's --known-at), found by recorded.
-func (p *Params) Known(recorded func(ulid.ULID) (time.Time, error)) time.Time {
+// command's --known-at), found by recorded; that amendment is then
+// KnownAtAmendment.
+func (p *Params) Known(recorded func(ulid.ULID) (*events.Record, error)) time.Time {
 	s := p.Str("known_at")
 	if s == "" {
 		return time.Time{}
 	}
 	if id, err := ulid.ParseStrict(s); err == nil && len(s) == ulid.EncodedSize {
-		t, err := recorded(id)
+		r, err := recorded(id)
 		if err != nil {
 			p.Err = err
+			return time.Time{}
 		}
-		return t
+		p.KnownAtAmendment = projections.RefOf(r)
+		return r.Recorded
 	}
 	return p.Time("known_at", time.Time{})
 }

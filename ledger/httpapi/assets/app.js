@@ -158,14 +158,16 @@
     });
   }
 
-  function showDetail(id) {
+  // showDetail shows the templates named by detail: one id, or several
+  // separated by spaces (a marker of amendments effective at one instant).
+  function showDetail(detail) {
     var box = $('#detail');
-    var tpl = id && document.getElementById(id);
-    if (!box || !tpl) return;
+    var tpls = (detail || '').split(' ').map(function (id) { return id && document.getElementById(id); });
+    if (!box || !tpls.length || !tpls.every(Boolean)) return;
     box.innerHTML = '';
-    box.appendChild(tpl.content.cloneNode(true));
+    tpls.forEach(function (tpl) { box.appendChild(tpl.content.cloneNode(true)); });
     document.querySelectorAll('#view .hl').forEach(function (el) { el.classList.remove('hl'); });
-    document.querySelectorAll('#view [data-detail="' + id + '"]').forEach(function (el) { el.classList.add('hl'); });
+    document.querySelectorAll('#view [data-detail="' + detail + '"]').forEach(function (el) { el.classList.add('hl'); });
   }
 
   function setAt(date) {
