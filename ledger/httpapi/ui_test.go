@@ -167,7 +167,9 @@ func TestTimelineSVG(t *testing.T) {
 }
 
 // TestTimelineManyClauses: an agreement of hundreds of clauses and amendments
-// draws quickly, one row per clause.
+// draws one row per clause. Its speed is BenchmarkTimeline's (ledger/render);
+// the bound here only catches a drawing gone quadratic (minutes), not a slow
+// machine.
 func TestTimelineManyClauses(t *testing.T) {
 	s := newServer(t, false)
 	const clauses = 400
@@ -195,7 +197,7 @@ func TestTimelineManyClauses(t *testing.T) {
 	if n := strings.Count(view, `class="rowlabel`); n != clauses {
 		t.Errorf("%d rows, want %d", n, clauses)
 	}
-	if took > 2*time.Second {
+	if took > 20*time.Second {
 		t.Errorf("the view of %d clauses took %v", clauses, took)
 	}
 	t.Logf("view of %d clauses and 101 amendments: %d KB in %v", clauses, len(view)/1024, took)
