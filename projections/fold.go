@@ -311,14 +311,16 @@ func earlier(a, b time.Time) time.Time {
 	return b
 }
 
-// report is one revenue report under a revenue share, with the running total
-// owed after it.
+// report is one revenue report under a revenue share, with the running
+// totals owed after it: clamped at the cap, and without it.
 type report struct {
-	at    int64 // micros(rec.Effective)
-	rec   *events.Record
-	total decimal.Decimal // running total, clamped at the cap, when it can be computed
-	cur   string          // currency of the totals
-	why   string          // why total cannot be computed; "" when it can
+	at       int64 // micros(rec.Effective)
+	rec      *events.Record
+	total    decimal.Decimal // running total, clamped at the cap, when it can be computed
+	uncapped decimal.Decimal // running total of each report's rate × base, when it can be computed
+	cur      string          // currency of the totals
+	why      string          // why total cannot be computed; "" when it can
+	whyRaw   string          // why uncapped cannot be computed; "" when it can
 }
 
 // Anomaly is an amendment a lenient fold skipped because it does not apply
@@ -853,6 +855,22 @@ func (v *view) report(r *events.Record, i int, c events.Change, p *events.Proble
 		p.Add(join(chPath(i), "base.currency"), "is %s but the cap of %s is in %s", c.Of().Base.Currency, c.ClauseID, cl.Cap.Currency)
 		return false
 	}
+	// What this report owes is rate × base, at the rate in force when it
+	// takes effect; the uncapped total needs only the rates, the clamped
+	// one the caps as well.
+	var owed decimal.Decimal
+	switch {
+	case prev != nil && prev.whyRaw != "":
+		rep.whyRaw = prev.whyRaw
+	case cl.Rate.Undisclosed:
+		rep.whyRaw = "the rate of " + c.ClauseID + " is undisclosed"
+	default:
+		owed = cl.Rate.Value.Mul(c.Of().Base.Amount)
+		rep.uncapped = owed
+		if prev != nil {
+			rep.uncapped = prev.uncapped.Add(owed)
+		}
+	}
 	switch {
 	case prev != nil && prev.why != "":
 		rep.why = prev.why
@@ -861,7 +879,7 @@ func (v *view) report(r *events.Record, i int, c events.Change, p *events.Proble
 	case cl.Cap != nil && cl.Cap.Undisclosed:
 		rep.why = "the cap of " + c.ClauseID + " is undisclosed, so the running total cannot be clamped to it"
 	default:
-		total := cl.Rate.Value.Mul(c.Of().Base.Amount)
+		total := owed
 		if prev != nil {
 			total = prev.total.Add(total)
 		}
