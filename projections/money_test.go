@@ -107,6 +107,20 @@ var moneyCases = []moneyCase{
 		caps: []capQ{{clause: "rs", at: "2021-05-01", want: "no cap"}},
 	},
 	{
+		name: "a share in force at the earlier time only, or the later one only",
+		history: `[` + open + `,
+			{"op": "add", "clause": {"id": "rs", "kind": "revenue_share", "payer": "beta", "payee": "acme", "rate": "0.5", "cap": {"amount": "1000", "currency": "USD"}, "term": {"start": "2020-03-01", "end": "2022-01-01"}}}]},
+			` + reportOf("2021-01-01", "2400") + `]`,
+		diffs: []moneyDiffQ{
+			// it came in force in the window: what it reported since
+			{from: "2020-02-01", to: "2021-06-01", notEmpty: true, want: []string{"rs: reports [$2 2021-01-01 2400 USD]; accrued -→1000 (?); remaining -→0 (?); reached report $2 2021-01-01"}},
+			// backwards, from after its end: nothing was reported
+			{from: "2022-06-01", to: "2021-06-01", notEmpty: true},
+			// it ended in the window: the diff says so, and no money moved under a clause in force
+			{from: "2021-06-01", to: "2022-06-01", notEmpty: true},
+		},
+	},
+	{
 		name: "a lowered cap is reached by the amendment that lowers it",
 		history: `[` + share + `,` + reportOf("2021-01-01", "1600") + `,
 			{"agreement": "acme", "effective": "2021-06-01", "changes": [{"op": "amend", "clause": "rs", "set": {"cap": {"amount": "500", "currency": "USD"}}}]},

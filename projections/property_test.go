@@ -697,12 +697,15 @@ func checkAccrual(f failer, where string, h *history, name string, old, c *proje
 	if old != nil && from.Before(to) && len(reports) != now.Reports-was.Reports {
 		f.Fatalf("%s: %d reports listed, the states count %d and %d", where, len(reports), was.Reports, now.Reports)
 	}
+	// The cap is reached in the window when the later state's capped_at is
+	// after from; when the share is in force at both times, exactly when
+	// the earlier state's is not the same.
 	var reached *projections.CapReached
-	if r := now.CappedAt; r != nil && (was.CappedAt == nil || !same2(*was.CappedAt, *r)) {
+	if r := now.CappedAt; r != nil && r.At.After(from) {
 		reached = r
-		if old != nil && !r.At.After(from) {
-			f.Fatalf("%s: cap reached %s, before the window", where, r.At)
-		}
+	}
+	if old != nil && from.Before(to) && (reached != nil) != (now.CappedAt != nil && (was.CappedAt == nil || !same2(*was.CappedAt, *now.CappedAt))) {
+		f.Fatalf("%s: capped at %v then, %v now", where, was.CappedAt, now.CappedAt)
 	}
 	movedAny := len(want) > 0 || reached != nil || moved(diffOf(was.Accrued, now.Accrued)) || moved(diffOf(was.CapRemaining, now.CapRemaining))
 	if got.ID == "" {

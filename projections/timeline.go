@@ -215,9 +215,10 @@ type Diff struct {
 }
 
 // AccrualChange is what moved in a revenue share between the two states:
-// the reports the later one counts and the earlier does not, its accrued
-// amount and what remains under its cap in both, and the amendment with
-// which it reached its cap, when it did in between.
+// the reports effective in the window (previewing amendments: the reports
+// they add), its accrued amount and what remains under its cap in both,
+// and the amendment with which it reached its cap, when that is in the
+// window (or is one previewed).
 type AccrualChange struct {
 	ID           string      `json:"id"`
 	Reports      []Reported  `json:"reports"`
@@ -378,8 +379,8 @@ func accrualChange(old, b *ClauseState, from, to time.Time) (ac AccrualChange, o
 	}
 	ac = AccrualChange{ID: b.ID, Reports: newReports(b.ID, prior, now),
 		Accrued: moneyChange(was.Accrued, b.Accrual.Accrued), CapRemaining: moneyChange(was.CapRemaining, b.Accrual.CapRemaining)}
-	if r := b.Accrual.CappedAt; r != nil && !sameCap(was.CappedAt, r) {
-		ac.CapReached = r
+	if r := b.Accrual.CappedAt; r != nil && (from.Equal(to) && !sameCap(was.CappedAt, r) || !from.Equal(to) && r.At.After(from)) {
+		ac.CapReached = r // in the window, or by the amendments previewed
 	}
 	return ac, len(ac.Reports) > 0 || ac.CapReached != nil || ac.Accrued.moved() || ac.CapRemaining.moved()
 }
