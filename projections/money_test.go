@@ -162,6 +162,17 @@ var moneyCases = []moneyCase{
 		},
 	},
 	{
+		name: "a cap made undisclosed after it cut: uncapped carries on, accrued is not known",
+		history: `[` + share + `,` + reportOf("2021-01-01", "3000") + `,
+			{"agreement": "acme", "effective": "2021-06-01", "changes": [{"op": "amend", "clause": "rs", "set": {"cap": {"undisclosed": true, "currency": "USD"}}}]},
+			` + reportOf("2022-01-01", "100") + `]`,
+		caps: []capQ{
+			{clause: "rs", at: "2021-03-01", want: "uncapped 1500 USD; capped_at report $2 2021-01-01"},
+			{clause: "rs", at: "2021-07-01", want: "uncapped 1500 USD; capped_at null"},
+			{clause: "rs", at: "2022-06-01", want: "uncapped 1550 USD; capped_at null"},
+		},
+	},
+	{
 		name: "an undisclosed rate: neither is known",
 		history: `[` + open + `,
 			{"op": "add", "clause": {"id": "rs", "kind": "revenue_share", "payer": "beta", "payee": "acme", "rate": {"undisclosed": true}, "cap": {"amount": "50", "currency": "USD"}}}]},

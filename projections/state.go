@@ -3,7 +3,6 @@ package projections
 import (
 	"encoding/json"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
@@ -310,7 +309,7 @@ func (x *version) fill(cs *ClauseState, t time.Time, bound *events.Record) {
 	case kindRevenueShare:
 		a := l.accrual(x.clause, t, bound)
 		if c := x.clause.Cap; c != nil && !c.Undisclosed && a.CapRemaining != nil && !a.CapRemaining.Amount.IsPositive() {
-			a.CappedAt = l.cappedAt(t, bound)
+			a.CappedAt = l.cappedAt(x, a.Reports)
 		}
 		cs.Accrual = a
 	case kindInvestment:
@@ -377,71 +376,62 @@ func (l *line) accrual(c *events.Clause, t time.Time, bound *events.Record) *Acc
 		switch {
 		case rep == nil: // nothing reported: the same as accrued, for the same reason
 			a.Uncapped = a.Accrued
-		case rep.whyRaw != "":
-			if rep.whyRaw != rep.why {
-				whyUncapped = "uncapped: " + rep.whyRaw
+		case rep.rateUnknown:
+			if why := "the rate of " + c.ID + " is undisclosed"; why != rep.why {
+				whyUncapped = "uncapped: " + why
 			}
 		default:
-			box.uncapped = events.Money{Amount: rep.uncapped, Currency: rep.cur}
+			box.uncapped = events.Money{Amount: rep.uncapped(), Currency: rep.cur}
 			a.Uncapped = &box.uncapped
 		}
 	}
-	var whys []string
 	for _, w := range [...]string{whyAccrued, whyCap, whyUncapped} {
-		if w != "" {
-			whys = append(whys, w)
+		switch {
+		case w == "":
+		case a.Why == "":
+			a.Why = w
+		default:
+			a.Why += "; " + w
 		}
 	}
-	a.Why = strings.Join(whys, "; ")
 	return a
 }
 
 // cappedAt returns the amendment with which the share's accrued amount
-// reached its cap, at t, as folded up to bound, and has stood there since:
-// the last of the amendments (reports, or the add and amends that set its
-// values) after which it reached the cap when it had not before. It walks
-// the clause's history, so it is asked only of a share at its cap.
-func (l *line) cappedAt(t time.Time, bound *events.Record) *CapReached {
-	rs := l.more.reports[:l.reportsBy(t, bound)]
-	var xs []*version
-	for _, x := range l.versions() {
-		if x.by.Effective.After(t) || !before(x.by, bound) {
-			break
-		}
-		xs = append(xs, x)
-	}
-	var at *CapReached
-	var x *version
-	i, j := 0, 0 // reports and versions taken
-	for i < len(rs) || j < len(xs) {
-		// The next amendment in fold order, and everything it did to the clause.
+// reached its cap and has stood there since, under version x after its
+// first n reports (as a state shows it): the last amendment (a report, or
+// the add or an amend that set its values) before which it was not at its
+// cap. It walks the clause's history back from there, so it is asked
+// only of a share at its cap.
+func (l *line) cappedAt(x *version, n int) *CapReached {
+	rs := l.more.reports[:n]
+	for {
+		// The last amendment that did something to the clause, undone.
 		var r *events.Record
 		switch {
-		case j == len(xs):
-			r = rs[i].rec
-		case i == len(rs) || foldOrder(xs[j].by, rs[i].rec) <= 0:
-			r = xs[j].by
+		case x == nil && n == 0:
+			return nil // not at its cap: the caller asked amiss
+		case x == nil:
+			r = rs[n-1].rec
+		case n == 0 || foldOrder(rs[n-1].rec, x.by) < 0:
+			r = x.by
 		default:
-			r = rs[i].rec
+			r = rs[n-1].rec
 		}
 		op := events.Op("")
-		for ; j < len(xs) && xs[j].by == r; j++ {
-			x, op = xs[j], events.Amend
+		for ; x != nil && x.by == r; x = x.prev {
+			op = events.Amend
 			if x.prev == nil {
 				op = events.Add
 			}
 		}
-		for ; i < len(rs) && rs[i].rec == r; i++ {
+		for ; n > 0 && rs[n-1].rec == r; n-- {
 			op = events.Report
 		}
-		switch {
-		case !l.atCap(x, i):
-			at = nil
-		case at == nil:
-			at = &CapReached{Amendment: idString(r.ID), At: r.Effective, Op: op}
+		if !l.atCap(x, n) {
+			return &CapReached{Amendment: idString(r.ID), At: r.Effective, Op: op}
 		}
 	}
-	return at
 }
 
 // atCap reports whether the share, under version x, stands at its cap after
