@@ -349,9 +349,10 @@ func diffStates(a, b *State) *Diff {
 }
 
 // accrualChange is what moved in revenue share b, at to, since old, at from
-// (nil: not in force then); ok is false when nothing did: no report, no cap reached, and
-// no amount that changed by a computable amount other than zero (a cap
-// made undisclosed is a change of the clause's fields, not of money).
+// (nil: not in force then); ok is false when nothing did: no report, no cap
+// reached, and no amount that changed by a computable amount other than
+// zero (a cap made undisclosed is a change of the clause's fields, not of
+// money).
 func accrualChange(old, b *ClauseState, from, to time.Time) (ac AccrualChange, ok bool) {
 	if b.Accrual == nil {
 		return ac, false
