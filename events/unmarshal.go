@@ -65,6 +65,17 @@ func (t *Term) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// UnmarshalJSON reads {"start", "end"}.
+func (per *Period) UnmarshalJSON(b []byte) error {
+	var p Problems
+	got, ok := readPeriod(b, "", &p)
+	if !ok {
+		return p.Err("not a period")
+	}
+	*per = got
+	return nil
+}
+
 // UnmarshalJSON reads a hash written as 64 hex digits.
 func (h *Hash) UnmarshalJSON(b []byte) error {
 	var s string

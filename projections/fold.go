@@ -311,14 +311,44 @@ func earlier(a, b time.Time) time.Time {
 	return b
 }
 
-// report is one revenue report under a revenue share, with the running total
-// owed after it.
+// report is one revenue report under a revenue share, with the running
+// total owed after it, clamped at the cap, and what the cap cut from it.
 type report struct {
 	at    int64 // micros(rec.Effective)
 	rec   *events.Record
 	total decimal.Decimal // running total, clamped at the cap, when it can be computed
-	cur   string          // currency of the totals
-	why   string          // why total cannot be computed; "" when it can
+	// excess is the uncapped running total (of each report's rate × base)
+	// less total: zero, and nothing allocated, until a cap cuts. Where
+	// total cannot be computed it is the uncapped running total itself.
+	excess decimal.Decimal
+	cur    string // currency of the totals
+	why    string // why total cannot be computed; "" when it can
+	// rateUnknown: the uncapped running total cannot be computed, for a
+	// report under an undisclosed rate.
+	rateUnknown bool
+}
+
+// plus is a + b, without allocating when either is zero.
+func plus(a, b decimal.Decimal) decimal.Decimal {
+	switch {
+	case a.IsZero():
+		return b
+	case b.IsZero():
+		return a
+	}
+	return a.Add(b)
+}
+
+// uncapped is the running total of each report's rate × base, unless
+// rateUnknown.
+func (r *report) uncapped() decimal.Decimal {
+	switch {
+	case r.why != "":
+		return r.excess
+	case r.excess.IsZero():
+		return r.total
+	}
+	return r.total.Add(r.excess)
 }
 
 // Anomaly is an amendment a lenient fold skipped because it does not apply
@@ -853,6 +883,14 @@ func (v *view) report(r *events.Record, i int, c events.Change, p *events.Proble
 		p.Add(join(chPath(i), "base.currency"), "is %s but the cap of %s is in %s", c.Of().Base.Currency, c.ClauseID, cl.Cap.Currency)
 		return false
 	}
+	// What this report owes is rate × base, at the rate in force when it
+	// takes effect; the uncapped running total needs only the rates, the
+	// clamped one the caps as well.
+	var owed decimal.Decimal
+	rep.rateUnknown = prev != nil && prev.rateUnknown || cl.Rate.Undisclosed
+	if !rep.rateUnknown {
+		owed = cl.Rate.Value.Mul(c.Of().Base.Amount)
+	}
 	switch {
 	case prev != nil && prev.why != "":
 		rep.why = prev.why
@@ -860,18 +898,26 @@ func (v *view) report(r *events.Record, i int, c events.Change, p *events.Proble
 		rep.why = "the rate of " + c.ClauseID + " is undisclosed"
 	case cl.Cap != nil && cl.Cap.Undisclosed:
 		rep.why = "the cap of " + c.ClauseID + " is undisclosed, so the running total cannot be clamped to it"
+	case prev != nil && cl.Cap != nil && !prev.total.LessThan(cl.Cap.Amount):
+		// At or past the cap already (a lowered cap does not claw back
+		// what was owed): the cap cuts all this report owes.
+		rep.total, rep.excess = prev.total, plus(prev.excess, owed)
 	default:
-		total := cl.Rate.Value.Mul(c.Of().Base.Amount)
+		uncut := owed
 		if prev != nil {
-			total = prev.total.Add(total)
+			uncut, rep.excess = prev.total.Add(owed), prev.excess
 		}
-		if cl.Cap != nil && total.GreaterThan(cl.Cap.Amount) {
-			total = cl.Cap.Amount
-			if prev != nil && prev.total.GreaterThan(total) {
-				total = prev.total // a lowered cap does not claw back what was owed
-			}
+		rep.total = uncut
+		if cl.Cap != nil && uncut.GreaterThan(cl.Cap.Amount) {
+			rep.total = cl.Cap.Amount
+			rep.excess = plus(rep.excess, uncut.Sub(rep.total))
 		}
-		rep.total = total
+	}
+	if rep.why != "" && !rep.rateUnknown {
+		rep.excess = owed // the uncapped running total itself (see report)
+		if prev != nil {
+			rep.excess = plus(prev.uncapped(), owed)
+		}
 	}
 	l.more.reports = append(l.more.reports, rep)
 	return true

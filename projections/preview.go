@@ -331,11 +331,13 @@ func (ix *Index) try(t *trial, effects bool, p *events.Problems) {
 	}
 	if effects {
 		for _, r := range t.recs {
-			if t.before != nil {
-				t.states = append(t.states, t.before.stateAt(r.Effective, nil))
-			} else {
-				t.states = append(t.states, newView(t.name).stateAt(r.Effective, nil))
+			v := t.before
+			if v == nil {
+				v = newView(t.name)
 			}
+			s := v.stateAt(r.Effective, nil)
+			s.pin() // the trial changes the view it was read from
+			t.states = append(t.states, s)
 		}
 	}
 	if p.Len() > 0 {
@@ -459,7 +461,9 @@ func (ix *Index) WhatIf(as []*events.Amendment, knownAt time.Time) (*Preview, er
 		for i, r := range t.recs {
 			version++
 			r.Version = version
-			t.states = append(t.states, t.before.stateAt(r.Effective, nil))
+			s := t.before.stateAt(r.Effective, nil)
+			s.pin() // the trial may change the view it was read from
+			t.states = append(t.states, s)
 			for j, c := range r.Changes {
 				if c.Op == events.Retract {
 					if !slices.ContainsFunc(base, func(b *events.Record) bool { return b.ID == c.Of().Target }) {

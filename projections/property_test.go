@@ -12,6 +12,8 @@ import (
 	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/events/synth"
 	"github.com/agreement-ledger/ledger/projections"
+	"github.com/oklog/ulid/v2"
+	"github.com/shopspring/decimal"
 	"pgregory.net/rapid"
 )
 
@@ -563,6 +565,243 @@ func propTimeline(f failer, src synth.Source, h *history) {
 	}
 }
 
+// (h) A diff's money is the states' at its two times, as known at one
+// time: for each revenue share in force at the later one, the reports it
+// lists are the report changes of that clause in the history visible then
+// and effective in the window — as many as the later state counts beyond
+// the earlier when the share is in force at both — accrued and what
+// remains under the cap are the states', changed by their difference; a
+// cap reached is the later state's capped_at, after the earlier time; for
+// each investment, the tranches funded are those funded in the later state
+// and not the earlier, and the funded totals are the states'. A clause the
+// diff leaves out had nothing of these move. And in every state a capped
+// share's capped_at is there exactly when it stands at its cap, holds at
+// the time it names and not just before, and uncapped is never less than
+// accrued.
+func propMoney(f failer, src synth.Source, h *history) {
+	f.Helper()
+	for range 8 {
+		k := h.known[src.IntN(len(h.known))]
+		from, to := h.valid[src.IntN(len(h.valid))], h.valid[src.IntN(len(h.valid))]
+		for _, name := range h.names {
+			d, err := h.ix.Diff(name, from, to, k)
+			if err != nil {
+				continue // not recorded by k
+			}
+			a, errA := h.ix.State(name, from, k)
+			b, errB := h.ix.State(name, to, k)
+			if errA != nil || errB != nil {
+				f.Fatalf("(h) states of %s: %v, %v", name, errA, errB)
+			}
+			where := fmt.Sprintf("(h) diff of %s from %s to %s known at %s", name, from, to, k)
+			accruals := map[string]projections.AccrualChange{}
+			for _, ac := range d.Accruals {
+				if _, dup := accruals[ac.ID]; dup || b.Clause(ac.ID) == nil {
+					f.Fatalf("%s: accrual of %s twice, or not in force at the later time", where, ac.ID)
+				}
+				accruals[ac.ID] = ac
+			}
+			funding := map[string]projections.FundingChange{}
+			for _, fc := range d.Funding {
+				if _, dup := funding[fc.ID]; dup || b.Clause(fc.ID) == nil {
+					f.Fatalf("%s: funding of %s twice, or not in force at the later time", where, fc.ID)
+				}
+				funding[fc.ID] = fc
+			}
+			for _, c := range b.Clauses {
+				old := a.Clause(c.ID)
+				switch c.Kind {
+				case events.RevenueShare:
+					checkAccrual(f, where+" "+c.ID, h, name, old, c, accruals[c.ID], from, to, k)
+				case events.Investment:
+					checkFunding(f, where+" "+c.ID, old, c, funding[c.ID])
+				}
+			}
+			for _, s := range []*projections.State{a, b} {
+				checkCapped(f, h, name, s, k)
+			}
+		}
+	}
+}
+
+// diffOf is to − from, when both are disclosed amounts of one currency.
+func diffOf(from, to *events.Money) *decimal.Decimal {
+	if from == nil || to == nil || from.Undisclosed || to.Undisclosed || from.Currency != to.Currency {
+		return nil
+	}
+	d := to.Amount.Sub(from.Amount)
+	return &d
+}
+
+func checkMoneyChange(f failer, what string, got projections.MoneyChange, from, to *events.Money) {
+	f.Helper()
+	same(f, what, projections.MoneyChange{From: from, To: to, Change: diffOf(from, to)}, got)
+	if want := diffOf(from, to); want != nil && !got.Change.Equal(*want) {
+		f.Fatalf("%s: change %s, want %s", what, got.Change, want)
+	}
+}
+
+func moved(d *decimal.Decimal) bool { return d != nil && !d.IsZero() }
+
+// reportsIn lists the report changes of clause id of agreement name visible
+// as known at k (recorded by then, and not retracted by then) and effective
+// in (from, to], as "id base period".
+func reportsIn(h *history, name, id string, from, to, k time.Time) []string {
+	known := func(r *events.Record) bool { return k.IsZero() || !r.Recorded.After(k) }
+	retracted := map[ulid.ULID]bool{}
+	for _, r := range h.recs {
+		for _, c := range r.Changes {
+			if c.Op == events.Retract && known(r) {
+				retracted[c.Of().Target] = true
+			}
+		}
+	}
+	var out []string
+	for _, r := range h.recs {
+		if r.Agreement != name || !known(r) || retracted[r.ID] || !r.Effective.After(from) || r.Effective.After(to) {
+			continue
+		}
+		for _, c := range r.Changes {
+			if c.Op == events.Report && c.ClauseID == id {
+				out = append(out, reportKey(r.ID.String(), *c.Of().Base, c.Of().Period))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func reportKey(id string, base events.Money, per events.Period) string {
+	return id + " " + base.String() + " " + per.Start.String() + ".." + per.End.String()
+}
+
+func checkAccrual(f failer, where string, h *history, name string, old, c *projections.ClauseState, got projections.AccrualChange, from, to, k time.Time) {
+	f.Helper()
+	var was projections.Accrual
+	if old != nil && old.Accrual != nil {
+		was = *old.Accrual
+	}
+	now := *c.Accrual
+	var reports []string
+	for _, r := range got.Reports {
+		reports = append(reports, reportKey(r.Amendment, r.Base, r.Period))
+		if !r.At.After(from) || r.At.After(to) {
+			f.Fatalf("%s: report %s effective %s, outside the window", where, r.Amendment, r.At)
+		}
+	}
+	slices.Sort(reports)
+	want := reportsIn(h, name, c.ID, from, to, k)
+	if !slices.Equal(reports, want) {
+		f.Fatalf("%s: reports\n  %v\nwant the history's\n  %v", where, reports, want)
+	}
+	if old != nil && from.Before(to) && len(reports) != now.Reports-was.Reports {
+		f.Fatalf("%s: %d reports listed, the states count %d and %d", where, len(reports), was.Reports, now.Reports)
+	}
+	// The cap is reached in the window when the later state's capped_at is
+	// after from; when the share is in force at both times, exactly when
+	// the earlier state's is not the same.
+	var reached *projections.CapReached
+	if r := now.CappedAt; r != nil && r.At.After(from) {
+		reached = r
+	}
+	if old != nil && from.Before(to) && (reached != nil) != (now.CappedAt != nil && (was.CappedAt == nil || !same2(*was.CappedAt, *now.CappedAt))) {
+		f.Fatalf("%s: capped at %v then, %v now", where, was.CappedAt, now.CappedAt)
+	}
+	movedAny := len(want) > 0 || reached != nil || moved(diffOf(was.Accrued, now.Accrued)) || moved(diffOf(was.CapRemaining, now.CapRemaining))
+	if got.ID == "" {
+		if movedAny {
+			f.Fatalf("%s: left out of the diff, but it moved: reports %v, accrued %v → %v, cap remaining %v → %v, capped at %v → %v",
+				where, want, was.Accrued, now.Accrued, was.CapRemaining, now.CapRemaining, was.CappedAt, now.CappedAt)
+		}
+		return
+	}
+	if !movedAny {
+		f.Fatalf("%s: in the diff, but nothing moved: %s", where, jsonOf(f, got))
+	}
+	checkMoneyChange(f, where+" accrued", got.Accrued, was.Accrued, now.Accrued)
+	checkMoneyChange(f, where+" cap remaining", got.CapRemaining, was.CapRemaining, now.CapRemaining)
+	same(f, where+" cap reached", reached, got.CapReached)
+}
+
+func same2(a, b projections.CapReached) bool {
+	return a.Amendment == b.Amendment && a.At.Equal(b.At) && a.Op == b.Op
+}
+
+func checkFunding(f failer, where string, old, c *projections.ClauseState, got projections.FundingChange) {
+	f.Helper()
+	wasFunded := map[string]bool{}
+	var was *events.Money
+	if old != nil {
+		for _, t := range old.Tranches {
+			wasFunded[t.ID] = !t.Funded.IsZero()
+		}
+		_, was = old.Totals()
+	}
+	_, now := c.Totals()
+	want := []projections.TrancheState{}
+	for _, t := range c.Tranches {
+		if !t.Funded.IsZero() && !wasFunded[t.ID] {
+			want = append(want, t)
+		}
+	}
+	movedAny := len(want) > 0 || moved(diffOf(was, now))
+	if got.ID == "" {
+		if movedAny {
+			f.Fatalf("%s: left out of the diff, but it moved: tranches %v, funded %v → %v", where, want, was, now)
+		}
+		return
+	}
+	if !movedAny {
+		f.Fatalf("%s: in the diff, but nothing moved: %s", where, jsonOf(f, got))
+	}
+	same(f, where+" tranches funded", want, got.Tranches)
+	checkMoneyChange(f, where+" funded", got.Funded, was, now)
+}
+
+// checkCapped checks what a state says its capped shares' caps cost.
+func checkCapped(f failer, h *history, name string, s *projections.State, k time.Time) {
+	f.Helper()
+	for _, c := range s.Clauses {
+		if !c.HasCap() {
+			if c.Accrual != nil && (c.Accrual.Uncapped != nil || c.Accrual.CappedAt != nil) {
+				f.Fatalf("(h) %s at %s: %s has no cap, but uncapped %v, capped at %v", name, s.At, c.ID, c.Accrual.Uncapped, c.Accrual.CappedAt)
+			}
+			continue
+		}
+		where := fmt.Sprintf("(h) %s at %s known at %s: %s", name, s.At, k, c.ID)
+		a := c.Accrual
+		atCap := !c.Cap.Undisclosed && a.CapRemaining != nil && !a.CapRemaining.Amount.IsPositive()
+		if (a.CappedAt != nil) != atCap {
+			f.Fatalf("%s: capped at %v, cap remaining %v", where, a.CappedAt, a.CapRemaining)
+		}
+		if a.Uncapped != nil && a.Accrued != nil && a.Uncapped.Amount.LessThan(a.Accrued.Amount) {
+			f.Fatalf("%s: uncapped %v is less than accrued %v", where, a.Uncapped, a.Accrued)
+		}
+		r := a.CappedAt
+		if r == nil {
+			continue
+		}
+		if r.At.After(s.At) {
+			f.Fatalf("%s: capped at %s, after the state's time", where, r.At)
+		}
+		// It holds at the time it names, and not just before.
+		for _, t := range []time.Time{r.At, r.At.Add(-time.Nanosecond)} {
+			then, err := h.ix.State(name, t, k)
+			if err != nil {
+				f.Fatalf("%s: state at %s: %v", where, t, err)
+			}
+			tc := then.Clause(c.ID)
+			if tc == nil {
+				continue // not in force then
+			}
+			holds := tc.Accrual.CappedAt != nil && same2(*tc.Accrual.CappedAt, *r)
+			if holds != t.Equal(r.At) {
+				f.Fatalf("%s: capped at %s by %s, but at %s capped at %v", where, r.At, r.Amendment, t, tc.Accrual.CappedAt)
+			}
+		}
+	}
+}
+
 func checkAll(f failer, src synth.Source, size int) {
 	f.Helper()
 	h := generate(f, src, size)
@@ -573,6 +812,7 @@ func checkAll(f failer, src synth.Source, size int) {
 	propKnownAt(f, src, h)
 	propConflicts(f, src, h)
 	propCheck(f, src, h)
+	propMoney(f, src, h)
 }
 
 func TestProperties(t *testing.T) {

@@ -64,8 +64,37 @@ type ClauseState struct {
 type Accrual struct {
 	Accrued      *events.Money
 	CapRemaining *events.Money // undisclosed when the cap is
-	Reports      int           // reports effective so far
-	Why          string
+	// Uncapped and CappedAt are kept for a share with a cap only (see
+	// HasCap): what the cap cost.
+	//
+	// Uncapped is what the reports would have accrued without the cap: the
+	// sum of each report's rate × base, at the rate in force when it took
+	// effect. Nil when it cannot be computed, for the reason Why gives for
+	// accrued, or one of its own.
+	Uncapped *events.Money
+	// CappedAt is the amendment with which accrued reached the cap, while it
+	// stands there (cap_remaining is zero); nil while it does not, or
+	// cannot be known to.
+	CappedAt *CapReached
+	Reports  int // reports effective so far
+	Why      string
+	// The reports effective so far, shared with the view they were read
+	// from: valid while it is not changed, or after pin.
+	reports []report
+}
+
+// CapReached is the amendment with which a revenue share's accrued amount
+// reached its cap: normally a report; an add or amend when it set the cap
+// at or below what had accrued.
+type CapReached struct {
+	Amendment string    // "" for an amendment not recorded (a dry run)
+	At        time.Time // when it took effect
+	Op        events.Op // report, add or amend
+}
+
+// MarshalJSON writes {"amendment","at","op"}; an amendment not recorded is null.
+func (c *CapReached) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{"amendment": nonEmptyOrNull(c.Amendment), "at": events.FormatTime(c.At), "op": c.Op})
 }
 
 // TrancheState is an investment tranche and whether it was paid in.
@@ -121,9 +150,14 @@ func (s *State) MarshalJSON() ([]byte, error) {
 	return json.Marshal(m)
 }
 
+// HasCap reports whether the clause is a revenue share with a cap, disclosed
+// or not: one whose state says what the cap cost (uncapped, capped_at).
+func (c *ClauseState) HasCap() bool { return c.Accrual != nil && c.Cap != nil }
+
 // MarshalJSON writes the clause's input fields under their input names, and
 // since, start, end and amendments; a revenue share adds accrued,
-// cap_remaining and why; an investment adds funding to its tranches.
+// cap_remaining, reports and why, and with a cap uncapped and capped_at; an
+// investment adds funding to its tranches.
 func (c *ClauseState) MarshalJSON() ([]byte, error) {
 	m := c.Fields()
 	m["id"] = c.ID
@@ -139,17 +173,29 @@ func (c *ClauseState) MarshalJSON() ([]byte, error) {
 		if a.Why != "" {
 			m["why"] = a.Why
 		}
+		if c.HasCap() {
+			m["uncapped"] = a.Uncapped
+			m["capped_at"] = a.CappedAt
+		}
 	}
 	if c.Tranches != nil {
 		var ts []map[string]any
 		for _, t := range c.Tranches {
-			ts = append(ts, map[string]any{"id": t.ID, "amount": t.Amount, "condition": nonEmptyOrNull(t.Condition), "funded": timeOrNull(t.Funded)})
+			ts = append(ts, t.doc())
 		}
 		m["tranches"] = ts
 		m["committed"], m["funded"] = c.Totals()
 	}
 	return json.Marshal(m)
 }
+
+// doc is the tranche's document: {"id","amount","condition","funded"}.
+func (t TrancheState) doc() map[string]any {
+	return map[string]any{"id": t.ID, "amount": t.Amount, "condition": nonEmptyOrNull(t.Condition), "funded": timeOrNull(t.Funded)}
+}
+
+// MarshalJSON writes the tranche as a state's investment lists it.
+func (t TrancheState) MarshalJSON() ([]byte, error) { return json.Marshal(t.doc()) }
 
 // Totals returns the sum of an investment's tranches and of those funded; a
 // total is undisclosed when a tranche in it is, and nil across currencies.
@@ -267,7 +313,11 @@ func (x *version) fill(cs *ClauseState, t time.Time, bound *events.Record) {
 	}
 	switch l.kc {
 	case kindRevenueShare:
-		cs.Accrual = l.accrual(x.clause, t, bound)
+		a := l.accrual(x.clause, t, bound)
+		if c := x.clause.Cap; c != nil && !c.Undisclosed && a.CapRemaining != nil && !a.CapRemaining.Amount.IsPositive() {
+			a.CappedAt = l.cappedAt(x, a.Reports)
+		}
+		cs.Accrual = a
 	case kindInvestment:
 		cs.Tranches = make([]TrancheState, len(x.clause.Tranches))
 		for i, tr := range x.clause.Tranches {
@@ -283,15 +333,16 @@ func (x *version) fill(cs *ClauseState, t time.Time, bound *events.Record) {
 func (l *line) accrual(c *events.Clause, t time.Time, bound *events.Record) *Accrual {
 	// One allocation for the accrual and its amounts.
 	box := &struct {
-		a                Accrual
-		accrued, capLeft events.Money
+		a                          Accrual
+		accrued, capLeft, uncapped events.Money
 	}{}
 	a := &box.a
-	var whyAccrued, whyCap string
+	var whyAccrued, whyCap, whyUncapped string
 	var rep *report
 	if a.Reports = l.reportsBy(t, bound); a.Reports > 0 {
 		rep = &l.more.reports[a.Reports-1]
 	}
+	a.reports = l.more.reports[:a.Reports:a.Reports]
 	cur := ""
 	if c.Cap != nil {
 		cur = c.Cap.Currency
@@ -327,13 +378,92 @@ func (l *line) accrual(c *events.Clause, t time.Time, bound *events.Record) *Acc
 		box.capLeft = events.Money{Amount: rem, Currency: c.Cap.Currency}
 		a.CapRemaining = &box.capLeft
 	}
-	switch {
-	case whyAccrued == "":
-		a.Why = whyCap
-	case whyCap == "":
-		a.Why = whyAccrued
-	default:
-		a.Why = whyAccrued + "; " + whyCap
+	if c.Cap != nil {
+		switch {
+		case rep == nil: // nothing reported: the same as accrued, for the same reason
+			a.Uncapped = a.Accrued
+		case rep.rateUnknown:
+			if why := "the rate of " + c.ID + " is undisclosed"; why != rep.why {
+				whyUncapped = "uncapped: " + why
+			}
+		default:
+			box.uncapped = events.Money{Amount: rep.uncapped(), Currency: rep.cur}
+			a.Uncapped = &box.uncapped
+		}
+	}
+	for _, w := range [...]string{whyAccrued, whyCap, whyUncapped} {
+		switch {
+		case w == "":
+		case a.Why == "":
+			a.Why = w
+		default:
+			a.Why += "; " + w
+		}
 	}
 	return a
+}
+
+// cappedAt returns the amendment with which the share's accrued amount
+// reached its cap and has stood there since, under version x after its
+// first n reports (as a state shows it): the last amendment (a report, or
+// the add or an amend that set its values) before which it was not at its
+// cap. It walks the clause's history back from there, so it is asked
+// only of a share at its cap.
+func (l *line) cappedAt(x *version, n int) *CapReached {
+	rs := l.more.reports[:n]
+	for {
+		// The last amendment that did something to the clause, undone.
+		var r *events.Record
+		switch {
+		case x == nil && n == 0:
+			return nil // not at its cap: the caller asked amiss
+		case x == nil:
+			r = rs[n-1].rec
+		case n == 0 || foldOrder(rs[n-1].rec, x.by) < 0:
+			r = x.by
+		default:
+			r = rs[n-1].rec
+		}
+		op := events.Op("")
+		for ; x != nil && x.by == r; x = x.prev {
+			op = events.Amend
+			if x.prev == nil {
+				op = events.Add
+			}
+		}
+		for ; n > 0 && rs[n-1].rec == r; n-- {
+			op = events.Report
+		}
+		if !l.atCap(x, n) {
+			return &CapReached{Amendment: idString(r.ID), At: r.Effective, Op: op}
+		}
+	}
+}
+
+// atCap reports whether the share, under version x, stands at its cap after
+// its first n reports, as accrual computes it.
+func (l *line) atCap(x *version, n int) bool {
+	if x == nil || x.clause.Cap == nil || x.clause.Cap.Undisclosed {
+		return false
+	}
+	accrued := decimal.Zero
+	switch {
+	case n > 0 && l.more.reports[n-1].why != "":
+		return false
+	case n > 0:
+		accrued = l.more.reports[n-1].total
+	case x.clause.Cap.Currency == "" || x.clause.Rate.Undisclosed:
+		return false
+	}
+	return !accrued.LessThan(x.clause.Cap.Amount)
+}
+
+// pin gives the state its own copy of what it shares with the view it was
+// read from, so that it stays valid while the view changes.
+func (s *State) pin() {
+	for _, c := range s.Clauses {
+		if c.Accrual != nil {
+			c.Accrual.reports = slices.Clone(c.Accrual.reports)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
+	"github.com/shopspring/decimal"
 )
 
 // Timeline is an agreement's life drawn as bars: for each clause the
@@ -197,7 +198,8 @@ func span(tl *Timeline) [2]time.Time {
 	return [2]time.Time{lo, hi}
 }
 
-// Diff is what changed in an agreement between two valid times.
+// Diff is what changed in an agreement between two valid times: its
+// clauses, and the money under them.
 type Diff struct {
 	Agreement  string         `json:"agreement"`
 	From       time.Time      `json:"-"`
@@ -208,10 +210,64 @@ type Diff struct {
 	Added      []*ClauseState `json:"added"`
 	Ended      []*ClauseState `json:"ended"`
 	Changed    []ClauseChange `json:"changed"`
-	Damaged    *Damage        `json:"damaged,omitempty"`
+	// The revenue shares and investments in force at the later time whose
+	// money moved: reported, accrued, capped, funded.
+	Accruals []AccrualChange `json:"accruals"`
+	Funding  []FundingChange `json:"funding"`
+	Damaged  *Damage         `json:"damaged,omitempty"`
 	// KnownAtAmendment is the amendment KnownAt was given as, if it was
 	// (see EchoKnownAt).
 	KnownAtAmendment *AmendmentRef `json:"known_at_amendment,omitempty"`
+}
+
+// AccrualChange is what moved in a revenue share between the two states:
+// the reports effective in the window (previewing amendments: the reports
+// they add), its accrued amount and what remains under its cap in both,
+// and the amendment with which it reached its cap, when that is in the
+// window (or is one previewed).
+type AccrualChange struct {
+	ID           string      `json:"id"`
+	Reports      []Reported  `json:"reports"`
+	Accrued      MoneyChange `json:"accrued"`
+	CapRemaining MoneyChange `json:"cap_remaining"`
+	CapReached   *CapReached `json:"cap_reached"`
+}
+
+// Reported is a revenue report: the amendment that made it ("" when not
+// recorded: a dry run), when it took effect, its period and its revenue.
+type Reported struct {
+	Amendment string
+	At        time.Time
+	Period    events.Period
+	Base      events.Money
+}
+
+// MoneyChange is an amount in the earlier state and in the later one (nil:
+// not in force then, or not computable), and the change between them,
+// To − From in their currency, when both are disclosed amounts of one
+// currency. (Money is never negative: the change is a signed decimal.)
+type MoneyChange struct {
+	From   *events.Money    `json:"from"`
+	To     *events.Money    `json:"to"`
+	Change *decimal.Decimal `json:"change"`
+}
+
+// moved reports whether the amount changed by something other than zero.
+func (m MoneyChange) moved() bool { return m.Change != nil && !m.Change.IsZero() }
+
+// FundingChange is what moved in an investment between the two states: the
+// tranches funded in the later one and not in the earlier, and the funded
+// totals.
+type FundingChange struct {
+	ID       string         `json:"id"`
+	Tranches []TrancheState `json:"tranches"`
+	Funded   MoneyChange    `json:"funded"`
+}
+
+// MarshalJSON writes {"amendment","at","period","base"}; an amendment not
+// recorded is null.
+func (r Reported) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]any{"amendment": nonEmptyOrNull(r.Amendment), "at": events.FormatTime(r.At), "period": r.Period, "base": r.Base})
 }
 
 // ClauseChange is a clause in force at both times whose fields differ.
@@ -240,7 +296,8 @@ func (d *Diff) MarshalJSON() ([]byte, error) {
 
 // Empty reports whether nothing changed.
 func (d *Diff) Empty() bool {
-	return d.StatusFrom == d.StatusTo && len(d.Added) == 0 && len(d.Ended) == 0 && len(d.Changed) == 0
+	return d.StatusFrom == d.StatusTo && len(d.Added) == 0 && len(d.Ended) == 0 && len(d.Changed) == 0 &&
+		len(d.Accruals) == 0 && len(d.Funding) == 0
 }
 
 // Diff returns what changed in agreement between valid times from and to, as
@@ -260,10 +317,13 @@ func (ix *Index) Diff(agreement string, from, to, knownAt time.Time) (*Diff, err
 	return d, nil
 }
 
-// diffStates compares two states of one agreement.
+// diffStates compares two states of one agreement: of one history at two
+// times, or at one time before and after amendments (a preview). b's
+// accruals must still share the view they were read from, and a's too or
+// be pinned (see State.pin).
 func diffStates(a, b *State) *Diff {
 	d := &Diff{Agreement: a.Agreement, From: a.At, To: b.At, StatusFrom: a.Status, StatusTo: b.Status,
-		Added: []*ClauseState{}, Ended: []*ClauseState{}, Changed: []ClauseChange{}}
+		Added: []*ClauseState{}, Ended: []*ClauseState{}, Changed: []ClauseChange{}, Accruals: []AccrualChange{}, Funding: []FundingChange{}}
 	inA := make(map[string]*ClauseState, len(a.Clauses))
 	for _, c := range a.Clauses {
 		inA[c.ID] = c
@@ -272,6 +332,12 @@ func diffStates(a, b *State) *Diff {
 	for _, c := range b.Clauses {
 		inB[c.ID] = true
 		old := inA[c.ID]
+		if ac, ok := accrualChange(old, c, a.At, b.At); ok {
+			d.Accruals = append(d.Accruals, ac)
+		}
+		if fc, ok := fundingChange(old, c); ok {
+			d.Funding = append(d.Funding, fc)
+		}
 		if old == nil {
 			d.Added = append(d.Added, c)
 			continue
@@ -286,6 +352,90 @@ func diffStates(a, b *State) *Diff {
 		}
 	}
 	return d
+}
+
+// accrualChange is what moved in revenue share b, at to, since old, at from
+// (nil: not in force then); ok is false when nothing did: no report, no cap
+// reached, and no amount that changed by a computable amount other than
+// zero (a cap made undisclosed is a change of the clause's fields, not of
+// money).
+func accrualChange(old, b *ClauseState, from, to time.Time) (ac AccrualChange, ok bool) {
+	if b.Accrual == nil {
+		return ac, false
+	}
+	var was Accrual
+	now := b.Accrual.reports
+	if old != nil && old.Accrual != nil {
+		was = *old.Accrual
+	}
+	prior := was.reports
+	if !from.Equal(to) {
+		// Two times of one history: the reports new at to are those
+		// effective after from (a share not in force at from counts none
+		// then), and none when to is the earlier.
+		k, _ := slices.BinarySearchFunc(now, from, func(r report, t time.Time) int {
+			if r.rec.Effective.After(t) {
+				return 1
+			}
+			return -1
+		})
+		now, prior = now[k:], nil
+		if to.Before(from) {
+			now = nil
+		}
+	}
+	ac = AccrualChange{ID: b.ID, Reports: newReports(b.ID, prior, now),
+		Accrued: moneyChange(was.Accrued, b.Accrual.Accrued), CapRemaining: moneyChange(was.CapRemaining, b.Accrual.CapRemaining)}
+	if r := b.Accrual.CappedAt; r != nil && (from.Equal(to) && !sameCap(was.CappedAt, r) || !from.Equal(to) && r.At.After(from)) {
+		ac.CapReached = r // in the window, or by the amendments previewed
+	}
+	return ac, len(ac.Reports) > 0 || ac.CapReached != nil || ac.Accrued.moved() || ac.CapRemaining.moved()
+}
+
+// newReports lists the reports under clause id of now that were not among
+// those of was.
+func newReports(id string, was, now []report) []Reported {
+	var fresh []int // indexes into now
+	if len(was) == 0 {
+		for i := range now {
+			fresh = append(fresh, i)
+		}
+	} else {
+		seen := make(map[*events.Record]int, len(was))
+		for _, r := range was {
+			seen[r.rec]++
+		}
+		for i, r := range now {
+			if seen[r.rec] > 0 {
+				seen[r.rec]--
+				continue
+			}
+			fresh = append(fresh, i)
+		}
+	}
+	out := make([]Reported, 0, len(fresh))
+	for _, i := range fresh {
+		r := now[i].rec
+		// An amendment's reports under one clause are consecutive, in the
+		// order of its changes: this is its k-th under the clause.
+		k := 0
+		for j := i - 1; j >= 0 && now[j].rec == r; j-- {
+			k++
+		}
+		rep := Reported{Amendment: idString(r.ID), At: r.Effective}
+		for _, c := range r.Changes {
+			if c.Op != events.Report || c.ClauseID != id {
+				continue
+			}
+			if k == 0 {
+				rep.Period, rep.Base = c.Of().Period, *c.Of().Base
+				break
+			}
+			k--
+		}
+		out = append(out, rep)
+	}
+	return out
 }
 
 // fieldChanges compares two clauses field by field, through their JSON form
@@ -316,4 +466,46 @@ func jsonFields(c *events.Clause) map[string]any {
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
 	return m
+}
+
+// fundingChange is what moved in investment b since old (nil: not in force
+// then); ok is false when nothing did: no tranche funded, and the funded
+// total the same.
+func fundingChange(old, b *ClauseState) (fc FundingChange, ok bool) {
+	if b.Kind != events.Investment {
+		return fc, false
+	}
+	fc = FundingChange{ID: b.ID, Tranches: []TrancheState{}}
+	wasFunded := map[string]bool{}
+	var was *events.Money
+	if old != nil && old.Kind == events.Investment {
+		for _, t := range old.Tranches {
+			wasFunded[t.ID] = !t.Funded.IsZero()
+		}
+		_, was = old.Totals()
+	}
+	for _, t := range b.Tranches {
+		if !t.Funded.IsZero() && !wasFunded[t.ID] {
+			fc.Tranches = append(fc.Tranches, t)
+		}
+	}
+	_, now := b.Totals()
+	fc.Funded = moneyChange(was, now)
+	return fc, len(fc.Tranches) > 0 || fc.Funded.moved()
+}
+
+// moneyChange is from and to, and the change between them when it can be
+// computed.
+func moneyChange(from, to *events.Money) MoneyChange {
+	mc := MoneyChange{From: from, To: to}
+	if from != nil && to != nil && !from.Undisclosed && !to.Undisclosed && from.Currency == to.Currency {
+		d := to.Amount.Sub(from.Amount)
+		mc.Change = &d
+	}
+	return mc
+}
+
+// sameCap reports whether a and b name the same reaching of a cap.
+func sameCap(a, b *CapReached) bool {
+	return a != nil && b != nil && a.Amendment == b.Amendment && a.At.Equal(b.At) && a.Op == b.Op
 }

@@ -141,7 +141,8 @@ func (c *ClauseState) UnmarshalJSON(b []byte) error {
 	}
 	if _, ok := m["accrued"]; ok {
 		c.Accrual = &Accrual{}
-		for name, into := range map[string]any{"accrued": &c.Accrual.Accrued, "cap_remaining": &c.Accrual.CapRemaining, "reports": &c.Accrual.Reports, "why": &c.Accrual.Why} {
+		for name, into := range map[string]any{"accrued": &c.Accrual.Accrued, "cap_remaining": &c.Accrual.CapRemaining, "reports": &c.Accrual.Reports, "why": &c.Accrual.Why,
+			"uncapped": &c.Accrual.Uncapped, "capped_at": &c.Accrual.CappedAt} {
 			if err := take(name, into); err != nil {
 				return err
 			}
@@ -150,22 +151,14 @@ func (c *ClauseState) UnmarshalJSON(b []byte) error {
 	if _, ok := m["committed"]; ok {
 		// An investment's tranches with their funding; committed and funded
 		// are their totals (see Totals).
-		var ts []struct {
-			events.Tranche
-			Funded *string `json:"funded"`
-		}
-		if err := take("tranches", &ts); err != nil {
+		if err := take("tranches", &c.Tranches); err != nil {
 			return err
 		}
 		delete(m, "committed")
 		delete(m, "funded")
-		c.Tranches = make([]TrancheState, len(ts))
-		clause := make([]events.Tranche, len(ts))
-		for i, t := range ts {
-			c.Tranches[i].Tranche, clause[i] = t.Tranche, t.Tranche
-			if err := docTimes(map[*time.Time]*string{&c.Tranches[i].Funded: t.Funded}); err != nil {
-				return err
-			}
+		clause := make([]events.Tranche, len(c.Tranches))
+		for i, t := range c.Tranches {
+			clause[i] = t.Tranche
 		}
 		m["tranches"], _ = json.Marshal(clause)
 	}
@@ -175,6 +168,54 @@ func (c *ClauseState) UnmarshalJSON(b []byte) error {
 	}
 	c.Clause = &events.Clause{}
 	return json.Unmarshal(rest, c.Clause)
+}
+
+// UnmarshalJSON reads {"amendment","at","op"}.
+func (c *CapReached) UnmarshalJSON(b []byte) error {
+	var aux struct {
+		Amendment *string   `json:"amendment"`
+		At        string    `json:"at"`
+		Op        events.Op `json:"op"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*c = CapReached{Op: aux.Op}
+	if aux.Amendment != nil {
+		c.Amendment = *aux.Amendment
+	}
+	return docTimes(map[*time.Time]*string{&c.At: &aux.At})
+}
+
+// UnmarshalJSON reads {"amendment","at","period","base"}.
+func (r *Reported) UnmarshalJSON(b []byte) error {
+	var aux struct {
+		Amendment *string       `json:"amendment"`
+		At        string        `json:"at"`
+		Period    events.Period `json:"period"`
+		Base      events.Money  `json:"base"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*r = Reported{Period: aux.Period, Base: aux.Base}
+	if aux.Amendment != nil {
+		r.Amendment = *aux.Amendment
+	}
+	return docTimes(map[*time.Time]*string{&r.At: &aux.At})
+}
+
+// UnmarshalJSON reads a tranche as TrancheState.MarshalJSON writes it.
+func (t *TrancheState) UnmarshalJSON(b []byte) error {
+	var aux struct {
+		events.Tranche
+		Funded *string `json:"funded"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*t = TrancheState{Tranche: aux.Tranche}
+	return docTimes(map[*time.Time]*string{&t.Funded: aux.Funded})
 }
 
 // UnmarshalJSON reads a scope; one that limits nothing is nil, as in a

@@ -40,7 +40,59 @@ func changes(w io.Writer, d *projections.Diff, indent string) error {
 			p.f("%s    %s: %s → %s\n", indent, f.Field, Value(f.Field, f.From), Value(f.Field, f.To))
 		}
 	}
+	for _, a := range d.Accruals {
+		p.f("%s$ %s (%s)\n", indent, a.ID, KindWord(events.RevenueShare))
+		for _, r := range a.Reports {
+			p.f("%s    reported %s for %s, effective %s (%s)\n", indent, Money(&r.Base), Window(r.Period.Start, r.Period.End), Time(r.At), amendment(r.Amendment))
+		}
+		p.f("%s", moneyLine(indent, "accrued", a.Accrued))
+		p.f("%s", moneyLine(indent, "cap remaining", a.CapRemaining))
+		if a.CapReached != nil {
+			p.f("%s    %s\n", indent, CapReached(a.CapReached))
+		}
+	}
+	for _, f := range d.Funding {
+		p.f("%s$ %s (%s)\n", indent, f.ID, KindWord(events.Investment))
+		for _, t := range f.Tranches {
+			p.f("%s    funded tranche %s, %s, on %s\n", indent, t.ID, Money(&t.Amount), Time(t.Funded))
+		}
+		p.f("%s", moneyLine(indent, "funded", f.Funded))
+	}
 	return p.err
+}
+
+// moneyLine writes an amount's line of a diff, "accrued: EUR 0 → EUR 600
+// (+EUR 600)", or nothing when it is known at neither time.
+func moneyLine(indent, name string, m projections.MoneyChange) string {
+	if m.From == nil && m.To == nil {
+		return ""
+	}
+	line := indent + "    " + name + ": " + Money(m.From) + " → " + Money(m.To)
+	if m.Change != nil {
+		sign := "+"
+		if m.Change.IsNegative() {
+			sign = "-"
+		}
+		line += " (" + sign + Money(&events.Money{Amount: m.Change.Abs(), Currency: m.To.Currency}) + ")"
+	}
+	return line + "\n"
+}
+
+// CapReached writes the amendment with which a revenue share reached its
+// cap: "cap reached 2027-07-01 by the report of amendment …".
+func CapReached(r *projections.CapReached) string {
+	if r.Op == events.Report {
+		return "cap reached " + Time(r.At) + " by the report of " + amendment(r.Amendment)
+	}
+	return "cap reached " + Time(r.At) + " when " + amendment(r.Amendment) + " set the cap at or below what had accrued"
+}
+
+// amendment names an amendment by its id, or as new (a dry run's).
+func amendment(id string) string {
+	if id == "" {
+		return "the new amendment"
+	}
+	return "amendment " + id
 }
 
 func words(status string) string { return strings.ReplaceAll(status, "_", " ") }

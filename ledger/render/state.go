@@ -131,6 +131,9 @@ func Clauses(w io.Writer, k events.Kind, cs []*projections.ClauseState) error {
 			if c.Accrual != nil && c.Accrual.Why != "" {
 				extra = append(extra, c.ID+": "+Accrual(c))
 			}
+			if s := CapCost(c); s != "" {
+				extra = append(extra, c.ID+": "+s)
+			}
 		case events.Commitment:
 			t.Row(c.ID, Parties(c.Clause), Money(c.Amount), Truncate(c.What, 40), InForce(c), since)
 		case events.Investment:
@@ -202,4 +205,23 @@ func Accrual(c *projections.ClauseState) string {
 		remaining = value(a.CapRemaining, "cap_remaining")
 	}
 	return "accrued " + value(a.Accrued, "accrued") + "; cap remaining " + remaining
+}
+
+// CapCost writes what a capped revenue share's cap cost: what its reports
+// would have accrued without it, where that differs from what accrued, and
+// the amendment with which it reached the cap. "" when there is nothing to
+// say.
+func CapCost(c *projections.ClauseState) string {
+	if !c.HasCap() {
+		return ""
+	}
+	a := c.Accrual
+	var parts []string
+	if a.Uncapped != nil && (a.Accrued == nil || a.Accrued.Amount.Cmp(a.Uncapped.Amount) != 0) {
+		parts = append(parts, "uncapped "+Money(a.Uncapped)+" (rate × reported base)")
+	}
+	if a.CappedAt != nil {
+		parts = append(parts, CapReached(a.CappedAt))
+	}
+	return strings.Join(parts, "; ")
 }
