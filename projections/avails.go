@@ -14,19 +14,22 @@ import (
 
 // Avails answer "from when to when may P offer X?": the rights check
 // (Check) as a function of valid time over a window [From, To), as known at
-// KnownAt. The window is cut at every time an exclusivity that covers the
-// query comes in force or stops being in force (the periods); each party's
-// answer is the check's rule applied period by period, and adjacent periods
-// with the same verdict and the same deciding clauses are merged. So at any
-// time T in an interval the interval's verdict and deciding clauses are what
-// Check answers at T.
+// KnownAt. The window is cut at every time a clause that may decide it
+// comes in force or stops being in force (the periods): an exclusivity that
+// covers part of the query (it may block), or a clause that gives a party
+// in the answer a basis for all of it. Each party's answer is the check's
+// rule applied period by period, and adjacent periods with the same verdict
+// and the same deciding clauses (basis and blocking) are merged. So at any
+// time T in an interval the interval's verdict and clauses are what Check
+// answers at T.
 //
 // The answer of a period depends on the party only through the
 // exclusivities that do not bind it (those it holds, and sole grants it
-// made), so a party that holds none of them shares one list of intervals,
-// and an interval keeps the period it starts with rather than a copy of its
-// deciding clauses: in a store where hundreds of exclusivities cover one
-// product, the answer is not hundreds of times the work.
+// made) and the clauses that give it a basis, so parties with none of
+// either share one list of intervals, and an interval keeps the period it
+// starts with rather than a copy of its deciding clauses: in a store where
+// hundreds of exclusivities cover one product, the answer is not hundreds
+// of times the work.
 
 // AvailsQuery asks when, over [From, To), parties may offer what Scope
 // describes (one value per dimension, or a dimension left out for any; see
@@ -40,38 +43,45 @@ type AvailsQuery struct {
 	Party    string
 	From, To time.Time
 	KnownAt  time.Time
+	// IgnoreBasis asks the check's question with IgnoreBasis (see
+	// RightsQuery): an interval is allowed unless denied.
+	IgnoreBasis bool
 }
 
-// Verdict is a rights rule's answer for an interval. Today's rule (Check)
-// answers allowed or denied; a verdict is a word, not a bool, so that a rule
-// with more answers (a check that also asks for a basis: no_basis) fits the
-// same intervals.
+// Verdict is a rights check's answer (Check), at a time or for an interval.
 type Verdict string
 
 // Verdicts.
 const (
-	VerdictAllowed Verdict = "allowed"
-	VerdictDenied  Verdict = "denied"
+	VerdictAllowed Verdict = "allowed"  // something gives the party the right, nothing keeps it out
+	VerdictDenied  Verdict = "denied"   // another's exclusivity keeps the party out
+	VerdictNoBasis Verdict = "no_basis" // nothing keeps it out, and nothing gives it the right
 )
 
 // Avails is the answer to an AvailsQuery.
 type Avails struct {
-	Scope    *events.Scope
-	Party    string // the party asked about, or "" for every party named
-	From, To time.Time
-	KnownAt  time.Time
-	Parties  []PartyAvails // by party name
+	Scope       *events.Scope
+	Party       string // the party asked about, or "" for every party named
+	From, To    time.Time
+	KnownAt     time.Time
+	IgnoreBasis bool
+	Parties     []PartyAvails // by party name
 	// Damaged lists the agreements whose histories are damaged: they took
 	// part only with their intact prefixes.
 	Damaged []Damage
 
-	clauses []Decision       // the exclusivities that decide some period, in Check's order (Binds unset)
+	clauses []Decision       // the clauses that decide some period, in Check's order (Binds unset)
 	clause  []*events.Clause // each one's values
+	// each one's part: a basis of the parties that hold or granted it
+	// (givesBasis), or else an exclusivity covering part of the query, which
+	// blocks those it binds (bindsParty). A clause that is both is there
+	// twice, once for each part.
+	basis   []bool
 	periods []period
 }
 
-// period is a stretch of the window in which the same exclusivities cover
-// the query.
+// period is a stretch of the window in which the same clauses are in
+// force.
 type period struct {
 	from, until time.Time
 	active      []int32 // indices into Avails.clauses, in order
@@ -99,21 +109,23 @@ func bindsParty(c *events.Clause, party string) bool {
 }
 
 // Rights is the check's answer in interval a of party: its verdict and the
-// clauses that decide it, exactly as Check lists them at any time in a.
+// clauses that decide it, exactly as Check answers at any time in a.
 func (av *Avails) Rights(party string, a Avail) Rights {
-	var deny, allow []Decision
+	var basis, blocking []Decision
 	for _, i := range av.periods[a.first].active {
-		d := av.clauses[i]
-		if d.Binds = bindsParty(av.clause[i], party); d.Binds {
-			deny = append(deny, d)
-		} else {
-			allow = append(allow, d)
+		c := av.clause[i]
+		switch {
+		case av.basis[i]:
+			if c.Holder == party || c.Grantor == party {
+				basis = append(basis, av.clauses[i])
+			}
+		case bindsParty(c, party):
+			d := av.clauses[i]
+			d.Binds = true
+			blocking = append(blocking, d)
 		}
 	}
-	if len(deny) > 0 {
-		return Rights{Allowed: false, DecidedBy: deny}
-	}
-	return Rights{Allowed: true, DecidedBy: allow}
+	return newRights(basis, blocking, av.IgnoreBasis)
 }
 
 // At returns the interval of party that holds t, and whether there is one
@@ -134,11 +146,12 @@ func (ix *Index) Avails(q AvailsQuery) (*Avails, error) {
 		return nil, err
 	}
 	defer ix.read()()
-	av := &Avails{Scope: q.Scope, Party: q.Party, From: q.From, To: q.To, KnownAt: q.KnownAt}
+	av := &Avails{Scope: q.Scope, Party: q.Party, From: q.From, To: q.To, KnownAt: q.KnownAt, IgnoreBasis: q.IgnoreBasis}
 	type found struct {
-		g      grant
+		c      *events.Clause
 		lo, hi time.Time
 		d      Decision
+		basis  bool
 	}
 	var rule []found
 	named := map[string]bool{}
@@ -149,11 +162,28 @@ func (ix *Index) Avails(q AvailsQuery) (*Avails, error) {
 			return
 		}
 		named[c.Grantor], named[c.Holder] = true, true
-		if c.Kind == events.Exclusivity { // exclusive licences are IP: they do not decide who may offer (see Check)
-			rule = append(rule, found{g, lo, hi, Decision{Party: partyOf(g.agreement(), g.x), Where: scopeJSON{where}}})
+		if c.Kind == events.Exclusivity { // exclusive licences are IP: they do not block (see Check)
+			rule = append(rule, found{c, lo, hi, Decision{Party: partyOf(g.agreement(), g.x), Where: scopeJSON{where}}, false})
 		}
 	})
-	slices.SortFunc(rule, func(a, b found) int { return cmpParty(&a.d.Party, &b.d.Party) })
+	var parties []string
+	if q.Party != "" {
+		parties = []string{q.Party}
+	} else {
+		for p := range named {
+			parties = append(parties, p)
+		}
+		slices.Sort(parties)
+	}
+	ix.basisDuring(parties, q.Scope, q.From, q.To, q.KnownAt, func(agreement string, x *version, lo, hi time.Time) {
+		rule = append(rule, found{x.clause, lo, hi, basisDecision(agreement, x, q.Scope), true})
+	})
+	slices.SortFunc(rule, func(a, b found) int {
+		if c := cmpParty(&a.d.Party, &b.d.Party); c != 0 {
+			return c
+		}
+		return cmpBool(a.basis, b.basis)
+	})
 
 	// The periods: the window cut where a clause comes in force or stops.
 	var cuts []time.Time
@@ -174,8 +204,9 @@ func (ix *Index) Avails(q AvailsQuery) (*Avails, error) {
 	start, end := make([]int32, len(rule)), make([]int32, len(rule))
 	av.clauses = make([]Decision, len(rule))
 	av.clause = make([]*events.Clause, len(rule))
+	av.basis = make([]bool, len(rule))
 	for i, f := range rule {
-		av.clauses[i], av.clause[i] = f.d, f.g.x.clause
+		av.clauses[i], av.clause[i], av.basis[i] = f.d, f.c, f.basis
 		start[i], end[i] = 0, int32(n)
 		if f.lo.After(q.From) {
 			start[i] = periodOf(f.lo)
@@ -184,15 +215,25 @@ func (ix *Index) Avails(q AvailsQuery) (*Avails, error) {
 			end[i] = periodOf(f.hi)
 		}
 	}
+	// tally counts clauses in force per period, as differences then counts,
+	// and how many start or end where each period starts.
+	tally := func(in, cut []int32, i int32) {
+		in[start[i]]++
+		in[end[i]]--
+		cut[start[i]]++
+		if end[i] < int32(n) {
+			cut[end[i]]++
+		}
+	}
 	av.periods = make([]period, n)
-	changes := make([]int32, n) // changes[k]: clauses that start or end where period k starts
-	counts := make([]int32, n+1)
+	counts := make([]int32, n+1) // clauses in force, to size each period's list
+	blocks := make([]int32, n+1) // exclusivities in force (that may block)
+	blockCut := make([]int32, n) // exclusivities that start or end where period k starts
 	for i := range rule {
 		counts[start[i]]++
 		counts[end[i]]--
-		changes[start[i]]++
-		if end[i] < int32(n) {
-			changes[end[i]]++
+		if !av.basis[i] {
+			tally(blocks, blockCut, int32(i))
 		}
 	}
 	for k := range av.periods {
@@ -200,12 +241,11 @@ func (ix *Index) Avails(q AvailsQuery) (*Avails, error) {
 		p.from, p.until = q.From, q.To
 		if k > 0 {
 			p.from = cuts[k-1]
+			counts[k] += counts[k-1]
+			blocks[k] += blocks[k-1]
 		}
 		if k < n-1 {
 			p.until = cuts[k]
-		}
-		if k > 0 {
-			counts[k] += counts[k-1]
 		}
 		p.active = make([]int32, 0, counts[k])
 	}
@@ -215,59 +255,65 @@ func (ix *Index) Avails(q AvailsQuery) (*Avails, error) {
 		}
 	}
 
-	// Each party's intervals. free[p] lists the clauses that do not bind
-	// party p (those bindsParty says no to: p holds them, or granted them
-	// sole); a party with none has the intervals any such party has.
-	var parties []string
-	if q.Party != "" {
-		parties = []string{q.Party}
-	} else {
-		for p := range named {
-			parties = append(parties, p)
-		}
-		slices.Sort(parties)
-	}
-	free := map[string][]int32{}
+	// Each party's intervals. free[p] lists the exclusivities that do not
+	// bind party p (those bindsParty says no to: p holds them, or granted
+	// them sole), own[p] the clauses that give it a basis; a party with
+	// neither has the intervals any such party has.
+	free, own := map[string][]int32{}, map[string][]int32{}
 	for i, c := range av.clause {
-		free[c.Holder] = append(free[c.Holder], int32(i))
-		if c.Sole && c.Grantor != c.Holder {
-			free[c.Grantor] = append(free[c.Grantor], int32(i))
+		switch {
+		case av.basis[i]:
+			own[c.Holder] = append(own[c.Holder], int32(i))
+			if c.Grantor != c.Holder {
+				own[c.Grantor] = append(own[c.Grantor], int32(i))
+			}
+		default:
+			free[c.Holder] = append(free[c.Holder], int32(i))
+			if c.Sole && c.Grantor != c.Holder {
+				free[c.Grantor] = append(free[c.Grantor], int32(i))
+			}
 		}
 	}
 	var common []Avail
-	own := make([]int32, n+1)  // clauses not binding the party in force per period (as differences, then counts)
-	ownCut := make([]int32, n) // of changes[k], how many are clauses not binding the party
+	unbound := make([]int32, n+1) // exclusivities not binding the party in force per period (as differences, then counts)
+	unboundCut := make([]int32, n)
+	based := make([]int32, n+1) // clauses giving the party a basis in force per period (likewise)
+	basedCut := make([]int32, n)
 	av.Parties = make([]PartyAvails, len(parties))
 	for pi, name := range parties {
-		mine := free[name]
-		if len(mine) == 0 && common != nil {
+		mine, bases := free[name], own[name]
+		if len(mine) == 0 && len(bases) == 0 && common != nil {
 			av.Parties[pi] = PartyAvails{Party: name, Intervals: common}
 			continue
 		}
-		clear(own)
-		clear(ownCut)
+		clear(unbound)
+		clear(unboundCut)
+		clear(based)
+		clear(basedCut)
 		for _, i := range mine {
-			own[start[i]]++
-			own[end[i]]--
-			ownCut[start[i]]++
-			if end[i] < int32(n) {
-				ownCut[end[i]]++
-			}
+			tally(unbound, unboundCut, i)
+		}
+		for _, i := range bases {
+			tally(based, basedCut, i)
 		}
 		var ivs []Avail
 		for k := range av.periods {
 			if k > 0 {
-				own[k] += own[k-1]
+				unbound[k] += unbound[k-1]
+				based[k] += based[k-1]
 			}
 			p := &av.periods[k]
-			v := verdict(len(p.active), int(own[k]))
-			if m := len(ivs) - 1; m >= 0 && ivs[m].Verdict == v && sameDeciders(v, changes[k], ownCut[k]) {
+			v := verdict(int(blocks[k]-unbound[k]), int(based[k]))
+			// The deciding clauses stay the same across the cut when no
+			// exclusivity binding the party and no basis of it starts or
+			// ends there.
+			if m := len(ivs) - 1; m >= 0 && ivs[m].Verdict == v && blockCut[k] == unboundCut[k] && basedCut[k] == 0 {
 				ivs[m].Until = p.until
 				continue
 			}
 			ivs = append(ivs, Avail{From: p.from, Until: p.until, Verdict: v, first: int32(k)})
 		}
-		if len(mine) == 0 {
+		if len(mine) == 0 && len(bases) == 0 {
 			common = ivs
 		}
 		av.Parties[pi] = PartyAvails{Party: name, Intervals: ivs}
@@ -275,26 +321,26 @@ func (ix *Index) Avails(q AvailsQuery) (*Avails, error) {
 	return av, nil
 }
 
-// verdict applies the check's rule to a period in which covering
-// exclusivities are in force, free of which do not bind the party: denied
-// when any other does.
-func verdict(covering, free int) Verdict {
-	if covering > free {
+// verdict applies the check's rule to a period in which blocking
+// exclusivities bind the party and basis clauses give it the right.
+func verdict(blocking, basis int) Verdict {
+	switch {
+	case blocking > 0:
 		return VerdictDenied
+	case basis > 0:
+		return VerdictAllowed
 	}
-	return VerdictAllowed
+	return VerdictNoBasis
 }
 
-// sameDeciders reports whether a party's deciding clauses stay the same
-// across a cut where changed clauses start or end, free of them not binding
-// the party, its verdict v on both sides. A denial is decided by the clauses
-// that bind: the same when every change is to one that does not. An
-// allowance lists every covering clause: the same only when none changed.
-func sameDeciders(v Verdict, changed, free int32) bool {
-	if v == VerdictDenied {
-		return changed == free
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
 	}
-	return changed == 0
+	return -1
 }
 
 // checkWindow checks a window [from, to) of valid time.
@@ -434,20 +480,21 @@ func (ix *Index) Holdings(q HoldingsQuery) (*Holdings, error) {
 	return h, nil
 }
 
-// MarshalJSON writes {"scope","party","from","to","known_at","parties":[{"party","intervals":[…]}]},
+// MarshalJSON writes {"scope","party","from","to","known_at","ignore_basis","parties":[{"party","intervals":[…]}]},
 // and "damaged" when set;
-// each interval is {"from","until","verdict","allowed","decided_by"}, its
-// allowed and decided_by those of a check inside it. Intervals list the
-// same clauses again and again (hundreds each, where hundreds of
-// exclusivities cover a product), so each clause is encoded once, bound and
-// not, and its bytes are copied where it decides.
+// each interval is {"from","until","verdict","allowed","basis","blocking","decided_by"},
+// its answer that of a check inside it. Intervals list the same clauses
+// again and again (hundreds each, where hundreds of exclusivities cover a
+// product), so each clause is encoded once, bound and not, and its bytes
+// are copied where it decides.
 func (av *Avails) MarshalJSON() ([]byte, error) {
 	m := map[string]any{
-		"scope":    scopeJSON{av.Scope},
-		"party":    nonEmptyOrNull(av.Party),
-		"from":     events.FormatTime(av.From),
-		"to":       events.FormatTime(av.To),
-		"known_at": timeOrNull(av.KnownAt),
+		"scope":        scopeJSON{av.Scope},
+		"party":        nonEmptyOrNull(av.Party),
+		"from":         events.FormatTime(av.From),
+		"to":           events.FormatTime(av.To),
+		"known_at":     timeOrNull(av.KnownAt),
+		"ignore_basis": av.IgnoreBasis,
 	}
 	if len(av.Damaged) > 0 {
 		m["damaged"] = av.Damaged
@@ -456,26 +503,43 @@ func (av *Avails) MarshalJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	encoded := make([][2][]byte, len(av.clauses)) // per clause: not binding, binding
-	decision := func(i int32, binds bool) ([]byte, error) {
-		k := 0
-		if binds {
-			k = 1
-		}
-		if encoded[i][k] == nil {
+	encoded := make([][]byte, len(av.clauses)) // per clause, as it decides: a basis not binding, an exclusivity binding
+	decision := func(i int32) ([]byte, error) {
+		if encoded[i] == nil {
 			d := av.clauses[i]
-			d.Binds = binds
+			d.Binds = !av.basis[i]
 			b, err := json.Marshal(d)
 			if err != nil {
 				return nil, err
 			}
-			encoded[i][k] = b
+			encoded[i] = b
 		}
-		return encoded[i][k], nil
+		return encoded[i], nil
 	}
 	str := func(b []byte, s string) []byte {
 		q, _ := json.Marshal(s)
 		return append(b, q...)
+	}
+	// list appends the clauses of a period that give the party a basis
+	// (basis) or block it.
+	list := func(b []byte, active []int32, party string, basis bool) ([]byte, error) {
+		n := 0
+		for _, i := range active {
+			c := av.clause[i]
+			if av.basis[i] != basis || basis && c.Holder != party && c.Grantor != party || !basis && !bindsParty(c, party) {
+				continue
+			}
+			d, err := decision(i)
+			if err != nil {
+				return nil, err
+			}
+			if n > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, d...)
+			n++
+		}
+		return b, nil
 	}
 	b := append(head[:len(head)-1], `,"parties":[`...)
 	for i, p := range av.Parties {
@@ -491,25 +555,27 @@ func (av *Avails) MarshalJSON() ([]byte, error) {
 			b = str(append(b, `{"from":`...), events.FormatTime(a.From))
 			b = str(append(b, `,"until":`...), events.FormatTime(a.Until))
 			b = str(append(b, `,"verdict":`...), string(a.Verdict))
-			denied := a.Verdict == VerdictDenied
 			b = append(b, `,"allowed":`...)
-			b = strconv.AppendBool(b, !denied)
-			b = append(b, `,"decided_by":[`...)
-			n := 0
-			for _, c := range av.periods[a.first].active {
-				binds := bindsParty(av.clause[c], p.Party)
-				if binds != denied {
-					continue // a denial lists the clauses that bind; an allowance those that do not (all of them)
-				}
-				d, err := decision(c, binds)
-				if err != nil {
-					return nil, err
-				}
-				if n > 0 {
-					b = append(b, ',')
-				}
-				b = append(b, d...)
-				n++
+			b = strconv.AppendBool(b, a.Verdict == VerdictAllowed || av.IgnoreBasis && a.Verdict != VerdictDenied)
+			active := av.periods[a.first].active
+			var err error
+			b = append(b, `,"basis":[`...)
+			if b, err = list(b, active, p.Party, true); err != nil {
+				return nil, err
+			}
+			b = append(b, `],"blocking":[`...)
+			if b, err = list(b, active, p.Party, false); err != nil {
+				return nil, err
+			}
+			b = append(b, `],"decided_by":[`...)
+			switch a.Verdict { // the blocking clauses of a denial, the basis of an allowance
+			case VerdictDenied:
+				b, err = list(b, active, p.Party, false)
+			case VerdictAllowed:
+				b, err = list(b, active, p.Party, true)
+			}
+			if err != nil {
+				return nil, err
 			}
 			b = append(b, "]}"...)
 		}

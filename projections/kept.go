@@ -118,6 +118,7 @@ func (ix *Index) addKept(r *events.Record) bool {
 		}
 	}
 	a.records = append(a.records, kr)
+	ix.nameParties(a, kr)
 	ix.byID.put(kr)
 	ix.all = append(ix.all, kr)
 	ix.addTime(kr.Recorded)
