@@ -70,17 +70,41 @@ type Avails struct {
 	// part only with their intact prefixes.
 	Damaged []Damage
 
-	clauses []Decision       // the clauses that decide some period, in Check's order (Binds unset)
+	clauses []Decision       // the clauses that decide some interval, in Check's order (Binds unset)
 	clause  []*events.Clause // each one's values
 	// each one's part: a basis of the parties that hold or granted it
 	// (givesBasis), or else an exclusivity covering part of the query, which
 	// blocks those it binds (bindsParty). A clause that is both is there
 	// twice, once for each part.
-	basis   []bool
+	basis []bool
+	// The exclusivities decide by period: periods[k].active lists those in
+	// force. A basis decides one party only: own lists each party's, in
+	// Check's order, and span when each is in force.
 	periods []period
+	own     map[string][]int32
+	span    []interval
+	// The decisions of the bases (the clauses after the exclusivities) are
+	// made when asked for: lazy[i-len(exclusivities)] is basis i's, or empty
+	// when av.clauses[i] is made.
+	lazy []lazyDecision
 }
 
-// period is a stretch of the window in which the same clauses are in
+// lazyDecision is a version, a basis, of which a Decision is made when
+// asked for (basisDecision).
+type lazyDecision struct {
+	agreement string
+	x         *version
+}
+
+// decision is clause i's decision (Binds unset).
+func (av *Avails) decision(i int32) Decision {
+	if j := int(i) - (len(av.clauses) - len(av.lazy)); j >= 0 && av.lazy[j].x != nil {
+		return basisDecision(av.lazy[j].agreement, av.lazy[j].x, av.Scope)
+	}
+	return av.clauses[i]
+}
+
+// period is a stretch of the window in which the same exclusivities are in
 // force.
 type period struct {
 	from, until time.Time
@@ -98,7 +122,7 @@ type PartyAvails struct {
 type Avail struct {
 	From, Until time.Time
 	Verdict     Verdict
-	first       int32 // the period it starts with; its deciding clauses are that period's
+	first       int32 // the period it starts in; its blocking clauses are that period's
 }
 
 // bindsParty is the rule of a rights check: an exclusivity keeps a party out
@@ -112,20 +136,28 @@ func bindsParty(c *events.Clause, party string) bool {
 // clauses that decide it, exactly as Check answers at any time in a.
 func (av *Avails) Rights(party string, a Avail) Rights {
 	var basis, blocking []Decision
-	for _, i := range av.periods[a.first].active {
-		c := av.clause[i]
-		switch {
-		case av.basis[i]:
-			if c.Holder == party || c.Grantor == party {
-				basis = append(basis, av.clauses[i])
-			}
-		case bindsParty(c, party):
-			d := av.clauses[i]
-			d.Binds = true
-			blocking = append(blocking, d)
+	av.deciders(party, a, func(i int32) { basis = append(basis, av.decision(i)) }, func(i int32) {
+		d := av.decision(i)
+		d.Binds = true
+		blocking = append(blocking, d)
+	})
+	return newRights(basis, blocking, av.IgnoreBasis)
+}
+
+// deciders calls basis with each clause that gives party a basis in
+// interval a, then blocking with each that keeps it out, each in Check's
+// order.
+func (av *Avails) deciders(party string, a Avail, basis, blocking func(i int32)) {
+	for _, i := range av.own[party] {
+		if sp := av.span[i]; !sp.lo.After(a.From) && (sp.hi.IsZero() || sp.hi.After(a.From)) {
+			basis(i)
 		}
 	}
-	return newRights(basis, blocking, av.IgnoreBasis)
+	for _, i := range av.periods[a.first].active {
+		if bindsParty(av.clause[i], party) {
+			blocking(i)
+		}
+	}
 }
 
 // At returns the interval of party that holds t, and whether there is one
@@ -141,7 +173,11 @@ func (av *Avails) At(party string, t time.Time) (Avail, bool) {
 }
 
 // Avails answers an AvailsQuery.
-func (ix *Index) Avails(q AvailsQuery) (*Avails, error) {
+func (ix *Index) Avails(q AvailsQuery) (*Avails, error) { return ix.avails(q, byPartyMost) }
+
+// avails answers q, finding the bases of at most byParty parties through
+// the agreements they are named in (see basisDuring).
+func (ix *Index) avails(q AvailsQuery, byParty int) (*Avails, error) {
 	if err := checkWindow(q.From, q.To); err != nil {
 		return nil, err
 	}
@@ -151,9 +187,8 @@ func (ix *Index) Avails(q AvailsQuery) (*Avails, error) {
 		c      *events.Clause
 		lo, hi time.Time
 		d      Decision
-		basis  bool
 	}
-	var rule []found
+	var rule []found // the exclusivities that may block
 	named := map[string]bool{}
 	ix.grantsDuring(q.From, q.To, q.KnownAt, false, "", ix.grants.mask(q.Scope, false), func(g grant, lo, hi time.Time) {
 		c := g.x.clause
@@ -163,9 +198,10 @@ func (ix *Index) Avails(q AvailsQuery) (*Avails, error) {
 		}
 		named[c.Grantor], named[c.Holder] = true, true
 		if c.Kind == events.Exclusivity { // exclusive licences are IP: they do not block (see Check)
-			rule = append(rule, found{c, lo, hi, Decision{Party: partyOf(g.agreement(), g.x), Where: scopeJSON{where}}, false})
+			rule = append(rule, found{c, lo, hi, Decision{Party: partyOf(g.agreement(), g.x), Where: scopeJSON{where}}})
 		}
 	})
+	slices.SortFunc(rule, func(a, b found) int { return cmpParty(&a.d.Party, &b.d.Party) })
 	var parties []string
 	if q.Party != "" {
 		parties = []string{q.Party}
@@ -175,17 +211,50 @@ func (ix *Index) Avails(q AvailsQuery) (*Avails, error) {
 		}
 		slices.Sort(parties)
 	}
-	ix.basisDuring(parties, q.Scope, q.From, q.To, q.KnownAt, func(agreement string, x *version, lo, hi time.Time) {
-		rule = append(rule, found{x.clause, lo, hi, basisDecision(agreement, x, q.Scope), true})
+	// The bases: their decisions are made when asked for (decision).
+	type basisOf struct {
+		agreement string
+		x         *version
+		lo, hi    time.Time
+	}
+	var bases []basisOf
+	ix.basisDuring(parties, byParty, q.Scope, q.From, q.To, q.KnownAt, func(agreement string, x *version, lo, hi time.Time) {
+		bases = append(bases, basisOf{agreement, x, lo, hi})
 	})
-	slices.SortFunc(rule, func(a, b found) int {
-		if c := cmpParty(&a.d.Party, &b.d.Party); c != 0 {
+	// In Check's order; versions of one clause, never in force together,
+	// by when they took effect.
+	slices.SortFunc(bases, func(a, b basisOf) int {
+		if c := strings.Compare(a.agreement, b.agreement); c != 0 {
 			return c
 		}
-		return cmpBool(a.basis, b.basis)
+		if c := strings.Compare(a.x.clause.ID, b.x.clause.ID); c != 0 {
+			return c
+		}
+		return a.x.fromT().Compare(b.x.fromT())
 	})
+	all := len(rule) + len(bases)
+	av.clauses = make([]Decision, all)
+	av.clause = make([]*events.Clause, all)
+	av.basis = make([]bool, all)
+	av.span = make([]interval, all)
+	av.lazy = make([]lazyDecision, len(bases))
+	av.own = map[string][]int32{}
+	for i, f := range rule {
+		av.clauses[i], av.clause[i], av.span[i] = f.d, f.c, interval{f.lo, f.hi, true}
+	}
+	for j, b := range bases {
+		i := len(rule) + j
+		c := b.x.clause
+		av.clause[i], av.basis[i], av.span[i] = c, true, interval{b.lo, b.hi, true}
+		av.lazy[j] = lazyDecision{b.agreement, b.x}
+		av.own[c.Holder] = append(av.own[c.Holder], int32(i))
+		if c.Grantor != c.Holder {
+			av.own[c.Grantor] = append(av.own[c.Grantor], int32(i))
+		}
+	}
 
-	// The periods: the window cut where a clause comes in force or stops.
+	// The periods: the window cut where an exclusivity comes in force or
+	// stops.
 	var cuts []time.Time
 	for _, f := range rule {
 		for _, t := range [2]time.Time{f.lo, f.hi} {
@@ -202,11 +271,10 @@ func (ix *Index) Avails(q AvailsQuery) (*Avails, error) {
 		return int32(sort.Search(len(cuts), func(i int) bool { return !cuts[i].Before(t) }) + 1)
 	}
 	start, end := make([]int32, len(rule)), make([]int32, len(rule))
-	av.clauses = make([]Decision, len(rule))
-	av.clause = make([]*events.Clause, len(rule))
-	av.basis = make([]bool, len(rule))
+	av.periods = make([]period, n)
+	counts := make([]int32, n+1) // exclusivities in force per period (as differences, then counts)
+	changes := make([]int32, n)  // changes[k]: exclusivities that start or end where period k starts
 	for i, f := range rule {
-		av.clauses[i], av.clause[i], av.basis[i] = f.d, f.c, f.basis
 		start[i], end[i] = 0, int32(n)
 		if f.lo.After(q.From) {
 			start[i] = periodOf(f.lo)
@@ -214,26 +282,11 @@ func (ix *Index) Avails(q AvailsQuery) (*Avails, error) {
 		if !f.hi.IsZero() && f.hi.Before(q.To) {
 			end[i] = periodOf(f.hi)
 		}
-	}
-	// tally counts clauses in force per period, as differences then counts,
-	// and how many start or end where each period starts.
-	tally := func(in, cut []int32, i int32) {
-		in[start[i]]++
-		in[end[i]]--
-		cut[start[i]]++
-		if end[i] < int32(n) {
-			cut[end[i]]++
-		}
-	}
-	av.periods = make([]period, n)
-	counts := make([]int32, n+1) // clauses in force, to size each period's list
-	blocks := make([]int32, n+1) // exclusivities in force (that may block)
-	blockCut := make([]int32, n) // exclusivities that start or end where period k starts
-	for i := range rule {
 		counts[start[i]]++
 		counts[end[i]]--
-		if !av.basis[i] {
-			tally(blocks, blockCut, int32(i))
+		changes[start[i]]++
+		if end[i] < int32(n) {
+			changes[end[i]]++
 		}
 	}
 	for k := range av.periods {
@@ -242,7 +295,6 @@ func (ix *Index) Avails(q AvailsQuery) (*Avails, error) {
 		if k > 0 {
 			p.from = cuts[k-1]
 			counts[k] += counts[k-1]
-			blocks[k] += blocks[k-1]
 		}
 		if k < n-1 {
 			p.until = cuts[k]
@@ -257,64 +309,105 @@ func (ix *Index) Avails(q AvailsQuery) (*Avails, error) {
 
 	// Each party's intervals. free[p] lists the exclusivities that do not
 	// bind party p (those bindsParty says no to: p holds them, or granted
-	// them sole), own[p] the clauses that give it a basis; a party with
-	// neither has the intervals any such party has.
-	free, own := map[string][]int32{}, map[string][]int32{}
-	for i, c := range av.clause {
-		switch {
-		case av.basis[i]:
-			own[c.Holder] = append(own[c.Holder], int32(i))
-			if c.Grantor != c.Holder {
-				own[c.Grantor] = append(own[c.Grantor], int32(i))
-			}
-		default:
-			free[c.Holder] = append(free[c.Holder], int32(i))
-			if c.Sole && c.Grantor != c.Holder {
-				free[c.Grantor] = append(free[c.Grantor], int32(i))
-			}
+	// them sole). A party with none of them, and no basis that starts or
+	// ends in the window, has the intervals any such party has: one of
+	// those without a basis, or of those with one throughout (an interval
+	// keeps no basis of its own: Rights finds the party's).
+	free := map[string][]int32{}
+	for i, f := range rule {
+		c := f.c
+		free[c.Holder] = append(free[c.Holder], int32(i))
+		if c.Sole && c.Grantor != c.Holder {
+			free[c.Grantor] = append(free[c.Grantor], int32(i))
 		}
 	}
-	var common []Avail
+	type edge struct {
+		at    time.Time
+		delta int32
+	}
+	var common [2][]Avail         // without a basis, with one throughout
 	unbound := make([]int32, n+1) // exclusivities not binding the party in force per period (as differences, then counts)
 	unboundCut := make([]int32, n)
-	based := make([]int32, n+1) // clauses giving the party a basis in force per period (likewise)
-	basedCut := make([]int32, n)
+	var edges []edge
+	var slab []Avail
 	av.Parties = make([]PartyAvails, len(parties))
 	for pi, name := range parties {
-		mine, bases := free[name], own[name]
-		if len(mine) == 0 && len(bases) == 0 && common != nil {
-			av.Parties[pi] = PartyAvails{Party: name, Intervals: common}
+		mine, bases := free[name], av.own[name]
+		// The party's bases come in force and stop at their own times,
+		// which may cut a period: their edges, in time order.
+		based := int32(0)
+		edges = edges[:0]
+		for _, i := range bases {
+			sp := av.span[i]
+			if sp.lo.After(q.From) {
+				edges = append(edges, edge{sp.lo, 1})
+			} else {
+				based++
+			}
+			if !sp.hi.IsZero() && sp.hi.Before(q.To) {
+				edges = append(edges, edge{sp.hi, -1})
+			}
+		}
+		shared := len(mine) == 0 && len(edges) == 0
+		throughout := min(based, 1)
+		if shared && common[throughout] != nil {
+			av.Parties[pi] = PartyAvails{Party: name, Intervals: common[throughout]}
 			continue
 		}
 		clear(unbound)
 		clear(unboundCut)
-		clear(based)
-		clear(basedCut)
 		for _, i := range mine {
-			tally(unbound, unboundCut, i)
+			unbound[start[i]]++
+			unbound[end[i]]--
+			unboundCut[start[i]]++
+			if end[i] < int32(n) {
+				unboundCut[end[i]]++
+			}
 		}
-		for _, i := range bases {
-			tally(based, basedCut, i)
+		slices.SortFunc(edges, func(a, b edge) int { return a.at.Compare(b.at) })
+		// The intervals are at most the periods and the edges: taken from
+		// one slab, for the many parties of a product.
+		most := n + len(edges)
+		if cap(slab)-len(slab) < most {
+			slab = make([]Avail, 0, max(most, 4096))
 		}
-		var ivs []Avail
+		ivs := slab[len(slab):len(slab):cap(slab)]
+		e := 0
 		for k := range av.periods {
+			p := &av.periods[k]
 			if k > 0 {
 				unbound[k] += unbound[k-1]
-				based[k] += based[k-1]
 			}
-			p := &av.periods[k]
-			v := verdict(int(blocks[k]-unbound[k]), int(based[k]))
-			// The deciding clauses stay the same across the cut when no
+			// The deciding clauses stay the same across a cut where no
 			// exclusivity binding the party and no basis of it starts or
-			// ends there.
-			if m := len(ivs) - 1; m >= 0 && ivs[m].Verdict == v && blockCut[k] == unboundCut[k] && basedCut[k] == 0 {
-				ivs[m].Until = p.until
-				continue
+			// ends.
+			same := k == 0 || changes[k] == unboundCut[k]
+			from := p.from
+			for {
+				for ; e < len(edges) && !edges[e].at.After(from); e++ {
+					based += edges[e].delta
+					same = false
+				}
+				until := p.until
+				if e < len(edges) && edges[e].at.Before(until) {
+					until = edges[e].at
+				}
+				v := verdict(int(counts[k]-unbound[k]), int(based))
+				if m := len(ivs) - 1; m >= 0 && same && ivs[m].Verdict == v {
+					ivs[m].Until = until
+				} else {
+					ivs = append(ivs, Avail{From: from, Until: until, Verdict: v, first: int32(k)})
+				}
+				if !until.Before(p.until) {
+					break
+				}
+				from, same = until, true
 			}
-			ivs = append(ivs, Avail{From: p.from, Until: p.until, Verdict: v, first: int32(k)})
 		}
-		if len(mine) == 0 && len(bases) == 0 {
-			common = ivs
+		ivs = slices.Clip(ivs)
+		slab = slab[:len(slab)+len(ivs)]
+		if shared {
+			common[throughout] = ivs
 		}
 		av.Parties[pi] = PartyAvails{Party: name, Intervals: ivs}
 	}
@@ -331,16 +424,6 @@ func verdict(blocking, basis int) Verdict {
 		return VerdictAllowed
 	}
 	return VerdictNoBasis
-}
-
-func cmpBool(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case a:
-		return 1
-	}
-	return -1
 }
 
 // checkWindow checks a window [from, to) of valid time.
@@ -506,7 +589,7 @@ func (av *Avails) MarshalJSON() ([]byte, error) {
 	encoded := make([][]byte, len(av.clauses)) // per clause, as it decides: a basis not binding, an exclusivity binding
 	decision := func(i int32) ([]byte, error) {
 		if encoded[i] == nil {
-			d := av.clauses[i]
+			d := av.decision(i)
 			d.Binds = !av.basis[i]
 			b, err := json.Marshal(d)
 			if err != nil {
@@ -520,26 +603,20 @@ func (av *Avails) MarshalJSON() ([]byte, error) {
 		q, _ := json.Marshal(s)
 		return append(b, q...)
 	}
-	// list appends the clauses of a period that give the party a basis
-	// (basis) or block it.
-	list := func(b []byte, active []int32, party string, basis bool) ([]byte, error) {
-		n := 0
-		for _, i := range active {
-			c := av.clause[i]
-			if av.basis[i] != basis || basis && c.Holder != party && c.Grantor != party || !basis && !bindsParty(c, party) {
-				continue
+	// add appends a clause deciding an interval to the list of its part
+	// (basis or blocking).
+	var basisB, blockingB []byte
+	add := func(to *[]byte) func(i int32) {
+		return func(i int32) {
+			d, e := decision(i)
+			if e != nil {
+				err = e
 			}
-			d, err := decision(i)
-			if err != nil {
-				return nil, err
+			if len(*to) > 0 {
+				*to = append(*to, ',')
 			}
-			if n > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, d...)
-			n++
+			*to = append(*to, d...)
 		}
-		return b, nil
 	}
 	b := append(head[:len(head)-1], `,"parties":[`...)
 	for i, p := range av.Parties {
@@ -557,25 +634,19 @@ func (av *Avails) MarshalJSON() ([]byte, error) {
 			b = str(append(b, `,"verdict":`...), string(a.Verdict))
 			b = append(b, `,"allowed":`...)
 			b = strconv.AppendBool(b, a.Verdict == VerdictAllowed || av.IgnoreBasis && a.Verdict != VerdictDenied)
-			active := av.periods[a.first].active
-			var err error
-			b = append(b, `,"basis":[`...)
-			if b, err = list(b, active, p.Party, true); err != nil {
+			basisB, blockingB = basisB[:0], blockingB[:0]
+			av.deciders(p.Party, a, add(&basisB), add(&blockingB))
+			if err != nil {
 				return nil, err
 			}
-			b = append(b, `],"blocking":[`...)
-			if b, err = list(b, active, p.Party, false); err != nil {
-				return nil, err
-			}
+			b = append(append(b, `,"basis":[`...), basisB...)
+			b = append(append(b, `],"blocking":[`...), blockingB...)
 			b = append(b, `],"decided_by":[`...)
 			switch a.Verdict { // the blocking clauses of a denial, the basis of an allowance
 			case VerdictDenied:
-				b, err = list(b, active, p.Party, false)
+				b = append(b, blockingB...)
 			case VerdictAllowed:
-				b, err = list(b, active, p.Party, true)
-			}
-			if err != nil {
-				return nil, err
+				b = append(b, basisB...)
 			}
 			b = append(b, "]}"...)
 		}

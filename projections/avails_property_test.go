@@ -71,6 +71,13 @@ func propAvails(f failer, src synth.Source, h *history) {
 			f.Fatalf("Avails(%+v): %v", q, err)
 		}
 		what := fmt.Sprintf("avails of %v over [%s, %s) known at %s", scope, from, to, k)
+		// The bases of many parties are found in the grant index, of a few
+		// through their agreements: the same.
+		whole, err := projections.AvailsThroughIndex(h.ix, q)
+		if err != nil {
+			f.Fatalf("Avails(%+v) through the index: %v", q, err)
+		}
+		same(f, what+", the bases found through the agreements (want) and in the grant index", av, whole)
 		listed := map[string]*projections.Avails{}
 		for i, p := range av.Parties {
 			if i > 0 && av.Parties[i-1].Party >= p.Party {

@@ -269,9 +269,7 @@ func (ix *Index) settleOne(a *agreement) {
 
 // refold folds a's visible records into a new live view.
 func (ix *Index) refold(a *agreement) {
-	for _, x := range a.v.grants {
-		ix.grants.remove(x)
-	}
+	ix.grants.leave(a.v)
 	a.v.gi = nil
 	recs := a.visible(math.MaxUint64)
 	v := ix.liveView(a)

@@ -128,6 +128,8 @@ func generate(f failer, src synth.Source, size int) *history {
 					for _, p := range propParties {
 						out = append(out, h.ix.Check(projections.RightsQuery{Party: p, Scope: &events.Scope{Products: propProducts[:1]}, At: t}))
 					}
+					av, err := projections.AvailsThroughIndex(h.ix, projections.AvailsQuery{Scope: &events.Scope{Products: propProducts[:1]}, From: t.AddDate(-1, 0, 0), To: t.AddDate(1, 0, 0)})
+					out = append(out, av, err)
 				}
 				tl, err := h.ix.Timeline(a.Agreement, time.Time{})
 				return append(out, tl, events.KindOf(err))
@@ -268,6 +270,7 @@ func propIncremental(f failer, src synth.Source, h *history) {
 			same(f, fmt.Sprintf("(a) %s at %s", name, t), stateOrErr(scratch, name, t, time.Time{}), stateOrErr(h.ix, name, t, time.Time{}))
 		}
 		same(f, fmt.Sprintf("(a) conflicts at %s", t), scratch.Conflicts(t, time.Time{}), h.ix.Conflicts(t, time.Time{}))
+		same(f, fmt.Sprintf("(a) avails from %s, the bases in the grant index", t), availsOrErr(scratch, t, time.Time{}), availsOrErr(h.ix, t, time.Time{}))
 	}
 	for _, name := range h.names {
 		if a, err := scratch.Timeline(name, time.Time{}); err == nil {
@@ -275,6 +278,16 @@ func propIncremental(f failer, src synth.Source, h *history) {
 			same(f, "(a) timeline of "+name, a, b)
 		}
 	}
+}
+
+// availsOrErr is every party's avails of the first product over the year
+// from t, as known at k, the bases found in the grant index; or the error.
+func availsOrErr(ix *projections.Index, t, k time.Time) any {
+	av, err := projections.AvailsThroughIndex(ix, projections.AvailsQuery{Scope: &events.Scope{Products: propProducts[:1]}, From: t, To: t.AddDate(1, 0, 0), KnownAt: k})
+	if err != nil {
+		return err.Error()
+	}
+	return av
 }
 
 // (g) An index that loads a history in bulk (Defer, Add, Fold), after
@@ -300,6 +313,7 @@ func propLoaded(f failer, src synth.Source, h *history) {
 				same(f, fmt.Sprintf("(g) %s at %s known at %s", name, t, kt), stateOrErr(h.ix, name, t, kt), stateOrErr(ix, name, t, kt))
 			}
 			same(f, fmt.Sprintf("(g) conflicts at %s known at %s", t, kt), h.ix.Conflicts(t, kt), ix.Conflicts(t, kt))
+			same(f, fmt.Sprintf("(g) avails from %s known at %s, the bases in the grant index", t, kt), availsOrErr(h.ix, t, kt), availsOrErr(ix, t, kt))
 		}
 		for _, name := range h.names {
 			a, errA := h.ix.Timeline(name, kt)

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -65,33 +66,88 @@ func (ix *Index) partyViews(party string, knownAt time.Time, fn func(a *agreemen
 }
 
 // basisDuring calls fn with every version in force at some time in
-// [from, to), as known at knownAt, that gives one of parties the right to
-// offer all of scope, once each, with the interval it is in force.
-func (ix *Index) basisDuring(parties []string, scope *events.Scope, from, to, knownAt time.Time, fn func(agreement string, x *version, lo, hi time.Time)) {
-	seen := map[*agreement]bool{}
-	of := func(p string) bool { _, ok := slices.BinarySearch(parties, p); return ok }
-	if len(parties) == 1 {
-		of = func(p string) bool { return p == parties[0] }
+// [from, to), as known at knownAt, that gives one of parties (sorted) the
+// right to offer all of scope, once each, with the interval it is in force.
+// For at most most parties it reads the agreements they are named in; for
+// more, the grant index (exclusive grants and the other grants over a
+// scope), as grantsDuring reads it.
+func (ix *Index) basisDuring(parties []string, most int, scope *events.Scope, from, to, knownAt time.Time, fn func(agreement string, x *version, lo, hi time.Time)) {
+	cut := ix.cut(knownAt)
+	if cut == 0 || len(parties) == 0 {
+		return
 	}
-	for _, party := range parties {
-		ix.partyViews(party, knownAt, func(a *agreement, v *view, bound *events.Record) {
-			if seen[a] {
-				return
+	of := func(p string) bool { return p == parties[0] }
+	if len(parties) > 1 {
+		set := make(map[string]bool, len(parties))
+		for _, p := range parties {
+			set[p] = true
+		}
+		of = func(p string) bool { return set[p] }
+	}
+	take := func(a *agreement, x *version, bound *events.Record) {
+		c := x.clause
+		if !c.Scope.Covers(scope) || !of(c.Holder) && !of(c.Grantor) {
+			return
+		}
+		if lo, hi, ok := x.intervalBefore(bound); ok && lo.Before(to) && (hi.IsZero() || hi.After(from)) {
+			fn(a.name, x, lo, hi)
+		}
+	}
+	// read reads a view folded up to bound: its clauses of a kind that
+	// grants over a scope, each version made before bound.
+	read := func(a *agreement, v *view, bound *events.Record) {
+		for _, l := range v.order {
+			if !slices.Contains(events.ScopeKinds, l.kind()) {
+				continue // a kind never changes
 			}
-			seen[a] = true
-			xs := v.versions
-			if bound != nil {
-				xs = xs[:v.madeBefore(bound)]
-			}
-			for _, x := range xs {
-				c := x.clause
-				if !of(c.Holder) && !of(c.Grantor) || !grantsOver(c, scope) {
-					continue
+			for x := l.current; x != nil; x = x.prev {
+				if before(x.by, bound) {
+					take(a, x, bound)
 				}
-				if lo, hi, ok := x.intervalBefore(bound); ok && lo.Before(to) && (hi.IsZero() || hi.After(from)) {
-					fn(a.name, x, lo, hi)
-				}
 			}
-		})
+		}
+	}
+	if len(parties) <= most {
+		seen := map[*agreement]bool{}
+		for _, party := range parties {
+			for _, a := range ix.byParty[party] {
+				if !seen[a] && a.versionAt(cut) > 0 {
+					v, bound := ix.viewAt(a, cut)
+					read(a, v, bound)
+				}
+				seen[a] = true
+			}
+		}
+		return
+	}
+	var changed map[*agreement]bool
+	if cut != math.MaxUint64 {
+		changed = ix.changedSince(cut, read)
+	}
+	g := ix.grants
+	qmask := g.mask(scope, false)
+	fm, tm := micros(from), micros(to)
+	for i := range g.es {
+		e := &g.es[i]
+		if e.hi >= fm && e.lo <= tm && mayCover(e.mask, qmask) && (changed == nil || !changed[e.a]) {
+			take(e.a, e.x, nil)
+		}
+	}
+	named := make([]bool, len(g.names)) // by number, the parties asked about
+	for _, p := range parties {
+		if id, ok := g.names[p]; ok {
+			named[id] = true
+		}
+	}
+	for i := range g.bs {
+		e := &g.bs[i]
+		if (named[e.holder] || named[e.grantor]) && e.hi >= fm && e.lo <= tm && mayCover(e.mask, qmask) && (changed == nil || !changed[e.a]) {
+			take(e.a, e.x, nil)
+		}
 	}
 }
+
+// byPartyMost is the most parties basisDuring finds the bases of through
+// the agreements they are named in; the bases of more are found in the
+// grant index, all at once.
+var byPartyMost = 8

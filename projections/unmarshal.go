@@ -419,32 +419,39 @@ func (av *Avails) UnmarshalJSON(b []byte) error {
 	if err := docTimes(map[*time.Time]*string{&av.From: &aux.From, &av.To: &aux.To, &av.KnownAt: aux.KnownAt}); err != nil {
 		return err
 	}
-	known := map[string]int32{} // a clause's index by its document (as it decides)
+	known := map[string]int32{} // a blocking clause's index by its document
+	// clause adds what Rights asks of a clause: whom it names (whose basis
+	// it is, whom it binds).
+	clause := func(d Decision, basis bool, span interval) int32 {
+		d.Binds = false
+		av.clauses = append(av.clauses, d)
+		av.clause = append(av.clause, &events.Clause{ID: d.Clause, Kind: d.Kind, Grantor: d.Grantor, Holder: d.Holder, Sole: d.Sole, Scope: d.Scope.Scope})
+		av.basis = append(av.basis, basis)
+		av.span = append(av.span, span)
+		return int32(len(av.clauses) - 1)
+	}
+	av.own = map[string][]int32{}
 	for i, p := range aux.Parties {
 		ivs := make([]Avail, len(p.Intervals))
 		for j, iv := range p.Intervals {
-			per := period{active: make([]int32, 0, len(iv.Basis)+len(iv.Blocking))}
+			per := period{active: make([]int32, 0, len(iv.Blocking))}
 			if err := docTimes(map[*time.Time]*string{&per.from: &iv.From, &per.until: &iv.Until}); err != nil {
 				return err
 			}
-			for _, d := range slices.Concat(iv.Basis, iv.Blocking) {
+			for _, d := range iv.Blocking {
 				key, err := json.Marshal(d)
 				if err != nil {
 					return err
 				}
 				c, ok := known[string(key)]
 				if !ok {
-					// Of its clause only whom it names is asked (Rights:
-					// whose basis it is, whom it binds).
-					c = int32(len(av.clauses))
+					c = clause(d, false, interval{})
 					known[string(key)] = c
-					basis := !d.Binds
-					d.Binds = false
-					av.clauses = append(av.clauses, d)
-					av.clause = append(av.clause, &events.Clause{ID: d.Clause, Kind: d.Kind, Grantor: d.Grantor, Holder: d.Holder, Sole: d.Sole, Scope: d.Scope.Scope})
-					av.basis = append(av.basis, basis)
 				}
 				per.active = append(per.active, c)
+			}
+			for _, d := range iv.Basis { // a basis of the party's, in force in this interval
+				av.own[p.Party] = append(av.own[p.Party], clause(d, true, interval{per.from, per.until, true}))
 			}
 			ivs[j] = Avail{From: per.from, Until: per.until, Verdict: iv.Verdict, first: int32(len(av.periods))}
 			av.periods = append(av.periods, per)
