@@ -14,22 +14,23 @@ import (
 
 // Avails answer "from when to when may P offer X?": the rights check
 // (Check) as a function of valid time over a window [From, To), as known at
-// KnownAt. The window is cut at every time a clause that may decide it
-// comes in force or stops being in force (the periods): an exclusivity that
-// covers part of the query (it may block), or a clause that gives a party
-// in the answer a basis for all of it. Each party's answer is the check's
-// rule applied period by period, and adjacent periods with the same verdict
-// and the same deciding clauses (basis and blocking) are merged. So at any
-// time T in an interval the interval's verdict and clauses are what Check
-// answers at T.
+// KnownAt. The window is cut into periods at every time an exclusivity that
+// covers part of the query (and may block) comes in force or stops; a
+// party's periods are cut again where a clause that gives it a basis for
+// all of the query does. Each party's answer is the check's rule applied
+// to each piece, and adjacent pieces with the same verdict and the same
+// deciding clauses (basis and blocking) are merged. So at any time T in an
+// interval the interval's verdict and clauses are what Check answers at T.
 //
-// The answer of a period depends on the party only through the
-// exclusivities that do not bind it (those it holds, and sole grants it
-// made) and the clauses that give it a basis, so parties with none of
-// either share one list of intervals, and an interval keeps the period it
-// starts with rather than a copy of its deciding clauses: in a store where
-// hundreds of exclusivities cover one product, the answer is not hundreds
-// of times the work.
+// The answer depends on the party only through the exclusivities that do
+// not bind it (those it holds, and sole grants it made) and the clauses
+// that give it a basis, so parties with none of the first and no basis
+// starting or ending in the window share one list of intervals (one for
+// those without a basis, one for those with one throughout). An interval
+// keeps the period it starts with rather than a copy of its deciding
+// clauses, which Rights finds again: in a store where hundreds of
+// exclusivities cover one product, the answer is not hundreds of times the
+// work.
 
 // AvailsQuery asks when, over [From, To), parties may offer what Scope
 // describes (one value per dimension, or a dimension left out for any; see
@@ -70,7 +71,9 @@ type Avails struct {
 	// part only with their intact prefixes.
 	Damaged []Damage
 
-	clauses []Decision       // the clauses that decide some interval, in Check's order (Binds unset)
+	// The clauses that decide some interval: the exclusivities, then the
+	// bases, each in Check's order (Binds unset; see decision).
+	clauses []Decision
 	clause  []*events.Clause // each one's values
 	// each one's part: a basis of the parties that hold or granted it
 	// (givesBasis), or else an exclusivity covering part of the query, which
