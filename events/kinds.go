@@ -93,6 +93,21 @@ var GrantKinds = func() []Kind {
 	return out
 }()
 
+// ScopeKinds are the kinds whose clauses grant something over a scope
+// (those with a scope field: licences, exclusivities, rights), in the order
+// of Kinds. The holder of one may act within its scope; its grantor, having
+// granted it, has what it granted. A rights check finds a party's basis
+// among them.
+var ScopeKinds = func() []Kind {
+	var out []Kind
+	for _, s := range kindSpecs {
+		if slices.Contains(s.Fields, "scope") {
+			out = append(out, s.Kind)
+		}
+	}
+	return out
+}()
+
 // Spec returns the spec of kind k; nil when k is not a clause kind.
 func Spec(k Kind) *KindSpec {
 	for i := range kindSpecs {

@@ -535,6 +535,28 @@ func (s *Scope) Intersect(o *Scope) (*Scope, bool) {
 	return &out, true
 }
 
+// Covers reports whether s covers all of o: in every dimension s is
+// everything, or lists every value o names there. A dimension o leaves out
+// is everything, which only everything covers (the values of a dimension
+// are not a closed list).
+func (s *Scope) Covers(o *Scope) bool {
+	for i := range Dimensions {
+		a, b := s.Dim(i), o.Dim(i)
+		if a == nil {
+			continue
+		}
+		if b == nil {
+			return false
+		}
+		for _, v := range b {
+			if !slices.Contains(a, v) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // MarshalJSON writes the dimensions that are limited, with sorted keys.
 func (s Scope) MarshalJSON() ([]byte, error) { return appendScope(nil, &s), nil }
 

@@ -53,3 +53,36 @@ func TestDecimalOfIsNewFromString(t *testing.T) {
 		t.Fatalf("only %d of %d inputs were read", read, len(inputs))
 	}
 }
+
+// TestScopeCovers: a scope covers another when it has, in every dimension,
+// all the other asks for; a dimension left out asks for everything.
+func TestScopeCovers(t *testing.T) {
+	frontierAPI := &Scope{Products: []string{"frontier"}, Channels: []string{"api"}}
+	for _, tt := range []struct {
+		name string
+		s, o *Scope
+		want bool
+	}{
+		{"everything covers everything", nil, nil, true},
+		{"everything covers a product", nil, frontierAPI, true},
+		{"a product does not cover everything", frontierAPI, nil, false},
+		{"the same scope", frontierAPI, frontierAPI, true},
+		{"more values cover fewer", &Scope{Products: []string{"frontier", "gpt"}}, &Scope{Products: []string{"frontier"}, Territories: []string{"eu"}}, true},
+		{"another value", &Scope{Products: []string{"gpt"}}, frontierAPI, false},
+		{"a value missing", &Scope{Products: []string{"frontier"}}, &Scope{Products: []string{"frontier", "gpt"}}, false},
+		{"a limited territory does not cover any territory", &Scope{Territories: []string{"eu"}}, frontierAPI, false},
+		{"a limited territory covers itself", &Scope{Territories: []string{"eu"}}, &Scope{Products: []string{"frontier"}, Territories: []string{"eu"}}, true},
+	} {
+		if got := tt.s.Covers(tt.o); got != tt.want {
+			t.Errorf("%s: %v covers %v = %v, want %v", tt.name, tt.s, tt.o, got, tt.want)
+		}
+	}
+}
+
+// TestScopeKinds: the kinds a rights check finds a basis among are those
+// with a scope, from the table.
+func TestScopeKinds(t *testing.T) {
+	if !reflect.DeepEqual(ScopeKinds, []Kind{License, Exclusivity, Right}) {
+		t.Errorf("ScopeKinds = %v", ScopeKinds)
+	}
+}

@@ -14,19 +14,23 @@ import (
 
 // Avails answer "from when to when may P offer X?": the rights check
 // (Check) as a function of valid time over a window [From, To), as known at
-// KnownAt. The window is cut at every time an exclusivity that covers the
-// query comes in force or stops being in force (the periods); each party's
-// answer is the check's rule applied period by period, and adjacent periods
-// with the same verdict and the same deciding clauses are merged. So at any
-// time T in an interval the interval's verdict and deciding clauses are what
-// Check answers at T.
+// KnownAt. The window is cut into periods at every time an exclusivity that
+// covers part of the query (and may block) comes in force or stops; a
+// party's periods are cut again where a clause that gives it a basis for
+// all of the query does. Each party's answer is the check's rule applied
+// to each piece, and adjacent pieces with the same verdict and the same
+// deciding clauses (basis and blocking) are merged. So at any time T in an
+// interval the interval's verdict and clauses are what Check answers at T.
 //
-// The answer of a period depends on the party only through the
-// exclusivities that do not bind it (those it holds, and sole grants it
-// made), so a party that holds none of them shares one list of intervals,
-// and an interval keeps the period it starts with rather than a copy of its
-// deciding clauses: in a store where hundreds of exclusivities cover one
-// product, the answer is not hundreds of times the work.
+// The answer depends on the party only through the exclusivities that do
+// not bind it (those it holds, and sole grants it made) and the clauses
+// that give it a basis, so parties with none of the first and no basis
+// starting or ending in the window share one list of intervals (one for
+// those without a basis, one for those with one throughout). An interval
+// keeps the period it starts with rather than a copy of its deciding
+// clauses, which Rights finds again: in a store where hundreds of
+// exclusivities cover one product, the answer is not hundreds of times the
+// work.
 
 // AvailsQuery asks when, over [From, To), parties may offer what Scope
 // describes (one value per dimension, or a dimension left out for any; see
@@ -40,41 +44,74 @@ type AvailsQuery struct {
 	Party    string
 	From, To time.Time
 	KnownAt  time.Time
+	// IgnoreBasis asks the check's question with IgnoreBasis (see
+	// RightsQuery): an interval is allowed unless denied.
+	IgnoreBasis bool
 }
 
-// Verdict is a rights rule's answer for an interval. Today's rule (Check)
-// answers allowed or denied; a verdict is a word, not a bool, so that a rule
-// with more answers (a check that also asks for a basis: no_basis) fits the
-// same intervals.
+// Verdict is a rights check's answer (Check), at a time or for an interval.
 type Verdict string
 
 // Verdicts.
 const (
-	VerdictAllowed Verdict = "allowed"
-	VerdictDenied  Verdict = "denied"
+	VerdictAllowed Verdict = "allowed"  // something gives the party the right, nothing keeps it out
+	VerdictDenied  Verdict = "denied"   // another's exclusivity keeps the party out
+	VerdictNoBasis Verdict = "no_basis" // nothing keeps it out, and nothing gives it the right
 )
 
 // Avails is the answer to an AvailsQuery.
 type Avails struct {
-	Scope    *events.Scope
-	Party    string // the party asked about, or "" for every party named
-	From, To time.Time
-	KnownAt  time.Time
-	Parties  []PartyAvails // by party name
+	Scope       *events.Scope
+	Party       string // the party asked about, or "" for every party named
+	From, To    time.Time
+	KnownAt     time.Time
+	IgnoreBasis bool
+	Parties     []PartyAvails // by party name
 	// Damaged lists the agreements whose histories are damaged: they took
 	// part only with their intact prefixes.
 	Damaged []Damage
-
-	clauses []Decision       // the exclusivities that decide some period, in Check's order (Binds unset)
-	clause  []*events.Clause // each one's values
-	periods []period
 	// KnownAtAmendment is the amendment KnownAt was given as, if it was
 	// (see EchoKnownAt).
 	KnownAtAmendment *AmendmentRef
+
+	// The clauses that decide some interval: the exclusivities, then the
+	// bases, each in Check's order (Binds unset; see decision).
+	clauses []Decision
+	clause  []*events.Clause // each one's values
+	// each one's part: a basis of the parties that hold or granted it
+	// (givesBasis), or else an exclusivity covering part of the query, which
+	// blocks those it binds (bindsParty). A clause that is both is there
+	// twice, once for each part.
+	basis []bool
+	// The exclusivities decide by period: periods[k].active lists those in
+	// force. A basis decides one party only: own lists each party's, in
+	// Check's order, and span when each is in force.
+	periods []period
+	own     map[string][]int32
+	span    []interval
+	// The decisions of the bases (the clauses after the exclusivities) are
+	// made when asked for: lazy[i-len(exclusivities)] is basis i's, or empty
+	// when av.clauses[i] is made.
+	lazy []lazyDecision
 }
 
-// period is a stretch of the window in which the same exclusivities cover
-// the query.
+// lazyDecision is a version, a basis, of which a Decision is made when
+// asked for (basisDecision).
+type lazyDecision struct {
+	agreement string
+	x         *version
+}
+
+// decision is clause i's decision (Binds unset).
+func (av *Avails) decision(i int32) Decision {
+	if j := int(i) - (len(av.clauses) - len(av.lazy)); j >= 0 && av.lazy[j].x != nil {
+		return basisDecision(av.lazy[j].agreement, av.lazy[j].x, av.Scope)
+	}
+	return av.clauses[i]
+}
+
+// period is a stretch of the window in which the same exclusivities are in
+// force.
 type period struct {
 	from, until time.Time
 	active      []int32 // indices into Avails.clauses, in order
@@ -91,7 +128,7 @@ type PartyAvails struct {
 type Avail struct {
 	From, Until time.Time
 	Verdict     Verdict
-	first       int32 // the period it starts with; its deciding clauses are that period's
+	first       int32 // the period it starts in; its blocking clauses are that period's
 }
 
 // bindsParty is the rule of a rights check: an exclusivity keeps a party out
@@ -102,21 +139,31 @@ func bindsParty(c *events.Clause, party string) bool {
 }
 
 // Rights is the check's answer in interval a of party: its verdict and the
-// clauses that decide it, exactly as Check lists them at any time in a.
+// clauses that decide it, exactly as Check answers at any time in a.
 func (av *Avails) Rights(party string, a Avail) Rights {
-	var deny, allow []Decision
-	for _, i := range av.periods[a.first].active {
-		d := av.clauses[i]
-		if d.Binds = bindsParty(av.clause[i], party); d.Binds {
-			deny = append(deny, d)
-		} else {
-			allow = append(allow, d)
+	var basis, blocking []Decision
+	av.deciders(party, a, func(i int32) { basis = append(basis, av.decision(i)) }, func(i int32) {
+		d := av.decision(i)
+		d.Binds = true
+		blocking = append(blocking, d)
+	})
+	return newRights(basis, blocking, av.IgnoreBasis)
+}
+
+// deciders calls basis with each clause that gives party a basis in
+// interval a, then blocking with each that keeps it out, each in Check's
+// order.
+func (av *Avails) deciders(party string, a Avail, basis, blocking func(i int32)) {
+	for _, i := range av.own[party] {
+		if sp := av.span[i]; !sp.lo.After(a.From) && (sp.hi.IsZero() || sp.hi.After(a.From)) {
+			basis(i)
 		}
 	}
-	if len(deny) > 0 {
-		return Rights{Allowed: false, DecidedBy: deny}
+	for _, i := range av.periods[a.first].active {
+		if bindsParty(av.clause[i], party) {
+			blocking(i)
+		}
 	}
-	return Rights{Allowed: true, DecidedBy: allow}
 }
 
 // At returns the interval of party that holds t, and whether there is one
@@ -132,18 +179,22 @@ func (av *Avails) At(party string, t time.Time) (Avail, bool) {
 }
 
 // Avails answers an AvailsQuery.
-func (ix *Index) Avails(q AvailsQuery) (*Avails, error) {
+func (ix *Index) Avails(q AvailsQuery) (*Avails, error) { return ix.avails(q, byPartyMost) }
+
+// avails answers q, finding the bases of at most byParty parties through
+// the agreements they are named in (see basisDuring).
+func (ix *Index) avails(q AvailsQuery, byParty int) (*Avails, error) {
 	if err := checkWindow(q.From, q.To); err != nil {
 		return nil, err
 	}
 	defer ix.read()()
-	av := &Avails{Scope: q.Scope, Party: q.Party, From: q.From, To: q.To, KnownAt: q.KnownAt}
+	av := &Avails{Scope: q.Scope, Party: q.Party, From: q.From, To: q.To, KnownAt: q.KnownAt, IgnoreBasis: q.IgnoreBasis}
 	type found struct {
-		g      grant
+		c      *events.Clause
 		lo, hi time.Time
 		d      Decision
 	}
-	var rule []found
+	var rule []found // the exclusivities that may block
 	named := map[string]bool{}
 	ix.grantsDuring(q.From, q.To, q.KnownAt, false, "", ix.grants.mask(q.Scope, false), func(g grant, lo, hi time.Time) {
 		c := g.x.clause
@@ -152,13 +203,64 @@ func (ix *Index) Avails(q AvailsQuery) (*Avails, error) {
 			return
 		}
 		named[c.Grantor], named[c.Holder] = true, true
-		if c.Kind == events.Exclusivity { // exclusive licences are IP: they do not decide who may offer (see Check)
-			rule = append(rule, found{g, lo, hi, Decision{Party: partyOf(g.agreement(), g.x), Where: scopeJSON{where}}})
+		if c.Kind == events.Exclusivity { // exclusive licences are IP: they do not block (see Check)
+			rule = append(rule, found{c, lo, hi, Decision{Party: partyOf(g.agreement(), g.x), Where: scopeJSON{where}}})
 		}
 	})
 	slices.SortFunc(rule, func(a, b found) int { return cmpParty(&a.d.Party, &b.d.Party) })
+	var parties []string
+	if q.Party != "" {
+		parties = []string{q.Party}
+	} else {
+		for p := range named {
+			parties = append(parties, p)
+		}
+		slices.Sort(parties)
+	}
+	// The bases: their decisions are made when asked for (decision).
+	type basisOf struct {
+		agreement string
+		x         *version
+		lo, hi    time.Time
+	}
+	var bases []basisOf
+	ix.basisDuring(parties, byParty, q.Scope, q.From, q.To, q.KnownAt, func(agreement string, x *version, lo, hi time.Time) {
+		bases = append(bases, basisOf{agreement, x, lo, hi})
+	})
+	// In Check's order; versions of one clause, never in force together,
+	// by when they took effect.
+	slices.SortFunc(bases, func(a, b basisOf) int {
+		if c := strings.Compare(a.agreement, b.agreement); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.x.clause.ID, b.x.clause.ID); c != 0 {
+			return c
+		}
+		return a.x.fromT().Compare(b.x.fromT())
+	})
+	all := len(rule) + len(bases)
+	av.clauses = make([]Decision, all)
+	av.clause = make([]*events.Clause, all)
+	av.basis = make([]bool, all)
+	av.span = make([]interval, all)
+	av.lazy = make([]lazyDecision, len(bases))
+	av.own = map[string][]int32{}
+	for i, f := range rule {
+		av.clauses[i], av.clause[i], av.span[i] = f.d, f.c, interval{f.lo, f.hi, true}
+	}
+	for j, b := range bases {
+		i := len(rule) + j
+		c := b.x.clause
+		av.clause[i], av.basis[i], av.span[i] = c, true, interval{b.lo, b.hi, true}
+		av.lazy[j] = lazyDecision{b.agreement, b.x}
+		av.own[c.Holder] = append(av.own[c.Holder], int32(i))
+		if c.Grantor != c.Holder {
+			av.own[c.Grantor] = append(av.own[c.Grantor], int32(i))
+		}
+	}
 
-	// The periods: the window cut where a clause comes in force or stops.
+	// The periods: the window cut where an exclusivity comes in force or
+	// stops.
 	var cuts []time.Time
 	for _, f := range rule {
 		for _, t := range [2]time.Time{f.lo, f.hi} {
@@ -175,10 +277,10 @@ func (ix *Index) Avails(q AvailsQuery) (*Avails, error) {
 		return int32(sort.Search(len(cuts), func(i int) bool { return !cuts[i].Before(t) }) + 1)
 	}
 	start, end := make([]int32, len(rule)), make([]int32, len(rule))
-	av.clauses = make([]Decision, len(rule))
-	av.clause = make([]*events.Clause, len(rule))
+	av.periods = make([]period, n)
+	counts := make([]int32, n+1) // exclusivities in force per period (as differences, then counts)
+	changes := make([]int32, n)  // changes[k]: exclusivities that start or end where period k starts
 	for i, f := range rule {
-		av.clauses[i], av.clause[i] = f.d, f.g.x.clause
 		start[i], end[i] = 0, int32(n)
 		if f.lo.After(q.From) {
 			start[i] = periodOf(f.lo)
@@ -186,11 +288,6 @@ func (ix *Index) Avails(q AvailsQuery) (*Avails, error) {
 		if !f.hi.IsZero() && f.hi.Before(q.To) {
 			end[i] = periodOf(f.hi)
 		}
-	}
-	av.periods = make([]period, n)
-	changes := make([]int32, n) // changes[k]: clauses that start or end where period k starts
-	counts := make([]int32, n+1)
-	for i := range rule {
 		counts[start[i]]++
 		counts[end[i]]--
 		changes[start[i]]++
@@ -203,12 +300,10 @@ func (ix *Index) Avails(q AvailsQuery) (*Avails, error) {
 		p.from, p.until = q.From, q.To
 		if k > 0 {
 			p.from = cuts[k-1]
+			counts[k] += counts[k-1]
 		}
 		if k < n-1 {
 			p.until = cuts[k]
-		}
-		if k > 0 {
-			counts[k] += counts[k-1]
 		}
 		p.active = make([]int32, 0, counts[k])
 	}
@@ -218,86 +313,123 @@ func (ix *Index) Avails(q AvailsQuery) (*Avails, error) {
 		}
 	}
 
-	// Each party's intervals. free[p] lists the clauses that do not bind
-	// party p (those bindsParty says no to: p holds them, or granted them
-	// sole); a party with none has the intervals any such party has.
-	var parties []string
-	if q.Party != "" {
-		parties = []string{q.Party}
-	} else {
-		for p := range named {
-			parties = append(parties, p)
-		}
-		slices.Sort(parties)
-	}
+	// Each party's intervals. free[p] lists the exclusivities that do not
+	// bind party p (those bindsParty says no to: p holds them, or granted
+	// them sole). A party with none of them, and no basis that starts or
+	// ends in the window, has the intervals any such party has: one of
+	// those without a basis, or of those with one throughout (an interval
+	// keeps no basis of its own: Rights finds the party's).
 	free := map[string][]int32{}
-	for i, c := range av.clause {
+	for i, f := range rule {
+		c := f.c
 		free[c.Holder] = append(free[c.Holder], int32(i))
 		if c.Sole && c.Grantor != c.Holder {
 			free[c.Grantor] = append(free[c.Grantor], int32(i))
 		}
 	}
-	var common []Avail
-	own := make([]int32, n+1)  // clauses not binding the party in force per period (as differences, then counts)
-	ownCut := make([]int32, n) // of changes[k], how many are clauses not binding the party
+	type edge struct {
+		at    time.Time
+		delta int32
+	}
+	var common [2][]Avail         // without a basis, with one throughout
+	unbound := make([]int32, n+1) // exclusivities not binding the party in force per period (as differences, then counts)
+	unboundCut := make([]int32, n)
+	var edges []edge
+	var slab []Avail
 	av.Parties = make([]PartyAvails, len(parties))
 	for pi, name := range parties {
-		mine := free[name]
-		if len(mine) == 0 && common != nil {
-			av.Parties[pi] = PartyAvails{Party: name, Intervals: common}
+		mine, bases := free[name], av.own[name]
+		// The party's bases come in force and stop at their own times,
+		// which may cut a period: their edges, in time order.
+		based := int32(0)
+		edges = edges[:0]
+		for _, i := range bases {
+			sp := av.span[i]
+			if sp.lo.After(q.From) {
+				edges = append(edges, edge{sp.lo, 1})
+			} else {
+				based++
+			}
+			if !sp.hi.IsZero() && sp.hi.Before(q.To) {
+				edges = append(edges, edge{sp.hi, -1})
+			}
+		}
+		shared := len(mine) == 0 && len(edges) == 0
+		throughout := min(based, 1)
+		if shared && common[throughout] != nil {
+			av.Parties[pi] = PartyAvails{Party: name, Intervals: common[throughout]}
 			continue
 		}
-		clear(own)
-		clear(ownCut)
+		clear(unbound)
+		clear(unboundCut)
 		for _, i := range mine {
-			own[start[i]]++
-			own[end[i]]--
-			ownCut[start[i]]++
+			unbound[start[i]]++
+			unbound[end[i]]--
+			unboundCut[start[i]]++
 			if end[i] < int32(n) {
-				ownCut[end[i]]++
+				unboundCut[end[i]]++
 			}
 		}
-		var ivs []Avail
+		slices.SortFunc(edges, func(a, b edge) int { return a.at.Compare(b.at) })
+		// The intervals are at most the periods and the edges: taken from
+		// one slab, for the many parties of a product.
+		most := n + len(edges)
+		if cap(slab)-len(slab) < most {
+			slab = make([]Avail, 0, max(most, 4096))
+		}
+		ivs := slab[len(slab):len(slab):cap(slab)]
+		e := 0
 		for k := range av.periods {
-			if k > 0 {
-				own[k] += own[k-1]
-			}
 			p := &av.periods[k]
-			v := verdict(len(p.active), int(own[k]))
-			if m := len(ivs) - 1; m >= 0 && ivs[m].Verdict == v && sameDeciders(v, changes[k], ownCut[k]) {
-				ivs[m].Until = p.until
-				continue
+			if k > 0 {
+				unbound[k] += unbound[k-1]
 			}
-			ivs = append(ivs, Avail{From: p.from, Until: p.until, Verdict: v, first: int32(k)})
+			// The deciding clauses stay the same across a cut where no
+			// exclusivity binding the party and no basis of it starts or
+			// ends.
+			same := k == 0 || changes[k] == unboundCut[k]
+			from := p.from
+			for {
+				for ; e < len(edges) && !edges[e].at.After(from); e++ {
+					based += edges[e].delta
+					same = false
+				}
+				until := p.until
+				if e < len(edges) && edges[e].at.Before(until) {
+					until = edges[e].at
+				}
+				v := verdict(int(counts[k]-unbound[k]), int(based))
+				if m := len(ivs) - 1; m >= 0 && same && ivs[m].Verdict == v {
+					ivs[m].Until = until
+				} else {
+					ivs = append(ivs, Avail{From: from, Until: until, Verdict: v, first: int32(k)})
+				}
+				if !until.Before(p.until) {
+					break
+				}
+				from, same = until, true
+			}
 		}
-		if len(mine) == 0 {
-			common = ivs
+		ivs = slices.Clip(ivs)
+		slab = slab[:len(slab)+len(ivs)]
+		if shared {
+			common[throughout] = ivs
 		}
 		av.Parties[pi] = PartyAvails{Party: name, Intervals: ivs}
 	}
 	return av, nil
 }
 
-// verdict applies the check's rule to a period in which covering
-// exclusivities are in force, free of which do not bind the party: denied
-// when any other does.
-func verdict(covering, free int) Verdict {
-	if covering > free {
+// verdict applies the check's rule to a period in which blocking
+// exclusivities bind the party and basis clauses give it the right.
+func verdict(blocking, basis int) Verdict {
+	switch {
+	case blocking > 0:
 		return VerdictDenied
+	case basis > 0:
+		return VerdictAllowed
 	}
-	return VerdictAllowed
-}
-
-// sameDeciders reports whether a party's deciding clauses stay the same
-// across a cut where changed clauses start or end, free of them not binding
-// the party, its verdict v on both sides. A denial is decided by the clauses
-// that bind: the same when every change is to one that does not. An
-// allowance lists every covering clause: the same only when none changed.
-func sameDeciders(v Verdict, changed, free int32) bool {
-	if v == VerdictDenied {
-		return changed == free
-	}
-	return changed == 0
+	return VerdictNoBasis
 }
 
 // checkWindow checks a window [from, to) of valid time.
@@ -440,20 +572,21 @@ func (ix *Index) Holdings(q HoldingsQuery) (*Holdings, error) {
 	return h, nil
 }
 
-// MarshalJSON writes {"scope","party","from","to","known_at","parties":[{"party","intervals":[…]}]},
+// MarshalJSON writes {"scope","party","from","to","known_at","ignore_basis","parties":[{"party","intervals":[…]}]},
 // and "damaged" when set;
-// each interval is {"from","until","verdict","allowed","decided_by"}, its
-// allowed and decided_by those of a check inside it. Intervals list the
-// same clauses again and again (hundreds each, where hundreds of
-// exclusivities cover a product), so each clause is encoded once, bound and
-// not, and its bytes are copied where it decides.
+// each interval is {"from","until","verdict","allowed","basis","blocking","decided_by"},
+// its answer that of a check inside it. Intervals list the same clauses
+// again and again (hundreds each, where hundreds of exclusivities cover a
+// product), so each clause is encoded once, bound and not, and its bytes
+// are copied where it decides.
 func (av *Avails) MarshalJSON() ([]byte, error) {
 	m := map[string]any{
-		"scope":    scopeJSON{av.Scope},
-		"party":    nonEmptyOrNull(av.Party),
-		"from":     events.FormatTime(av.From),
-		"to":       events.FormatTime(av.To),
-		"known_at": timeOrNull(av.KnownAt),
+		"scope":        scopeJSON{av.Scope},
+		"party":        nonEmptyOrNull(av.Party),
+		"from":         events.FormatTime(av.From),
+		"to":           events.FormatTime(av.To),
+		"known_at":     timeOrNull(av.KnownAt),
+		"ignore_basis": av.IgnoreBasis,
 	}
 	if av.KnownAtAmendment != nil {
 		m["known_at_amendment"] = av.KnownAtAmendment
@@ -465,26 +598,37 @@ func (av *Avails) MarshalJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	encoded := make([][2][]byte, len(av.clauses)) // per clause: not binding, binding
-	decision := func(i int32, binds bool) ([]byte, error) {
-		k := 0
-		if binds {
-			k = 1
-		}
-		if encoded[i][k] == nil {
-			d := av.clauses[i]
-			d.Binds = binds
+	encoded := make([][]byte, len(av.clauses)) // per clause, as it decides: a basis not binding, an exclusivity binding
+	decision := func(i int32) ([]byte, error) {
+		if encoded[i] == nil {
+			d := av.decision(i)
+			d.Binds = !av.basis[i]
 			b, err := json.Marshal(d)
 			if err != nil {
 				return nil, err
 			}
-			encoded[i][k] = b
+			encoded[i] = b
 		}
-		return encoded[i][k], nil
+		return encoded[i], nil
 	}
 	str := func(b []byte, s string) []byte {
 		q, _ := json.Marshal(s)
 		return append(b, q...)
+	}
+	// add appends a clause deciding an interval to the list of its part
+	// (basis or blocking).
+	var basisB, blockingB []byte
+	add := func(to *[]byte) func(i int32) {
+		return func(i int32) {
+			d, e := decision(i)
+			if e != nil {
+				err = e
+			}
+			if len(*to) > 0 {
+				*to = append(*to, ',')
+			}
+			*to = append(*to, d...)
+		}
 	}
 	b := append(head[:len(head)-1], `,"parties":[`...)
 	for i, p := range av.Parties {
@@ -500,25 +644,21 @@ func (av *Avails) MarshalJSON() ([]byte, error) {
 			b = str(append(b, `{"from":`...), events.FormatTime(a.From))
 			b = str(append(b, `,"until":`...), events.FormatTime(a.Until))
 			b = str(append(b, `,"verdict":`...), string(a.Verdict))
-			denied := a.Verdict == VerdictDenied
 			b = append(b, `,"allowed":`...)
-			b = strconv.AppendBool(b, !denied)
-			b = append(b, `,"decided_by":[`...)
-			n := 0
-			for _, c := range av.periods[a.first].active {
-				binds := bindsParty(av.clause[c], p.Party)
-				if binds != denied {
-					continue // a denial lists the clauses that bind; an allowance those that do not (all of them)
-				}
-				d, err := decision(c, binds)
-				if err != nil {
-					return nil, err
-				}
-				if n > 0 {
-					b = append(b, ',')
-				}
-				b = append(b, d...)
-				n++
+			b = strconv.AppendBool(b, a.Verdict == VerdictAllowed || av.IgnoreBasis && a.Verdict != VerdictDenied)
+			basisB, blockingB = basisB[:0], blockingB[:0]
+			av.deciders(p.Party, a, add(&basisB), add(&blockingB))
+			if err != nil {
+				return nil, err
+			}
+			b = append(append(b, `,"basis":[`...), basisB...)
+			b = append(append(b, `],"blocking":[`...), blockingB...)
+			b = append(b, `],"decided_by":[`...)
+			switch a.Verdict { // the blocking clauses of a denial, the basis of an allowance
+			case VerdictDenied:
+				b = append(b, blockingB...)
+			case VerdictAllowed:
+				b = append(b, basisB...)
 			}
 			b = append(b, "]}"...)
 		}

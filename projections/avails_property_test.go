@@ -3,6 +3,7 @@ package projections_test
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -70,6 +71,13 @@ func propAvails(f failer, src synth.Source, h *history) {
 			f.Fatalf("Avails(%+v): %v", q, err)
 		}
 		what := fmt.Sprintf("avails of %v over [%s, %s) known at %s", scope, from, to, k)
+		// The bases of many parties are found in the grant index, of a few
+		// through their agreements: the same.
+		whole, err := projections.AvailsThroughIndex(h.ix, q)
+		if err != nil {
+			f.Fatalf("Avails(%+v) through the index: %v", q, err)
+		}
+		same(f, what+", the bases found through the agreements (want) and in the grant index", av, whole)
 		listed := map[string]*projections.Avails{}
 		for i, p := range av.Parties {
 			if i > 0 && av.Parties[i-1].Party >= p.Party {
@@ -84,8 +92,8 @@ func propAvails(f failer, src synth.Source, h *history) {
 				if j > 0 && jsonOf(f, av.Rights(p.Party, a)) == jsonOf(f, av.Rights(p.Party, p.Intervals[j-1])) {
 					f.Fatalf("%s: %s's intervals %d and %d have the same answer: they should be one", what, p.Party, j-1, j)
 				}
-				if a.Verdict != projections.VerdictAllowed && a.Verdict != projections.VerdictDenied || (a.Verdict == projections.VerdictAllowed) != av.Rights(p.Party, a).Allowed {
-					f.Fatalf("%s: %s's interval %d has verdict %q", what, p.Party, j, a.Verdict)
+				if r := av.Rights(p.Party, a); a.Verdict != r.Verdict {
+					f.Fatalf("%s: %s's interval %d has verdict %q, its answer %q", what, p.Party, j, a.Verdict, r.Verdict)
 				}
 			}
 		}
@@ -102,10 +110,7 @@ func propAvails(f failer, src synth.Source, h *history) {
 		var doc struct {
 			Parties []struct {
 				Party     string
-				Intervals []struct {
-					Allowed   bool            `json:"allowed"`
-					DecidedBy json.RawMessage `json:"decided_by"`
-				}
+				Intervals []map[string]any
 			}
 		}
 		if err := json.Unmarshal([]byte(jsonOf(f, av)), &doc); err != nil || len(doc.Parties) != len(av.Parties) {
@@ -124,11 +129,13 @@ func propAvails(f failer, src synth.Source, h *history) {
 				}
 				i := slices.IndexFunc(av.Parties, func(p projections.PartyAvails) bool { return p.Party == party })
 				j := slices.IndexFunc(av.Parties[i].Intervals, func(x projections.Avail) bool { return x == iv })
-				var got, wantDoc any
-				_ = json.Unmarshal(doc.Parties[i].Intervals[j].DecidedBy, &got)
+				var wantDoc map[string]any
 				_ = json.Unmarshal([]byte(jsonOf(f, want)), &wantDoc) // keys in the order a parsed document has them
-				same(f, fmt.Sprintf("%s: %s at %s, by check (want) and in the JSON document", what, party, t),
-					wantDoc, map[string]any{"allowed": doc.Parties[i].Intervals[j].Allowed, "decided_by": got})
+				got := maps.Clone(doc.Parties[i].Intervals[j])
+				delete(got, "from")
+				delete(got, "until")
+				got["ignore_basis"] = av.IgnoreBasis // said once, in the document's head
+				same(f, fmt.Sprintf("%s: %s at %s, by check (want) and in the JSON document", what, party, t), wantDoc, got)
 			}
 			for _, g := range grantsAt(h, t, k) {
 				if _, ok := g.c.Scope.Intersect(scope); !ok {

@@ -384,13 +384,29 @@ type RightsQuery struct {
 	Scope   *events.Scope
 	At      time.Time
 	KnownAt time.Time
+	// IgnoreBasis asks only whether another's exclusivity is in the way
+	// (freedom to operate): the answer is allowed unless denied, basis or
+	// not. The verdict, basis and blocking clauses are the same either way.
+	IgnoreBasis bool
 }
 
-// Rights is the answer to a RightsQuery.
+// Rights is the answer to a RightsQuery: what gives the party the right
+// (its basis), what keeps it out (blocking), and the verdict they make.
 type Rights struct {
-	Allowed bool
-	// DecidedBy lists the exclusivities that deny it (when not allowed), or
-	// those held by the party that cover it (when allowed).
+	Verdict Verdict
+	// Allowed answers the question asked: the verdict is allowed; with
+	// IgnoreBasis, it is not denied.
+	Allowed     bool
+	IgnoreBasis bool
+	// Basis lists the clauses in force that give the party the right to
+	// offer all that is asked (see givesBasis).
+	Basis []Decision
+	// Blocking lists the exclusivities in force, covering part of what is
+	// asked, that keep the party out (see bindsParty).
+	Blocking []Decision
+	// DecidedBy lists the clauses that decide the verdict: Blocking when
+	// denied, Basis when allowed, none when there is no basis. (The answer
+	// had it before it had Basis and Blocking.)
 	DecidedBy []Decision
 	// Damaged lists the agreements whose histories are damaged: they took
 	// part only with their intact prefixes.
@@ -404,46 +420,58 @@ type Decision struct {
 	Binds bool      `json:"binds"` // whether it keeps the party out
 }
 
-// MarshalJSON writes {"allowed","decided_by"}.
+// newRights makes the answer of basis and blocking clauses, each in
+// Check's order: denied when something blocks; otherwise allowed when
+// something gives the party the right, and no_basis when nothing does.
+func newRights(basis, blocking []Decision, ignoreBasis bool) Rights {
+	r := Rights{Verdict: VerdictNoBasis, IgnoreBasis: ignoreBasis, Basis: nonNil(basis), Blocking: nonNil(blocking), DecidedBy: []Decision{}}
+	switch {
+	case len(blocking) > 0:
+		r.Verdict, r.DecidedBy = VerdictDenied, r.Blocking
+	case len(basis) > 0:
+		r.Verdict, r.DecidedBy = VerdictAllowed, r.Basis
+	}
+	r.Allowed = r.Verdict == VerdictAllowed || ignoreBasis && r.Verdict != VerdictDenied
+	return r
+}
+
+// MarshalJSON writes {"verdict","allowed","ignore_basis","basis","blocking","decided_by"},
+// and "damaged" when set.
 func (r Rights) MarshalJSON() ([]byte, error) {
-	m := map[string]any{"allowed": r.Allowed, "decided_by": nonNil(r.DecidedBy)}
+	m := map[string]any{"verdict": r.Verdict, "allowed": r.Allowed, "ignore_basis": r.IgnoreBasis,
+		"basis": nonNil(r.Basis), "blocking": nonNil(r.Blocking), "decided_by": nonNil(r.DecidedBy)}
 	if len(r.Damaged) > 0 {
 		m["damaged"] = r.Damaged
 	}
 	return json.Marshal(m)
 }
 
-// Check answers a rights query: it is denied when an exclusivity in force
-// covers part of what is asked and is held by someone else, unless it is a
-// sole grant and the party is its grantor (a sole grant does not bind its
-// own grantor). Exclusive licences are licences of IP and do not decide who
-// may offer a product; they count as conflicts, not here.
+// Check answers a rights query. Its blocking clauses are the exclusivities
+// in force that cover part of what is asked and bind the party (bindsParty:
+// held by someone else, and not a sole grant the party made); its basis the
+// clauses in force that give the party the right to offer all of it
+// (givesBasis: a licence, exclusivity or right it holds, or one it granted).
+// Exclusive licences are licences of IP and do not decide who may offer a
+// product: they count as conflicts, and as a basis, but never block.
 func (ix *Index) Check(q RightsQuery) Rights {
 	defer ix.read()()
-	var deny, allow []Decision
+	var blocking []Decision
 	ix.grantsAt(q.At, q.KnownAt, true, ix.grants.mask(q.Scope, false), false, 1, func(_ int, gs []grant) {
 		for _, g := range gs {
 			c := g.x.clause
-			where, ok := c.Scope.Intersect(q.Scope)
-			if !ok {
+			if !bindsParty(c, q.Party) {
 				continue
 			}
-			binds := bindsParty(c, q.Party)
-			d := Decision{Party: partyOf(g.agreement(), g.x), Where: scopeJSON{where}, Binds: binds}
-			if binds {
-				deny = append(deny, d)
-			} else {
-				allow = append(allow, d)
+			if where, ok := c.Scope.Intersect(q.Scope); ok {
+				blocking = append(blocking, Decision{Party: partyOf(g.agreement(), g.x), Where: scopeJSON{where}, Binds: true})
 			}
 		}
 	})
+	basis := ix.basisAt(q.Party, q.Scope, q.At, q.KnownAt)
 	byClause := func(a, b Decision) int { return cmpParty(&a.Party, &b.Party) }
-	if len(deny) > 0 {
-		slices.SortFunc(deny, byClause)
-		return Rights{Allowed: false, DecidedBy: deny}
-	}
-	slices.SortFunc(allow, byClause)
-	return Rights{Allowed: true, DecidedBy: allow}
+	slices.SortFunc(blocking, byClause)
+	slices.SortFunc(basis, byClause)
+	return newRights(basis, blocking, q.IgnoreBasis)
 }
 
 // changedSince calls visit with the view as known at cut of each agreement

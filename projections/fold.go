@@ -797,6 +797,8 @@ func (v *view) newVersion(l *line, c *events.Clause, r *events.Record) {
 		if v.watch != nil {
 			v.watch[nv] = &watched{alive: true}
 		}
+	} else if v.gi != nil && otherGrant(c) {
+		v.gi.addBasis(v.own, nv)
 	}
 }
 
@@ -813,6 +815,8 @@ func (v *view) dropVersion(x *version) {
 		}
 		v.grants[len(v.grants)-1] = nil
 		v.grants = v.grants[:len(v.grants)-1]
+	} else if v.gi != nil && otherGrant(x.clause) {
+		v.gi.removeBasis(x)
 	}
 	if cond := x.endsOn(); cond != "" && x.prev.endsOn() != cond {
 		ls := v.endsOn[cond]
@@ -835,17 +839,24 @@ func (v *view) closeVersion(x *version, r *events.Record, op opCode) {
 	v.touch(x)
 	x.closeBy, x.closeOp = r, op
 	x.setHi()
-	if v.gi != nil && x.clause.ExclusiveGrant() {
-		v.gi.update(x)
-	}
+	v.indexHi(x)
 }
 
 func (v *view) reopen(x *version) {
 	v.touch(x)
 	x.closeBy, x.closeOp = nil, opNone
 	x.setHi()
-	if v.gi != nil && x.clause.ExclusiveGrant() {
+	v.indexHi(x)
+}
+
+// indexHi tells the grant index the new end of x, when it has x.
+func (v *view) indexHi(x *version) {
+	switch {
+	case v.gi == nil:
+	case x.clause.ExclusiveGrant():
 		v.gi.update(x)
+	case otherGrant(x.clause):
+		v.gi.updateBasis(x)
 	}
 }
 

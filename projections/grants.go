@@ -24,6 +24,29 @@ type grantIndex struct {
 	values  [4]map[string]uint64 // per scope dimension, a number for each value seen
 	es      []grantEntry
 	pos     map[*version]int32 // where each version's entry is
+	// The versions of the other clauses that grant over a scope
+	// (otherGrant: non-exclusive licences, rights), apart: with the
+	// exclusive grants, they are where a rights check finds a basis.
+	bs    []basisEntry
+	bpos  map[*version]int32
+	names map[string]int32 // a number for each party of bs's clauses
+}
+
+// basisEntry is a version of another clause that grants over a scope, in
+// force over [lo, hi) (as grantEntry's), with its scope's mask and its
+// parties' numbers (grantIndex.names).
+type basisEntry struct {
+	lo, hi          int64
+	mask            uint64
+	x               *version
+	a               *agreement
+	holder, grantor int32
+}
+
+// otherGrant reports whether c grants something over a scope (its kind is
+// one of events.ScopeKinds) without being an exclusive grant.
+func otherGrant(c *events.Clause) bool {
+	return !c.ExclusiveGrant() && slices.Contains(events.ScopeKinds, c.Kind)
 }
 
 type grantKey struct {
@@ -46,7 +69,7 @@ type grantEntry struct {
 }
 
 func newGrantIndex() *grantIndex {
-	g := &grantIndex{byKey: map[grantKey]int32{}, holders: map[string]int32{}, pos: map[*version]int32{}}
+	g := &grantIndex{byKey: map[grantKey]int32{}, holders: map[string]int32{}, pos: map[*version]int32{}, bpos: map[*version]int32{}, names: map[string]int32{}}
 	for d := range g.values {
 		g.values[d] = map[string]uint64{}
 	}
@@ -116,6 +139,58 @@ func (g *grantIndex) remove(x *version) {
 	}
 	g.es[last] = grantEntry{}
 	g.es = g.es[:last]
+}
+
+func (g *grantIndex) addBasis(a *agreement, x *version) {
+	g.bpos[x] = int32(len(g.bs))
+	g.bs = append(g.bs, basisEntry{lo: x.lo(), hi: x.hi, mask: g.mask(x.clause.Scope, true), x: x, a: a,
+		holder: g.name(x.clause.Holder), grantor: g.name(x.clause.Grantor)})
+}
+
+// name is the number of a party of bs's clauses.
+func (g *grantIndex) name(p string) int32 {
+	id, ok := g.names[p]
+	if !ok {
+		id = int32(len(g.names))
+		g.names[p] = id
+	}
+	return id
+}
+
+func (g *grantIndex) updateBasis(x *version) { g.bs[g.bpos[x]].hi = x.hi }
+
+func (g *grantIndex) removeBasis(x *version) {
+	i, last := g.bpos[x], int32(len(g.bs)-1)
+	delete(g.bpos, x)
+	if i != last {
+		g.bs[i] = g.bs[last]
+		g.bpos[g.bs[i].x] = i
+	}
+	g.bs[last] = basisEntry{}
+	g.bs = g.bs[:last]
+}
+
+// join adds the grants of view v of agreement a; leave takes them out.
+func (g *grantIndex) join(a *agreement, v *view) {
+	for _, x := range v.grants {
+		g.add(a, x)
+	}
+	for _, x := range v.versions {
+		if otherGrant(x.clause) {
+			g.addBasis(a, x)
+		}
+	}
+}
+
+func (g *grantIndex) leave(v *view) {
+	for _, x := range v.grants {
+		g.remove(x)
+	}
+	for _, x := range v.versions {
+		if otherGrant(x.clause) {
+			g.removeBasis(x)
+		}
+	}
 }
 
 // inForce reports whether the entry's grant is in force at t (tm = micros(t)).
@@ -253,6 +328,20 @@ func mayMeet(a, b uint64) bool {
 		field := uint64(1)<<f.bits - 1
 		x, y := a>>f.shift&field, b>>f.shift&field
 		if x != 0 && y != 0 && x&y == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// mayCover reports whether a scope with mask a may cover all of a query
+// with mask q (see events.Scope.Covers): in each dimension a is
+// everything, or has every bit q has, where q names values.
+func mayCover(a, q uint64) bool {
+	for _, f := range maskFields {
+		field := uint64(1)<<f.bits - 1
+		x, y := a>>f.shift&field, q>>f.shift&field
+		if x != 0 && x&y != y || x != 0 && y == 0 {
 			return false
 		}
 	}

@@ -37,6 +37,11 @@ type Index struct {
 	kept      *Kept        // the batch a writer holds applied, if any
 	deferred  bool         // Add files records for Fold (see Defer)
 	calendar  calendarCache
+
+	// byParty lists, for each party, the agreements a record opens naming
+	// it (in any version, retracted or not): where a rights check looks
+	// for what the party holds or granted.
+	byParty map[string][]*agreement
 }
 
 // agreement is one agreement's records and its current view.
@@ -45,6 +50,7 @@ type agreement struct {
 	records   []*events.Record             // in sequence order
 	retracted map[ulid.ULID]*events.Record // retracted id → the record that retracted it
 	problems  []Anomaly                    // retractions that could not apply
+	named     []string                     // the parties it is listed under in Index.byParty
 	v         *view                        // everything recorded; its grants are in the grant index
 	// Records not folded into v yet, and records they retract (see settle).
 	pending, drop []*events.Record
@@ -55,6 +61,7 @@ func NewIndex() *Index {
 	return &Index{
 		agreements: map[string]*agreement{},
 		grants:     newGrantIndex(),
+		byParty:    map[string][]*agreement{},
 	}
 }
 
@@ -147,6 +154,7 @@ func (ix *Index) Add(r *events.Record) error {
 		drop = append(drop, ix.byID.get(c.Of().Target))
 	}
 	a.records = append(a.records, r)
+	ix.nameParties(a, r)
 	ix.byID.put(r)
 	ix.all = append(ix.all, r)
 	ix.addTime(r.Recorded)
@@ -161,6 +169,21 @@ func (ix *Index) Add(r *events.Record) error {
 	a.pending = append(a.pending, r)
 	a.drop = append(a.drop, drop...)
 	return nil
+}
+
+// nameParties lists a under the parties r opens it with.
+func (ix *Index) nameParties(a *agreement, r *events.Record) {
+	for _, c := range r.Changes {
+		if c.Op != events.Open {
+			continue
+		}
+		for _, p := range c.Of().Parties {
+			if !slices.Contains(a.named, p) {
+				a.named = append(a.named, p)
+				ix.byParty[p] = append(ix.byParty[p], a)
+			}
+		}
+	}
 }
 
 // liveView returns an empty view of a whose grants go to the grant index.
@@ -246,9 +269,7 @@ func (ix *Index) settleOne(a *agreement) {
 
 // refold folds a's visible records into a new live view.
 func (ix *Index) refold(a *agreement) {
-	for _, x := range a.v.grants {
-		ix.grants.remove(x)
-	}
+	ix.grants.leave(a.v)
 	a.v.gi = nil
 	recs := a.visible(math.MaxUint64)
 	v := ix.liveView(a)

@@ -94,3 +94,38 @@ func TestRecordedTimesDecrease(t *testing.T) {
 		}
 	}
 }
+
+// TestMayCover: the masks never rule out a scope that covers a query
+// (mayCover is a necessary condition of Covers), over random scopes of
+// values the index has seen and has not.
+func TestMayCover(t *testing.T) {
+	g := newGrantIndex()
+	r := rand.New(rand.NewPCG(3, 4))
+	values := func(prefix string, n int) []string {
+		if r.IntN(3) == 0 {
+			return nil
+		}
+		var out []string
+		for range 1 + r.IntN(2) {
+			out = append(out, prefix+string(rune('a'+r.IntN(n))))
+		}
+		return out
+	}
+	scope := func(n int) *events.Scope {
+		return &events.Scope{Products: values("p", n), Channels: values("c", n), Platforms: values("f", n), Territories: values("t", n)}
+	}
+	ruled := 0
+	for range 20000 {
+		s, q := scope(60), scope(70) // queries name values no scope has
+		covers, may := s.Covers(q), mayCover(g.mask(s, true), g.mask(q, false))
+		if covers && !may {
+			t.Fatalf("%v covers %v, but its mask rules it out", s, q)
+		}
+		if !may {
+			ruled++
+		}
+	}
+	if ruled < 10000 {
+		t.Errorf("the masks ruled out only %d of 20000 scopes", ruled)
+	}
+}

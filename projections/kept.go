@@ -65,15 +65,11 @@ func (ix *Index) hold(trials []*trial) *Kept {
 // install makes v, folded apart from the index, a's live view.
 func (ix *Index) install(a *agreement, v *view) {
 	if a.v != nil {
-		for _, x := range a.v.grants {
-			ix.grants.remove(x)
-		}
+		ix.grants.leave(a.v)
 		a.v.gi = nil
 	}
 	v.gi, v.own = ix.grants, a
-	for _, x := range v.grants {
-		ix.grants.add(a, x)
-	}
+	ix.grants.join(a, v)
 	a.v = v
 }
 
@@ -118,6 +114,7 @@ func (ix *Index) addKept(r *events.Record) bool {
 		}
 	}
 	a.records = append(a.records, kr)
+	ix.nameParties(a, kr)
 	ix.byID.put(kr)
 	ix.all = append(ix.all, kr)
 	ix.addTime(kr.Recorded)

@@ -127,6 +127,11 @@ func generate(f failer, src synth.Source, size int) *history {
 				var out []any
 				for _, t := range times {
 					out = append(out, stateOrErr(h.ix, a.Agreement, t, time.Time{}), h.ix.Conflicts(t, time.Time{}), h.ix.Agreements(t))
+					for _, p := range propParties {
+						out = append(out, h.ix.Check(projections.RightsQuery{Party: p, Scope: &events.Scope{Products: propProducts[:1]}, At: t}))
+					}
+					av, err := projections.AvailsThroughIndex(h.ix, projections.AvailsQuery{Scope: &events.Scope{Products: propProducts[:1]}, From: t.AddDate(-1, 0, 0), To: t.AddDate(1, 0, 0)})
+					out = append(out, av, err)
 				}
 				tl, err := h.ix.Timeline(a.Agreement, time.Time{})
 				return append(out, tl, events.KindOf(err))
@@ -267,6 +272,7 @@ func propIncremental(f failer, src synth.Source, h *history) {
 			same(f, fmt.Sprintf("(a) %s at %s", name, t), stateOrErr(scratch, name, t, time.Time{}), stateOrErr(h.ix, name, t, time.Time{}))
 		}
 		same(f, fmt.Sprintf("(a) conflicts at %s", t), scratch.Conflicts(t, time.Time{}), h.ix.Conflicts(t, time.Time{}))
+		same(f, fmt.Sprintf("(a) avails from %s, the bases in the grant index", t), availsOrErr(scratch, t, time.Time{}), availsOrErr(h.ix, t, time.Time{}))
 	}
 	for _, name := range h.names {
 		if a, err := scratch.Timeline(name, time.Time{}); err == nil {
@@ -274,6 +280,16 @@ func propIncremental(f failer, src synth.Source, h *history) {
 			same(f, "(a) timeline of "+name, a, b)
 		}
 	}
+}
+
+// availsOrErr is every party's avails of the first product over the year
+// from t, as known at k, the bases found in the grant index; or the error.
+func availsOrErr(ix *projections.Index, t, k time.Time) any {
+	av, err := projections.AvailsThroughIndex(ix, projections.AvailsQuery{Scope: &events.Scope{Products: propProducts[:1]}, From: t, To: t.AddDate(1, 0, 0), KnownAt: k})
+	if err != nil {
+		return err.Error()
+	}
+	return av
 }
 
 // (g) An index that loads a history in bulk (Defer, Add, Fold), after
@@ -299,6 +315,7 @@ func propLoaded(f failer, src synth.Source, h *history) {
 				same(f, fmt.Sprintf("(g) %s at %s known at %s", name, t, kt), stateOrErr(h.ix, name, t, kt), stateOrErr(ix, name, t, kt))
 			}
 			same(f, fmt.Sprintf("(g) conflicts at %s known at %s", t, kt), h.ix.Conflicts(t, kt), ix.Conflicts(t, kt))
+			same(f, fmt.Sprintf("(g) avails from %s known at %s, the bases in the grant index", t, kt), availsOrErr(h.ix, t, kt), availsOrErr(ix, t, kt))
 		}
 		for _, name := range h.names {
 			a, errA := h.ix.Timeline(name, kt)
@@ -478,51 +495,110 @@ func propConflicts(f failer, src synth.Source, h *history) {
 	}
 }
 
+// clausesAt lists every clause in force at (t, k) across agreements, read
+// from their states.
+func clausesAt(h *history, t, k time.Time) []grantIn {
+	var out []grantIn
+	for _, name := range h.names {
+		s, err := h.ix.State(name, t, k)
+		if err != nil {
+			continue
+		}
+		for _, c := range s.Clauses {
+			out = append(out, grantIn{name, c})
+		}
+	}
+	return out
+}
+
 // (e) A rights check is denied exactly when an exclusivity in force that
 // meets the query is held by someone else (and does not leave its sole
-// grantor free), and names exactly the clauses that decide it.
+// grantor free); otherwise allowed exactly when a licence, exclusivity or
+// right in force that the party holds or granted covers all of the query,
+// and no_basis when none does. It names exactly those clauses, and its
+// answer with ignore_basis differs only in allowed: then allowed exactly
+// when nothing blocks. Verdicts and clauses agree: allowed has a basis and
+// nothing blocking, denied something blocking, no_basis neither.
 func propCheck(f failer, src synth.Source, h *history) {
 	f.Helper()
 	for _, t := range pick(src, h.valid, 6) {
 		k := h.known[src.IntN(len(h.known))]
-		gs := grantsAt(h, t, k)
+		cs := clausesAt(h, t, k)
 		for _, party := range propParties {
 			scope := h.scopes[src.IntN(len(h.scopes))]
-			var binding, free []string
-			for _, g := range gs {
-				if g.c.Kind != events.Exclusivity {
-					continue
+			var blocking, basis []string
+			for _, g := range cs {
+				c := g.c
+				id := g.agreement + "/" + c.ID
+				if _, ok := c.Scope.Intersect(scope); ok && c.Kind == events.Exclusivity && c.Holder != party && !(c.Sole && c.Grantor == party) {
+					blocking = append(blocking, id)
 				}
-				if _, ok := g.c.Scope.Intersect(scope); !ok {
-					continue
-				}
-				id := g.agreement + "/" + g.c.ID
-				if g.c.Holder != party && !(g.c.Sole && g.c.Grantor == party) {
-					binding = append(binding, id)
-				} else {
-					free = append(free, id)
+				if (c.Kind == events.License || c.Kind == events.Exclusivity || c.Kind == events.Right) && (c.Holder == party || c.Grantor == party) && covers(c.Scope, scope) {
+					basis = append(basis, id)
 				}
 			}
-			r := h.ix.Check(projections.RightsQuery{Party: party, Scope: scope, At: t, KnownAt: k})
-			want := free
-			if len(binding) > 0 {
-				want = binding
+			slices.Sort(blocking)
+			slices.Sort(basis)
+			want := projections.VerdictNoBasis
+			switch {
+			case len(blocking) > 0:
+				want = projections.VerdictDenied
+			case len(basis) > 0:
+				want = projections.VerdictAllowed
 			}
-			var got []string
-			for _, d := range r.DecidedBy {
-				got = append(got, d.Agreement+"/"+d.Clause)
-				if d.Binds != (len(binding) > 0) {
-					f.Fatalf("(e) %s decided by %s with binds %v", party, d.Clause, d.Binds)
+			q := projections.RightsQuery{Party: party, Scope: scope, At: t, KnownAt: k}
+			r := h.ix.Check(q)
+			what := fmt.Sprintf("(e) %s may offer %v at %s known at %s", party, scope, t, k)
+			ids := func(ds []projections.Decision, binds bool) []string {
+				var out []string
+				for _, d := range ds {
+					if d.Binds != binds {
+						f.Fatalf("%s: %s/%s with binds %v", what, d.Agreement, d.Clause, d.Binds)
+					}
+					if _, ok := d.Scope.Intersect(scope); !ok {
+						f.Fatalf("%s: %s/%s does not meet the query", what, d.Agreement, d.Clause)
+					}
+					out = append(out, d.Agreement+"/"+d.Clause)
 				}
+				slices.Sort(out)
+				return out
 			}
-			slices.Sort(got)
-			slices.Sort(want)
-			if r.Allowed != (len(binding) == 0) || !slices.Equal(got, want) {
-				f.Fatalf("(e) %s may offer %v at %s known at %s: allowed %v decided by %v; want allowed %v decided by %v",
-					party, scope, t, k, r.Allowed, got, len(binding) == 0, want)
+			gotBlocking, gotBasis := ids(r.Blocking, true), ids(r.Basis, false)
+			if r.Verdict != want || !slices.Equal(gotBlocking, blocking) || !slices.Equal(gotBasis, basis) || r.Allowed != (want == projections.VerdictAllowed) {
+				f.Fatalf("%s: %s (allowed %v), basis %v, blocking %v; want %s, basis %v, blocking %v",
+					what, r.Verdict, r.Allowed, gotBasis, gotBlocking, want, basis, blocking)
 			}
+			switch decided := jsonOf(f, r.DecidedBy); {
+			case r.Verdict == projections.VerdictAllowed && (len(r.Basis) == 0 || len(r.Blocking) > 0 || decided != jsonOf(f, r.Basis)),
+				r.Verdict == projections.VerdictDenied && (len(r.Blocking) == 0 || decided != jsonOf(f, r.Blocking)),
+				r.Verdict == projections.VerdictNoBasis && (len(r.Basis) > 0 || len(r.Blocking) > 0 || len(r.DecidedBy) > 0):
+				f.Fatalf("%s: verdict and clauses disagree: %s", what, jsonOf(f, r))
+			}
+			q.IgnoreBasis = true
+			free := h.ix.Check(q)
+			if free.Allowed != (len(blocking) == 0) || !free.IgnoreBasis {
+				f.Fatalf("%s, ignoring the basis: allowed %v, want %v", what, free.Allowed, len(blocking) == 0)
+			}
+			free.Allowed, free.IgnoreBasis = r.Allowed, false
+			same(f, what+", ignoring the basis but for allowed", r, free)
 		}
 	}
+}
+
+// covers is events.Scope.Covers, written out: in each dimension s is
+// everything, or o names values all of which s has.
+func covers(s, o *events.Scope) bool {
+	for d := range events.Dimensions {
+		for _, v := range o.Dim(d) {
+			if s.Dim(d) != nil && !slices.Contains(s.Dim(d), v) {
+				return false
+			}
+		}
+		if s.Dim(d) != nil && o.Dim(d) == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // (f) The clauses in force at T, found by the index's binary search and

@@ -105,59 +105,80 @@ func TestSeedConflict(t *testing.T) {
 	}
 }
 
+// TestSeedRights asks who may serve Frontier by API: the verdict, what
+// gives each party the right (basis) and what keeps it out (blocking).
 func TestSeedRights(t *testing.T) {
 	ix := seedIndex(t)
+	const azure, front, ip = msft + "/azure-api-exclusivity", amzn + "/frontier-exclusivity", msft + "/ip-license"
+	const primary, first = msft + "/primary-cloud-partner", msft + "/ship-first-on-azure"
 	tests := []struct {
-		party, at string
-		allowed   bool
-		decided   []string // agreement/clause
-		binds     bool
+		party, at       string
+		verdict         projections.Verdict
+		basis, blocking []string // agreement/clause
 	}{
-		{"amazon", "2026-03-15", false, []string{msft + "/azure-api-exclusivity"}, true},
-		{"microsoft", "2026-03-15", false, []string{amzn + "/frontier-exclusivity"}, true},
-		{"openai", "2026-03-15", false, []string{msft + "/azure-api-exclusivity", amzn + "/frontier-exclusivity"}, true},
-		{"amazon", "2027-01-01", true, []string{amzn + "/frontier-exclusivity"}, false},
-		{"microsoft", "2027-01-01", false, []string{amzn + "/frontier-exclusivity"}, true},
-		{"openai", "2027-01-01", false, []string{amzn + "/frontier-exclusivity"}, true},
+		{"amazon", "2026-03-15", projections.VerdictDenied, []string{front}, []string{azure}},
+		{"microsoft", "2026-03-15", projections.VerdictDenied, []string{azure, ip}, []string{front}},
+		// OpenAI granted them all (it owns what it granted), none sole
+		{"openai", "2026-03-15", projections.VerdictDenied, []string{azure, ip, front}, []string{azure, front}},
+		{"amazon", "2027-01-01", projections.VerdictAllowed, []string{front}, nil},
+		{"microsoft", "2027-01-01", projections.VerdictDenied, []string{ip, primary, first}, []string{front}},
+		{"openai", "2027-01-01", projections.VerdictDenied, []string{ip, primary, first, front}, []string{front}},
 		// before Amazon's deal only Microsoft's API exclusivity stood
-		{"microsoft", "2025-06-01", true, []string{msft + "/azure-api-exclusivity"}, false},
-		{"amazon", "2025-06-01", false, []string{msft + "/azure-api-exclusivity"}, true},
+		{"microsoft", "2025-06-01", projections.VerdictAllowed, []string{azure, ip}, nil},
+		{"amazon", "2025-06-01", projections.VerdictDenied, nil, []string{azure}},
+		// before the partnership nothing was on record
+		{"microsoft", "2019-01-01", projections.VerdictNoBasis, nil, nil},
+	}
+	ids := func(t *testing.T, ds []projections.Decision, binds bool) []string {
+		var out []string
+		for _, d := range ds {
+			out = append(out, d.Agreement+"/"+d.Clause)
+			if d.Binds != binds {
+				t.Errorf("%s binds = %v, want %v", d.Clause, d.Binds, binds)
+			}
+			if d.Where.Scope == nil || !slices.Equal(d.Where.Products, []string{"frontier"}) || !slices.Equal(d.Where.Channels, []string{"api"}) {
+				t.Errorf("%s applies where %v, want products=frontier channels=api", d.Clause, d.Where.Scope)
+			}
+		}
+		return out
 	}
 	for _, tt := range tests {
 		t.Run(tt.party+"@"+tt.at, func(t *testing.T) {
 			r := ix.Check(projections.RightsQuery{Party: tt.party, At: day(t, tt.at),
 				Scope: &events.Scope{Products: []string{"frontier"}, Channels: []string{"api"}}})
-			if r.Allowed != tt.allowed {
-				t.Errorf("allowed = %v, want %v: %s", r.Allowed, tt.allowed, jsonText(t, r))
+			if r.Verdict != tt.verdict || r.Allowed != (tt.verdict == projections.VerdictAllowed) {
+				t.Errorf("verdict %s, allowed %v; want %s: %s", r.Verdict, r.Allowed, tt.verdict, jsonText(t, r))
 			}
-			var got []string
-			for _, d := range r.DecidedBy {
-				got = append(got, d.Agreement+"/"+d.Clause)
-				if d.Binds != tt.binds {
-					t.Errorf("%s binds = %v, want %v", d.Clause, d.Binds, tt.binds)
-				}
-				if d.Where.Scope == nil || !slices.Equal(d.Where.Products, []string{"frontier"}) || !slices.Equal(d.Where.Channels, []string{"api"}) {
-					t.Errorf("%s applies where %v, want products=frontier channels=api", d.Clause, d.Where.Scope)
-				}
+			if got := ids(t, r.Basis, false); !slices.Equal(got, tt.basis) {
+				t.Errorf("basis %v, want %v", got, tt.basis)
 			}
-			if !slices.Equal(got, tt.decided) {
-				t.Errorf("decided by %v, want %v", got, tt.decided)
+			if got := ids(t, r.Blocking, true); !slices.Equal(got, tt.blocking) {
+				t.Errorf("blocking %v, want %v", got, tt.blocking)
 			}
-			if a := get(t, parsed(t, r), "allowed"); a != tt.allowed {
-				t.Errorf("JSON allowed = %v", a)
+			doc := parsed(t, r)
+			if get(t, doc, "allowed") != r.Allowed || get(t, doc, "verdict") != string(tt.verdict) {
+				t.Errorf("JSON: %s", jsonText(t, r))
 			}
 		})
 	}
 	// Amazon may serve another product by API in March 2026 only if Azure's
 	// exclusivity does not cover it: it covers every product.
 	r := ix.Check(projections.RightsQuery{Party: "amazon", At: day(t, "2026-03-15"), Scope: &events.Scope{Products: []string{"chat"}, Channels: []string{"api"}}})
-	if r.Allowed {
+	if r.Verdict != projections.VerdictDenied {
 		t.Errorf("amazon may serve chat by api in March 2026: %s", jsonText(t, r))
 	}
-	r = ix.Check(projections.RightsQuery{Party: "amazon", At: day(t, "2026-03-15"), Scope: &events.Scope{Products: []string{"chat"}, Channels: []string{"web"}}})
-	if !r.Allowed || len(r.DecidedBy) != 0 {
-		t.Errorf("amazon may not serve chat on the web in March 2026: %s", jsonText(t, r))
+	// Nothing keeps Amazon from chat on the web, and nothing gives it the
+	// right: its exclusivity is Frontier's. Ignoring the basis, it may.
+	chatWeb := projections.RightsQuery{Party: "amazon", At: day(t, "2026-03-15"), Scope: &events.Scope{Products: []string{"chat"}, Channels: []string{"web"}}}
+	r = ix.Check(chatWeb)
+	if r.Verdict != projections.VerdictNoBasis || r.Allowed || len(r.DecidedBy) != 0 {
+		t.Errorf("amazon, chat on the web in March 2026: %s", jsonText(t, r))
 	}
+	chatWeb.IgnoreBasis = true
+	if r := ix.Check(chatWeb); r.Verdict != projections.VerdictNoBasis || !r.Allowed || !r.IgnoreBasis {
+		t.Errorf("amazon, chat on the web in March 2026, ignoring the basis: %s", jsonText(t, r))
+	}
+	golden(t, "check-openai-2027", ix.Check(projections.RightsQuery{Party: "openai", At: day(t, "2027-01-01"), Scope: frontierAPI}))
 }
 
 // revenueShares lists the revenue shares in force at a time across the

@@ -265,17 +265,23 @@ func (r *ConflictReport) UnmarshalJSON(b []byte) error {
 	return docTimes(map[*time.Time]*string{&r.At: &aux.At, &r.KnownAt: aux.KnownAt})
 }
 
-// UnmarshalJSON reads {"allowed","decided_by"} and "damaged".
+// UnmarshalJSON reads {"verdict","allowed","ignore_basis","basis","blocking","decided_by"}
+// and "damaged".
 func (r *Rights) UnmarshalJSON(b []byte) error {
 	var aux struct {
-		Allowed   bool       `json:"allowed"`
-		DecidedBy []Decision `json:"decided_by"`
-		Damaged   []Damage   `json:"damaged"`
+		Verdict     Verdict    `json:"verdict"`
+		Allowed     bool       `json:"allowed"`
+		IgnoreBasis bool       `json:"ignore_basis"`
+		Basis       []Decision `json:"basis"`
+		Blocking    []Decision `json:"blocking"`
+		DecidedBy   []Decision `json:"decided_by"`
+		Damaged     []Damage   `json:"damaged"`
 	}
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
 	}
-	*r = Rights{Allowed: aux.Allowed, DecidedBy: aux.DecidedBy, Damaged: aux.Damaged}
+	*r = Rights{Verdict: aux.Verdict, Allowed: aux.Allowed, IgnoreBasis: aux.IgnoreBasis, Basis: aux.Basis, Blocking: aux.Blocking,
+		DecidedBy: aux.DecidedBy, Damaged: aux.Damaged}
 	return nil
 }
 
@@ -424,24 +430,26 @@ func (d *Diff) UnmarshalJSON(b []byte) error {
 }
 
 // UnmarshalJSON reads the avails document. An interval lists the clauses
-// that decide it, which the answer keeps once each and finds through the
-// period the interval starts with (see Avails): read back, each interval is
-// a period of its own, of the clauses it lists, so that Rights and
-// MarshalJSON give them again.
+// that decide it (its basis and blocking clauses), which the answer keeps
+// once each and finds through the period the interval starts with (see
+// Avails): read back, each interval is a period of its own, of the clauses
+// it lists, so that Rights and MarshalJSON give them again.
 func (av *Avails) UnmarshalJSON(b []byte) error {
 	var aux struct {
-		Scope   scopeJSON `json:"scope"`
-		Party   *string   `json:"party"`
-		From    string    `json:"from"`
-		To      string    `json:"to"`
-		KnownAt *string   `json:"known_at"`
-		Parties []struct {
+		Scope       scopeJSON `json:"scope"`
+		Party       *string   `json:"party"`
+		From        string    `json:"from"`
+		To          string    `json:"to"`
+		KnownAt     *string   `json:"known_at"`
+		IgnoreBasis bool      `json:"ignore_basis"`
+		Parties     []struct {
 			Party     string `json:"party"`
 			Intervals []struct {
-				From      string     `json:"from"`
-				Until     string     `json:"until"`
-				Verdict   Verdict    `json:"verdict"`
-				DecidedBy []Decision `json:"decided_by"`
+				From     string     `json:"from"`
+				Until    string     `json:"until"`
+				Verdict  Verdict    `json:"verdict"`
+				Basis    []Decision `json:"basis"`
+				Blocking []Decision `json:"blocking"`
 			} `json:"intervals"`
 		} `json:"parties"`
 		Damaged []Damage `json:"damaged"`
@@ -451,37 +459,46 @@ func (av *Avails) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
 	}
-	*av = Avails{Scope: aux.Scope.Scope, KnownAtAmendment: aux.KnownAtAmendment, Damaged: aux.Damaged, Parties: make([]PartyAvails, len(aux.Parties))}
+	*av = Avails{Scope: aux.Scope.Scope, IgnoreBasis: aux.IgnoreBasis, KnownAtAmendment: aux.KnownAtAmendment, Damaged: aux.Damaged, Parties: make([]PartyAvails, len(aux.Parties))}
 	if aux.Party != nil {
 		av.Party = *aux.Party
 	}
 	if err := docTimes(map[*time.Time]*string{&av.From: &aux.From, &av.To: &aux.To, &av.KnownAt: aux.KnownAt}); err != nil {
 		return err
 	}
-	known := map[string]int32{} // a clause's index by its document, not binding
+	known := map[string]int32{} // a blocking clause's index by its document
+	// clause adds what Rights asks of a clause: whom it names (whose basis
+	// it is, whom it binds).
+	clause := func(d Decision, basis bool, span interval) int32 {
+		d.Binds = false
+		av.clauses = append(av.clauses, d)
+		av.clause = append(av.clause, &events.Clause{ID: d.Clause, Kind: d.Kind, Grantor: d.Grantor, Holder: d.Holder, Sole: d.Sole, Scope: d.Scope.Scope})
+		av.basis = append(av.basis, basis)
+		av.span = append(av.span, span)
+		return int32(len(av.clauses) - 1)
+	}
+	av.own = map[string][]int32{}
 	for i, p := range aux.Parties {
 		ivs := make([]Avail, len(p.Intervals))
 		for j, iv := range p.Intervals {
-			per := period{active: make([]int32, len(iv.DecidedBy))}
+			per := period{active: make([]int32, 0, len(iv.Blocking))}
 			if err := docTimes(map[*time.Time]*string{&per.from: &iv.From, &per.until: &iv.Until}); err != nil {
 				return err
 			}
-			for k, d := range iv.DecidedBy {
-				d.Binds = false
+			for _, d := range iv.Blocking {
 				key, err := json.Marshal(d)
 				if err != nil {
 					return err
 				}
 				c, ok := known[string(key)]
 				if !ok {
-					// Of its clause only what says whom it binds is asked
-					// (bindsParty).
-					c = int32(len(av.clauses))
+					c = clause(d, false, interval{})
 					known[string(key)] = c
-					av.clauses = append(av.clauses, d)
-					av.clause = append(av.clause, &events.Clause{ID: d.Clause, Kind: d.Kind, Grantor: d.Grantor, Holder: d.Holder, Sole: d.Sole, Scope: d.Scope.Scope})
 				}
-				per.active[k] = c
+				per.active = append(per.active, c)
+			}
+			for _, d := range iv.Basis { // a basis of the party's, in force in this interval
+				av.own[p.Party] = append(av.own[p.Party], clause(d, true, interval{per.from, per.until, true}))
 			}
 			ivs[j] = Avail{From: per.from, Until: per.until, Verdict: iv.Verdict, first: int32(len(av.periods))}
 			av.periods = append(av.periods, per)

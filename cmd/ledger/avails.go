@@ -16,13 +16,17 @@ import (
 
 func (a *app) availsCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "avails --product X --channel C [--platform P] [--territory T] [--party P] --from T1 --to T2 [--known-at K] | avails --holder P --from T1 --to T2",
+		Use:   "avails --product X --channel C [--platform P] [--territory T] [--party P] --from T1 --to T2 [--known-at K] [--ignore-basis] | avails --holder P --from T1 --to T2",
 		Short: "From when to when each party may offer a product on a channel; or what a party holds exclusively",
 		Long: `avails answers the rights check (ledger check) as a function of time: for each
 party that an exclusive grant covering the product names (or only --party),
-the intervals of [--from, --to) in which it may offer it and those in which
-it may not, each with the clauses that decide it. Intervals are half-open,
-merged where the deciding clauses stay the same and split where they change.
+the intervals of [--from, --to) in which it may offer it (allowed), is kept
+out (denied) or has no basis (no_basis), each with the clauses that decide
+it: what gives it the right and what blocks it. Intervals are half-open,
+merged where those clauses stay the same and split where they change.
+--ignore-basis asks check's question with --ignore-basis: an interval
+without a basis is then allowed in JSON ("allowed": true), its verdict
+still no_basis.
 
 With --holder, it lists what that party holds exclusively (exclusivities and
 exclusive licences; --product and the other dimensions narrow it), interval
@@ -33,6 +37,7 @@ by interval.`,
 	scopeFlags(f)
 	f.String("party", "", "only this party (default every party named)")
 	f.String("holder", "", "list what this party holds exclusively instead")
+	f.Bool("ignore-basis", false, "ask only whether another's exclusivity is in the way (as check --ignore-basis)")
 	timeVar(f, "from", "start of the window of valid time")
 	timeVar(f, "to", "end of the window (not included)")
 	known := knownVar(f)
@@ -70,15 +75,16 @@ func availsQuery(cmd *cobra.Command) (*projections.AvailsQuery, *projections.Hol
 	party, _ := f.GetString("party")
 	holder, _ := f.GetString("holder")
 	if holder != "" {
-		if f.Changed("party") {
-			return nil, nil, invalid("%s: --party and --holder ask different questions; give one (usage: %s)", cmd.CommandPath(), cmd.UseLine())
+		if f.Changed("party") || f.Changed("ignore-basis") {
+			return nil, nil, invalid("%s: --holder asks another question than --party and --ignore-basis; give one (usage: %s)", cmd.CommandPath(), cmd.UseLine())
 		}
 		return nil, &projections.HoldingsQuery{Holder: holder, Scope: flagScope(cmd), From: from.t, To: to.t}, nil
 	}
 	if err := required(cmd, "product", "channel"); err != nil {
 		return nil, nil, err
 	}
-	return &projections.AvailsQuery{Scope: flagScope(cmd), Party: party, From: from.t, To: to.t}, nil, nil
+	ignoreBasis, _ := f.GetBool("ignore-basis")
+	return &projections.AvailsQuery{Scope: flagScope(cmd), Party: party, From: from.t, To: to.t, IgnoreBasis: ignoreBasis}, nil, nil
 }
 
 func (a *app) calendarCommand() *cobra.Command {

@@ -23,6 +23,7 @@ type availsDoc struct {
 			Until     string     `json:"until"`
 			Verdict   string     `json:"verdict"`
 			Allowed   bool       `json:"allowed"`
+			Basis     []partyDoc `json:"basis"`
 			DecidedBy []partyDoc `json:"decided_by"`
 		} `json:"intervals"`
 	} `json:"parties"`
@@ -51,23 +52,35 @@ func TestAvailsAndCalendar(t *testing.T) {
 
 	var av availsDoc
 	r := s.json(&av, 0, "avails", "--product", "frontier", "--channel", "api", "--party", "amazon", "--from", "2019-01-01", "--to", "2031-01-01")
-	keys(t, r.stdout, "scope", "party", "from", "to", "known_at", "parties")
-	if len(av.Parties) != 1 || len(av.Parties[0].Intervals) != 3 {
+	keys(t, r.stdout, "scope", "party", "from", "to", "known_at", "ignore_basis", "parties")
+	if len(av.Parties) != 1 || len(av.Parties[0].Intervals) != 4 {
 		t.Fatalf("amazon's avails: %s", r)
 	}
 	iv := av.Parties[0].Intervals
-	if iv[1].From != "2019-07-22" || iv[1].Until != seed.Renegotiation || iv[1].Allowed || iv[1].Verdict != "denied" ||
-		len(iv[1].DecidedBy) != 1 || iv[1].DecidedBy[0].Clause != "azure-api-exclusivity" {
-		t.Errorf("amazon is kept out until the renegotiation by Azure's exclusivity: %+v", iv[1])
+	if iv[0].Until != "2019-07-22" || iv[0].Allowed || iv[0].Verdict != "no_basis" || len(iv[0].DecidedBy) != 0 {
+		t.Errorf("before the partnership nothing gives amazon the right: %+v", iv[0])
 	}
-	if iv[2].From != seed.Renegotiation || !iv[2].Allowed || iv[2].Until != "2031-01-01" {
-		t.Errorf("amazon may serve Frontier by API from the renegotiation: %+v", iv[2])
+	for _, i := range []int{1, 2} {
+		if iv[i].Allowed || iv[i].Verdict != "denied" || len(iv[i].DecidedBy) != 1 || iv[i].DecidedBy[0].Clause != "azure-api-exclusivity" {
+			t.Errorf("amazon is kept out until the renegotiation by Azure's exclusivity: %+v", iv[i])
+		}
+	}
+	if iv[1].From != "2019-07-22" || iv[2].From != seed.AmazonDeal || iv[2].Until != seed.Renegotiation || len(iv[2].Basis) != 1 || iv[2].Basis[0].Clause != "frontier-exclusivity" {
+		t.Errorf("amazon holds its own exclusivity from the Amazon deal: %+v", iv[2])
+	}
+	if iv[3].From != seed.Renegotiation || !iv[3].Allowed || iv[3].Verdict != "allowed" || iv[3].Until != "2031-01-01" {
+		t.Errorf("amazon may serve Frontier by API from the renegotiation: %+v", iv[3])
 	}
 	// As known when the Amazon deal was recorded, before the renegotiation:
 	// kept out throughout.
 	r = s.json(&av, 0, "avails", "--product", "frontier", "--channel", "api", "--party", "amazon", "--from", "2019-01-01", "--to", "2031-01-01", "--known-at", amazonDeal)
-	if iv := av.Parties[0].Intervals; len(iv) != 2 || iv[1].Until != "2031-01-01" || iv[1].Allowed {
+	if iv := av.Parties[0].Intervals; len(iv) != 3 || iv[2].Until != "2031-01-01" || iv[2].Allowed {
 		t.Errorf("amazon as known before the renegotiation: %s", r.stdout)
+	}
+	// Ignoring the basis, the years before the partnership are allowed.
+	r = s.json(&av, 0, "avails", "--product", "frontier", "--channel", "api", "--party", "amazon", "--from", "2019-01-01", "--to", "2031-01-01", "--ignore-basis")
+	if iv := av.Parties[0].Intervals; len(iv) != 4 || !iv[0].Allowed || iv[0].Verdict != "no_basis" || iv[1].Allowed {
+		t.Errorf("amazon ignoring the basis: %s", r.stdout)
 	}
 	r = s.run(0, "avails", "--product", "frontier", "--channel", "api", "--from", "2025-01-01", "--to", "2028-01-01")
 	for _, want := range []string{"amazon", "microsoft", "openai", "DENIED", "kept out by openai-amazon/frontier-exclusivity (exclusive to amazon)"} {
@@ -114,6 +127,7 @@ func TestAvailsAndCalendar(t *testing.T) {
 		{[]string{"avails", "--product", "frontier", "--channel", "api", "--to", "2027-01-01"}, "--from"},
 		{[]string{"avails", "--product", "frontier", "--channel", "api", "--from", "2026-13-01", "--to", "2027-01-01"}, "--from"},
 		{[]string{"avails", "--holder", "amazon", "--party", "amazon", "--from", "2026-01-01", "--to", "2027-01-01"}, "--holder"},
+		{[]string{"avails", "--holder", "amazon", "--ignore-basis", "--from", "2026-01-01", "--to", "2027-01-01"}, "--ignore-basis"},
 		{[]string{"avails", "--holder", "Amazon!", "--from", "2026-01-01", "--to", "2027-01-01"}, "--holder"},
 		{[]string{"calendar", "--from", "2027-01-01", "--to", "2026-01-01", "--ics", filepath.Join(s.dir, "never.ics")}, "--to"},
 		{[]string{"calendar", "--from", "2026-01-01"}, "--to"},

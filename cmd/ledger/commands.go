@@ -47,17 +47,30 @@ func (a *app) conflictsCommand() *cobra.Command {
 
 func (a *app) checkCommand() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "check --party P --product X --channel C [--platform] [--territory] [--at T] [--known-at K]",
-		Short: "May a party offer a product on a channel at T? Exit 0 allowed, 3 denied",
-		Args:  args(0, 0),
+		Use:   "check --party P --product X --channel C [--platform] [--territory] [--at T] [--known-at K] [--ignore-basis]",
+		Short: "May a party offer a product on a channel at T? Exit 0 allowed, 3 denied or no basis",
+		Long: `check answers two questions: does the party have the right to offer it (a
+basis: a licence, exclusivity or right in force that it holds, or granted,
+covering all that is asked), and does another's exclusivity in force keep it
+out (blocking)? The verdict is allowed (a basis, nothing blocking; exit 0),
+denied (blocked; exit 3) or no_basis (nothing blocking, nothing on record
+giving it the right; exit 3). A dimension not given (--platform,
+--territory) asks about all of it, so a basis must cover all of it.
+
+--ignore-basis asks only whether another's exclusivity is in the way
+(freedom to operate): no_basis then exits 0, and allowed is true unless
+denied; the verdict and the clauses are the same.`,
+		Args: args(0, 0),
 	}
 	var party, product, channel, platform, territory string
+	var ignoreBasis bool
 	f := cmd.Flags()
 	f.StringVar(&party, "party", "", "the party that would offer it")
 	f.StringVar(&product, "product", "", "the product")
 	f.StringVar(&channel, "channel", "", "the channel, e.g. api")
 	f.StringVar(&platform, "platform", "", "the platform (default any)")
 	f.StringVar(&territory, "territory", "", "the territory (default any)")
+	f.BoolVar(&ignoreBasis, "ignore-basis", false, "ask only whether another's exclusivity is in the way: no basis exits 0")
 	at := timeVar(f, "at", "valid time (default now)")
 	known := knownVar(f)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -77,12 +90,12 @@ func (a *app) checkCommand() *cobra.Command {
 		if territory != "" {
 			scope.Territories = []string{territory}
 		}
-		q := projections.RightsQuery{Party: party, Scope: scope, At: at.orNow()}
+		q := projections.RightsQuery{Party: party, Scope: scope, At: at.orNow(), IgnoreBasis: ignoreBasis}
 		return answer(a, cmd, known, func(_ context.Context, l *ledger.Ledger, k time.Time) (projections.Rights, error) {
 			q.KnownAt = k
 			r, err := l.Check(q)
 			if err == nil && !r.Allowed {
-				a.code = exitDenied // a denial is an answer, not a failure
+				a.code = exitDenied // a no is an answer, not a failure
 			}
 			return r, err
 		}, func(w io.Writer, r projections.Rights) error { return render.Rights(w, q, r) })

@@ -103,6 +103,19 @@ func TestErrors(t *testing.T) {
 		}
 	})
 
+	t.Run("check without a basis: exit 3, or 0 ignoring the basis", func(t *testing.T) {
+		for _, args := range [][]string{nil, {"-o", "json"}} {
+			r := s.run(3, append([]string{"check", "--party", "acme", "--product", "frontier", "--channel", "web", "--at", "2027-01-01"}, args...)...)
+			if r.stderr != "" || !strings.Contains(r.stdout, "NO BASIS") && !strings.Contains(r.stdout, "no_basis") {
+				t.Errorf("no basis is an answer, not an error: %s", r)
+			}
+			r = s.run(0, append([]string{"check", "--party", "acme", "--product", "frontier", "--channel", "web", "--at", "2027-01-01", "--ignore-basis"}, args...)...)
+			if r.stderr != "" {
+				t.Errorf("ignoring the basis: %s", r)
+			}
+		}
+	})
+
 	t.Run("check without product or channel: exit 2 naming it", func(t *testing.T) {
 		// A check without them asks nothing: it would always be allowed.
 		for _, c := range []struct {

@@ -73,8 +73,12 @@ type stateDoc struct {
 }
 
 type checkDoc struct {
-	Allowed   bool       `json:"allowed"`
-	DecidedBy []partyDoc `json:"decided_by"`
+	Verdict     string     `json:"verdict"`
+	Allowed     bool       `json:"allowed"`
+	IgnoreBasis bool       `json:"ignore_basis"`
+	Basis       []partyDoc `json:"basis"`
+	Blocking    []partyDoc `json:"blocking"`
+	DecidedBy   []partyDoc `json:"decided_by"`
 }
 
 type historyDoc struct {
@@ -287,9 +291,15 @@ func TestSeedHistory(t *testing.T) {
 				}
 				var ck checkDoc
 				r := s.json(&ck, code, "check", "--party", party, "--product", "frontier", "--channel", "api", "--at", q.at)
-				keys(t, r.stdout, "allowed", "decided_by")
-				if ck.Allowed != want {
-					t.Errorf("%s at %s: allowed=%v, want %v", party, q.at, ck.Allowed, want)
+				keys(t, r.stdout, "verdict", "allowed", "ignore_basis", "basis", "blocking", "decided_by")
+				if ck.Allowed != want || ck.Verdict != map[bool]string{true: "allowed", false: "denied"}[want] {
+					t.Errorf("%s at %s: allowed=%v, verdict %s; want %v", party, q.at, ck.Allowed, ck.Verdict, want)
+				}
+				// Amazon by its exclusivity; Microsoft by its licence (and
+				// until the renegotiation its exclusivity); OpenAI as the
+				// grantor of them all.
+				if len(ck.Basis) == 0 {
+					t.Errorf("%s at %s: no basis: %s", party, q.at, r.stdout)
 				}
 				if !want && len(ck.DecidedBy) == 0 {
 					t.Errorf("%s at %s: denied without naming the clauses that decide it", party, q.at)
@@ -299,6 +309,30 @@ func TestSeedHistory(t *testing.T) {
 						t.Errorf("%s at %s: decided by %+v", party, q.at, d)
 					}
 				}
+			}
+		}
+	})
+
+	t.Run("a check's exit code: 0 allowed, 3 denied or without a basis, 0 without one when the basis is ignored", func(t *testing.T) {
+		for _, c := range []struct {
+			code             int
+			args             []string
+			verdict, heading string
+		}{
+			{0, []string{"--party", "amazon", "--product", "frontier", "--channel", "api"}, "allowed", "ALLOWED  amazon may offer"},
+			{3, []string{"--party", "microsoft", "--product", "frontier", "--channel", "api"}, "denied", "DENIED  microsoft may not offer"},
+			{3, []string{"--party", "amazon", "--product", "chat", "--channel", "web"}, "no_basis", "NO BASIS  amazon may not offer"},
+			{0, []string{"--party", "amazon", "--product", "chat", "--channel", "web", "--ignore-basis"}, "no_basis", "ALLOWED (basis not asked)"},
+			{3, []string{"--party", "microsoft", "--product", "frontier", "--channel", "api", "--ignore-basis"}, "denied", "DENIED  microsoft may not offer"},
+		} {
+			args := append([]string{"check", "--at", "2027-06-30"}, c.args...)
+			var ck checkDoc
+			r := s.json(&ck, c.code, args...)
+			if ck.Verdict != c.verdict || ck.Allowed != (c.code == 0) || ck.IgnoreBasis != slices.Contains(c.args, "--ignore-basis") || r.stderr != "" {
+				t.Errorf("ledger %s: %s", strings.Join(args, " "), r)
+			}
+			if r := s.run(c.code, args...); !strings.HasPrefix(r.stdout, c.heading) || r.stderr != "" {
+				t.Errorf("ledger %s, as text: %s", strings.Join(args, " "), r)
 			}
 		}
 	})

@@ -156,9 +156,12 @@ func (a *app) checkVia(ctx context.Context, cmd *cobra.Command, _ []string, c *c
 		}
 	}
 	q.Scope = scope
+	if q.IgnoreBasis, _ = f.GetBool("ignore-basis"); q.IgnoreBasis {
+		p["ignore_basis"] = true
+	}
 	r, err := askVia(a, ctx, c, "check", p, func(w io.Writer, r *projections.Rights) error { return render.Rights(w, q, *r) })
 	if err == nil && !r.Allowed {
-		a.code = exitDenied // a denial is an answer, not a failure
+		a.code = exitDenied // a no is an answer, not a failure
 	}
 	return err
 }
@@ -219,6 +222,9 @@ func (a *app) availsVia(ctx context.Context, cmd *cobra.Command, _ []string, c *
 		if v, _ := cmd.Flags().GetString(name); v != "" {
 			p[name] = v
 		}
+	}
+	if ignore, _ := cmd.Flags().GetBool("ignore-basis"); ignore {
+		p["ignore_basis"] = true
 	}
 	if held != nil {
 		_, err = askVia(a, ctx, c, "avails", p, render.Holdings)

@@ -247,6 +247,9 @@ func (c *Client) Check(ctx context.Context, q projections.RightsQuery) (projecti
 	}
 	timeParam(p, "at", q.At)
 	timeParam(p, "known_at", q.KnownAt)
+	if q.IgnoreBasis {
+		p["ignore_basis"] = true
+	}
 	r, err := ask[projections.Rights](ctx, c, "check", p)
 	if err != nil {
 		return projections.Rights{}, err
@@ -289,6 +292,9 @@ func (c *Client) Avails(ctx context.Context, q projections.AvailsQuery) (*projec
 		p["party"] = q.Party
 	}
 	timeParam(p, "known_at", q.KnownAt)
+	if q.IgnoreBasis {
+		p["ignore_basis"] = true
+	}
 	return ask[projections.Avails](ctx, c, "avails", p)
 }
 

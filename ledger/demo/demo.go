@@ -428,20 +428,28 @@ func (st *Story) avails(p *printer, av *projections.Avails) {
 				when = "from " + st.date(a.From)
 			}
 			r := av.Rights(pa.Party, a)
-			var why []string
-			for _, d := range r.DecidedBy {
-				if d.Binds {
-					why = append(why, d.Holder+"'s "+d.Clause+" ("+d.Agreement+")")
-				} else {
-					why = append(why, pa.Party+" holds "+d.Clause+" ("+d.Agreement+")")
-				}
+			var keptOut, basis []string
+			for _, d := range r.Blocking {
+				keptOut = append(keptOut, d.Holder+"'s "+d.Clause+" ("+d.Agreement+")")
 			}
-			answer := "yes: no exclusivity covers it"
-			switch {
-			case !r.Allowed:
-				answer = "no: kept out by " + strings.Join(why, ", ")
-			case len(why) > 0:
-				answer = "yes: " + strings.Join(why, ", ")
+			for _, d := range r.Basis {
+				verb := "granted "
+				if d.Holder == pa.Party {
+					verb = "holds "
+				}
+				basis = append(basis, verb+d.Clause+" ("+d.Agreement+")")
+			}
+			var answer string
+			switch r.Verdict {
+			case projections.VerdictAllowed:
+				answer = "yes: " + pa.Party + " " + strings.Join(basis, ", ")
+			case projections.VerdictDenied:
+				answer = "no: kept out by " + strings.Join(keptOut, ", ")
+				if len(basis) > 0 {
+					answer += "; " + strings.Join(basis, ", ")
+				}
+			default:
+				answer = "no: nothing on record gives " + pa.Party + " the right"
 			}
 			p.f("   %-30s %s\n", when, answer)
 		}
@@ -559,13 +567,17 @@ func conflictCount(r *projections.ConflictReport) string {
 	return render.Plural(len(r.Conflicts), "conflict", "conflicts")
 }
 
-// verdict writes a rights check's answer: "yes", or "no: exclusive to amazon".
+// verdict writes a rights check's answer: "yes", "no: amazon's" (whose
+// exclusivity keeps the party out) or "no basis".
 func verdict(c Check) string {
-	if c.Rights.Allowed {
+	switch c.Rights.Verdict {
+	case projections.VerdictAllowed:
 		return "yes"
+	case projections.VerdictNoBasis:
+		return "no basis"
 	}
 	var by []string
-	for _, d := range c.Rights.DecidedBy {
+	for _, d := range c.Rights.Blocking {
 		if h := d.Holder + "'s"; !slices.Contains(by, h) {
 			by = append(by, h)
 		}

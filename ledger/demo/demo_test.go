@@ -93,19 +93,33 @@ func TestStory(t *testing.T) {
 	}
 
 	// 8. When may Amazon serve Frontier by API? From the renegotiation on;
-	// as known before it was recorded, never after Azure's exclusivity began.
+	// as known before it was recorded, never after Azure's exclusivity
+	// began. Before the partnership nothing gave it the right; from the
+	// Amazon deal its own exclusivity did, but Azure's kept it out.
 	for _, q := range []struct {
 		av   *projections.Avails
 		want []string
 	}{
-		{st.Avails, []string{"2019-01-01 2019-07-22 allowed", "2019-07-22 " + seed.Renegotiation + " denied azure-api-exclusivity", seed.Renegotiation + " 2031-01-01 allowed frontier-exclusivity"}},
-		{st.AvailsBefore, []string{"2019-01-01 2019-07-22 allowed", "2019-07-22 2031-01-01 denied azure-api-exclusivity"}},
+		{st.Avails, []string{"2019-01-01 2019-07-22 no_basis",
+			"2019-07-22 " + seed.AmazonDeal + " denied azure-api-exclusivity",
+			seed.AmazonDeal + " " + seed.Renegotiation + " denied azure-api-exclusivity basis frontier-exclusivity",
+			seed.Renegotiation + " 2031-01-01 allowed frontier-exclusivity basis frontier-exclusivity"}},
+		{st.AvailsBefore, []string{"2019-01-01 2019-07-22 no_basis",
+			"2019-07-22 " + seed.AmazonDeal + " denied azure-api-exclusivity",
+			seed.AmazonDeal + " 2031-01-01 denied azure-api-exclusivity basis frontier-exclusivity"}},
 	} {
 		var got []string
 		for _, pa := range q.av.Parties {
 			for _, a := range pa.Intervals {
 				s := events.FormatTime(a.From) + " " + events.FormatTime(a.Until) + " " + string(a.Verdict)
-				for _, d := range q.av.Rights(pa.Party, a).DecidedBy {
+				r := q.av.Rights(pa.Party, a)
+				for _, d := range r.DecidedBy {
+					s += " " + d.Clause
+				}
+				if len(r.Basis) > 0 {
+					s += " basis"
+				}
+				for _, d := range r.Basis {
 					s += " " + d.Clause
 				}
 				got = append(got, s)
@@ -125,7 +139,9 @@ func TestStory(t *testing.T) {
 		t.Errorf("the story takes %d lines", n)
 	}
 	for _, want := range []string{seed.AmazonDeal + "*", "undisclosed (USD)", "yes", "would no longer apply",
-		"from " + seed.Renegotiation + "*               yes: amazon holds frontier-exclusivity (openai-amazon)"} {
+		"from " + seed.Renegotiation + "*               yes: amazon holds frontier-exclusivity (openai-amazon)",
+		"until 2019-07-22*              no: nothing on record gives amazon the right",
+		"no: kept out by microsoft's azure-api-exclusivity (microsoft-openai); holds frontier-exclusivity (openai-amazon)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the story lacks %q:\n%s", want, out)
 		}

@@ -331,15 +331,35 @@ func TestQueries(t *testing.T) {
 		}},
 		{"conflicts bad at: 400", req{path: "/v1/conflicts?at=2026-1-1", token: r}, 400, "at", nil},
 		{"check: amazon may not serve frontier by API in March 2026", req{path: "/v1/check?party=amazon&product=frontier&channel=api&at=2026-03-15", token: r}, 200, "", func(t *testing.T, res *response, doc map[string]any) {
-			if doc["allowed"] != false || !strings.Contains(string(res.Body), `"clause":"azure-api-exclusivity"`) {
+			if doc["allowed"] != false || doc["verdict"] != "denied" || clauses(doc["blocking"]) != "microsoft-openai/azure-api-exclusivity" ||
+				clauses(doc["basis"]) != "openai-amazon/frontier-exclusivity" || clauses(doc["decided_by"]) != clauses(doc["blocking"]) {
 				t.Errorf("check = %s", res.Body)
 			}
 		}},
 		{"check: amazon may in 2027", req{path: "/v1/check?party=amazon&product=frontier&channel=api&at=2027-01-01", token: r}, 200, "", func(t *testing.T, res *response, doc map[string]any) {
-			if doc["allowed"] != true || !strings.Contains(string(res.Body), `"clause":"frontier-exclusivity"`) {
+			if doc["allowed"] != true || doc["verdict"] != "allowed" || clauses(doc["basis"]) != "openai-amazon/frontier-exclusivity" ||
+				clauses(doc["blocking"]) != "" || clauses(doc["decided_by"]) != clauses(doc["basis"]) || doc["ignore_basis"] != false {
 				t.Errorf("check = %s", res.Body)
 			}
 		}},
+		// Nothing keeps amazon from chat on the web, and nothing gives it
+		// the right: no_basis, not allowed unless the basis is ignored.
+		{"check: amazon has no basis for chat on the web", req{path: "/v1/check?party=amazon&product=chat&channel=web&at=2027-01-01", token: r}, 200, "", func(t *testing.T, res *response, doc map[string]any) {
+			if doc["allowed"] != false || doc["verdict"] != "no_basis" || clauses(doc["basis"])+clauses(doc["blocking"])+clauses(doc["decided_by"]) != "" {
+				t.Errorf("check = %s", res.Body)
+			}
+		}},
+		{"check: ignoring the basis, it may", req{path: "/v1/check?party=amazon&product=chat&channel=web&at=2027-01-01&ignore_basis=true", token: r}, 200, "", func(t *testing.T, res *response, doc map[string]any) {
+			if doc["allowed"] != true || doc["verdict"] != "no_basis" || doc["ignore_basis"] != true {
+				t.Errorf("check = %s", res.Body)
+			}
+		}},
+		{"check: ignoring the basis, a denial stands", req{path: "/v1/check?party=microsoft&product=frontier&channel=api&at=2027-01-01&ignore_basis=1", token: r}, 200, "", func(t *testing.T, res *response, doc map[string]any) {
+			if doc["allowed"] != false || doc["verdict"] != "denied" || clauses(doc["blocking"]) != "openai-amazon/frontier-exclusivity" {
+				t.Errorf("check = %s", res.Body)
+			}
+		}},
+		{"check bad ignore_basis: 400", req{path: "/v1/check?party=amazon&product=frontier&channel=api&ignore_basis=yes", token: r}, 400, "ignore_basis", nil},
 		{"check without party: 400", req{path: "/v1/check?product=frontier", token: r}, 400, "party", nil},
 		{"check bad slug: 400", req{path: "/v1/check?party=amazon&product=frontier&channel=API", token: r}, 400, "channel", nil},
 		// Without a product and a channel a check asks nothing (it would
@@ -641,4 +661,15 @@ func TestKnownAtAnAmendment(t *testing.T) {
 	if res := s.do(req{path: "/v1/conflicts?at=2026-03-15&known_at=" + ulid.Make().String()}); res.Status != 404 {
 		t.Errorf("an unknown amendment id: %d %s", res.Status, res.Body)
 	}
+}
+
+// clauses writes the clauses of a JSON list of decisions: "agreement/clause,…".
+func clauses(list any) string {
+	var out []string
+	ds, _ := list.([]any)
+	for _, d := range ds {
+		m, _ := d.(map[string]any)
+		out = append(out, fmt.Sprint(m["agreement"], "/", m["clause"]))
+	}
+	return strings.Join(out, ",")
 }

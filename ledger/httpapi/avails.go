@@ -11,7 +11,7 @@ import (
 )
 
 func (h *Handler) avails(w http.ResponseWriter, r *http.Request) {
-	p := newParams(r, "product", "channel", "platform", "territory", "party", "holder", "from", "to", "known_at")
+	p := newParams(r, "product", "channel", "platform", "territory", "party", "holder", "from", "to", "known_at", "ignore_basis")
 	aq, hq := p.AvailsQuery(func() time.Time { return h.knownAt(r, p) })
 	if p.Err != nil {
 		h.fail(w, r, p.Err)

@@ -35,8 +35,26 @@ func TestAvailsAndCalendar(t *testing.T) {
 	if err := json.Unmarshal(res.Body, &av); err != nil {
 		t.Fatal(err)
 	}
-	if len(av.Parties) != 1 || len(av.Parties[0].Intervals) != 3 || av.Parties[0].Intervals[2].From != seed.Renegotiation || !av.Parties[0].Intervals[2].Allowed {
+	// no basis before the partnership, denied by Azure's exclusivity (its
+	// own coming in force from the Amazon deal), allowed from the renegotiation
+	if iv := av.Parties[0].Intervals; len(av.Parties) != 1 || len(iv) != 4 || iv[0].Verdict != "no_basis" || iv[0].Allowed ||
+		iv[2].From != seed.AmazonDeal || iv[2].Verdict != "denied" || iv[3].From != seed.Renegotiation || !iv[3].Allowed || iv[3].Verdict != "allowed" {
 		t.Errorf("amazon's avails: %s", res.Body)
+	}
+	// Ignoring the basis, the interval without one is allowed.
+	freeRes := s.do(req{path: "/v1/avails?product=frontier&channel=api&party=amazon&from=2019-01-01&to=2031-01-01&ignore_basis=true", token: r})
+	var free struct {
+		IgnoreBasis bool `json:"ignore_basis"`
+		Parties     []struct {
+			Intervals []struct {
+				Verdict string
+				Allowed bool
+			}
+		}
+	}
+	if err := json.Unmarshal(freeRes.Body, &free); err != nil || freeRes.Status != 200 || !free.IgnoreBasis || len(free.Parties) != 1 ||
+		free.Parties[0].Intervals[0].Verdict != "no_basis" || !free.Parties[0].Intervals[0].Allowed || free.Parties[0].Intervals[1].Allowed {
+		t.Errorf("amazon's avails ignoring the basis: %d %.400s", freeRes.Status, freeRes.Body)
 	}
 	// The document is the projection's, as -o json prints it.
 	ix := projections.NewIndex()
@@ -90,6 +108,8 @@ func TestAvailsAndCalendar(t *testing.T) {
 		{"/v1/avails?product=frontier&from=2026-01-01&to=2027-01-01", "channel", 400},
 		{"/v1/avails?product=frontier&channel=api&to=2027-01-01", "from", 400},
 		{"/v1/avails?holder=amazon&party=amazon&from=2026-01-01&to=2027-01-01", "holder", 400},
+		{"/v1/avails?holder=amazon&ignore_basis=true&from=2026-01-01&to=2027-01-01", "ignore_basis", 400},
+		{"/v1/avails?product=frontier&channel=api&ignore_basis=maybe&from=2026-01-01&to=2027-01-01", "ignore_basis", 400},
 		{"/v1/avails?product=frontier&channel=api&from=2026-01-01&to=2027-01-01&at=2026-01-01", "at", 400},
 		{"/v1/calendar?from=2027-01-01&to=2026-01-01", "to", 400},
 		{"/v1/calendar.ics?from=2027-01-01", "to", 400},
@@ -123,9 +143,11 @@ func TestAvailsFragment(t *testing.T) {
 	wellFormed(t, "the avails view", body)
 	for _, want := range []string{
 		`data-view="avails"`, `data-product="frontier"`,
-		`class="band denied" data-party="amazon" data-from="2021-03-15" data-until="2026-04-27"`,
+		`class="band denied" data-party="amazon" data-from="2021-03-15" data-until="2026-02-27"`,
+		`class="band denied" data-party="amazon" data-from="2026-02-27" data-until="2026-04-27"`,
 		`class="band allowed" data-party="amazon" data-from="2026-04-27" data-until="2031-03-15"`,
 		`<template id="av-0-0">`, "Kept out by", "azure-api-exclusivity", `class="as-of"`,
+		"Nothing in force gives amazon the right", "What gives amazon the right", `<span class="key no_basis">`,
 		`data-clause="microsoft-openai/azure-api-exclusivity"`, "the exclusivity is ended by an amendment", "Standing risks",
 	} {
 		if !strings.Contains(body, want) {

@@ -12,8 +12,9 @@ import (
 // TestBrowserAvails loads the page in headless Chromium with the seed
 // history, asks the avails form when each party may serve Frontier by API
 // around March 2026, and reads the bands: Amazon is kept out by Azure's API
-// exclusivity until the renegotiation and may serve from then on; hovering
-// the band names the deciding clause; the calendar beside it lists the
+// exclusivity until the renegotiation (holding its own from the Amazon
+// deal) and may serve from then on; hovering the band names the deciding
+// clause; the calendar beside it lists the
 // renegotiation's ends. The known-at control applies: as known yesterday
 // nothing had been recorded, so no party is kept out.
 func TestBrowserAvails(t *testing.T) {
@@ -39,7 +40,8 @@ func TestBrowserAvails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	amazonDenied := count(`g.band.denied[data-party="amazon"][data-from="2021-03-15"][data-until="2026-04-27"]`)
+	amazonDenied := count(`g.band.denied[data-party="amazon"][data-from="2021-03-15"][data-until="2026-02-27"]`)
+	amazonDeniedWithBasis := count(`g.band.denied[data-party="amazon"][data-from="2026-02-27"][data-until="2026-04-27"]`)
 	amazonAllowed := count(`g.band.allowed[data-party="amazon"][data-from="2026-04-27"][data-until="2031-03-15"]`)
 	microsoftDenied := count(`g.band.denied[data-party="microsoft"][data-from="2026-02-27"]`)
 	calendar := text(`.calendar-col`)
@@ -63,10 +65,10 @@ func TestBrowserAvails(t *testing.T) {
 			t.Errorf("no row for %s: %q", p, parties)
 		}
 	}
-	if amazonDenied != 1 || amazonAllowed != 1 || microsoftDenied != 1 {
-		t.Errorf("bands: amazon denied %d, allowed %d; microsoft denied from the Amazon deal %d; want one each", amazonDenied, amazonAllowed, microsoftDenied)
+	if amazonDenied != 1 || amazonDeniedWithBasis != 1 || amazonAllowed != 1 || microsoftDenied != 1 {
+		t.Errorf("bands: amazon denied %d, then with a basis %d, allowed %d; microsoft denied from the Amazon deal %d; want one each", amazonDenied, amazonDeniedWithBasis, amazonAllowed, microsoftDenied)
 	}
-	for _, want := range []string{"amazon: kept out", "2021-03-15 → 2026-04-27", "azure-api-exclusivity", "microsoft-openai", "exclusivity from openai to microsoft"} {
+	for _, want := range []string{"amazon: kept out", "2021-03-15 → 2026-02-27", "azure-api-exclusivity", "microsoft-openai", "exclusivity from openai to microsoft", "Nothing in force gives amazon the right"} {
 		if !strings.Contains(detail, want) {
 			t.Errorf("the band's details lack %q: %q", want, detail)
 		}

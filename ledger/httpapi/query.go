@@ -151,20 +151,8 @@ func (h *Handler) conflicts(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) check(w http.ResponseWriter, r *http.Request) {
-	p := newParams(r, "party", "product", "channel", "platform", "territory", "at", "known_at")
-	q := projections.RightsQuery{Party: p.Slug("party", true), Scope: &events.Scope{}}
-	// A check without a product and a channel asks nothing: any party may
-	// offer "everything" as far as no exclusivity covers all of it.
-	one := func(name string, required bool) []string {
-		if s := p.Slug(name, required); s != "" {
-			return []string{s}
-		}
-		return nil
-	}
-	q.Scope.Products, q.Scope.Channels = one("product", true), one("channel", true)
-	q.Scope.Platforms, q.Scope.Territories = one("platform", false), one("territory", false)
-	q.At = p.Time("at", h.defaultAt())
-	q.KnownAt = h.knownAt(r, p)
+	p := newParams(r, "party", "product", "channel", "platform", "territory", "at", "known_at", "ignore_basis")
+	q := p.RightsQuery(h.defaultAt(), func() time.Time { return h.knownAt(r, p) })
 	if p.Err != nil {
 		h.fail(w, r, p.Err)
 		return

@@ -19,7 +19,7 @@ func Avails(w io.Writer, av *projections.Avails) error {
 	p := &printer{w: w}
 	p.f("When may each party offer %s? %s, %s\n", Scope(av.Scope), Window(av.From, av.To), KnownAt(av.KnownAt, av.KnownAtAmendment))
 	if len(av.Parties) == 0 {
-		p.ln("  no exclusive grant in force in the window covers it: every party may offer it throughout")
+		p.ln("  no exclusive grant in force in the window covers it: no one is kept out (--party asks what gives one party the right)")
 		return p.err
 	}
 	p.ln()
@@ -30,36 +30,56 @@ func Avails(w io.Writer, av *projections.Avails) error {
 			if i > 0 {
 				name = ""
 			}
-			verdict := string(a.Verdict)
-			if a.Verdict == projections.VerdictDenied {
-				verdict = "DENIED"
-			}
-			t.Row(name, Time(a.From), Time(a.Until), verdict, deciders(pa.Party, av.Rights(pa.Party, a)))
+			r := av.Rights(pa.Party, a)
+			t.Row(name, Time(a.From), Time(a.Until), VerdictWord(r), deciders(pa.Party, r))
 		}
 	}
 	p.table(t)
 	return p.err
 }
 
-// deciders writes the clauses that decide an interval, briefly.
+// VerdictWord writes a check's verdict for a table: a no in capitals
+// (DENIED, NO BASIS), "no basis" in lower case where the basis was not
+// asked about (and it is allowed).
+func VerdictWord(r projections.Rights) string {
+	switch {
+	case r.Verdict == projections.VerdictDenied:
+		return "DENIED"
+	case r.Verdict == projections.VerdictNoBasis && !r.Allowed:
+		return "NO BASIS"
+	}
+	return strings.ReplaceAll(string(r.Verdict), "_", " ")
+}
+
+// deciders writes the clauses that decide an interval, briefly: what
+// keeps the party out, and what gives it the right.
 func deciders(party string, r projections.Rights) string {
-	if len(r.DecidedBy) == 0 {
-		return "no exclusivity covers it"
-	}
-	// A verdict of more than allowed or denied (a check that asks for a
-	// basis) would be written here.
-	var parts []string
-	for i, d := range r.DecidedBy {
-		if i == maxDeciders {
-			parts = append(parts, fmt.Sprintf("and %d more", len(r.DecidedBy)-maxDeciders))
-			break
+	list := func(ds []projections.Decision, why bool) string {
+		var parts []string
+		for i, d := range ds {
+			if i == maxDeciders {
+				parts = append(parts, fmt.Sprintf("and %d more", len(ds)-maxDeciders))
+				break
+			}
+			s := d.Agreement + "/" + d.Clause
+			if why {
+				s += " (" + decisionWhy(party, d) + ")"
+			}
+			parts = append(parts, s)
 		}
-		parts = append(parts, fmt.Sprintf("%s/%s (%s)", d.Agreement, d.Clause, decisionWhy(party, d)))
+		return strings.Join(parts, ", ")
 	}
-	if r.Allowed {
-		return "free of " + strings.Join(parts, ", ")
+	switch r.Verdict {
+	case projections.VerdictDenied:
+		s := "kept out by " + list(r.Blocking, true)
+		if len(r.Basis) > 0 {
+			s += "; has a basis: " + list(r.Basis, false)
+		}
+		return s
+	case projections.VerdictAllowed:
+		return "basis " + list(r.Basis, true)
 	}
-	return "kept out by " + strings.Join(parts, ", ")
+	return "nothing gives it the right; nothing keeps it out"
 }
 
 // Holdings writes what a party holds exclusively, interval by interval.

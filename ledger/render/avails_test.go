@@ -48,9 +48,11 @@ func TestAvailsText(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "avails-frontier-api.txt", b.Bytes())
-	for _, want := range []string{"amazon     2019-01-01  2019-07-22  allowed  no exclusivity covers it",
-		"           2019-07-22  2026-04-27  DENIED   kept out by microsoft-openai/azure-api-exclusivity (exclusive to microsoft)",
-		"           2026-04-27  2031-01-01  allowed  free of openai-amazon/frontier-exclusivity (held by amazon)"} {
+	for _, want := range []string{"amazon     2019-01-01  2019-07-22  NO BASIS  nothing gives it the right; nothing keeps it out",
+		"           2019-07-22  2026-02-27  DENIED    kept out by microsoft-openai/azure-api-exclusivity (exclusive to microsoft)\n",
+		"           2026-02-27  2026-04-27  DENIED    kept out by microsoft-openai/azure-api-exclusivity (exclusive to microsoft); has a basis: openai-amazon/frontier-exclusivity\n",
+		"           2026-04-27  2031-01-01  allowed   basis openai-amazon/frontier-exclusivity (held by amazon)",
+		"2019-07-22  2026-02-27  DENIED    kept out by microsoft-openai/azure-api-exclusivity (exclusive to microsoft); has a basis: microsoft-openai/azure-api-exclusivity, microsoft-openai/ip-license\n"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("avails text lacks %q:\n%s", want, b.String())
 		}
@@ -243,4 +245,42 @@ func TestCalendarICSParses(t *testing.T) {
 		t.Errorf("UIDs repeat: %v", uids)
 	}
 	t.Logf("icalendar (%s) read %d events", py, len(doc.Events))
+}
+
+// TestRightsText: a check of the seed as text, one of each verdict: the
+// verdict on the first line, then what keeps the party out and what gives
+// it the right, each clause with its agreement.
+func TestRightsText(t *testing.T) {
+	ix := indexOf(t, seed.Amendments())
+	frontier := &events.Scope{Products: []string{"frontier"}, Channels: []string{"api"}}
+	chat := &events.Scope{Products: []string{"chat"}, Channels: []string{"web"}}
+	var all bytes.Buffer
+	for _, q := range []projections.RightsQuery{
+		{Party: "amazon", Scope: frontier, At: day(t, "2027-01-01")},
+		{Party: "microsoft", Scope: frontier, At: day(t, "2027-01-01")},
+		{Party: "amazon", Scope: chat, At: day(t, "2027-01-01")},
+		{Party: "amazon", Scope: chat, At: day(t, "2027-01-01"), IgnoreBasis: true},
+	} {
+		var b bytes.Buffer
+		if err := render.Rights(&b, q, ix.Check(q)); err != nil {
+			t.Fatal(err)
+		}
+		all.Write(b.Bytes())
+		all.WriteString("\n")
+	}
+	golden(t, "check-seed-2027.txt", all.Bytes())
+	for _, want := range []string{
+		"ALLOWED  amazon may offer products=frontier channels=api at 2027-01-01\n  no exclusivity in force keeps amazon out\n  what gives amazon the right (basis):\n",
+		"  openai-amazon  frontier-exclusivity  exclusivity  openai → amazon   products=frontier channels=api  2026-02-27  held by amazon\n",
+		"DENIED  microsoft may not offer products=frontier channels=api at 2027-01-01\n  kept out by:\n",
+		"exclusive to amazon\n",
+		"  microsoft-openai  ip-license             license  openai → microsoft",
+		"NO BASIS  amazon may not offer products=chat channels=web at 2027-01-01: nothing in force gives it the right\n",
+		"  (platforms and territories not given: a basis must cover all of them)\n",
+		"ALLOWED (basis not asked)  nothing keeps amazon from offering products=chat channels=web at 2027-01-01\n",
+	} {
+		if !strings.Contains(all.String(), want) {
+			t.Errorf("checks lack %q:\n%s", want, all.String())
+		}
+	}
 }

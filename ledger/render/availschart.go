@@ -24,15 +24,16 @@ const (
 	availsPadR   = 12
 )
 
-// Colours of the bands: allowed, denied.
+// Colours of the bands: allowed, denied, no basis.
 var availsFill = map[projections.Verdict][2]string{
 	projections.VerdictAllowed: {"#dafbe1", "#1a7f37"},
 	projections.VerdictDenied:  {"#ffd8d3", "#cf222e"},
+	projections.VerdictNoBasis: {"#f6f8fa", "#8c959f"},
 }
 
 // AvailsSVG draws avails as an inline SVG: a row per party, time across,
-// a band per interval, green where the party may offer and red where it may
-// not. Each band is a group with data-detail="av-ROW-N" (the page shows the
+// a band per interval, green where the party may offer, red where another's
+// exclusivity keeps it out and grey where nothing gives it the right. Each band is a group with data-detail="av-ROW-N" (the page shows the
 // details of interval N of party ROW when it is hovered) and a title naming
 // the clauses that decide it.
 func AvailsSVG(av *projections.Avails, opts AvailsChartOptions) string {
@@ -59,7 +60,7 @@ func AvailsSVG(av *projections.Avails, opts AvailsChartOptions) string {
 	}
 	fmt.Fprintf(&b, `<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="#8c959f"/>`, f1(x0), f1(bottom), f1(x1), f1(bottom))
 	if len(av.Parties) == 0 {
-		fmt.Fprintf(&b, `<text x="%s" y="%d" font-size="12" fill="#57606a">No exclusive grant covers it in this window: every party may offer it.</text>`, f1(x0+8), availsTop+availsRowH/2+4)
+		fmt.Fprintf(&b, `<text x="%s" y="%d" font-size="12" fill="#57606a">No exclusive grant covers it in this window: no one is kept out.</text>`, f1(x0+8), availsTop+availsRowH/2+4)
 	}
 	for i, p := range av.Parties {
 		y := float64(availsTop + i*availsRowH)
@@ -96,8 +97,11 @@ func AvailsSVG(av *projections.Avails, opts AvailsChartOptions) string {
 // first clause that decides it.
 func bandLabel(r projections.Rights) string {
 	word := "may offer"
-	if !r.Allowed {
+	switch r.Verdict {
+	case projections.VerdictDenied:
 		word = "kept out"
+	case projections.VerdictNoBasis:
+		word = "no basis"
 	}
 	switch n := len(r.DecidedBy); {
 	case n == 0:

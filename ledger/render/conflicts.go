@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/agreement-ledger/ledger/events"
 	"github.com/agreement-ledger/ledger/projections"
 )
 
@@ -51,8 +52,9 @@ func ConflictLines(w io.Writer, cs []projections.Conflict, indent string) error 
 	return p.err
 }
 
-// Rights writes the answer to a rights check: allowed or denied, and the
-// clauses that decide it.
+// Rights writes the answer to a rights check: the verdict, then the
+// clauses that keep the party out (blocking) and those that give it the
+// right (basis), each with its agreement and clause.
 func Rights(w io.Writer, q projections.RightsQuery, r projections.Rights) error {
 	p := &printer{w: w}
 	what := Scope(q.Scope)
@@ -60,23 +62,47 @@ func Rights(w io.Writer, q projections.RightsQuery, r projections.Rights) error 
 	if !q.KnownAt.IsZero() {
 		when += ", " + KnownAt(q.KnownAt, nil)
 	}
-	if r.Allowed {
+	switch {
+	case r.Verdict == projections.VerdictAllowed:
 		p.f("ALLOWED  %s may offer %s at %s\n", q.Party, what, when)
-		if len(r.DecidedBy) == 0 {
-			p.ln("  no exclusivity in force covers it")
-			return p.err
-		}
-		p.ln("  exclusivities in force that cover it do not bind " + q.Party + ":")
-	} else {
+	case r.Verdict == projections.VerdictDenied:
 		p.f("DENIED  %s may not offer %s at %s\n", q.Party, what, when)
-		p.ln("  kept out by:")
+	case r.Allowed: // no basis, asked with --ignore-basis
+		p.f("ALLOWED (basis not asked)  nothing keeps %s from offering %s at %s\n", q.Party, what, when)
+	default:
+		p.f("NO BASIS  %s may not offer %s at %s: nothing in force gives it the right\n", q.Party, what, when)
 	}
-	t := newTable(w, "  ", "AGREEMENT", "CLAUSE", "GRANTOR → HOLDER", "COVERS", "SINCE", "WHY")
-	for _, d := range r.DecidedBy {
-		t.Row(d.Agreement, d.Clause, d.Grantor+" → "+d.Holder, Scope(d.Where.Scope), d.Since, decisionWhy(q.Party, d))
+	if len(r.Blocking) > 0 {
+		p.ln("  kept out by:")
+		decisions(p, w, q.Party, r.Blocking)
+	} else {
+		p.ln("  no exclusivity in force keeps " + q.Party + " out")
+	}
+	if len(r.Basis) > 0 {
+		p.ln("  what gives " + q.Party + " the right (basis):")
+		decisions(p, w, q.Party, r.Basis)
+		return p.err
+	}
+	p.ln("  nothing in force gives " + q.Party + " the right: no licence, exclusivity or right it holds or granted covers all of it")
+	var all []string
+	for i, name := range events.Dimensions {
+		if q.Scope.Dim(i) == nil {
+			all = append(all, name)
+		}
+	}
+	if len(all) > 0 {
+		p.f("  (%s not given: a basis must cover all of them)\n", strings.Join(all, " and "))
+	}
+	return p.err
+}
+
+// decisions writes the clauses that decide a check as a table.
+func decisions(p *printer, w io.Writer, party string, ds []projections.Decision) {
+	t := newTable(w, "  ", "AGREEMENT", "CLAUSE", "KIND", "GRANTOR → HOLDER", "COVERS", "SINCE", "WHY")
+	for _, d := range ds {
+		t.Row(d.Agreement, d.Clause, string(d.Kind), d.Grantor+" → "+d.Holder, Scope(d.Where.Scope), d.Since, decisionWhy(party, d))
 	}
 	p.table(t)
-	return p.err
 }
 
 func decisionWhy(party string, d projections.Decision) string {
@@ -85,8 +111,8 @@ func decisionWhy(party string, d projections.Decision) string {
 		return fmt.Sprintf("exclusive to %s", d.Holder)
 	case d.Holder == party:
 		return fmt.Sprintf("held by %s", party)
-	case d.Sole && d.Grantor == party:
-		return "a sole grant does not bind its grantor"
+	case d.Grantor == party:
+		return fmt.Sprintf("granted by %s", party)
 	}
 	return ""
 }

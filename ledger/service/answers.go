@@ -133,10 +133,7 @@ func (s *Service) conflicts(ctx context.Context, _ micro.Request, p *params) (an
 // check asks as the HTTP API does: one value per dimension given, a
 // dimension not given meaning any.
 func (s *Service) check(ctx context.Context, _ micro.Request, p *params) (any, error) {
-	q := projections.RightsQuery{Party: p.Slug("party", true)}
-	q.Scope = p.Scope()
-	q.At = p.Time("at", s.defaultAt())
-	q.KnownAt = s.knownAt(ctx, p)
+	q := p.RightsQuery(s.defaultAt(), func() time.Time { return s.knownAt(ctx, p) })
 	if err := s.catchUp(ctx, p, ""); err != nil {
 		return nil, err
 	}

@@ -189,19 +189,45 @@ func (p *Params) Known(recorded func(ulid.ULID) (*events.Record, error)) time.Ti
 	return p.Time("known_at", time.Time{})
 }
 
+// RightsQuery reads a rights check: party, product and channel required,
+// platform and territory one value each or absent for any, at (def when
+// absent), known_at (read by known) and ignore_basis (true: only whether
+// another's exclusivity is in the way).
+func (p *Params) RightsQuery(def time.Time, known func() time.Time) projections.RightsQuery {
+	q := projections.RightsQuery{Party: p.Slug("party", true), Scope: &events.Scope{}}
+	// A check without a product and a channel asks nothing: no clause gives
+	// a party, or keeps it from, every product on every channel.
+	one := func(name string, required bool) []string {
+		if s := p.Slug(name, required); s != "" {
+			return []string{s}
+		}
+		return nil
+	}
+	q.Scope.Products, q.Scope.Channels = one("product", true), one("channel", true)
+	q.Scope.Platforms, q.Scope.Territories = one("platform", false), one("territory", false)
+	q.At = p.Time("at", def)
+	q.KnownAt = known()
+	q.IgnoreBasis = p.Bool("ignore_basis")
+	return q
+}
+
 // AvailsQuery reads an avails question: with holder, what that party holds
 // exclusively (hq); otherwise when parties may offer what the scope
-// describes, product and channel required (aq). known reads known_at.
+// describes, product and channel required, and ignore_basis as a rights
+// check takes it (aq). known reads known_at.
 func (p *Params) AvailsQuery(known func() time.Time) (aq *projections.AvailsQuery, hq *projections.HoldingsQuery) {
 	holder := p.Slug("holder", false)
 	party := p.Slug("party", false)
 	scope := p.Scope()
 	from, to := p.Window()
 	knownAt := known()
+	ignoreBasis := p.Bool("ignore_basis")
 	switch {
 	case p.Err != nil:
 	case holder != "" && party != "":
 		p.Err = ParamError("holder", "asks another question than party: give one")
+	case holder != "" && ignoreBasis:
+		p.Err = ParamError("ignore_basis", "is a question of avails, not of what holder holds: give one")
 	case holder == "":
 		p.Slug("product", true)
 		p.Slug("channel", true)
@@ -212,5 +238,5 @@ func (p *Params) AvailsQuery(known func() time.Time) (aq *projections.AvailsQuer
 	if holder != "" {
 		return nil, &projections.HoldingsQuery{Holder: holder, Scope: scope, From: from, To: to, KnownAt: knownAt}
 	}
-	return &projections.AvailsQuery{Scope: scope, Party: party, From: from, To: to, KnownAt: knownAt}, nil
+	return &projections.AvailsQuery{Scope: scope, Party: party, From: from, To: to, KnownAt: knownAt, IgnoreBasis: ignoreBasis}, nil
 }
