@@ -411,6 +411,11 @@ type Rights struct {
 	// Damaged lists the agreements whose histories are damaged: they took
 	// part only with their intact prefixes.
 	Damaged []Damage
+	// At and KnownAt echo the question (Check sets them; an avails
+	// interval's Rights has none), and KnownAtAmendment the amendment
+	// KnownAt was given as, if it was (see EchoKnownAt).
+	At, KnownAt      time.Time
+	KnownAtAmendment *AmendmentRef
 }
 
 // Decision is a clause that decides a rights check, and where it applies.
@@ -436,12 +441,19 @@ func newRights(basis, blocking []Decision, ignoreBasis bool) Rights {
 }
 
 // MarshalJSON writes {"verdict","allowed","ignore_basis","basis","blocking","decided_by"},
-// and "damaged" when set.
+// "damaged" when set, and the question's "at" and "known_at" (and
+// "known_at_amendment") when it has them.
 func (r Rights) MarshalJSON() ([]byte, error) {
 	m := map[string]any{"verdict": r.Verdict, "allowed": r.Allowed, "ignore_basis": r.IgnoreBasis,
 		"basis": nonNil(r.Basis), "blocking": nonNil(r.Blocking), "decided_by": nonNil(r.DecidedBy)}
 	if len(r.Damaged) > 0 {
 		m["damaged"] = r.Damaged
+	}
+	if !r.At.IsZero() {
+		m["at"], m["known_at"] = events.FormatTime(r.At), timeOrNull(r.KnownAt)
+	}
+	if r.KnownAtAmendment != nil {
+		m["known_at_amendment"] = r.KnownAtAmendment
 	}
 	return json.Marshal(m)
 }
@@ -471,7 +483,9 @@ func (ix *Index) Check(q RightsQuery) Rights {
 	byClause := func(a, b Decision) int { return cmpParty(&a.Party, &b.Party) }
 	slices.SortFunc(blocking, byClause)
 	slices.SortFunc(basis, byClause)
-	return newRights(basis, blocking, q.IgnoreBasis)
+	r := newRights(basis, blocking, q.IgnoreBasis)
+	r.At, r.KnownAt = q.At, q.KnownAt
+	return r
 }
 
 // changedSince calls visit with the view as known at cut of each agreement

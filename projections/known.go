@@ -34,6 +34,7 @@ func (r *ConflictReport) echoKnownAt(a *AmendmentRef) { r.KnownAtAmendment = a }
 func (av *Avails) echoKnownAt(a *AmendmentRef)        { av.KnownAtAmendment = a }
 func (h *Holdings) echoKnownAt(a *AmendmentRef)       { h.KnownAtAmendment = a }
 func (c *Calendar) echoKnownAt(a *AmendmentRef)       { c.KnownAtAmendment = a }
+func (r *Rights) echoKnownAt(a *AmendmentRef)         { r.KnownAtAmendment = a }
 
 // RefOf names the recorded amendment r.
 func RefOf(r *events.Record) *AmendmentRef {

@@ -269,20 +269,23 @@ func (r *ConflictReport) UnmarshalJSON(b []byte) error {
 // and "damaged".
 func (r *Rights) UnmarshalJSON(b []byte) error {
 	var aux struct {
-		Verdict     Verdict    `json:"verdict"`
-		Allowed     bool       `json:"allowed"`
-		IgnoreBasis bool       `json:"ignore_basis"`
-		Basis       []Decision `json:"basis"`
-		Blocking    []Decision `json:"blocking"`
-		DecidedBy   []Decision `json:"decided_by"`
-		Damaged     []Damage   `json:"damaged"`
+		Verdict     Verdict       `json:"verdict"`
+		Allowed     bool          `json:"allowed"`
+		IgnoreBasis bool          `json:"ignore_basis"`
+		Basis       []Decision    `json:"basis"`
+		Blocking    []Decision    `json:"blocking"`
+		DecidedBy   []Decision    `json:"decided_by"`
+		Damaged     []Damage      `json:"damaged"`
+		At          *string       `json:"at"`
+		KnownAt     *string       `json:"known_at"`
+		Amendment   *AmendmentRef `json:"known_at_amendment"`
 	}
 	if err := json.Unmarshal(b, &aux); err != nil {
 		return err
 	}
 	*r = Rights{Verdict: aux.Verdict, Allowed: aux.Allowed, IgnoreBasis: aux.IgnoreBasis, Basis: aux.Basis, Blocking: aux.Blocking,
-		DecidedBy: aux.DecidedBy, Damaged: aux.Damaged}
-	return nil
+		DecidedBy: aux.DecidedBy, Damaged: aux.Damaged, KnownAtAmendment: aux.Amendment}
+	return docTimes(map[*time.Time]*string{&r.At: aux.At, &r.KnownAt: aux.KnownAt})
 }
 
 // UnmarshalJSON reads a history; each entry is of its agreement.

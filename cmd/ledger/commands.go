@@ -91,14 +91,14 @@ denied; the verdict and the clauses are the same.`,
 			scope.Territories = []string{territory}
 		}
 		q := projections.RightsQuery{Party: party, Scope: scope, At: at.orNow(), IgnoreBasis: ignoreBasis}
-		return answer(a, cmd, known, func(_ context.Context, l *ledger.Ledger, k time.Time) (projections.Rights, error) {
+		return answer(a, cmd, known, func(_ context.Context, l *ledger.Ledger, k time.Time) (*projections.Rights, error) {
 			q.KnownAt = k
 			r, err := l.Check(q)
 			if err == nil && !r.Allowed {
 				a.code = exitDenied // a no is an answer, not a failure
 			}
-			return r, err
-		}, func(w io.Writer, r projections.Rights) error { return render.Rights(w, q, r) })
+			return &r, err
+		}, func(w io.Writer, r *projections.Rights) error { return render.Rights(w, q, *r) })
 	}
 	return cmd
 }

@@ -109,6 +109,10 @@ func TestServiceFlag(t *testing.T) {
   }`; !strings.Contains(r.stdout, want) {
 			t.Errorf("conflicts --known-at %s -o json does not name it:\n%s", deal, r.stdout)
 		}
+		r = st.run(3, "check", "--party", "microsoft", "--product", "frontier", "--channel", "api", "--at", "2027-06-01", "--known-at", deal)
+		if want := "at 2027-06-01, as known at " + h.Amendments[0].Recorded + " (as of amendment " + deal + ", openai-amazon v1)"; !strings.Contains(r.stdout, want) {
+			t.Errorf("check --known-at %s does not say %q:\n%s", deal, want, r.stdout)
+		}
 	}
 
 	// The timeline's drawing too.

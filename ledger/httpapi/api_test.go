@@ -652,6 +652,7 @@ func TestKnownAtAnAmendment(t *testing.T) {
 		"/v1/avails?product=frontier&channel=api&from=2026-01-01&to=2027-01-01&known_at=" + id,
 		"/v1/avails?holder=microsoft&from=2026-01-01&to=2027-01-01&known_at=" + id,
 		"/v1/calendar?from=2026-01-01&to=2027-01-01&known_at=" + id,
+		"/v1/check?party=amazon&product=frontier&channel=api&at=2027-01-01&known_at=" + id,
 	} {
 		res := s.do(req{path: path})
 		if got := res.JSON(t)["known_at_amendment"]; res.Status != 200 || !reflect.DeepEqual(got, echo) {

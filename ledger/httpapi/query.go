@@ -162,6 +162,7 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	projections.EchoKnownAt(&res, p.KnownAtAmendment)
 	h.writeJSON(w, r, http.StatusOK, res)
 }
 

@@ -58,9 +58,14 @@ func ConflictLines(w io.Writer, cs []projections.Conflict, indent string) error 
 func Rights(w io.Writer, q projections.RightsQuery, r projections.Rights) error {
 	p := &printer{w: w}
 	what := Scope(q.Scope)
+	// The answer echoes the question when it came back from a ledger (at
+	// and known-at, and the amendment known-at was given as).
+	if !r.At.IsZero() {
+		q.At, q.KnownAt = r.At, r.KnownAt
+	}
 	when := Time(q.At)
 	if !q.KnownAt.IsZero() {
-		when += ", " + KnownAt(q.KnownAt, nil)
+		when += ", " + KnownAt(q.KnownAt, r.KnownAtAmendment)
 	}
 	switch {
 	case r.Verdict == projections.VerdictAllowed:

@@ -137,7 +137,8 @@ func (s *Service) check(ctx context.Context, _ micro.Request, p *params) (any, e
 	if err := s.catchUp(ctx, p, ""); err != nil {
 		return nil, err
 	}
-	return s.l.Check(q)
+	r, err := s.l.Check(q)
+	return &r, err
 }
 
 // avails asks as the HTTP API does: when, over the window, parties may

@@ -153,6 +153,7 @@ func TestAnswersAreTheHTTPAPIs(t *testing.T) {
 		{"avails", `{"product":"frontier","channel":"api","from":"2026-01-01","to":"2033-01-01","known_at":"` + id + `"}`, "/v1/avails?product=frontier&channel=api&from=2026-01-01&to=2033-01-01&known_at=" + id, 200},
 		{"avails", `{"holder":"microsoft","from":"2019-01-01","to":"2033-01-01","known_at":"` + id + `"}`, "/v1/avails?holder=microsoft&from=2019-01-01&to=2033-01-01&known_at=" + id, 200},
 		{"calendar", `{"from":"2026-01-01","to":"2033-01-01","known_at":"` + id + `"}`, "/v1/calendar?from=2026-01-01&to=2033-01-01&known_at=" + id, 200},
+		{"check", `{"party":"amazon","product":"frontier","channel":"api","at":"2027-01-01","known_at":"` + id + `"}`, "/v1/check?party=amazon&product=frontier&channel=api&at=2027-01-01&known_at=" + id, 200},
 		{"state", `{"agreement":"openai-amazon","at":"2026-03-01T12:00:00Z"}`, "/v1/agreements/openai-amazon/state?at=2026-03-01T12:00:00Z", 200},
 		{"history", `{"agreement":"microsoft-openai"}`, "/v1/agreements/microsoft-openai/history", 200},
 		{"timeline", `{"agreement":"microsoft-openai"}`, "/v1/agreements/microsoft-openai/timeline", 200},
