@@ -66,6 +66,13 @@ func TestDamagedBlockThroughTheCommand(t *testing.T) {
 		t.Errorf("agreements: %s", r)
 	}
 	s.run(0, "conflicts", "--allow-damaged")
+	// A rights check rests on every agreement: marked, and exit 5 unless
+	// damage is allowed (then its own verdict's code: no basis, 3).
+	r = s.run(5, "check", "--party", "acme", "--product", "lot", "--channel", "post")
+	if !strings.Contains(r.stdout, "DAMAGED  deal") || !strings.Contains(r.stderr, "--allow-damaged") {
+		t.Errorf("check: %s", r)
+	}
+	s.run(3, "check", "--party", "acme", "--product", "lot", "--channel", "post", "--allow-damaged")
 
 	r = s.run(1, "verify")
 	if !strings.Contains(r.stdout, fmt.Sprintf("DAMAGED  deal from version %d: stream sequences %d-50", bad, bad)) ||

@@ -381,8 +381,6 @@ func damageOf(v any) []projections.Damage {
 		return one(v.Damaged)
 	case *projections.ConflictReport:
 		return v.Damaged
-	case projections.Rights:
-		return v.Damaged
 	case *projections.Rights:
 		return v.Damaged
 	case *projections.Avails:
