@@ -109,18 +109,7 @@
       // way for the whole history).
       var n = state.range === 'all' ? 5 : parseInt(state.range, 10);
       var q = { product: state.product, channel: state.channel, from: shiftYears(state.at, -n), to: shiftYears(state.at, n), width: String(chartWidth()) };
-      view = get('/ui/avails?' + params(q)).then(function (html) {
-        if (my !== seq) return;
-        $('#view').innerHTML = html;
-        pinned = null;
-      }, function (err) {
-        if (my !== seq) return;
-        $('#view').innerHTML = '';
-        var p = document.createElement('p');
-        p.className = 'empty';
-        p.textContent = err.message;
-        $('#view').appendChild(p);
-      });
+      view = showView(my, '/ui/avails?' + params(q));
     } else if (state.agreement) {
       var extra = { width: String(chartWidth()) };
       if (state.range !== 'all') {
@@ -128,18 +117,7 @@
         extra.from = shiftYears(state.at, -n);
         extra.to = shiftYears(state.at, n);
       }
-      view = get('/ui/view/' + encodeURIComponent(state.agreement) + '?' + params(extra)).then(function (html) {
-        if (my !== seq) return;
-        $('#view').innerHTML = html;
-        pinned = null;
-      }, function (err) {
-        if (my !== seq) return;
-        $('#view').innerHTML = '';
-        var p = document.createElement('p');
-        p.className = 'empty';
-        p.textContent = err.message;
-        $('#view').appendChild(p);
-      });
+      view = showView(my, '/ui/view/' + encodeURIComponent(state.agreement) + '?' + params(extra));
     }
     Promise.all([list, view]).then(function () {
       if (my === seq) document.body.dataset.state = 'ready';
@@ -147,6 +125,23 @@
       if (my !== seq) return;
       showError(err.message);
       document.body.dataset.state = 'error';
+    });
+  }
+
+  // showView puts the fragment at url in the view, or what went wrong, unless
+  // a later load (seq) has begun since load my.
+  function showView(my, url) {
+    return get(url).then(function (html) {
+      if (my !== seq) return;
+      $('#view').innerHTML = html;
+      pinned = null;
+    }, function (err) {
+      if (my !== seq) return;
+      $('#view').innerHTML = '';
+      var p = document.createElement('p');
+      p.className = 'empty';
+      p.textContent = err.message;
+      $('#view').appendChild(p);
     });
   }
 
