@@ -780,7 +780,7 @@ func checkAccrual(f failer, where string, h *history, name string, old, c *proje
 	if r := now.CappedAt; r != nil && r.At.After(from) {
 		reached = r
 	}
-	if old != nil && from.Before(to) && (reached != nil) != (now.CappedAt != nil && (was.CappedAt == nil || !same2(*was.CappedAt, *now.CappedAt))) {
+	if old != nil && from.Before(to) && (reached != nil) != (now.CappedAt != nil && (was.CappedAt == nil || !sameReach(*was.CappedAt, *now.CappedAt))) {
 		f.Fatalf("%s: capped at %v then, %v now", where, was.CappedAt, now.CappedAt)
 	}
 	movedAny := len(want) > 0 || reached != nil || moved(diffOf(was.Accrued, now.Accrued)) || moved(diffOf(was.CapRemaining, now.CapRemaining))
@@ -799,7 +799,8 @@ func checkAccrual(f failer, where string, h *history, name string, old, c *proje
 	same(f, where+" cap reached", reached, got.CapReached)
 }
 
-func same2(a, b projections.CapReached) bool {
+// sameReach reports whether a and b name the same reaching of a cap.
+func sameReach(a, b projections.CapReached) bool {
 	return a.Amendment == b.Amendment && a.At.Equal(b.At) && a.Op == b.Op
 }
 
@@ -870,7 +871,7 @@ func checkCapped(f failer, h *history, name string, s *projections.State, k time
 			if tc == nil {
 				continue // not in force then
 			}
-			holds := tc.Accrual.CappedAt != nil && same2(*tc.Accrual.CappedAt, *r)
+			holds := tc.Accrual.CappedAt != nil && sameReach(*tc.Accrual.CappedAt, *r)
 			if holds != t.Equal(r.At) {
 				f.Fatalf("%s: capped at %s by %s, but at %s capped at %v", where, r.At, r.Amendment, t, tc.Accrual.CappedAt)
 			}
