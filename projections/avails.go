@@ -3,6 +3,7 @@ package projections
 import (
 	"encoding/json"
 	"math"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -327,6 +328,23 @@ func (ix *Index) avails(q AvailsQuery, byParty int) (*Avails, error) {
 			free[c.Grantor] = append(free[c.Grantor], int32(i))
 		}
 	}
+	// The parties' intervals, on every core for many: each worker writes
+	// its share of av.Parties and reads the rest.
+	av.Parties = make([]PartyAvails, len(parties))
+	workers := max(min(runtime.GOMAXPROCS(0), len(parties)*n/minPerWorker), 1)
+	inParallel(workers, func(w int) {
+		lo, hi := w*len(parties)/workers, (w+1)*len(parties)/workers
+		av.intervals(parties[lo:hi], av.Parties[lo:hi], free, start, end, counts, changes)
+	})
+	return av, nil
+}
+
+// intervals writes the intervals of parties into out, given: the
+// exclusivities that do not bind each party (free), the period each
+// exclusivity starts and ends in, how many are in force and how many start
+// or end in each period (see avails).
+func (av *Avails) intervals(parties []string, out []PartyAvails, free map[string][]int32, start, end, counts, changes []int32) {
+	n := len(av.periods)
 	type edge struct {
 		at    time.Time
 		delta int32
@@ -336,7 +354,6 @@ func (ix *Index) avails(q AvailsQuery, byParty int) (*Avails, error) {
 	unboundCut := make([]int32, n)
 	var edges []edge
 	var slab []Avail
-	av.Parties = make([]PartyAvails, len(parties))
 	for pi, name := range parties {
 		mine, bases := free[name], av.own[name]
 		// The party's bases come in force and stop at their own times,
@@ -345,19 +362,19 @@ func (ix *Index) avails(q AvailsQuery, byParty int) (*Avails, error) {
 		edges = edges[:0]
 		for _, i := range bases {
 			sp := av.span[i]
-			if sp.lo.After(q.From) {
+			if sp.lo.After(av.From) {
 				edges = append(edges, edge{sp.lo, 1})
 			} else {
 				based++
 			}
-			if !sp.hi.IsZero() && sp.hi.Before(q.To) {
+			if !sp.hi.IsZero() && sp.hi.Before(av.To) {
 				edges = append(edges, edge{sp.hi, -1})
 			}
 		}
 		shared := len(mine) == 0 && len(edges) == 0
 		throughout := min(based, 1)
 		if shared && common[throughout] != nil {
-			av.Parties[pi] = PartyAvails{Party: name, Intervals: common[throughout]}
+			out[pi] = PartyAvails{Party: name, Intervals: common[throughout]}
 			continue
 		}
 		clear(unbound)
@@ -415,9 +432,9 @@ func (ix *Index) avails(q AvailsQuery, byParty int) (*Avails, error) {
 		if shared {
 			common[throughout] = ivs
 		}
-		av.Parties[pi] = PartyAvails{Party: name, Intervals: ivs}
+		out[pi] = PartyAvails{Party: name, Intervals: ivs}
 	}
-	return av, nil
+
 }
 
 // verdict applies the check's rule to a period in which blocking

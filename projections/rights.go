@@ -84,9 +84,11 @@ func (ix *Index) basisDuring(parties []string, most int, scope *events.Scope, fr
 		}
 		of = func(p string) bool { return set[p] }
 	}
-	take := func(a *agreement, x *version, bound *events.Record) {
+	// take takes x if it covers scope and is in force in the window; named:
+	// its parties are known to include one of parties.
+	take := func(a *agreement, x *version, bound *events.Record, named bool) {
 		c := x.clause
-		if !c.Scope.Covers(scope) || !of(c.Holder) && !of(c.Grantor) {
+		if !named && !of(c.Holder) && !of(c.Grantor) || !c.Scope.Covers(scope) {
 			return
 		}
 		if lo, hi, ok := x.intervalBefore(bound); ok && lo.Before(to) && (hi.IsZero() || hi.After(from)) {
@@ -102,7 +104,7 @@ func (ix *Index) basisDuring(parties []string, most int, scope *events.Scope, fr
 			}
 			for x := l.current; x != nil; x = x.prev {
 				if before(x.by, bound) {
-					take(a, x, bound)
+					take(a, x, bound, false)
 				}
 			}
 		}
@@ -127,22 +129,34 @@ func (ix *Index) basisDuring(parties []string, most int, scope *events.Scope, fr
 	g := ix.grants
 	qmask := g.mask(scope, false)
 	fm, tm := micros(from), micros(to)
-	for i := range g.es {
-		e := &g.es[i]
-		if e.hi >= fm && e.lo <= tm && mayCover(e.mask, qmask) && (changed == nil || !changed[e.a]) {
-			take(e.a, e.x, nil)
-		}
-	}
-	named := make([]bool, len(g.names)) // by number, the parties asked about
+	// The parties asked about by number: as holders and grantors of
+	// exclusive grants (holders, keys), and as parties of the others (names).
+	holders, keys, named := make([]bool, len(g.holders)), make([]bool, len(g.keys)), make([]bool, len(g.names))
 	for _, p := range parties {
+		if id, ok := g.holders[p]; ok {
+			holders[id] = true
+		}
 		if id, ok := g.names[p]; ok {
 			named[id] = true
+		}
+	}
+	for _, p := range parties {
+		for _, k := range events.Kinds {
+			if id, ok := g.byKey[grantKey{p, k}]; ok {
+				keys[id] = true
+			}
+		}
+	}
+	for i := range g.es {
+		e := &g.es[i]
+		if (holders[e.holder] || keys[e.key]) && e.hi >= fm && e.lo <= tm && mayCover(e.mask, qmask) && (changed == nil || !changed[e.a]) {
+			take(e.a, e.x, nil, true)
 		}
 	}
 	for i := range g.bs {
 		e := &g.bs[i]
 		if (named[e.holder] || named[e.grantor]) && e.hi >= fm && e.lo <= tm && mayCover(e.mask, qmask) && (changed == nil || !changed[e.a]) {
-			take(e.a, e.x, nil)
+			take(e.a, e.x, nil, true)
 		}
 	}
 }

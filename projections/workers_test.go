@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"fmt"
 	"math"
 	"reflect"
 	"runtime"
@@ -46,4 +47,49 @@ func TestConflictsSharedAmongWorkers(t *testing.T) {
 		t.Fatalf("only %d conflicts: the history does not exercise the split", found)
 	}
 	t.Logf("%d conflicts compared", found)
+}
+
+// TestAvailsSharedAmongWorkers checks that every party's avails are the same
+// whether one goroutine writes them or several share the parties.
+func TestAvailsSharedAmongWorkers(t *testing.T) {
+	g := synth.New(12)
+	g.Parties, g.Products = 60, 4
+	g.Retroactive, g.Retract, g.Close = 150, 30, 5
+	as := g.Many(600, 10)
+	ix := NewIndex()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, a := range as {
+		if err := ix.Add(&events.Record{Amendment: a, Seq: uint64(i + 1), Recorded: start.Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func(n, procs int) { minPerWorker = n; runtime.GOMAXPROCS(procs) }(minPerWorker, runtime.GOMAXPROCS(0))
+	runtime.GOMAXPROCS(4)
+	intervals, own := 0, 0
+	for p := range g.Products {
+		q := AvailsQuery{Scope: &events.Scope{Products: []string{fmt.Sprintf("product-%03d", p)}}, From: time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC)}
+		minPerWorker = math.MaxInt
+		one, err := ix.Avails(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		minPerWorker = 1
+		shared, err := ix.Avails(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(one.Parties, shared.Parties) {
+			t.Fatalf("%s: the parties' intervals differ between one worker and four", q.Scope)
+		}
+		for _, p := range one.Parties {
+			intervals += len(p.Intervals)
+			if len(p.Intervals) > 1 {
+				own++
+			}
+		}
+	}
+	if intervals < 1000 || own < 50 {
+		t.Fatalf("only %d intervals, %d parties with more than one: the history does not exercise the split", intervals, own)
+	}
+	t.Logf("%d intervals compared, %d parties with more than one", intervals, own)
 }
