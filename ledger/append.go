@@ -68,6 +68,8 @@ func (l *Ledger) Append(ctx context.Context, as []*events.Amendment, opts Append
 	if len(as) == 0 {
 		return nil, events.Errorf(events.Invalid, "nothing to append")
 	}
+	l.appending.Add(1)
+	defer l.appending.Add(-1)
 	ids := true // every amendment came with its id: running the input again is safe
 	for _, a := range as {
 		if a.ID == (ulid.ULID{}) {

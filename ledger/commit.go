@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/agreement-ledger/ledger/events"
@@ -87,7 +88,9 @@ func (l *Ledger) commitLoop() {
 			case r = <-l.requests:
 			default:
 				if timer == nil {
-					if l.cfg.GroupWindow <= 0 || len(group) == 1 && last <= 1 {
+					// Nor is the window waited when every append in
+					// progress is in the group: no one else can join.
+					if l.cfg.GroupWindow <= 0 || len(group) == 1 && last <= 1 || int64(len(group)) >= l.appending.Load() {
 						break gather
 					}
 					timer = time.After(l.cfg.GroupWindow)
@@ -411,24 +414,63 @@ func (l *Ledger) room(ctx context.Context, batch []*nats.Msg) error {
 			}
 		}
 	}
-	var used, limit int64
+	used, limit, err := l.space.usage(ctx, l, need)
+	if err != nil {
+		return nil // JetStream answers for itself
+	}
+	if limit > 0 && used > limit {
+		return l.outOfSpace("insufficient resources", fmt.Sprintf("%d bytes used of %d; a batch of %d amendments needs about %d more", used-need, limit, len(batch), need))
+	}
+	return nil
+}
+
+// spaceSeen is the store's usage and limit as last asked, and what the
+// ledger wrote since: asking costs a round trip (the account's, on an
+// external server), so a batch far from the limit is let through on what
+// was seen, for a second at most, or until the ledger writes a snapshot.
+type spaceSeen struct {
+	mu                 sync.Mutex
+	at                 time.Time
+	used, limit, since int64
+}
+
+// forget makes the next batch ask again.
+func (s *spaceSeen) forget() {
+	s.mu.Lock()
+	s.at = time.Time{}
+	s.mu.Unlock()
+}
+
+// spaceFresh is how long a usage seen is used; spaceMargin the part of the
+// limit below which it is.
+const (
+	spaceFresh  = time.Second
+	spaceMargin = 10
+)
+
+// usage returns the store's usage, counting need as written, and its limit.
+func (s *spaceSeen) usage(ctx context.Context, l *Ledger, need int64) (used, limit int64, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if time.Since(s.at) < spaceFresh && (s.limit <= 0 || s.used+s.since+need < s.limit-s.limit/spaceMargin) {
+		s.since += need
+		return s.used + s.since, s.limit, nil
+	}
 	if l.emb != nil {
 		info, err := l.emb.srv.Jsz(nil)
 		if err != nil {
-			return nil // JetStream answers for itself
+			return 0, 0, err
 		}
 		used, limit = int64(info.Store), info.Config.MaxStore
 	} else {
 		ai, err := l.js.AccountInfo(ctx)
 		if err != nil {
-			return nil
+			return 0, 0, err
 		}
 		used, limit = int64(ai.Store), ai.Limits.MaxStore
 	}
-	if limit > 0 && used+need > limit {
-		return l.outOfSpace("insufficient resources", fmt.Sprintf("%d bytes used of %d; a batch of %d amendments needs about %d more", used, limit, len(batch), need))
-	}
-	return nil
+	s.at, s.used, s.limit, s.since = time.Now(), used, limit, need
+	return used + need, limit, nil
 }
 
 // nothingRecorded is what an error says when none of the input was.

@@ -36,6 +36,8 @@ type Ledger struct {
 	// writer committing its own append (commitAlone).
 	committing sync.Mutex
 	grouped    atomic.Int64 // requests in the commit loop's last group
+	appending  atomic.Int64 // calls of Append in progress
+	space      spaceSeen    // the store's usage, for room
 	stop       chan struct{}
 	wg         sync.WaitGroup
 	loading    context.CancelFunc // stops the initial load
@@ -196,7 +198,9 @@ func (l *Ledger) snapshotLoop() {
 				continue
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*l.cfg.Timeout)
-			l.snaps.write(ctx, l.rm, false)
+			if l.snaps.write(ctx, l.rm, false) {
+				l.space.forget() // the snapshot took room
+			}
 			cancel()
 		}
 	}

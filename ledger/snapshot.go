@@ -415,10 +415,11 @@ func (s *snapshots) due(total int) bool {
 	return n > s.covered && n-s.covered >= max(uint64(s.cfg.SnapshotEvery), s.covered/4)
 }
 
-// write stores a snapshot of rm; with force even when few amendments are new.
-func (s *snapshots) write(ctx context.Context, rm *readModel, force bool) {
+// write stores a snapshot of rm; with force even when few amendments are
+// new. It reports whether it wrote one.
+func (s *snapshots) write(ctx context.Context, rm *readModel, force bool) bool {
 	if s.store == nil {
-		return
+		return false
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -426,7 +427,7 @@ func (s *snapshots) write(ctx context.Context, rm *readModel, force bool) {
 	recs := rm.ix.Records()
 	if !force && !s.due(len(recs)) || force && uint64(len(recs)) == s.covered || len(rm.dmg.holes) > 0 || len(rm.dmg.damaged) > 0 {
 		rm.mu.RUnlock()
-		return
+		return false
 	}
 	f := snapshotFile{Stream: s.cfg.Stream, Applied: rm.applied, Records: recs, Subjects: maps.Clone(rm.subjects), Foreign: slices.Clone(rm.foreign)}
 	rm.mu.RUnlock()
@@ -443,7 +444,8 @@ func (s *snapshots) write(ctx context.Context, rm *readModel, force bool) {
 	}
 	if _, err := s.store.PutBytes(ctx, snapshotObject, f.marshal()); err != nil {
 		s.cfg.Logger.Warn("writing a read-model snapshot failed", "err", err)
-		return
+		return false
 	}
 	s.covered = uint64(len(recs))
+	return true
 }
