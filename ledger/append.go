@@ -69,7 +69,13 @@ func (l *Ledger) Append(ctx context.Context, as []*events.Amendment, opts Append
 		return nil, events.Errorf(events.Invalid, "nothing to append")
 	}
 	l.appending.Add(1)
-	defer l.appending.Add(-1)
+	defer func() {
+		l.appending.Add(-1)
+		select {
+		case l.appended <- struct{}{}:
+		default:
+		}
+	}()
 	ids := true // every amendment came with its id: running the input again is safe
 	for _, a := range as {
 		if a.ID == (ulid.ULID{}) {

@@ -87,16 +87,18 @@ func (l *Ledger) commitLoop() {
 			select {
 			case r = <-l.requests:
 			default:
+				// Nor is the window waited out once every append in
+				// progress is in the group: no one else can join.
+				if l.cfg.GroupWindow <= 0 || len(group) == 1 && last <= 1 || int64(len(group)) >= l.appending.Load() {
+					break gather
+				}
 				if timer == nil {
-					// Nor is the window waited when every append in
-					// progress is in the group: no one else can join.
-					if l.cfg.GroupWindow <= 0 || len(group) == 1 && last <= 1 || int64(len(group)) >= l.appending.Load() {
-						break gather
-					}
 					timer = time.After(l.cfg.GroupWindow)
 				}
 				select {
 				case r = <-l.requests:
+				case <-l.appended:
+					continue // one fewer in progress: check again
 				case <-timer:
 					break gather
 				}

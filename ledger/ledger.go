@@ -35,9 +35,10 @@ type Ledger struct {
 	// committing is held by whoever commits: the commit loop, or a lone
 	// writer committing its own append (commitAlone).
 	committing sync.Mutex
-	grouped    atomic.Int64 // requests in the commit loop's last group
-	appending  atomic.Int64 // calls of Append in progress
-	space      spaceSeen    // the store's usage, for room
+	grouped    atomic.Int64  // requests in the commit loop's last group
+	appending  atomic.Int64  // calls of Append in progress
+	appended   chan struct{} // a call of Append ended (the commit loop checks appending again)
+	space      spaceSeen     // the store's usage, for room
 	stop       chan struct{}
 	wg         sync.WaitGroup
 	loading    context.CancelFunc // stops the initial load
@@ -63,7 +64,7 @@ type Ledger struct {
 // every other call waits for the load. Ready waits for it too.
 func Open(ctx context.Context, cfg Config) (*Ledger, error) {
 	cfg = cfg.withDefaults()
-	l := &Ledger{cfg: cfg, rm: newReadModel(cfg.Subject, cfg.Logger), requests: make(chan *request, 1024), stop: make(chan struct{}), watch: newConnWatch()}
+	l := &Ledger{cfg: cfg, rm: newReadModel(cfg.Subject, cfg.Logger), requests: make(chan *request, 1024), appended: make(chan struct{}, 1), stop: make(chan struct{}), watch: newConnWatch()}
 	if err := l.connect(); err != nil {
 		return nil, err
 	}
