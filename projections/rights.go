@@ -2,6 +2,7 @@ package projections
 
 import (
 	"math"
+	"runtime"
 	"slices"
 	"time"
 
@@ -84,14 +85,20 @@ func (ix *Index) basisDuring(parties []string, most int, scope *events.Scope, fr
 		}
 		of = func(p string) bool { return set[p] }
 	}
-	// take takes x if it covers scope and is in force in the window; named:
-	// its parties are known to include one of parties.
-	take := func(a *agreement, x *version, bound *events.Record, named bool) {
-		c := x.clause
-		if !named && !of(c.Holder) && !of(c.Grantor) || !c.Scope.Covers(scope) {
+	// during returns the interval x is in force, made before bound, if it
+	// covers scope and is in force in the window.
+	during := func(x *version, bound *events.Record) (lo, hi time.Time, ok bool) {
+		if !x.clause.Scope.Covers(scope) {
+			return lo, hi, false
+		}
+		lo, hi, ok = x.intervalBefore(bound)
+		return lo, hi, ok && lo.Before(to) && (hi.IsZero() || hi.After(from))
+	}
+	take := func(a *agreement, x *version, bound *events.Record) {
+		if c := x.clause; !of(c.Holder) && !of(c.Grantor) {
 			return
 		}
-		if lo, hi, ok := x.intervalBefore(bound); ok && lo.Before(to) && (hi.IsZero() || hi.After(from)) {
+		if lo, hi, ok := during(x, bound); ok {
 			fn(a.name, x, lo, hi)
 		}
 	}
@@ -104,7 +111,7 @@ func (ix *Index) basisDuring(parties []string, most int, scope *events.Scope, fr
 			}
 			for x := l.current; x != nil; x = x.prev {
 				if before(x.by, bound) {
-					take(a, x, bound, false)
+					take(a, x, bound)
 				}
 			}
 		}
@@ -147,16 +154,39 @@ func (ix *Index) basisDuring(parties []string, most int, scope *events.Scope, fr
 			}
 		}
 	}
-	for i := range g.es {
-		e := &g.es[i]
-		if (holders[e.holder] || keys[e.key]) && e.hi >= fm && e.lo <= tm && mayCover(e.mask, qmask) && (changed == nil || !changed[e.a]) {
-			take(e.a, e.x, nil, true)
-		}
+	// The two arrays are scanned on every core, each worker a part of
+	// each; what they find is passed on in the order of the arrays.
+	type found struct {
+		a      *agreement
+		x      *version
+		lo, hi time.Time
 	}
-	for i := range g.bs {
-		e := &g.bs[i]
-		if (named[e.holder] || named[e.grantor]) && e.hi >= fm && e.lo <= tm && mayCover(e.mask, qmask) && (changed == nil || !changed[e.a]) {
-			take(e.a, e.x, nil, true)
+	workers := max(min(runtime.GOMAXPROCS(0), (len(g.es)+len(g.bs))/minPerWorker), 1)
+	finds := make([][2][]found, workers)
+	inParallel(workers, func(w int) {
+		add := func(k int, a *agreement, x *version) {
+			if lo, hi, ok := during(x, nil); ok {
+				finds[w][k] = append(finds[w][k], found{a, x, lo, hi})
+			}
+		}
+		for i := w * len(g.es) / workers; i < (w+1)*len(g.es)/workers; i++ {
+			e := &g.es[i]
+			if (holders[e.holder] || keys[e.key]) && e.hi >= fm && e.lo <= tm && mayCover(e.mask, qmask) && (changed == nil || !changed[e.a]) {
+				add(0, e.a, e.x)
+			}
+		}
+		for i := w * len(g.bs) / workers; i < (w+1)*len(g.bs)/workers; i++ {
+			e := &g.bs[i]
+			if (named[e.holder] || named[e.grantor]) && e.hi >= fm && e.lo <= tm && mayCover(e.mask, qmask) && (changed == nil || !changed[e.a]) {
+				add(1, e.a, e.x)
+			}
+		}
+	})
+	for k := range 2 {
+		for w := range finds {
+			for _, f := range finds[w][k] {
+				fn(f.a.name, f.x, f.lo, f.hi)
+			}
 		}
 	}
 }

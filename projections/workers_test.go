@@ -65,7 +65,7 @@ func TestAvailsSharedAmongWorkers(t *testing.T) {
 	}
 	defer func(n, procs int) { minPerWorker = n; runtime.GOMAXPROCS(procs) }(minPerWorker, runtime.GOMAXPROCS(0))
 	runtime.GOMAXPROCS(4)
-	intervals, own := 0, 0
+	intervals, own, bases := 0, 0, 0
 	for p := range g.Products {
 		q := AvailsQuery{Scope: &events.Scope{Products: []string{fmt.Sprintf("product-%03d", p)}}, From: time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC)}
 		minPerWorker = math.MaxInt
@@ -87,9 +87,14 @@ func TestAvailsSharedAmongWorkers(t *testing.T) {
 				own++
 			}
 		}
+		// The bases found, in order (the clauses that decide each interval).
+		if !reflect.DeepEqual(one.lazy, shared.lazy) || !reflect.DeepEqual(one.span, shared.span) {
+			t.Fatalf("%s: the bases differ between one worker and four", q.Scope)
+		}
+		bases += len(one.lazy)
 	}
-	if intervals < 1000 || own < 50 {
-		t.Fatalf("only %d intervals, %d parties with more than one: the history does not exercise the split", intervals, own)
+	if intervals < 1000 || own < 50 || bases < 100 {
+		t.Fatalf("only %d intervals, %d parties with more than one, %d bases: the history does not exercise the split", intervals, own, bases)
 	}
-	t.Logf("%d intervals compared, %d parties with more than one", intervals, own)
+	t.Logf("%d intervals compared, %d parties with more than one, %d bases", intervals, own, bases)
 }
