@@ -412,16 +412,16 @@ func Import(ctx context.Context, sz Sizes) (*Result, error) {
 	raw := float64(len(data)) / time.Since(start).Seconds()
 
 	start = time.Now()
-	if err := publishAsLedger(ctx, s.l.Conn(), s.js, "raw.p2l", as, 1000); err != nil {
-		return nil, err
-	}
-	asLedger := float64(len(as)) / time.Since(start).Seconds()
-
-	start = time.Now()
 	if _, err := s.l.Append(ctx, as, ledger.AppendOptions{}); err != nil {
 		return nil, err
 	}
 	lr := float64(len(as)) / time.Since(start).Seconds()
+
+	start = time.Now()
+	if err := publishAsLedger(ctx, s.l.Conn(), s.js, "raw.p2l", as, 1000); err != nil {
+		return nil, err
+	}
+	asLedger := float64(len(as)) / time.Since(start).Seconds()
 	r := &Result{ID: "p2", Name: fmt.Sprintf("bulk import of %d amendments", len(as)), Ledger: lr, Raw: ptr(raw), Ratio: ptr(lr / raw), Unit: "amendments/s", Target: "≥ 0.7×",
 		Figures: map[string]float64{"as_ledger_writes": asLedger, "as_ledger_writes_ratio": asLedger / raw, "of_as_ledger_writes": lr / asLedger},
 		Note: fmt.Sprintf("raw batches of the ledger's messages (chained bodies, headers for ids, self-description and per-agreement expected sequences, a subject each agreement) with an ordered consumer reading them along: %s amendments/s, %.2f× of plain batches; the ledger is %.2f× of it",
