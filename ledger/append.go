@@ -239,11 +239,12 @@ func checkVersion(ix *projections.Index, as []*events.Amendment, expect *uint64,
 }
 
 // prepare checks each request after the ones before it, refusing those that
-// do not pass, and encodes the rest as messages chained to their agreements.
-// What passes is kept applied to the read model's views (the index holds
-// it tentatively until the stream hands it back). A request whose context
-// has ended is answered at once.
-func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg, map[events.Hash]writing, []refusal, *projections.Kept) {
+// do not pass, and returns the amendments of the rest in order, with the
+// points their agreements chain to (publish encodes them). What passes is
+// kept applied to the read model's views (the index holds it tentatively
+// until the stream hands it back). A request whose context has ended is
+// answered at once.
+func (l *Ledger) prepare(group []*request) ([]*request, []*events.Amendment, map[string]chainPoint, []refusal, *projections.Kept) {
 	ix := l.rm.ix
 	var live []*request
 	var refused []refusal
@@ -328,35 +329,59 @@ func (l *Ledger) prepare(group []*request) ([]*request, []*nats.Msg, map[events.
 	for _, r := range accepted {
 		fresh = append(fresh, r.fresh...)
 	}
-	heads := map[string]events.Hash{}
-	expect := map[string]uint64{}
-	var msgs []*nats.Msg
-	ws := make(map[events.Hash]writing, len(fresh))
+	at := map[string]chainPoint{}
 	for _, a := range fresh {
-		prev, ok := heads[a.Agreement]
-		if !ok {
-			if h := ix.Head(a.Agreement); h != nil {
-				prev = h.Hash
-			}
+		if _, ok := at[a.Agreement]; ok {
+			continue
 		}
-		data, err := events.Encode(a, prev)
+		var p chainPoint
+		if h := ix.Head(a.Agreement); h != nil {
+			p.head = h.Hash
+		}
+		p.seq = l.rm.subjects[a.Agreement]
+		at[a.Agreement] = p
+	}
+	return accepted, fresh, at, refused, kept
+}
+
+// chainPoint is where an agreement's next message chains: the hash of its
+// last amendment, and the stream sequence of its subject's last message
+// (which the message expects, so that a write by another process since
+// fails).
+type chainPoint struct {
+	head events.Hash
+	seq  uint64
+}
+
+// encode encodes amendments, in order, as the messages that write them,
+// each chained to its agreement's point in at (which it moves on), and
+// notes for the read model what each message holds. The first message of
+// each agreement expects its subject's last sequence.
+func (l *Ledger) encode(as []*events.Amendment, at map[string]chainPoint) ([]*nats.Msg, map[events.Hash]writing) {
+	msgs := make([]*nats.Msg, 0, len(as))
+	ws := make(map[events.Hash]writing, len(as))
+	expected := map[string]bool{}
+	for _, a := range as {
+		p := at[a.Agreement]
+		data, err := events.Encode(a, p.head)
 		if err != nil {
 			panic(err) // every amendment here has an id
 		}
 		h := events.Sum(data)
-		heads[a.Agreement] = h
-		ws[h] = writing{a, prev}
+		ws[h] = writing{a, p.head}
 		m := nats.NewMsg(l.cfg.Subject + "." + a.Agreement)
 		m.Data = data
 		m.Header.Set(jetstream.MsgIDHeader, a.ID.String())
-		setSelfDescribing(m.Header, prev)
-		if _, seen := expect[a.Agreement]; !seen {
-			expect[a.Agreement] = l.rm.subjects[a.Agreement]
-			m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(expect[a.Agreement], 10))
+		setSelfDescribing(m.Header, p.head)
+		if !expected[a.Agreement] {
+			expected[a.Agreement] = true
+			m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(p.seq, 10))
 		}
 		msgs = append(msgs, m)
+		p.head = h
+		at[a.Agreement] = p
 	}
-	return accepted, msgs, ws, refused, kept
+	return msgs, ws
 }
 
 // ownAgreements reports whether no two requests name the same agreement.

@@ -139,14 +139,14 @@ func (l *Ledger) commit(group []*request) {
 	synced := false
 	for attempt := 0; len(live) > 0; attempt++ {
 		var accepted []*request
-		var msgs []*nats.Msg
+		var fresh []*events.Amendment
+		var at map[string]chainPoint
 		var refused []refusal
-		var ws map[events.Hash]writing
 		var kept *projections.Kept
 		func() {
 			l.rm.mu.RLock()
 			defer l.rm.mu.RUnlock()
-			accepted, msgs, ws, refused, kept = l.prepare(live)
+			accepted, fresh, at, refused, kept = l.prepare(live)
 		}()
 		if len(refused) > 0 && !synced {
 			kept.Abort()
@@ -170,10 +170,9 @@ func (l *Ledger) commit(group []*request) {
 		}
 		progress := func(int) {}
 		if len(accepted) == 1 && accepted[0].progress != nil {
-			progress = func(n int) { accepted[0].progress(n, len(msgs)) }
+			progress = func(n int) { accepted[0].progress(n, len(fresh)) }
 		}
-		l.rm.expect(ws)
-		seq, err := l.publish(accepted[0].ctx, msgs, progress)
+		seq, ws, err := l.publish(accepted[0].ctx, fresh, at, progress)
 		if err == nil {
 			l.faults.clearNoSpace()
 			err = l.finish(accepted, seq)
@@ -181,7 +180,9 @@ func (l *Ledger) commit(group []*request) {
 		// Whatever of the batch the read model did not take back from the
 		// stream is taken out of the views (nothing, when it was written).
 		kept.Abort()
-		l.rm.forget(ws)
+		for _, w := range ws {
+			l.rm.forget(w)
+		}
 		if err != nil && !errors.Is(err, errRetry) {
 			var p *partial
 			if errors.As(err, &p) && len(accepted) > 1 {
@@ -238,23 +239,54 @@ const (
 	codeBatchDuplicate       = 10201
 )
 
-// publish writes msgs in atomic batches of at most maxBatch (one plain
-// publish when there is one message) and returns the last sequence written.
-func (l *Ledger) publish(ctx context.Context, msgs []*nats.Msg, progress func(done int)) (uint64, error) {
+// publish encodes amendments, chained to the points in at, and writes
+// them in atomic batches of at most maxBatch (one plain publish when there
+// is one), and returns the last sequence written and what it noted for
+// the read model, batch by batch. The next batch is encoded while one is
+// in flight.
+func (l *Ledger) publish(ctx context.Context, as []*events.Amendment, at map[string]chainPoint, progress func(done int)) (uint64, []map[events.Hash]writing, error) {
+	type encoded struct {
+		msgs []*nats.Msg
+		ws   map[events.Hash]writing
+	}
+	var take func() encoded
+	if len(as) <= maxBatch {
+		msgs, ws := l.encode(as, at)
+		take = func() encoded { return encoded{msgs, ws} }
+	} else {
+		ahead := make(chan encoded, 1)
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			for start := 0; start < len(as); start += maxBatch {
+				msgs, ws := l.encode(as[start:min(start+maxBatch, len(as))], at)
+				select {
+				case ahead <- encoded{msgs, ws}:
+				case <-stop:
+					return
+				}
+			}
+		}()
+		take = func() encoded { return <-ahead }
+	}
 	var last uint64
+	var noted []map[events.Hash]writing
 	lastBySubject := map[string]uint64{} // what the batches before wrote
-	for start := 0; start < len(msgs); start += maxBatch {
-		batch := msgs[start:min(start+maxBatch, len(msgs))]
+	for start := 0; start < len(as); start += maxBatch {
 		if ctx.Err() != nil {
 			// Interrupted before this batch: the batches before are
 			// recorded, none after.
-			return 0, &partial{err: interrupted(), done: start, total: len(msgs), sure: true}
+			return 0, noted, &partial{err: interrupted(), done: start, total: len(as), sure: true}
 		}
+		enc := take()
+		batch := enc.msgs
 		if start > 0 {
 			// The first message of each agreement in a later batch must
 			// follow what the earlier batches wrote.
 			fixExpectations(batch, lastBySubject)
 		}
+		l.rm.expect(enc.ws)
+		noted = append(noted, enc.ws)
 		seq, err := l.publishBatch(ctx, batch)
 		if err != nil {
 			if !errors.Is(err, errRetry) {
@@ -262,15 +294,15 @@ func (l *Ledger) publish(ctx context.Context, msgs []*nats.Msg, progress func(do
 				// running the input again will do. A batch refused for
 				// want of space was refused whole; one unanswered may have
 				// been recorded.
-				err = &partial{err: err, done: start, total: len(msgs), inFlight: len(batch), sure: events.KindOf(err) == events.NoSpace}
+				err = &partial{err: err, done: start, total: len(as), inFlight: len(batch), sure: events.KindOf(err) == events.NoSpace}
 			}
-			return 0, err
+			return 0, noted, err
 		}
 		last = seq
 		noteLastSequences(lastBySubject, batch, last)
 		progress(start + len(batch))
 	}
-	return last, nil
+	return last, noted, nil
 }
 
 // noteLastSequences notes in lastBySubject the sequence each agreement's

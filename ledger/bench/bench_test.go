@@ -162,6 +162,9 @@ func TestEveryMeasurement(t *testing.T) {
 	if r := rep.Results["p13"]; r.Raw == nil || *r.Raw <= 0 || !strings.Contains(r.Note, "raw JetStream in a process") {
 		t.Errorf("p13 has no raw figure: %+v", r)
 	}
+	if r := rep.Results["p2"]; r.Figures["as_ledger_writes"] <= 0 || r.Figures["of_as_ledger_writes"] <= 0 || !strings.Contains(r.Note, "the ledger's messages") {
+		t.Errorf("p2 has no raw figure of the ledger's own messages: %+v", r)
+	}
 	if rep.Results["p3"].Figures["ceiling"] != *rep.Results["p3"].Raw {
 		t.Errorf("p3 is not compared with the ceiling: %+v", rep.Results["p3"])
 	}
