@@ -30,11 +30,14 @@ type view struct {
 	folded   []*events.Record // every visible record in fold order, applied or skipped
 	seqMax   []uint64         // seqMax[i]: the largest Seq in folded[:(i+1)*seqBlock]
 	versions []*version       // every clause version, in the order made (so of from)
+	// clauses by id, once there are more than clauseScan of them (see
+	// clause); order alone finds fewer, and most agreements have few: a
+	// map each would be much of the memory a read model holds.
 	clauses  map[string]*line
-	order    []*line // clauses in the order they were added
-	declared map[string]*events.Record
-	decl     []Declared       // declarations by time, then condition: States share it (see undeclare)
-	declBy   []*events.Record // the amendment behind each of decl
+	order    []*line                   // clauses in the order they were added
+	declared map[string]*events.Record // nil until something is declared
+	decl     []Declared                // declarations by time, then condition: States share it (see undeclare)
+	declBy   []*events.Record          // the amendment behind each of decl
 	endsOn   map[string][]*line
 	grants   []*version // versions of exclusive grants, for conflicts
 	marks    []checkpoint
@@ -360,7 +363,38 @@ type Anomaly struct {
 }
 
 func newView(agreement string) *view {
-	return &view{agreement: agreement, clauses: map[string]*line{}, declared: map[string]*events.Record{}}
+	return &view{agreement: agreement}
+}
+
+// clauseScan is how many clauses a view finds by scanning order, before it
+// keeps a map of them.
+const clauseScan = 48
+
+// clause returns the clause with id, or nil.
+func (v *view) clause(id string) *line {
+	if v.clauses != nil {
+		return v.clauses[id]
+	}
+	for _, l := range v.order {
+		if l.id == id {
+			return l
+		}
+	}
+	return nil
+}
+
+// addLine appends l to the clauses, mapping them once there are many.
+func (v *view) addLine(l *line) {
+	v.order = append(v.order, l)
+	switch {
+	case v.clauses != nil:
+		v.clauses[l.id] = l
+	case len(v.order) > clauseScan:
+		v.clauses = make(map[string]*line, 2*len(v.order))
+		for _, x := range v.order {
+			v.clauses[x.id] = x
+		}
+	}
 }
 
 // foldAll folds records (already in fold order) into a new view.
@@ -582,7 +616,9 @@ func (v *view) unapply(r *events.Record, n int) {
 		case events.Add:
 			l := v.order[len(v.order)-1] // the last clause added
 			v.dropVersion(l.current)
-			delete(v.clauses, l.id)
+			if v.clauses != nil {
+				delete(v.clauses, l.id)
+			}
 			v.order[len(v.order)-1] = nil
 			v.order = v.order[:len(v.order)-1]
 		case events.Amend:
@@ -591,7 +627,7 @@ func (v *view) unapply(r *events.Record, n int) {
 			v.reopen(x.prev)
 			v.remember(r, i, x)
 		case events.End:
-			v.unend(v.clauses[c.ClauseID])
+			v.unend(v.clause(c.ClauseID))
 		case events.Declare:
 			ls := v.endsOn[c.Of().Condition]
 			for j := len(ls) - 1; j >= 0; j-- {
@@ -601,10 +637,10 @@ func (v *view) unapply(r *events.Record, n int) {
 			}
 			v.undeclare(c.Of().Condition)
 		case events.Report:
-			m := v.clauses[c.ClauseID].more
+			m := v.clause(c.ClauseID).more
 			m.reports = m.reports[:len(m.reports)-1]
 		case events.Fund:
-			m := v.clauses[c.ClauseID].more
+			m := v.clause(c.ClauseID).more
 			m.funded = m.funded[:len(m.funded)-1]
 		case events.Close:
 			v.closed = nil
@@ -651,6 +687,9 @@ type reuseKey struct {
 
 // declare notes that cond was declared by r, keeping decl in order.
 func (v *view) declare(cond string, r *events.Record) {
+	if v.declared == nil {
+		v.declared = map[string]*events.Record{}
+	}
 	v.declared[cond] = r
 	d := Declared{Condition: cond, At: r.Effective, Amendment: r.ID.String()}
 	i := len(v.decl)
@@ -681,7 +720,7 @@ func (v *view) undeclare(cond string) {
 
 // addClause adds clause c, made by change i of r.
 func (v *view) addClause(r *events.Record, i int, c *events.Clause, p *events.Problems) bool {
-	if old := v.clauses[c.ID]; old != nil {
+	if old := v.clause(c.ID); old != nil {
 		p.Add(join(chPath(i), "clause.id"), "clause %s already exists in %s (added %s by %s); clause ids are unique within an agreement", c.ID, v.agreement, day(old.addedT()), who(old.versions()[0].by))
 		return false
 	}
@@ -695,15 +734,14 @@ func (v *view) addClause(r *events.Record, i int, c *events.Clause, p *events.Pr
 	case events.Investment:
 		l.more, l.kc = &lineMore{}, kindInvestment
 	}
-	v.clauses[c.ID] = l
-	v.order = append(v.order, l)
+	v.addLine(l)
 	v.newVersion(l, c, r)
 	return true
 }
 
 // live returns the clause id names if it exists and has not ended.
 func (v *view) live(id string, i int, p *events.Problems) *line {
-	l := v.clauses[id]
+	l := v.clause(id)
 	if l == nil {
 		p.Add(join(chPath(i), "clause"), "no clause %s in %s%s", id, v.agreement, v.suggest())
 		return nil
@@ -871,7 +909,7 @@ func (v *view) unend(l *line) {
 }
 
 func (v *view) report(r *events.Record, i int, c events.Change, p *events.Problems) bool {
-	l := v.clauses[c.ClauseID]
+	l := v.clause(c.ClauseID)
 	switch {
 	case l == nil:
 		p.Add(join(chPath(i), "clause"), "no clause %s in %s%s", c.ClauseID, v.agreement, v.suggest())
@@ -935,7 +973,7 @@ func (v *view) report(r *events.Record, i int, c events.Change, p *events.Proble
 }
 
 func (v *view) fund(r *events.Record, i int, c events.Change, p *events.Problems) bool {
-	l := v.clauses[c.ClauseID]
+	l := v.clause(c.ClauseID)
 	switch {
 	case l == nil:
 		p.Add(join(chPath(i), "clause"), "no clause %s in %s%s", c.ClauseID, v.agreement, v.suggest())

@@ -48,12 +48,20 @@ type Index struct {
 type agreement struct {
 	name      string
 	records   []*events.Record             // in sequence order
-	retracted map[ulid.ULID]*events.Record // retracted id → the record that retracted it
+	retracted map[ulid.ULID]*events.Record // retracted id → the record that retracted it; nil until one is
 	problems  []Anomaly                    // retractions that could not apply
 	named     []string                     // the parties it is listed under in Index.byParty
 	v         *view                        // everything recorded; its grants are in the grant index
 	// Records not folded into v yet, and records they retract (see settle).
 	pending, drop []*events.Record
+}
+
+// retract notes that by retracted the amendment id.
+func (a *agreement) retract(id ulid.ULID, by *events.Record) {
+	if a.retracted == nil {
+		a.retracted = map[ulid.ULID]*events.Record{}
+	}
+	a.retracted[id] = by
 }
 
 // NewIndex returns an empty index.
@@ -136,7 +144,7 @@ func (ix *Index) Add(r *events.Record) error {
 	}
 	a := ix.agreements[r.Agreement]
 	if a == nil {
-		a = &agreement{name: r.Agreement, retracted: map[ulid.ULID]*events.Record{}}
+		a = &agreement{name: r.Agreement}
 		a.v = ix.liveView(a)
 		ix.agreements[r.Agreement] = a
 	}
@@ -150,7 +158,7 @@ func (ix *Index) Add(r *events.Record) error {
 			a.problems = append(a.problems, Anomaly{Amendment: r.ID.String(), Problem: fmt.Sprintf("changes[%d].amendment: %s", i, err)})
 			continue
 		}
-		a.retracted[c.Of().Target] = r
+		a.retract(c.Of().Target, r)
 		drop = append(drop, ix.byID.get(c.Of().Target))
 	}
 	a.records = append(a.records, r)

@@ -62,7 +62,7 @@ func (ix *Index) introducedBy(ps *pools, trials []*trial, own map[string]bool) [
 				}
 			}
 			for _, id := range ids {
-				l := t.v.clauses[id]
+				l := t.v.clause(id)
 				if l == nil {
 					continue
 				}

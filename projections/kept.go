@@ -98,7 +98,7 @@ func (ix *Index) addKept(r *events.Record) bool {
 			return false
 		}
 		delete(k.fresh, r.Agreement)
-		a = &agreement{name: r.Agreement, retracted: map[ulid.ULID]*events.Record{}}
+		a = &agreement{name: r.Agreement}
 		ix.agreements[r.Agreement] = a
 		ix.install(a, t.v)
 	}
@@ -110,7 +110,7 @@ func (ix *Index) addKept(r *events.Record) bool {
 	t.left--
 	for _, c := range kr.Changes {
 		if c.Op == events.Retract {
-			a.retracted[c.Of().Target] = kr
+			a.retract(c.Of().Target, kr)
 		}
 	}
 	a.records = append(a.records, kr)
