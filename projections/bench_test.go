@@ -331,14 +331,14 @@ func storedMany(b testing.TB, seed int64, agreements, per int) []*events.Record 
 				if err != nil {
 					b.Fatal(err)
 				}
-				d, p, err := events.DecodeStored(data)
+				d, _, err := events.DecodeStored(data)
 				if err != nil {
 					b.Fatal(err)
 				}
 				h := events.Sum(data)
 				prev[a.Agreement] = h
 				seq := uint64(len(recs) + 1)
-				recs = append(recs, &events.Record{Amendment: d, Seq: seq, Recorded: recordedBase.Add(time.Duration(seq) * time.Millisecond), Hash: h, Prev: p})
+				recs = append(recs, &events.Record{Amendment: d, Seq: seq, Recorded: recordedBase.Add(time.Duration(seq) * time.Millisecond), Hash: h})
 				left[i]--
 			}
 			if a == nil || left[i] == 0 {

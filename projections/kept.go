@@ -105,7 +105,7 @@ func (ix *Index) addKept(r *events.Record) bool {
 	if kr.Version != uint64(len(a.records)+1) {
 		return false // not the record the batch expected next
 	}
-	kr.Seq, kr.Recorded, kr.Hash, kr.Prev = r.Seq, r.Recorded, r.Hash, r.Prev
+	kr.Seq, kr.Recorded, kr.Hash = r.Seq, r.Recorded, r.Hash
 	delete(k.recs, r.ID)
 	t.left--
 	for _, c := range kr.Changes {
