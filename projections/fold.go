@@ -89,6 +89,8 @@ type line struct {
 	more    *lineMore      // revenue shares and investments
 	// ids of the amendments that made its versions, first to last: a
 	// version's are ids[:depth+1], which States share (see dropVersion).
+	// Nil while it has one version (most clauses never change): then the
+	// id is its version's by.ID.
 	ids     []ulid.ULID
 	added   int64  // when it was added: micros, and
 	pos     int32  // position in view.order
@@ -815,8 +817,11 @@ func (v *view) newVersion(l *line, c *events.Clause, r *events.Record) {
 	}
 	if l.current != nil {
 		nv.depth = l.current.depth + 1
+		if l.ids == nil {
+			l.ids = append(make([]ulid.ULID, 0, 2), l.current.by.ID)
+		}
+		l.ids = append(l.ids, r.ID)
 	}
-	l.ids = append(l.ids, r.ID)
 	nv.from, nv.fromNs = micros(r.Effective), uint16(r.Effective.Nanosecond()%1000)
 	nv.setHi()
 	l.current = nv

@@ -263,11 +263,23 @@ func (v *view) stateAt(t time.Time, bound *events.Record) *State {
 	if len(xs) == 0 {
 		return s
 	}
-	// One allocation for the clauses.
+	// One allocation for the clauses, and one for the ids of those of one
+	// version, which the view does not keep (see line.ids).
 	css := make([]ClauseState, len(xs))
 	s.Clauses = make([]*ClauseState, len(xs))
+	n := 0
+	for _, x := range xs {
+		if x.line.ids == nil {
+			n++
+		}
+	}
+	ids := make([]ulid.ULID, n)
 	for i, x := range xs {
 		x.fill(&css[i], t, bound)
+		if x.line.ids == nil {
+			css[i].Amendments, ids = ids[:1:1], ids[1:]
+			css[i].Amendments[0] = x.by.ID
+		}
 		s.Clauses[i] = &css[i]
 	}
 	return s
@@ -307,7 +319,10 @@ func (v *view) declaredBy(t time.Time, bound *events.Record) []Declared {
 // fill makes cs the version as a clause in force at t, folded up to bound.
 func (x *version) fill(cs *ClauseState, t time.Time, bound *events.Record) {
 	l := x.line
-	*cs = ClauseState{Clause: x.clause, Since: x.fromT(), Start: l.addedT(), Amendments: l.ids[: x.depth+1 : x.depth+1]}
+	*cs = ClauseState{Clause: x.clause, Since: x.fromT(), Start: l.addedT()}
+	if l.ids != nil {
+		cs.Amendments = l.ids[: x.depth+1 : x.depth+1]
+	}
 	if x.flags&hasTerm != 0 {
 		cs.Start, cs.End = x.start(), x.end()
 	}
