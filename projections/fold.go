@@ -83,8 +83,7 @@ func (v *view) touch(x *version) {
 
 // line is the life of one clause: its versions and what happened to it.
 type line struct {
-	id      string
-	current *version       // latest version
+	current *version       // latest version: a line has one from when it is added
 	endRec  *events.Record // the amendment whose end, declared condition or close stopped it
 	more    *lineMore      // revenue shares and investments
 	// ids of the amendments that made its versions, first to last: a
@@ -98,6 +97,9 @@ type line struct {
 	endOp   opCode // which of those it was
 	kc      kindCode
 }
+
+// id is the clause's id (which amends do not change).
+func (l *line) id() string { return l.current.clause.ID }
 
 // addedT is when the clause was added: when its first version took effect.
 func (l *line) addedT() time.Time {
@@ -378,7 +380,7 @@ func (v *view) clause(id string) *line {
 		return v.clauses[id]
 	}
 	for _, l := range v.order {
-		if l.id == id {
+		if l.id() == id {
 			return l
 		}
 	}
@@ -390,11 +392,11 @@ func (v *view) addLine(l *line) {
 	v.order = append(v.order, l)
 	switch {
 	case v.clauses != nil:
-		v.clauses[l.id] = l
+		v.clauses[l.id()] = l
 	case len(v.order) > clauseScan:
 		v.clauses = make(map[string]*line, 2*len(v.order))
 		for _, x := range v.order {
-			v.clauses[x.id] = x
+			v.clauses[x.id()] = x
 		}
 	}
 }
@@ -617,10 +619,10 @@ func (v *view) unapply(r *events.Record, n int) {
 			v.opened, v.title, v.parties = nil, "", nil
 		case events.Add:
 			l := v.order[len(v.order)-1] // the last clause added
-			v.dropVersion(l.current)
 			if v.clauses != nil {
-				delete(v.clauses, l.id)
+				delete(v.clauses, l.id())
 			}
+			v.dropVersion(l.current)
 			v.order[len(v.order)-1] = nil
 			v.order = v.order[:len(v.order)-1]
 		case events.Amend:
@@ -726,7 +728,7 @@ func (v *view) addClause(r *events.Record, i int, c *events.Clause, p *events.Pr
 		p.Add(join(chPath(i), "clause.id"), "clause %s already exists in %s (added %s by %s); clause ids are unique within an agreement", c.ID, v.agreement, day(old.addedT()), who(old.versions()[0].by))
 		return false
 	}
-	l := &line{id: c.ID, added: micros(r.Effective), addedNs: uint16(r.Effective.Nanosecond() % 1000), pos: int32(len(v.order))}
+	l := &line{added: micros(r.Effective), addedNs: uint16(r.Effective.Nanosecond() % 1000), pos: int32(len(v.order))}
 	if !v.checkParties(c, i, "clause", p) || !v.checkTerm(l, c, i, "clause.term", p) {
 		return false
 	}
@@ -736,8 +738,8 @@ func (v *view) addClause(r *events.Record, i int, c *events.Clause, p *events.Pr
 	case events.Investment:
 		l.more, l.kc = &lineMore{}, kindInvestment
 	}
-	v.addLine(l)
 	v.newVersion(l, c, r)
+	v.addLine(l)
 	return true
 }
 
@@ -763,7 +765,7 @@ func (v *view) suggest() string {
 	n := min(len(v.order), 12)
 	ids := make([]string, 0, n+1)
 	for _, l := range v.order[:n] {
-		ids = append(ids, l.id)
+		ids = append(ids, l.id())
 	}
 	if len(v.order) > n {
 		ids = append(ids, "…")

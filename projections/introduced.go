@@ -30,8 +30,8 @@ func (ix *Index) introducedBy(ps *pools, trials []*trial, own map[string]bool) [
 		a := ps.agreement(t.name)
 		for _, x := range ps.made(t) {
 			changed = append(changed, ix.trialGrant(a, x, nil))
-			if !slices.Contains(clauses[t.name], x.line.id) {
-				clauses[t.name] = append(clauses[t.name], x.line.id)
+			if !slices.Contains(clauses[t.name], x.clause.ID) {
+				clauses[t.name] = append(clauses[t.name], x.clause.ID)
 			}
 		}
 	}
@@ -57,7 +57,7 @@ func (ix *Index) introducedBy(ps *pools, trials []*trial, own map[string]bool) [
 		switch {
 		case t.live:
 			for x, w := range t.v.watch {
-				if w.existed && slices.Contains(ids, x.line.id) {
+				if w.existed && slices.Contains(ids, x.clause.ID) {
 					old = append(old, ix.trialGrant(a, x, &w.before))
 				}
 			}
@@ -74,7 +74,7 @@ func (ix *Index) introducedBy(ps *pools, trials []*trial, own map[string]bool) [
 			}
 		case t.before != nil:
 			for _, x := range t.before.grants {
-				if slices.Contains(ids, x.line.id) {
+				if slices.Contains(ids, x.clause.ID) {
 					old = append(old, ix.trialGrant(a, x, nil))
 				}
 			}
@@ -197,7 +197,7 @@ func (ps *pools) made(t *trial) []*version {
 	dropped := map[madeBy]interval{}
 	for x, w := range t.v.watch {
 		if w.existed && !w.alive {
-			dropped[madeBy{x.line.id, x.by, x.clause}] = w.before
+			dropped[madeBy{x.clause.ID, x.by, x.clause}] = w.before
 		}
 	}
 	var out []*version
@@ -210,7 +210,7 @@ func (ps *pools) made(t *trial) []*version {
 		if w.existed && w.before.equal(now) {
 			continue
 		}
-		if before, ok := dropped[madeBy{x.line.id, x.by, x.clause}]; ok && !w.existed && before.equal(now) {
+		if before, ok := dropped[madeBy{x.clause.ID, x.by, x.clause}]; ok && !w.existed && before.equal(now) {
 			continue
 		}
 		out = append(out, x)

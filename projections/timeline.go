@@ -123,7 +123,7 @@ func (ix *Index) Timeline(agreement string, knownAt time.Time) (*Timeline, error
 		tl.Closed = v.closed.Effective
 	}
 	for _, l := range v.order {
-		life := ClauseLife{ID: l.id, Kind: l.kind(), Segments: []Segment{}}
+		life := ClauseLife{ID: l.id(), Kind: l.kind(), Segments: []Segment{}}
 		for _, x := range l.versions() {
 			lo, hi, ok := x.interval()
 			if !ok {
