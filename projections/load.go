@@ -48,6 +48,8 @@ func (ix *Index) Fold() {
 	}
 	ix.kviews.reset()
 	ix.all = trimmed(ix.all)
+	g := ix.grants
+	g.es, g.bs = trimmed(g.es), trimmed(g.bs)
 }
 
 // A loaded index holds millions of slices grown by append, most of them
