@@ -38,8 +38,8 @@ type view struct {
 	declared map[string]*events.Record // nil until something is declared
 	decl     []Declared                // declarations by time, then condition: States share it (see undeclare)
 	declBy   []*events.Record          // the amendment behind each of decl
-	endsOn   map[string][]*line
-	grants   []*version // versions of exclusive grants, for conflicts
+	endsOn   *condIndex                // nil until a clause ends on a condition
+	grants   []*version                // versions of exclusive grants, for conflicts
 	marks    []checkpoint
 	problems []Anomaly        // amendments skipped when folding leniently
 	skipped  []*events.Record // the records of problems, in fold order
@@ -585,7 +585,7 @@ func (v *view) apply(r *events.Record, p *events.Problems) int {
 				return i
 			}
 			v.declare(c.Of().Condition, r)
-			for _, l := range v.endsOn[c.Of().Condition] {
+			for _, l := range v.endsOn.get(c.Of().Condition) {
 				if l.endRec == nil && l.current.endsOn() == c.Of().Condition {
 					v.endLine(l, r, opDeclare)
 				}
@@ -633,7 +633,7 @@ func (v *view) unapply(r *events.Record, n int) {
 		case events.End:
 			v.unend(v.clause(c.ClauseID))
 		case events.Declare:
-			ls := v.endsOn[c.Of().Condition]
+			ls := v.endsOn.get(c.Of().Condition)
 			for j := len(ls) - 1; j >= 0; j-- {
 				if l := ls[j]; l.endRec == r && l.endOp == opDeclare && l.current.endsOn() == c.Of().Condition {
 					v.unend(l)
@@ -830,9 +830,9 @@ func (v *view) newVersion(l *line, c *events.Clause, r *events.Record) {
 	v.versions = append(v.versions, nv)
 	if cond := nv.endsOn(); cond != "" && nv.prev.endsOn() != cond {
 		if v.endsOn == nil {
-			v.endsOn = map[string][]*line{}
+			v.endsOn = &condIndex{}
 		}
-		v.endsOn[cond] = append(v.endsOn[cond], l)
+		v.endsOn.add(cond, l)
 	}
 	if c.ExclusiveGrant() {
 		v.grants = append(v.grants, nv)
@@ -844,6 +844,86 @@ func (v *view) newVersion(l *line, c *events.Clause, r *events.Record) {
 		}
 	} else if v.gi != nil && otherGrant(c) {
 		v.gi.addBasis(v.own, nv)
+	}
+}
+
+// condIndex lists, for each condition, the clauses whose versions came to
+// end on it, in the order they did. Most views have a few conditions, if
+// any: a slice holds them, in much less memory than a map; past
+// condScan of them, a map does.
+type condIndex struct {
+	few  []condLines
+	many map[string][]*line
+}
+
+type condLines struct {
+	cond  string
+	lines []*line
+}
+
+const condScan = 8
+
+// get returns the clauses that came to end on cond. ci may be nil.
+func (ci *condIndex) get(cond string) []*line {
+	switch {
+	case ci == nil:
+		return nil
+	case ci.many != nil:
+		return ci.many[cond]
+	}
+	for _, c := range ci.few {
+		if c.cond == cond {
+			return c.lines
+		}
+	}
+	return nil
+}
+
+func (ci *condIndex) add(cond string, l *line) {
+	if ci.many != nil {
+		ci.many[cond] = append(ci.many[cond], l)
+		return
+	}
+	for i := range ci.few {
+		if c := &ci.few[i]; c.cond == cond {
+			c.lines = append(c.lines, l)
+			return
+		}
+	}
+	if len(ci.few) < condScan {
+		ci.few = append(ci.few, condLines{cond, []*line{l}})
+		return
+	}
+	ci.many = make(map[string][]*line, 2*condScan)
+	for _, c := range ci.few {
+		ci.many[c.cond] = c.lines
+	}
+	ci.few = nil
+	ci.many[cond] = []*line{l}
+}
+
+// pop takes back the last add of cond.
+func (ci *condIndex) pop(cond string) {
+	if ci.many != nil {
+		ls := ci.many[cond]
+		ls[len(ls)-1] = nil
+		if len(ls) == 1 {
+			delete(ci.many, cond)
+		} else {
+			ci.many[cond] = ls[:len(ls)-1]
+		}
+		return
+	}
+	for i := range ci.few {
+		c := &ci.few[i]
+		if c.cond != cond {
+			continue
+		}
+		c.lines[len(c.lines)-1] = nil
+		if c.lines = c.lines[:len(c.lines)-1]; len(c.lines) == 0 {
+			ci.few = slices.Delete(ci.few, i, i+1)
+		}
+		return
 	}
 }
 
@@ -864,13 +944,7 @@ func (v *view) dropVersion(x *version) {
 		v.gi.removeBasis(x)
 	}
 	if cond := x.endsOn(); cond != "" && x.prev.endsOn() != cond {
-		ls := v.endsOn[cond]
-		ls[len(ls)-1] = nil
-		if len(ls) == 1 {
-			delete(v.endsOn, cond)
-		} else {
-			v.endsOn[cond] = ls[:len(ls)-1]
-		}
+		v.endsOn.pop(cond)
 	}
 	v.versions[len(v.versions)-1] = nil
 	v.versions = v.versions[:len(v.versions)-1]
