@@ -33,24 +33,43 @@ type view struct {
 	// clauses by id, once there are more than clauseScan of them (see
 	// clause); order alone finds fewer, and most agreements have few: a
 	// map each would be much of the memory a read model holds.
-	clauses  map[string]*line
-	order    []*line                   // clauses in the order they were added
-	declared map[string]*events.Record // nil until something is declared
-	decl     []Declared                // declarations by time, then condition: States share it (see undeclare)
-	declBy   []*events.Record          // the amendment behind each of decl
-	endsOn   *condIndex                // nil until a clause ends on a condition
-	grants   []*version                // versions of exclusive grants, for conflicts
-	marks    []checkpoint
-	problems []Anomaly        // amendments skipped when folding leniently
-	skipped  []*events.Record // the records of problems, in fold order
+	clauses map[string]*line
+	order   []*line    // clauses in the order they were added
+	notes   *viewNotes // declarations and skipped records: noNotes until there are some
+	endsOn  *condIndex // nil until a clause ends on a condition
+	grants  []*version // versions of exclusive grants, for conflicts
+	marks   []checkpoint
 
 	gi  *grantIndex // the index whose grant entries follow this view, if any
 	own *agreement
+}
+
+// viewNotes is what few views have: declarations and skipped records, and
+// what a trial on a live view notes while it runs. (Kept apart, they would
+// be a good part of every view.)
+type viewNotes struct {
 	// While set (see reusing), the versions amends made that rollback took
 	// back, for amended.
 	reuse map[reuseKey]*version
 	// While set (see watching), what happened to exclusive grants.
 	watch map[*version]*watched
+
+	declared map[string]*events.Record
+	decl     []Declared       // declarations by time, then condition: States share it (see undeclare)
+	declBy   []*events.Record // the amendment behind each of decl
+	problems []Anomaly        // amendments skipped when folding leniently
+	skipped  []*events.Record // the records of problems, in fold order
+}
+
+// noNotes is the notes of every view that has none: read, never written.
+var noNotes = &viewNotes{}
+
+// writeNotes returns v's notes to change, made if it has none.
+func (v *view) writeNotes() *viewNotes {
+	if v.notes == noNotes {
+		v.notes = &viewNotes{}
+	}
+	return v.notes
 }
 
 // watched is what a trial did to an exclusive grant version: whether it
@@ -65,19 +84,27 @@ type watched struct {
 // watched) until done is called: a trial on a live view then knows which
 // grants it made or changed without comparing every grant.
 func (v *view) watching() (done func()) {
-	v.watch = map[*version]*watched{}
-	return func() { v.watch = nil }
+	n := v.writeNotes()
+	n.watch = map[*version]*watched{}
+	return func() { n.watch = nil }
+}
+
+// stopWatching ends watching, if it is on.
+func (v *view) stopWatching() {
+	if v.notes.watch != nil {
+		v.notes.watch = nil
+	}
 }
 
 // touch notes that x is about to change, the first time it does.
 func (v *view) touch(x *version) {
-	if v.watch == nil || !x.clause.ExclusiveGrant() {
+	if v.notes.watch == nil || !x.clause.ExclusiveGrant() {
 		return
 	}
-	if _, ok := v.watch[x]; !ok {
+	if _, ok := v.notes.watch[x]; !ok {
 		w := &watched{existed: true, alive: true}
 		w.before.lo, w.before.hi, w.before.ok = x.interval()
-		v.watch[x] = w
+		v.notes.watch[x] = w
 	}
 }
 
@@ -367,7 +394,7 @@ type Anomaly struct {
 }
 
 func newView(agreement string) *view {
-	return &view{agreement: agreement}
+	return &view{agreement: agreement, notes: noNotes}
 }
 
 // clauseScan is how many clauses a view finds by scanning order, before it
@@ -430,8 +457,9 @@ func (v *view) push(r *events.Record, p *events.Problems) bool {
 		}
 		return false
 	}
-	v.problems = append(v.problems, Anomaly{Amendment: r.ID.String(), Problem: local.List()[0].Error()})
-	v.skipped = append(v.skipped, r)
+	n := v.writeNotes()
+	n.problems = append(n.problems, Anomaly{Amendment: r.ID.String(), Problem: local.List()[0].Error()})
+	n.skipped = append(n.skipped, r)
 	v.appendFolded(r)
 	return false
 }
@@ -440,9 +468,9 @@ func (v *view) push(r *events.Record, p *events.Problems) bool {
 func (v *view) pop() {
 	n := len(v.folded) - 1
 	r := v.folded[n]
-	if k := len(v.skipped) - 1; k >= 0 && v.skipped[k] == r {
-		v.skipped[k] = nil
-		v.skipped, v.problems = v.skipped[:k], v.problems[:k]
+	if m, k := v.notes, len(v.notes.skipped)-1; k >= 0 && m.skipped[k] == r {
+		m.skipped[k] = nil
+		m.skipped, m.problems = m.skipped[:k], m.problems[:k]
 	} else {
 		v.unapply(r, len(r.Changes))
 		v.dropMarks()
@@ -454,8 +482,9 @@ func (v *view) pop() {
 // reusing makes rollback keep what amends made for amended, until done is
 // called.
 func (v *view) reusing() (done func()) {
-	v.reuse = map[reuseKey]*version{}
-	return func() { v.reuse = nil }
+	n := v.writeNotes()
+	n.reuse = map[reuseKey]*version{}
+	return func() { n.reuse = nil }
 }
 
 // rollback pops records until n are left.
@@ -580,7 +609,7 @@ func (v *view) apply(r *events.Record, p *events.Problems) int {
 			}
 			v.endLine(l, r, opEnd)
 		case events.Declare:
-			if d := v.declared[c.Of().Condition]; d != nil {
+			if d := v.notes.declared[c.Of().Condition]; d != nil {
 				p.Add(join(chPath(i), "condition"), "%s was already declared %s (%s)", c.Of().Condition, day(d.Effective), who(d))
 				return i
 			}
@@ -662,8 +691,8 @@ func (v *view) unapply(r *events.Record, n int) {
 // clause an amend made the first time is used again when it was made from
 // the same clause (a patch's result depends only on both).
 func (v *view) amended(r *events.Record, i int, c *events.Clause, set *events.Patch, p *events.Problems) *events.Clause {
-	if v.reuse != nil {
-		if x, ok := v.reuse[reuseKey{r, i}]; ok && x.prev.clause == c {
+	if v.notes.reuse != nil {
+		if x, ok := v.notes.reuse[reuseKey{r, i}]; ok && x.prev.clause == c {
 			return x.clause
 		}
 	}
@@ -679,8 +708,8 @@ func (v *view) amended(r *events.Record, i int, c *events.Clause, set *events.Pa
 // remember keeps the version an amend made, which rollback took back, for
 // amended.
 func (v *view) remember(r *events.Record, i int, x *version) {
-	if v.reuse != nil {
-		v.reuse[reuseKey{r, i}] = x
+	if v.notes.reuse != nil {
+		v.notes.reuse[reuseKey{r, i}] = x
 	}
 }
 
@@ -691,35 +720,37 @@ type reuseKey struct {
 
 // declare notes that cond was declared by r, keeping decl in order.
 func (v *view) declare(cond string, r *events.Record) {
-	if v.declared == nil {
-		v.declared = map[string]*events.Record{}
+	n := v.writeNotes()
+	if n.declared == nil {
+		n.declared = map[string]*events.Record{}
 	}
-	v.declared[cond] = r
+	n.declared[cond] = r
 	d := Declared{Condition: cond, At: r.Effective, Amendment: r.ID.String()}
-	i := len(v.decl)
-	for i > 0 && v.decl[i-1].At.Equal(d.At) && v.decl[i-1].Condition > cond {
+	i := len(n.decl)
+	for i > 0 && n.decl[i-1].At.Equal(d.At) && n.decl[i-1].Condition > cond {
 		i--
 	}
-	if i == len(v.decl) {
-		v.decl = append(v.decl, d)
-		v.declBy = append(v.declBy, r)
+	if i == len(n.decl) {
+		n.decl = append(n.decl, d)
+		n.declBy = append(n.declBy, r)
 		return
 	}
 	// States share decl up to its length: never write over what one may hold.
-	v.decl = slices.Insert(slices.Clip(v.decl), i, d)
-	v.declBy = slices.Insert(v.declBy, i, r)
+	n.decl = slices.Insert(slices.Clip(n.decl), i, d)
+	n.declBy = slices.Insert(n.declBy, i, r)
 }
 
 func (v *view) undeclare(cond string) {
-	delete(v.declared, cond)
-	i := len(v.decl) - 1
-	for v.decl[i].Condition != cond {
+	n := v.writeNotes()
+	delete(n.declared, cond)
+	i := len(n.decl) - 1
+	for n.decl[i].Condition != cond {
 		i--
 	}
 	// Clipped, so that the next append copies rather than write over what
 	// a State may hold.
-	v.decl = append(slices.Clip(v.decl[:i]), v.decl[i+1:]...)
-	v.declBy = slices.Delete(v.declBy, i, i+1)
+	n.decl = append(slices.Clip(n.decl[:i]), n.decl[i+1:]...)
+	n.declBy = slices.Delete(n.declBy, i, i+1)
 }
 
 // addClause adds clause c, made by change i of r.
@@ -801,7 +832,7 @@ func (v *view) checkTerm(l *line, c *events.Clause, i int, sub string, p *events
 		return false
 	}
 	if t.EndsOn != "" {
-		if d := v.declared[t.EndsOn]; d != nil {
+		if d := v.notes.declared[t.EndsOn]; d != nil {
 			p.Add(join(join(chPath(i), sub), "ends_on"), "%s was already declared %s (%s), so the clause would never be in force", t.EndsOn, day(d.Effective), who(d))
 			return false
 		}
@@ -839,8 +870,8 @@ func (v *view) newVersion(l *line, c *events.Clause, r *events.Record) {
 		if v.gi != nil {
 			v.gi.add(v.own, nv)
 		}
-		if v.watch != nil {
-			v.watch[nv] = &watched{alive: true}
+		if v.notes.watch != nil {
+			v.notes.watch[nv] = &watched{alive: true}
 		}
 	} else if v.gi != nil && otherGrant(c) {
 		v.gi.addBasis(v.own, nv)
@@ -931,7 +962,7 @@ func (ci *condIndex) pop(cond string) {
 func (v *view) dropVersion(x *version) {
 	l := x.line
 	v.touch(x)
-	if w := v.watch[x]; w != nil {
+	if w := v.notes.watch[x]; w != nil {
 		w.alive = false
 	}
 	if x.clause.ExclusiveGrant() {

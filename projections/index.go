@@ -579,5 +579,5 @@ func (ix *Index) Anomalies(agreement string) []Anomaly {
 	if a == nil {
 		return nil
 	}
-	return append(slices.Clone(a.problems), a.v.problems...)
+	return append(slices.Clone(a.problems), a.v.notes.problems...)
 }

@@ -56,7 +56,7 @@ func (ix *Index) introducedBy(ps *pools, trials []*trial, own map[string]bool) [
 		a := ps.agreement(t.name)
 		switch {
 		case t.live:
-			for x, w := range t.v.watch {
+			for x, w := range t.v.notes.watch {
 				if w.existed && slices.Contains(ids, x.clause.ID) {
 					old = append(old, ix.trialGrant(a, x, &w.before))
 				}
@@ -67,7 +67,7 @@ func (ix *Index) introducedBy(ps *pools, trials []*trial, own map[string]bool) [
 					continue
 				}
 				for x := l.current; x != nil; x = x.prev {
-					if x.clause.ExclusiveGrant() && t.v.watch[x] == nil {
+					if x.clause.ExclusiveGrant() && t.v.notes.watch[x] == nil {
 						old = append(old, ix.trialGrant(a, x, nil))
 					}
 				}
@@ -140,7 +140,7 @@ func newPools(ix *Index, trials []*trial) *pools {
 		a := ps.agreement(t.name)
 		switch {
 		case t.live:
-			for x, w := range t.v.watch {
+			for x, w := range t.v.notes.watch {
 				if w.existed && !w.alive {
 					add(t, false, ix.trialGrant(a, x, &w.before))
 				}
@@ -195,13 +195,13 @@ func (ps *pools) made(t *trial) []*version {
 		clause *events.Clause
 	}
 	dropped := map[madeBy]interval{}
-	for x, w := range t.v.watch {
+	for x, w := range t.v.notes.watch {
 		if w.existed && !w.alive {
 			dropped[madeBy{x.clause.ID, x.by, x.clause}] = w.before
 		}
 	}
 	var out []*version
-	for x, w := range t.v.watch {
+	for x, w := range t.v.notes.watch {
 		if !w.alive {
 			continue
 		}
@@ -237,7 +237,7 @@ func (ps *pools) of(grantor string, side int) iter.Seq[grant] {
 				case t != nil && !t.live:
 					continue // the trial's own view holds its grants (see extra)
 				case t != nil && !ps.done(t, side):
-					if w := t.v.watch[e.x]; w != nil {
+					if w := t.v.notes.watch[e.x]; w != nil {
 						if !w.existed {
 							continue
 						}

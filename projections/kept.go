@@ -47,7 +47,7 @@ func (ix *Index) hold(trials []*trial) *Kept {
 			k.recs[r.ID] = r
 		}
 		if t.live {
-			t.v.watch = nil
+			t.v.stopWatching()
 			t.done()
 			continue
 		}

@@ -289,7 +289,7 @@ func (v *view) stateAt(t time.Time, bound *events.Record) *State {
 // bound, by time then condition. Without a bound it shares the view's slice:
 // the view never writes over what it has handed out.
 func (v *view) declaredBy(t time.Time, bound *events.Record) []Declared {
-	n, _ := slices.BinarySearchFunc(v.decl, t, func(d Declared, t time.Time) int {
+	n, _ := slices.BinarySearchFunc(v.notes.decl, t, func(d Declared, t time.Time) int {
 		if d.At.After(t) {
 			return 1
 		}
@@ -298,15 +298,15 @@ func (v *view) declaredBy(t time.Time, bound *events.Record) []Declared {
 	if n == 0 {
 		return nil
 	}
-	out := v.decl[:n:n]
+	out := v.notes.decl[:n:n]
 	if bound == nil || t.Before(bound.Effective) {
 		return out
 	}
 	for i := range n {
-		if !before(v.declBy[i], bound) {
+		if !before(v.notes.declBy[i], bound) {
 			var keep []Declared
 			for j, d := range out {
-				if before(v.declBy[j], bound) {
+				if before(v.notes.declBy[j], bound) {
 					keep = append(keep, d)
 				}
 			}
