@@ -112,7 +112,7 @@ func (v *view) touch(x *version) {
 type line struct {
 	current *version       // latest version: a line has one from when it is added
 	endRec  *events.Record // the amendment whose end, declared condition or close stopped it
-	more    *lineMore      // revenue shares and investments
+	more    *lineMore      // revenue shares and investments (noMore until reported or funded)
 	// ids of the amendments that made its versions, first to last: a
 	// version's are ids[:depth+1], which States share (see dropVersion).
 	// Nil while it has one version (most clauses never change): then the
@@ -153,6 +153,18 @@ const (
 type lineMore struct {
 	reports []report  // revenue_share, in fold order
 	funded  []funding // investment, in fold order
+}
+
+// noMore is the lineMore of every revenue share or investment with no
+// reports or funding yet: read, never written.
+var noMore = &lineMore{}
+
+// writeMore returns l's lineMore to change, made if it is noMore.
+func (l *line) writeMore() *lineMore {
+	if l.more == noMore {
+		l.more = &lineMore{}
+	}
+	return l.more
 }
 
 type funding struct {
@@ -765,9 +777,9 @@ func (v *view) addClause(r *events.Record, i int, c *events.Clause, p *events.Pr
 	}
 	switch c.Kind {
 	case events.RevenueShare:
-		l.more, l.kc = &lineMore{}, kindRevenueShare
+		l.more, l.kc = noMore, kindRevenueShare
 	case events.Investment:
-		l.more, l.kc = &lineMore{}, kindInvestment
+		l.more, l.kc = noMore, kindInvestment
 	}
 	v.newVersion(l, c, r)
 	v.addLine(l)
@@ -1080,7 +1092,8 @@ func (v *view) report(r *events.Record, i int, c events.Change, p *events.Proble
 			rep.excess = plus(prev.uncapped(), owed)
 		}
 	}
-	l.more.reports = append(l.more.reports, rep)
+	m := l.writeMore()
+	m.reports = append(m.reports, rep)
 	return true
 }
 
@@ -1106,7 +1119,8 @@ func (v *view) fund(r *events.Record, i int, c events.Change, p *events.Problems
 		p.Add(join(chPath(i), "tranche"), "tranche %s of %s was already funded %s (%s)", c.Of().Tranche, c.ClauseID, day(s.Effective), who(s))
 		return false
 	}
-	l.more.funded = append(l.more.funded, funding{c.Of().Tranche, r})
+	m := l.writeMore()
+	m.funded = append(m.funded, funding{c.Of().Tranche, r})
 	return true
 }
 
