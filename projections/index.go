@@ -185,13 +185,33 @@ func (ix *Index) nameParties(a *agreement, r *events.Record) {
 		if c.Op != events.Open {
 			continue
 		}
-		for _, p := range c.Of().Parties {
+		ps := c.Of().Parties
+		if a.named == nil && distinct(ps) {
+			// Its first open (as a rule): named shares its parties
+			// (clipped: an append copies).
+			a.named = slices.Clip(ps)
+			for _, p := range ps {
+				ix.byParty[p] = append(ix.byParty[p], a)
+			}
+			continue
+		}
+		for _, p := range ps {
 			if !slices.Contains(a.named, p) {
 				a.named = append(a.named, p)
 				ix.byParty[p] = append(ix.byParty[p], a)
 			}
 		}
 	}
+}
+
+// distinct reports whether no string is in ss twice.
+func distinct(ss []string) bool {
+	for i, s := range ss {
+		if slices.Contains(ss[:i], s) {
+			return false
+		}
+	}
+	return true
 }
 
 // liveView returns an empty view of a whose grants go to the grant index.
