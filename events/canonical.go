@@ -77,7 +77,9 @@ type Record struct {
 	Recorded time.Time // stream timestamp: transaction time
 	Version  uint64    // position in its agreement's history, from 1
 	Hash     Hash      // SHA-256 of the stored bytes
-	Prev     Hash      // Hash of the agreement's previous amendment; zero for the first
+	// The hash the stored bytes chain to (DecodeStored's prev) is not kept:
+	// once the ledger has checked the chain, it is the Hash of the
+	// agreement's record before, and a read model holds every record.
 }
 
 // MarshalJSON writes the amendment in its canonical input form: the fields

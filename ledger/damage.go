@@ -95,19 +95,18 @@ func (f *damageFinder) hole(from, to uint64) uint64 {
 	return 0
 }
 
-// broken classifies r, a well-formed amendment that does not chain to its
-// agreement's head (at headVersion and headSeq; 0 and 0 for an agreement
-// not yet seen). It returns
-// the damage it proves, or nil: then r is foreign, and noted in case a
-// later message chains to it. dropped is the sequences of the agreement's
-// messages skipped before as foreign that the damage shows were the
-// ledger's own.
-func (f *damageFinder) broken(r *events.Record, headVersion, headSeq uint64) (d *projections.Damage, dropped []uint64) {
+// broken classifies r, a well-formed amendment whose stored bytes chain to
+// prev rather than to its agreement's head (at headVersion and headSeq; 0
+// and 0 for an agreement not yet seen). It returns the damage it proves,
+// or nil: then r is foreign, and noted in case a later message chains to
+// it. dropped is the sequences of the agreement's messages skipped before
+// as foreign that the damage shows were the ledger's own.
+func (f *damageFinder) broken(r *events.Record, prev events.Hash, headVersion, headSeq uint64) (d *projections.Damage, dropped []uint64) {
 	version := headVersion + 1
 	if seq := f.hole(headSeq+1, r.Seq-1); seq != 0 {
 		d = &projections.Damage{Agreement: r.Agreement, Version: version, Seq: seq, LastSeq: r.Seq,
 			Problem: fmt.Sprintf("stream sequence %d cannot be read, and the agreement's next message (sequence %d) chains to what it held", seq, r.Seq)}
-	} else if o, ok := f.outside[r.Prev]; ok && o.agreement == r.Agreement {
+	} else if o, ok := f.outside[prev]; ok && o.agreement == r.Agreement {
 		first := o.seq
 		for _, x := range f.outside {
 			if x.agreement == r.Agreement && x.seq > headSeq {

@@ -95,6 +95,7 @@ type decoded struct {
 	message
 	agreement string
 	rec       *events.Record
+	prev      events.Hash // the hash rec's stored bytes chain to
 	problem   string
 }
 
@@ -147,7 +148,7 @@ func (rm *readModel) decode(m message) decoded {
 		d.problem = fmt.Sprintf("amendment names agreement %s but is on the subject of %s", w.a.Agreement, d.agreement)
 		return d
 	}
-	d.rec = &events.Record{Amendment: w.a, Seq: m.seq, Recorded: m.time, Hash: h, Prev: w.prev}
+	d.rec, d.prev = &events.Record{Amendment: w.a, Seq: m.seq, Recorded: m.time, Hash: h}, w.prev
 	return d
 }
 
@@ -171,14 +172,14 @@ func (rm *readModel) apply(ds []decoded) {
 		}
 		problem, broken := d.problem, false
 		if problem == "" {
-			problem, broken = rm.link(d.rec)
+			problem, broken = rm.link(d.rec, d.prev)
 		}
 		if broken {
 			var headVersion, headSeq uint64
 			if head := rm.ix.Head(d.agreement); head != nil {
 				headVersion, headSeq = head.Version, head.Seq
 			}
-			if dmg, dropped := rm.dmg.broken(d.rec, headVersion, headSeq); dmg != nil {
+			if dmg, dropped := rm.dmg.broken(d.rec, d.prev, headVersion, headSeq); dmg != nil {
 				rm.foreign = slices.DeleteFunc(rm.foreign, func(f Foreign) bool { return f.Agreement == d.agreement && slices.Contains(dropped, f.Seq) })
 				rm.log.Error("the store is damaged: an agreement's history cannot be read whole", "agreement", dmg.Agreement, "version", dmg.Version, "seq", dmg.Seq, "problem", dmg.Problem)
 				continue
@@ -272,15 +273,15 @@ func (rm *readModel) loadChunk(recs []*events.Record) error {
 	return nil
 }
 
-// link checks that r chains to its agreement's head; broken says the
-// chain is what failed.
-func (rm *readModel) link(r *events.Record) (problem string, broken bool) {
+// link checks that r, whose stored bytes chain to prev, chains to its
+// agreement's head; broken says the chain is what failed.
+func (rm *readModel) link(r *events.Record, prev events.Hash) (problem string, broken bool) {
 	var want events.Hash
 	if head := rm.ix.Head(r.Agreement); head != nil {
 		want = head.Hash
 	}
-	if r.Prev != want {
-		return fmt.Sprintf("chain broken: prev is %s, but the agreement's last amendment hashes to %s", short(r.Prev), short(want)), true
+	if prev != want {
+		return fmt.Sprintf("chain broken: prev is %s, but the agreement's last amendment hashes to %s", short(prev), short(want)), true
 	}
 	if old := rm.ix.Lookup(r.ID); old != nil {
 		return fmt.Sprintf("amendment id %s was already recorded at sequence %d", r.ID, old.Seq), false

@@ -165,12 +165,6 @@ func (f *snapshotFile) unmarshal(b []byte) error {
 	if bad.Load() {
 		return errors.New("snapshot holds a malformed amendment")
 	}
-	// Each record chains to its agreement's record before it.
-	heads := map[string]events.Hash{}
-	for _, rec := range f.Records {
-		rec.Prev = heads[rec.Agreement]
-		heads[rec.Agreement] = rec.Hash
-	}
 	return nil
 }
 

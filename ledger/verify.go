@@ -136,8 +136,8 @@ func (l *Ledger) Verify(ctx context.Context, heads []Head) (*Report, error) {
 		}
 		a, prev, err := events.DecodeStored(data)
 		if err == nil && a.Agreement == name && prev != c.head.Hash {
-			r := &events.Record{Amendment: a, Seq: seq, Hash: events.Sum(data), Prev: prev}
-			if d, dropped := found.broken(r, c.head.Version, c.head.Seq); d != nil {
+			r := &events.Record{Amendment: a, Seq: seq, Hash: events.Sum(data)}
+			if d, dropped := found.broken(r, prev, c.head.Version, c.head.Seq); d != nil {
 				// The ledger's own messages: not foreign, and no broken
 				// link of this agreement stands for them.
 				rep.Foreign -= len(dropped)

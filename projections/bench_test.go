@@ -245,11 +245,14 @@ func BenchmarkAdd(b *testing.B) {
 	}
 }
 
-// BenchmarkMemory measures the heap an index of 1M amendments holds (1000
-// agreements of 1000), amendments included, after a GC. It builds the index
-// once whatever b.N is.
+// BenchmarkMemory measures the heap an index holds per amendment,
+// amendments included, after a GC. It builds each index once whatever b.N
+// is. "agreements=1000/per=1000" folds synth's amendments as made;
+// "agreements=100000/per=10/stored" is the shape of ledger bench's p7 (a
+// million amendments, ten an agreement, interleaved, each party in about
+// ten agreements), its amendments decoded from their stored bytes and
+// loaded as the ledger loads them (Defer, Add, Fold).
 func BenchmarkMemory(b *testing.B) {
-	const agreements, per = 1000, 1000
 	heap := func() uint64 {
 		runtime.GC()
 		runtime.GC()
@@ -257,21 +260,94 @@ func BenchmarkMemory(b *testing.B) {
 		runtime.ReadMemStats(&m)
 		return m.HeapAlloc
 	}
-	base := heap()
-	as := synth.New(8).Many(agreements, per)
-	recs := inFoldOrder(as)
-	as = nil
-	withRecords := heap()
-	b.ResetTimer()
-	ix := build(b, recs)
-	b.StopTimer()
-	recs = nil
-	withIndex := heap()
-	n := float64(agreements * per)
-	b.ReportMetric(float64(withRecords-base)/n, "B/amendment-decoded")
-	b.ReportMetric(float64(withIndex-base)/n, "B/amendment-indexed")
-	b.ReportMetric(float64(withIndex-withRecords)/n, "B/amendment-index-only")
-	runtime.KeepAlive(ix)
+	report := func(b *testing.B, n int, base, withRecords, withIndex uint64) {
+		b.ReportMetric(float64(withRecords-base)/float64(n), "B/amendment-decoded")
+		b.ReportMetric(float64(withIndex-base)/float64(n), "B/amendment-indexed")
+		b.ReportMetric(float64(withIndex-withRecords)/float64(n), "B/amendment-index-only")
+	}
+	b.Run("agreements=1000/per=1000", func(b *testing.B) {
+		const agreements, per = 1000, 1000
+		base := heap()
+		as := synth.New(8).Many(agreements, per)
+		recs := inFoldOrder(as)
+		as = nil
+		withRecords := heap()
+		b.ResetTimer()
+		ix := build(b, recs)
+		b.StopTimer()
+		recs = nil
+		report(b, agreements*per, base, withRecords, heap())
+		runtime.KeepAlive(ix)
+	})
+	for _, agreements := range []int{20_000, 100_000} {
+		b.Run(fmt.Sprintf("agreements=%d/per=10/stored", agreements), func(b *testing.B) {
+			const per = 10
+			base := heap()
+			recs := storedMany(b, 9, agreements, per)
+			withRecords := heap()
+			b.ResetTimer()
+			ix := projections.NewIndex()
+			ix.Defer()
+			for _, r := range recs {
+				if err := ix.Add(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ix.Fold()
+			b.StopTimer()
+			n := len(recs)
+			recs = nil
+			report(b, n, base, withRecords, heap())
+			runtime.KeepAlive(ix)
+		})
+	}
+}
+
+// storedMany makes agreements × per amendments as ledger bench's big store
+// does (agreements interleaved at random, made 10,000 at a time by
+// generators drawing from one pool of parties), each encoded as the ledger
+// stores it, chained to its agreement's previous one, and decoded back:
+// records holding what a ledger's read model holds.
+func storedMany(b testing.TB, seed int64, agreements, per int) []*events.Record {
+	b.Helper()
+	const slice = 10_000
+	var recs []*events.Record
+	prev := map[string]events.Hash{}
+	for made, k := 0, 0; made < agreements; made, k = made+slice, k+1 {
+		n := min(slice, agreements-made)
+		g := synth.New(seed<<20 + int64(k))
+		g.Parties = max(agreements/5, g.Parties)
+		rng := rand.New(rand.NewPCG(uint64(seed), uint64(k)))
+		names, left, active := make([]string, n), make([]int, n), make([]int, n)
+		for i := range n {
+			names[i], left[i], active[i] = fmt.Sprintf("agreement-%06d", made+i+1), per, i
+		}
+		for len(active) > 0 {
+			j := rng.IntN(len(active))
+			i := active[j]
+			a := g.Next(names[i])
+			if a != nil {
+				data, err := events.Encode(a, prev[a.Agreement])
+				if err != nil {
+					b.Fatal(err)
+				}
+				d, _, err := events.DecodeStored(data)
+				if err != nil {
+					b.Fatal(err)
+				}
+				h := events.Sum(data)
+				prev[a.Agreement] = h
+				seq := uint64(len(recs) + 1)
+				recs = append(recs, &events.Record{Amendment: d, Seq: seq, Recorded: recordedBase.Add(time.Duration(seq) * time.Millisecond), Hash: h})
+				left[i]--
+			}
+			if a == nil || left[i] == 0 {
+				active[j] = active[len(active)-1]
+				active = active[:len(active)-1]
+			}
+		}
+	}
+	return slices.Clip(recs)
 }
 
 // BenchmarkIntroduces checks the next amendment of a long agreement against

@@ -30,24 +30,46 @@ type view struct {
 	folded   []*events.Record // every visible record in fold order, applied or skipped
 	seqMax   []uint64         // seqMax[i]: the largest Seq in folded[:(i+1)*seqBlock]
 	versions []*version       // every clause version, in the order made (so of from)
-	clauses  map[string]*line
-	order    []*line // clauses in the order they were added
-	declared map[string]*events.Record
-	decl     []Declared       // declarations by time, then condition: States share it (see undeclare)
-	declBy   []*events.Record // the amendment behind each of decl
-	endsOn   map[string][]*line
-	grants   []*version // versions of exclusive grants, for conflicts
-	marks    []checkpoint
-	problems []Anomaly        // amendments skipped when folding leniently
-	skipped  []*events.Record // the records of problems, in fold order
+	// clauses by id, once there are more than clauseScan of them (see
+	// clause); order alone finds fewer, and most agreements have few: a
+	// map each would be much of the memory a read model holds.
+	clauses map[string]*line
+	order   []*line    // clauses in the order they were added
+	notes   *viewNotes // declarations and skipped records: noNotes until there are some
+	endsOn  *condIndex // nil until a clause ends on a condition
+	grants  []*version // versions of exclusive grants, for conflicts
+	marks   []checkpoint
 
 	gi  *grantIndex // the index whose grant entries follow this view, if any
 	own *agreement
+}
+
+// viewNotes is what few views have: declarations and skipped records, and
+// what a trial on a live view notes while it runs. (Kept apart, they would
+// be a good part of every view.)
+type viewNotes struct {
 	// While set (see reusing), the versions amends made that rollback took
 	// back, for amended.
 	reuse map[reuseKey]*version
 	// While set (see watching), what happened to exclusive grants.
 	watch map[*version]*watched
+
+	declared map[string]*events.Record
+	decl     []Declared       // declarations by time, then condition: States share it (see undeclare)
+	declBy   []*events.Record // the amendment behind each of decl
+	problems []Anomaly        // amendments skipped when folding leniently
+	skipped  []*events.Record // the records of problems, in fold order
+}
+
+// noNotes is the notes of every view that has none: read, never written.
+var noNotes = &viewNotes{}
+
+// writeNotes returns v's notes to change, made if it has none.
+func (v *view) writeNotes() *viewNotes {
+	if v.notes == noNotes {
+		v.notes = &viewNotes{}
+	}
+	return v.notes
 }
 
 // watched is what a trial did to an exclusive grant version: whether it
@@ -62,30 +84,39 @@ type watched struct {
 // watched) until done is called: a trial on a live view then knows which
 // grants it made or changed without comparing every grant.
 func (v *view) watching() (done func()) {
-	v.watch = map[*version]*watched{}
-	return func() { v.watch = nil }
+	n := v.writeNotes()
+	n.watch = map[*version]*watched{}
+	return func() { n.watch = nil }
+}
+
+// stopWatching ends watching, if it is on.
+func (v *view) stopWatching() {
+	if v.notes.watch != nil {
+		v.notes.watch = nil
+	}
 }
 
 // touch notes that x is about to change, the first time it does.
 func (v *view) touch(x *version) {
-	if v.watch == nil || !x.clause.ExclusiveGrant() {
+	if v.notes.watch == nil || !x.clause.ExclusiveGrant() {
 		return
 	}
-	if _, ok := v.watch[x]; !ok {
+	if _, ok := v.notes.watch[x]; !ok {
 		w := &watched{existed: true, alive: true}
 		w.before.lo, w.before.hi, w.before.ok = x.interval()
-		v.watch[x] = w
+		v.notes.watch[x] = w
 	}
 }
 
 // line is the life of one clause: its versions and what happened to it.
 type line struct {
-	id      string
-	current *version       // latest version
+	current *version       // latest version: a line has one from when it is added
 	endRec  *events.Record // the amendment whose end, declared condition or close stopped it
-	more    *lineMore      // revenue shares and investments
+	more    *lineMore      // revenue shares and investments (noMore until reported or funded)
 	// ids of the amendments that made its versions, first to last: a
 	// version's are ids[:depth+1], which States share (see dropVersion).
+	// Nil while it has one version (most clauses never change): then the
+	// id is its version's by.ID.
 	ids     []ulid.ULID
 	added   int64  // when it was added: micros, and
 	pos     int32  // position in view.order
@@ -93,6 +124,9 @@ type line struct {
 	endOp   opCode // which of those it was
 	kc      kindCode
 }
+
+// id is the clause's id (which amends do not change).
+func (l *line) id() string { return l.current.clause.ID }
 
 // addedT is when the clause was added: when its first version took effect.
 func (l *line) addedT() time.Time {
@@ -119,6 +153,18 @@ const (
 type lineMore struct {
 	reports []report  // revenue_share, in fold order
 	funded  []funding // investment, in fold order
+}
+
+// noMore is the lineMore of every revenue share or investment with no
+// reports or funding yet: read, never written.
+var noMore = &lineMore{}
+
+// writeMore returns l's lineMore to change, made if it is noMore.
+func (l *line) writeMore() *lineMore {
+	if l.more == noMore {
+		l.more = &lineMore{}
+	}
+	return l.more
 }
 
 type funding struct {
@@ -360,7 +406,38 @@ type Anomaly struct {
 }
 
 func newView(agreement string) *view {
-	return &view{agreement: agreement, clauses: map[string]*line{}, declared: map[string]*events.Record{}}
+	return &view{agreement: agreement, notes: noNotes}
+}
+
+// clauseScan is how many clauses a view finds by scanning order, before it
+// keeps a map of them.
+const clauseScan = 48
+
+// clause returns the clause with id, or nil.
+func (v *view) clause(id string) *line {
+	if v.clauses != nil {
+		return v.clauses[id]
+	}
+	for _, l := range v.order {
+		if l.id() == id {
+			return l
+		}
+	}
+	return nil
+}
+
+// addLine appends l to the clauses, mapping them once there are many.
+func (v *view) addLine(l *line) {
+	v.order = append(v.order, l)
+	switch {
+	case v.clauses != nil:
+		v.clauses[l.id()] = l
+	case len(v.order) > clauseScan:
+		v.clauses = make(map[string]*line, 2*len(v.order))
+		for _, x := range v.order {
+			v.clauses[x.id()] = x
+		}
+	}
 }
 
 // foldAll folds records (already in fold order) into a new view.
@@ -392,8 +469,9 @@ func (v *view) push(r *events.Record, p *events.Problems) bool {
 		}
 		return false
 	}
-	v.problems = append(v.problems, Anomaly{Amendment: r.ID.String(), Problem: local.List()[0].Error()})
-	v.skipped = append(v.skipped, r)
+	n := v.writeNotes()
+	n.problems = append(n.problems, Anomaly{Amendment: r.ID.String(), Problem: local.List()[0].Error()})
+	n.skipped = append(n.skipped, r)
 	v.appendFolded(r)
 	return false
 }
@@ -402,9 +480,9 @@ func (v *view) push(r *events.Record, p *events.Problems) bool {
 func (v *view) pop() {
 	n := len(v.folded) - 1
 	r := v.folded[n]
-	if k := len(v.skipped) - 1; k >= 0 && v.skipped[k] == r {
-		v.skipped[k] = nil
-		v.skipped, v.problems = v.skipped[:k], v.problems[:k]
+	if m, k := v.notes, len(v.notes.skipped)-1; k >= 0 && m.skipped[k] == r {
+		m.skipped[k] = nil
+		m.skipped, m.problems = m.skipped[:k], m.problems[:k]
 	} else {
 		v.unapply(r, len(r.Changes))
 		v.dropMarks()
@@ -416,8 +494,9 @@ func (v *view) pop() {
 // reusing makes rollback keep what amends made for amended, until done is
 // called.
 func (v *view) reusing() (done func()) {
-	v.reuse = map[reuseKey]*version{}
-	return func() { v.reuse = nil }
+	n := v.writeNotes()
+	n.reuse = map[reuseKey]*version{}
+	return func() { n.reuse = nil }
 }
 
 // rollback pops records until n are left.
@@ -542,12 +621,12 @@ func (v *view) apply(r *events.Record, p *events.Problems) int {
 			}
 			v.endLine(l, r, opEnd)
 		case events.Declare:
-			if d := v.declared[c.Of().Condition]; d != nil {
+			if d := v.notes.declared[c.Of().Condition]; d != nil {
 				p.Add(join(chPath(i), "condition"), "%s was already declared %s (%s)", c.Of().Condition, day(d.Effective), who(d))
 				return i
 			}
 			v.declare(c.Of().Condition, r)
-			for _, l := range v.endsOn[c.Of().Condition] {
+			for _, l := range v.endsOn.get(c.Of().Condition) {
 				if l.endRec == nil && l.current.endsOn() == c.Of().Condition {
 					v.endLine(l, r, opDeclare)
 				}
@@ -581,8 +660,10 @@ func (v *view) unapply(r *events.Record, n int) {
 			v.opened, v.title, v.parties = nil, "", nil
 		case events.Add:
 			l := v.order[len(v.order)-1] // the last clause added
+			if v.clauses != nil {
+				delete(v.clauses, l.id())
+			}
 			v.dropVersion(l.current)
-			delete(v.clauses, l.id)
 			v.order[len(v.order)-1] = nil
 			v.order = v.order[:len(v.order)-1]
 		case events.Amend:
@@ -591,9 +672,9 @@ func (v *view) unapply(r *events.Record, n int) {
 			v.reopen(x.prev)
 			v.remember(r, i, x)
 		case events.End:
-			v.unend(v.clauses[c.ClauseID])
+			v.unend(v.clause(c.ClauseID))
 		case events.Declare:
-			ls := v.endsOn[c.Of().Condition]
+			ls := v.endsOn.get(c.Of().Condition)
 			for j := len(ls) - 1; j >= 0; j-- {
 				if l := ls[j]; l.endRec == r && l.endOp == opDeclare && l.current.endsOn() == c.Of().Condition {
 					v.unend(l)
@@ -601,10 +682,10 @@ func (v *view) unapply(r *events.Record, n int) {
 			}
 			v.undeclare(c.Of().Condition)
 		case events.Report:
-			m := v.clauses[c.ClauseID].more
+			m := v.clause(c.ClauseID).more
 			m.reports = m.reports[:len(m.reports)-1]
 		case events.Fund:
-			m := v.clauses[c.ClauseID].more
+			m := v.clause(c.ClauseID).more
 			m.funded = m.funded[:len(m.funded)-1]
 		case events.Close:
 			v.closed = nil
@@ -622,8 +703,8 @@ func (v *view) unapply(r *events.Record, n int) {
 // clause an amend made the first time is used again when it was made from
 // the same clause (a patch's result depends only on both).
 func (v *view) amended(r *events.Record, i int, c *events.Clause, set *events.Patch, p *events.Problems) *events.Clause {
-	if v.reuse != nil {
-		if x, ok := v.reuse[reuseKey{r, i}]; ok && x.prev.clause == c {
+	if v.notes.reuse != nil {
+		if x, ok := v.notes.reuse[reuseKey{r, i}]; ok && x.prev.clause == c {
 			return x.clause
 		}
 	}
@@ -639,8 +720,8 @@ func (v *view) amended(r *events.Record, i int, c *events.Clause, set *events.Pa
 // remember keeps the version an amend made, which rollback took back, for
 // amended.
 func (v *view) remember(r *events.Record, i int, x *version) {
-	if v.reuse != nil {
-		v.reuse[reuseKey{r, i}] = x
+	if v.notes.reuse != nil {
+		v.notes.reuse[reuseKey{r, i}] = x
 	}
 }
 
@@ -651,59 +732,63 @@ type reuseKey struct {
 
 // declare notes that cond was declared by r, keeping decl in order.
 func (v *view) declare(cond string, r *events.Record) {
-	v.declared[cond] = r
+	n := v.writeNotes()
+	if n.declared == nil {
+		n.declared = map[string]*events.Record{}
+	}
+	n.declared[cond] = r
 	d := Declared{Condition: cond, At: r.Effective, Amendment: r.ID.String()}
-	i := len(v.decl)
-	for i > 0 && v.decl[i-1].At.Equal(d.At) && v.decl[i-1].Condition > cond {
+	i := len(n.decl)
+	for i > 0 && n.decl[i-1].At.Equal(d.At) && n.decl[i-1].Condition > cond {
 		i--
 	}
-	if i == len(v.decl) {
-		v.decl = append(v.decl, d)
-		v.declBy = append(v.declBy, r)
+	if i == len(n.decl) {
+		n.decl = append(n.decl, d)
+		n.declBy = append(n.declBy, r)
 		return
 	}
 	// States share decl up to its length: never write over what one may hold.
-	v.decl = slices.Insert(slices.Clip(v.decl), i, d)
-	v.declBy = slices.Insert(v.declBy, i, r)
+	n.decl = slices.Insert(slices.Clip(n.decl), i, d)
+	n.declBy = slices.Insert(n.declBy, i, r)
 }
 
 func (v *view) undeclare(cond string) {
-	delete(v.declared, cond)
-	i := len(v.decl) - 1
-	for v.decl[i].Condition != cond {
+	n := v.writeNotes()
+	delete(n.declared, cond)
+	i := len(n.decl) - 1
+	for n.decl[i].Condition != cond {
 		i--
 	}
 	// Clipped, so that the next append copies rather than write over what
 	// a State may hold.
-	v.decl = append(slices.Clip(v.decl[:i]), v.decl[i+1:]...)
-	v.declBy = slices.Delete(v.declBy, i, i+1)
+	n.decl = append(slices.Clip(n.decl[:i]), n.decl[i+1:]...)
+	n.declBy = slices.Delete(n.declBy, i, i+1)
 }
 
 // addClause adds clause c, made by change i of r.
 func (v *view) addClause(r *events.Record, i int, c *events.Clause, p *events.Problems) bool {
-	if old := v.clauses[c.ID]; old != nil {
+	if old := v.clause(c.ID); old != nil {
 		p.Add(join(chPath(i), "clause.id"), "clause %s already exists in %s (added %s by %s); clause ids are unique within an agreement", c.ID, v.agreement, day(old.addedT()), who(old.versions()[0].by))
 		return false
 	}
-	l := &line{id: c.ID, added: micros(r.Effective), addedNs: uint16(r.Effective.Nanosecond() % 1000), pos: int32(len(v.order))}
+	l := &line{added: micros(r.Effective), addedNs: uint16(r.Effective.Nanosecond() % 1000), pos: int32(len(v.order))}
 	if !v.checkParties(c, i, "clause", p) || !v.checkTerm(l, c, i, "clause.term", p) {
 		return false
 	}
 	switch c.Kind {
 	case events.RevenueShare:
-		l.more, l.kc = &lineMore{}, kindRevenueShare
+		l.more, l.kc = noMore, kindRevenueShare
 	case events.Investment:
-		l.more, l.kc = &lineMore{}, kindInvestment
+		l.more, l.kc = noMore, kindInvestment
 	}
-	v.clauses[c.ID] = l
-	v.order = append(v.order, l)
 	v.newVersion(l, c, r)
+	v.addLine(l)
 	return true
 }
 
 // live returns the clause id names if it exists and has not ended.
 func (v *view) live(id string, i int, p *events.Problems) *line {
-	l := v.clauses[id]
+	l := v.clause(id)
 	if l == nil {
 		p.Add(join(chPath(i), "clause"), "no clause %s in %s%s", id, v.agreement, v.suggest())
 		return nil
@@ -723,7 +808,7 @@ func (v *view) suggest() string {
 	n := min(len(v.order), 12)
 	ids := make([]string, 0, n+1)
 	for _, l := range v.order[:n] {
-		ids = append(ids, l.id)
+		ids = append(ids, l.id())
 	}
 	if len(v.order) > n {
 		ids = append(ids, "…")
@@ -759,7 +844,7 @@ func (v *view) checkTerm(l *line, c *events.Clause, i int, sub string, p *events
 		return false
 	}
 	if t.EndsOn != "" {
-		if d := v.declared[t.EndsOn]; d != nil {
+		if d := v.notes.declared[t.EndsOn]; d != nil {
 			p.Add(join(join(chPath(i), sub), "ends_on"), "%s was already declared %s (%s), so the clause would never be in force", t.EndsOn, day(d.Effective), who(d))
 			return false
 		}
@@ -777,28 +862,111 @@ func (v *view) newVersion(l *line, c *events.Clause, r *events.Record) {
 	}
 	if l.current != nil {
 		nv.depth = l.current.depth + 1
+		if l.ids == nil {
+			l.ids = append(make([]ulid.ULID, 0, 2), l.current.by.ID)
+		}
+		l.ids = append(l.ids, r.ID)
 	}
-	l.ids = append(l.ids, r.ID)
 	nv.from, nv.fromNs = micros(r.Effective), uint16(r.Effective.Nanosecond()%1000)
 	nv.setHi()
 	l.current = nv
 	v.versions = append(v.versions, nv)
 	if cond := nv.endsOn(); cond != "" && nv.prev.endsOn() != cond {
 		if v.endsOn == nil {
-			v.endsOn = map[string][]*line{}
+			v.endsOn = &condIndex{}
 		}
-		v.endsOn[cond] = append(v.endsOn[cond], l)
+		v.endsOn.add(cond, l)
 	}
 	if c.ExclusiveGrant() {
 		v.grants = append(v.grants, nv)
 		if v.gi != nil {
 			v.gi.add(v.own, nv)
 		}
-		if v.watch != nil {
-			v.watch[nv] = &watched{alive: true}
+		if v.notes.watch != nil {
+			v.notes.watch[nv] = &watched{alive: true}
 		}
 	} else if v.gi != nil && otherGrant(c) {
 		v.gi.addBasis(v.own, nv)
+	}
+}
+
+// condIndex lists, for each condition, the clauses whose versions came to
+// end on it, in the order they did. Most views have a few conditions, if
+// any: a slice holds them, in much less memory than a map; past
+// condScan of them, a map does.
+type condIndex struct {
+	few  []condLines
+	many map[string][]*line
+}
+
+type condLines struct {
+	cond  string
+	lines []*line
+}
+
+const condScan = 8
+
+// get returns the clauses that came to end on cond. ci may be nil.
+func (ci *condIndex) get(cond string) []*line {
+	switch {
+	case ci == nil:
+		return nil
+	case ci.many != nil:
+		return ci.many[cond]
+	}
+	for _, c := range ci.few {
+		if c.cond == cond {
+			return c.lines
+		}
+	}
+	return nil
+}
+
+func (ci *condIndex) add(cond string, l *line) {
+	if ci.many != nil {
+		ci.many[cond] = append(ci.many[cond], l)
+		return
+	}
+	for i := range ci.few {
+		if c := &ci.few[i]; c.cond == cond {
+			c.lines = append(c.lines, l)
+			return
+		}
+	}
+	if len(ci.few) < condScan {
+		ci.few = append(ci.few, condLines{cond, []*line{l}})
+		return
+	}
+	ci.many = make(map[string][]*line, 2*condScan)
+	for _, c := range ci.few {
+		ci.many[c.cond] = c.lines
+	}
+	ci.few = nil
+	ci.many[cond] = []*line{l}
+}
+
+// pop takes back the last add of cond.
+func (ci *condIndex) pop(cond string) {
+	if ci.many != nil {
+		ls := ci.many[cond]
+		ls[len(ls)-1] = nil
+		if len(ls) == 1 {
+			delete(ci.many, cond)
+		} else {
+			ci.many[cond] = ls[:len(ls)-1]
+		}
+		return
+	}
+	for i := range ci.few {
+		c := &ci.few[i]
+		if c.cond != cond {
+			continue
+		}
+		c.lines[len(c.lines)-1] = nil
+		if c.lines = c.lines[:len(c.lines)-1]; len(c.lines) == 0 {
+			ci.few = slices.Delete(ci.few, i, i+1)
+		}
+		return
 	}
 }
 
@@ -806,7 +974,7 @@ func (v *view) newVersion(l *line, c *events.Clause, r *events.Record) {
 func (v *view) dropVersion(x *version) {
 	l := x.line
 	v.touch(x)
-	if w := v.watch[x]; w != nil {
+	if w := v.notes.watch[x]; w != nil {
 		w.alive = false
 	}
 	if x.clause.ExclusiveGrant() {
@@ -819,13 +987,7 @@ func (v *view) dropVersion(x *version) {
 		v.gi.removeBasis(x)
 	}
 	if cond := x.endsOn(); cond != "" && x.prev.endsOn() != cond {
-		ls := v.endsOn[cond]
-		ls[len(ls)-1] = nil
-		if len(ls) == 1 {
-			delete(v.endsOn, cond)
-		} else {
-			v.endsOn[cond] = ls[:len(ls)-1]
-		}
+		v.endsOn.pop(cond)
 	}
 	v.versions[len(v.versions)-1] = nil
 	v.versions = v.versions[:len(v.versions)-1]
@@ -871,7 +1033,7 @@ func (v *view) unend(l *line) {
 }
 
 func (v *view) report(r *events.Record, i int, c events.Change, p *events.Problems) bool {
-	l := v.clauses[c.ClauseID]
+	l := v.clause(c.ClauseID)
 	switch {
 	case l == nil:
 		p.Add(join(chPath(i), "clause"), "no clause %s in %s%s", c.ClauseID, v.agreement, v.suggest())
@@ -930,12 +1092,13 @@ func (v *view) report(r *events.Record, i int, c events.Change, p *events.Proble
 			rep.excess = plus(prev.uncapped(), owed)
 		}
 	}
-	l.more.reports = append(l.more.reports, rep)
+	m := l.writeMore()
+	m.reports = append(m.reports, rep)
 	return true
 }
 
 func (v *view) fund(r *events.Record, i int, c events.Change, p *events.Problems) bool {
-	l := v.clauses[c.ClauseID]
+	l := v.clause(c.ClauseID)
 	switch {
 	case l == nil:
 		p.Add(join(chPath(i), "clause"), "no clause %s in %s%s", c.ClauseID, v.agreement, v.suggest())
@@ -956,7 +1119,8 @@ func (v *view) fund(r *events.Record, i int, c events.Change, p *events.Problems
 		p.Add(join(chPath(i), "tranche"), "tranche %s of %s was already funded %s (%s)", c.Of().Tranche, c.ClauseID, day(s.Effective), who(s))
 		return false
 	}
-	l.more.funded = append(l.more.funded, funding{c.Of().Tranche, r})
+	m := l.writeMore()
+	m.funded = append(m.funded, funding{c.Of().Tranche, r})
 	return true
 }
 

@@ -48,12 +48,20 @@ type Index struct {
 type agreement struct {
 	name      string
 	records   []*events.Record             // in sequence order
-	retracted map[ulid.ULID]*events.Record // retracted id → the record that retracted it
+	retracted map[ulid.ULID]*events.Record // retracted id → the record that retracted it; nil until one is
 	problems  []Anomaly                    // retractions that could not apply
 	named     []string                     // the parties it is listed under in Index.byParty
 	v         *view                        // everything recorded; its grants are in the grant index
 	// Records not folded into v yet, and records they retract (see settle).
 	pending, drop []*events.Record
+}
+
+// retract notes that by retracted the amendment id.
+func (a *agreement) retract(id ulid.ULID, by *events.Record) {
+	if a.retracted == nil {
+		a.retracted = map[ulid.ULID]*events.Record{}
+	}
+	a.retracted[id] = by
 }
 
 // NewIndex returns an empty index.
@@ -136,7 +144,7 @@ func (ix *Index) Add(r *events.Record) error {
 	}
 	a := ix.agreements[r.Agreement]
 	if a == nil {
-		a = &agreement{name: r.Agreement, retracted: map[ulid.ULID]*events.Record{}}
+		a = &agreement{name: r.Agreement}
 		a.v = ix.liveView(a)
 		ix.agreements[r.Agreement] = a
 	}
@@ -150,7 +158,7 @@ func (ix *Index) Add(r *events.Record) error {
 			a.problems = append(a.problems, Anomaly{Amendment: r.ID.String(), Problem: fmt.Sprintf("changes[%d].amendment: %s", i, err)})
 			continue
 		}
-		a.retracted[c.Of().Target] = r
+		a.retract(c.Of().Target, r)
 		drop = append(drop, ix.byID.get(c.Of().Target))
 	}
 	a.records = append(a.records, r)
@@ -177,13 +185,33 @@ func (ix *Index) nameParties(a *agreement, r *events.Record) {
 		if c.Op != events.Open {
 			continue
 		}
-		for _, p := range c.Of().Parties {
+		ps := c.Of().Parties
+		if a.named == nil && distinct(ps) {
+			// Its first open (as a rule): named shares its parties
+			// (clipped: an append copies).
+			a.named = slices.Clip(ps)
+			for _, p := range ps {
+				ix.byParty[p] = append(ix.byParty[p], a)
+			}
+			continue
+		}
+		for _, p := range ps {
 			if !slices.Contains(a.named, p) {
 				a.named = append(a.named, p)
 				ix.byParty[p] = append(ix.byParty[p], a)
 			}
 		}
 	}
+}
+
+// distinct reports whether no string is in ss twice.
+func distinct(ss []string) bool {
+	for i, s := range ss {
+		if slices.Contains(ss[:i], s) {
+			return false
+		}
+	}
+	return true
 }
 
 // liveView returns an empty view of a whose grants go to the grant index.
@@ -571,5 +599,5 @@ func (ix *Index) Anomalies(agreement string) []Anomaly {
 	if a == nil {
 		return nil
 	}
-	return append(slices.Clone(a.problems), a.v.problems...)
+	return append(slices.Clone(a.problems), a.v.notes.problems...)
 }

@@ -30,8 +30,8 @@ func (ix *Index) introducedBy(ps *pools, trials []*trial, own map[string]bool) [
 		a := ps.agreement(t.name)
 		for _, x := range ps.made(t) {
 			changed = append(changed, ix.trialGrant(a, x, nil))
-			if !slices.Contains(clauses[t.name], x.line.id) {
-				clauses[t.name] = append(clauses[t.name], x.line.id)
+			if !slices.Contains(clauses[t.name], x.clause.ID) {
+				clauses[t.name] = append(clauses[t.name], x.clause.ID)
 			}
 		}
 	}
@@ -56,25 +56,25 @@ func (ix *Index) introducedBy(ps *pools, trials []*trial, own map[string]bool) [
 		a := ps.agreement(t.name)
 		switch {
 		case t.live:
-			for x, w := range t.v.watch {
-				if w.existed && slices.Contains(ids, x.line.id) {
+			for x, w := range t.v.notes.watch {
+				if w.existed && slices.Contains(ids, x.clause.ID) {
 					old = append(old, ix.trialGrant(a, x, &w.before))
 				}
 			}
 			for _, id := range ids {
-				l := t.v.clauses[id]
+				l := t.v.clause(id)
 				if l == nil {
 					continue
 				}
 				for x := l.current; x != nil; x = x.prev {
-					if x.clause.ExclusiveGrant() && t.v.watch[x] == nil {
+					if x.clause.ExclusiveGrant() && t.v.notes.watch[x] == nil {
 						old = append(old, ix.trialGrant(a, x, nil))
 					}
 				}
 			}
 		case t.before != nil:
 			for _, x := range t.before.grants {
-				if slices.Contains(ids, x.line.id) {
+				if slices.Contains(ids, x.clause.ID) {
 					old = append(old, ix.trialGrant(a, x, nil))
 				}
 			}
@@ -140,7 +140,7 @@ func newPools(ix *Index, trials []*trial) *pools {
 		a := ps.agreement(t.name)
 		switch {
 		case t.live:
-			for x, w := range t.v.watch {
+			for x, w := range t.v.notes.watch {
 				if w.existed && !w.alive {
 					add(t, false, ix.trialGrant(a, x, &w.before))
 				}
@@ -195,13 +195,13 @@ func (ps *pools) made(t *trial) []*version {
 		clause *events.Clause
 	}
 	dropped := map[madeBy]interval{}
-	for x, w := range t.v.watch {
+	for x, w := range t.v.notes.watch {
 		if w.existed && !w.alive {
-			dropped[madeBy{x.line.id, x.by, x.clause}] = w.before
+			dropped[madeBy{x.clause.ID, x.by, x.clause}] = w.before
 		}
 	}
 	var out []*version
-	for x, w := range t.v.watch {
+	for x, w := range t.v.notes.watch {
 		if !w.alive {
 			continue
 		}
@@ -210,7 +210,7 @@ func (ps *pools) made(t *trial) []*version {
 		if w.existed && w.before.equal(now) {
 			continue
 		}
-		if before, ok := dropped[madeBy{x.line.id, x.by, x.clause}]; ok && !w.existed && before.equal(now) {
+		if before, ok := dropped[madeBy{x.clause.ID, x.by, x.clause}]; ok && !w.existed && before.equal(now) {
 			continue
 		}
 		out = append(out, x)
@@ -237,7 +237,7 @@ func (ps *pools) of(grantor string, side int) iter.Seq[grant] {
 				case t != nil && !t.live:
 					continue // the trial's own view holds its grants (see extra)
 				case t != nil && !ps.done(t, side):
-					if w := t.v.watch[e.x]; w != nil {
+					if w := t.v.notes.watch[e.x]; w != nil {
 						if !w.existed {
 							continue
 						}

@@ -47,7 +47,7 @@ func (ix *Index) hold(trials []*trial) *Kept {
 			k.recs[r.ID] = r
 		}
 		if t.live {
-			t.v.watch = nil
+			t.v.stopWatching()
 			t.done()
 			continue
 		}
@@ -98,19 +98,19 @@ func (ix *Index) addKept(r *events.Record) bool {
 			return false
 		}
 		delete(k.fresh, r.Agreement)
-		a = &agreement{name: r.Agreement, retracted: map[ulid.ULID]*events.Record{}}
+		a = &agreement{name: r.Agreement}
 		ix.agreements[r.Agreement] = a
 		ix.install(a, t.v)
 	}
 	if kr.Version != uint64(len(a.records)+1) {
 		return false // not the record the batch expected next
 	}
-	kr.Seq, kr.Recorded, kr.Hash, kr.Prev = r.Seq, r.Recorded, r.Hash, r.Prev
+	kr.Seq, kr.Recorded, kr.Hash = r.Seq, r.Recorded, r.Hash
 	delete(k.recs, r.ID)
 	t.left--
 	for _, c := range kr.Changes {
 		if c.Op == events.Retract {
-			a.retracted[c.Of().Target] = kr
+			a.retract(c.Of().Target, kr)
 		}
 	}
 	a.records = append(a.records, kr)

@@ -37,6 +37,8 @@ func (ix *Index) Fold() {
 	inParallel(runtime.GOMAXPROCS(0), func(int) {
 		for i := int(next.Add(1) - 1); i < len(as); i = int(next.Add(1) - 1) {
 			views[i] = foldAll(as[i].name, as[i].visible(math.MaxUint64))
+			views[i].trim()
+			as[i].records = trimmed(as[i].records)
 		}
 	})
 	// The grant index is one structure: views join it one at a time.
@@ -45,4 +47,32 @@ func (ix *Index) Fold() {
 		a.pending, a.drop = nil, nil
 	}
 	ix.kviews.reset()
+	ix.all = trimmed(ix.all)
+	g := ix.grants
+	g.es, g.bs = trimmed(g.es), trimmed(g.bs)
+}
+
+// A loaded index holds millions of slices grown by append, most of them
+// small: their spare capacity, up to half of each, would be a good part of
+// its memory. Once loaded they are copied to their length (an append after
+// copies them again, as it would have grown them).
+
+// trimmed returns s, or a copy of it without spare capacity.
+func trimmed[S ~[]E, E any](s S) S {
+	if cap(s) == len(s) {
+		return s
+	}
+	if len(s) == 0 {
+		return nil
+	}
+	return append(S(make([]E, 0, len(s))), s...)
+}
+
+// trim drops the spare capacity of v's slices. No State may share them yet.
+func (v *view) trim() {
+	v.versions, v.order, v.grants = trimmed(v.versions), trimmed(v.order), trimmed(v.grants)
+	v.marks, v.seqMax = trimmed(v.marks), trimmed(v.seqMax)
+	for _, l := range v.order {
+		l.ids = trimmed(l.ids)
+	}
 }

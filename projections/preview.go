@@ -158,7 +158,7 @@ func (t *trial) restore() {
 	if !t.live {
 		return
 	}
-	t.v.watch = nil
+	t.v.stopWatching()
 	t.v.rollback(t.keep)
 	for _, r := range t.rest {
 		t.v.push(r, nil)
@@ -370,7 +370,7 @@ func (ix *Index) try(t *trial, effects bool, p *events.Problems) {
 			}
 		}
 		recs = append(recs, t.recs...)
-		for _, r := range v.skipped {
+		for _, r := range v.notes.skipped {
 			skipped[r] = true
 		}
 		if t.live {

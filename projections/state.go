@@ -263,11 +263,23 @@ func (v *view) stateAt(t time.Time, bound *events.Record) *State {
 	if len(xs) == 0 {
 		return s
 	}
-	// One allocation for the clauses.
+	// One allocation for the clauses, and one for the ids of those of one
+	// version, which the view does not keep (see line.ids).
 	css := make([]ClauseState, len(xs))
 	s.Clauses = make([]*ClauseState, len(xs))
+	n := 0
+	for _, x := range xs {
+		if x.line.ids == nil {
+			n++
+		}
+	}
+	ids := make([]ulid.ULID, n)
 	for i, x := range xs {
 		x.fill(&css[i], t, bound)
+		if x.line.ids == nil {
+			css[i].Amendments, ids = ids[:1:1], ids[1:]
+			css[i].Amendments[0] = x.by.ID
+		}
 		s.Clauses[i] = &css[i]
 	}
 	return s
@@ -277,7 +289,7 @@ func (v *view) stateAt(t time.Time, bound *events.Record) *State {
 // bound, by time then condition. Without a bound it shares the view's slice:
 // the view never writes over what it has handed out.
 func (v *view) declaredBy(t time.Time, bound *events.Record) []Declared {
-	n, _ := slices.BinarySearchFunc(v.decl, t, func(d Declared, t time.Time) int {
+	n, _ := slices.BinarySearchFunc(v.notes.decl, t, func(d Declared, t time.Time) int {
 		if d.At.After(t) {
 			return 1
 		}
@@ -286,15 +298,15 @@ func (v *view) declaredBy(t time.Time, bound *events.Record) []Declared {
 	if n == 0 {
 		return nil
 	}
-	out := v.decl[:n:n]
+	out := v.notes.decl[:n:n]
 	if bound == nil || t.Before(bound.Effective) {
 		return out
 	}
 	for i := range n {
-		if !before(v.declBy[i], bound) {
+		if !before(v.notes.declBy[i], bound) {
 			var keep []Declared
 			for j, d := range out {
-				if before(v.declBy[j], bound) {
+				if before(v.notes.declBy[j], bound) {
 					keep = append(keep, d)
 				}
 			}
@@ -307,7 +319,10 @@ func (v *view) declaredBy(t time.Time, bound *events.Record) []Declared {
 // fill makes cs the version as a clause in force at t, folded up to bound.
 func (x *version) fill(cs *ClauseState, t time.Time, bound *events.Record) {
 	l := x.line
-	*cs = ClauseState{Clause: x.clause, Since: x.fromT(), Start: l.addedT(), Amendments: l.ids[: x.depth+1 : x.depth+1]}
+	*cs = ClauseState{Clause: x.clause, Since: x.fromT(), Start: l.addedT()}
+	if l.ids != nil {
+		cs.Amendments = l.ids[: x.depth+1 : x.depth+1]
+	}
 	if x.flags&hasTerm != 0 {
 		cs.Start, cs.End = x.start(), x.end()
 	}

@@ -115,7 +115,7 @@ func (ix *Index) Timeline(agreement string, knownAt time.Time) (*Timeline, error
 	}
 	v := ix.fullViewAt(a, cut)
 	tl := &Timeline{Agreement: agreement, KnownAt: knownAt, Title: v.title, Parties: nonNil(v.parties),
-		Clauses: []ClauseLife{}, Conditions: append([]Declared{}, v.decl...), Anomalies: slices.Clone(v.problems)}
+		Clauses: []ClauseLife{}, Conditions: append([]Declared{}, v.notes.decl...), Anomalies: slices.Clone(v.notes.problems)}
 	if v.opened != nil {
 		tl.Opened = v.opened.Effective
 	}
@@ -123,7 +123,7 @@ func (ix *Index) Timeline(agreement string, knownAt time.Time) (*Timeline, error
 		tl.Closed = v.closed.Effective
 	}
 	for _, l := range v.order {
-		life := ClauseLife{ID: l.id, Kind: l.kind(), Segments: []Segment{}}
+		life := ClauseLife{ID: l.id(), Kind: l.kind(), Segments: []Segment{}}
 		for _, x := range l.versions() {
 			lo, hi, ok := x.interval()
 			if !ok {
