@@ -2,7 +2,9 @@ package projections
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -127,5 +129,48 @@ func TestMayCover(t *testing.T) {
 	}
 	if ruled < 10000 {
 		t.Errorf("the masks ruled out only %d of 20000 scopes", ruled)
+	}
+}
+
+// TestCondIndex: a condIndex answers as a map of conditions to the clauses
+// added under them, through adds and pops, holding a few conditions in a
+// slice and more than condScan in a map.
+func TestCondIndex(t *testing.T) {
+	for _, conds := range []int{3, condScan, condScan + 1, 3 * condScan} {
+		var ci *condIndex
+		if ci.get("any") != nil {
+			t.Fatal("a nil condIndex has clauses")
+		}
+		ci = &condIndex{}
+		model := map[string][]*line{}
+		var added []string // conditions in the order added, for pops
+		check := func(step string) {
+			for i := range conds + 1 {
+				c := fmt.Sprintf("c%d", i)
+				if got, want := ci.get(c), model[c]; !slices.Equal(got, want) {
+					t.Fatalf("%d conditions, %s: %s has %d clauses, want %d", conds, step, c, len(got), len(want))
+				}
+			}
+		}
+		for i := range 3 * conds {
+			c := fmt.Sprintf("c%d", i%conds)
+			l := &line{}
+			ci.add(c, l)
+			model[c] = append(model[c], l)
+			added = append(added, c)
+			check(fmt.Sprintf("after add %d", i))
+		}
+		if conds > condScan && ci.many == nil || conds <= condScan && ci.many != nil {
+			t.Fatalf("%d conditions: held in a map: %v", conds, ci.many != nil)
+		}
+		for i := len(added) - 1; i >= 0; i-- {
+			c := added[i]
+			ci.pop(c)
+			model[c] = model[c][:len(model[c])-1]
+			if len(model[c]) == 0 {
+				delete(model, c)
+			}
+			check(fmt.Sprintf("after pop %d", i))
+		}
 	}
 }
