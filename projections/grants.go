@@ -88,11 +88,13 @@ func (g *grantIndex) key(c *events.Clause) int32 {
 	return id
 }
 
-func (g *grantIndex) holder(h string) int32 {
-	id, ok := g.holders[h]
+// number is the number of s in numbers, given it the first time: holders
+// of exclusive grants (holders), parties of the other grants (names).
+func number(numbers map[string]int32, s string) int32 {
+	id, ok := numbers[s]
 	if !ok {
-		id = int32(len(g.holders))
-		g.holders[h] = id
+		id = int32(len(numbers))
+		numbers[s] = id
 	}
 	return id
 }
@@ -101,7 +103,7 @@ func (g *grantIndex) add(a *agreement, x *version) {
 	c := x.clause
 	i, k := int32(len(g.es)), g.key(c)
 	g.pos[x] = i
-	g.es = append(g.es, grantEntry{lo: x.lo(), hi: x.hi, mask: g.mask(c.Scope, true), x: x, a: a, key: k, holder: g.holder(c.Holder),
+	g.es = append(g.es, grantEntry{lo: x.lo(), hi: x.hi, mask: g.mask(c.Scope, true), x: x, a: a, key: k, holder: number(g.holders, c.Holder),
 		prev: -1, next: g.heads[k], excl: c.Kind == events.Exclusivity})
 	if n := g.heads[k]; n >= 0 {
 		g.es[n].prev = i
@@ -144,17 +146,7 @@ func (g *grantIndex) remove(x *version) {
 func (g *grantIndex) addBasis(a *agreement, x *version) {
 	g.bpos[x] = int32(len(g.bs))
 	g.bs = append(g.bs, basisEntry{lo: x.lo(), hi: x.hi, mask: g.mask(x.clause.Scope, true), x: x, a: a,
-		holder: g.name(x.clause.Holder), grantor: g.name(x.clause.Grantor)})
-}
-
-// name is the number of a party of bs's clauses.
-func (g *grantIndex) name(p string) int32 {
-	id, ok := g.names[p]
-	if !ok {
-		id = int32(len(g.names))
-		g.names[p] = id
-	}
-	return id
+		holder: number(g.names, x.clause.Holder), grantor: number(g.names, x.clause.Grantor)})
 }
 
 func (g *grantIndex) updateBasis(x *version) { g.bs[g.bpos[x]].hi = x.hi }
