@@ -12,6 +12,23 @@ import (
 	"github.com/agreement-ledger/ledger/events/synth"
 )
 
+// sharedIndex returns an index of as, recorded a second apart from start,
+// with four cores to share it for the rest of the test (minPerWorker is
+// the test's to set).
+func sharedIndex(t *testing.T, as []*events.Amendment) (ix *Index, start time.Time) {
+	ix = NewIndex()
+	start = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, a := range as {
+		if err := ix.Add(&events.Record{Amendment: a, Seq: uint64(i + 1), Recorded: start.Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func(n, procs int) func() {
+		return func() { minPerWorker = n; runtime.GOMAXPROCS(procs) }
+	}(minPerWorker, runtime.GOMAXPROCS(4)))
+	return ix, start
+}
+
 // TestConflictsSharedAmongWorkers checks that Conflicts finds the same
 // conflicts, in the same order, whether one goroutine gathers them or
 // several share the grant index and the groups between them.
@@ -20,15 +37,7 @@ func TestConflictsSharedAmongWorkers(t *testing.T) {
 	g.Parties, g.Products = 40, 12
 	g.Retroactive, g.Retract, g.Close = 150, 30, 5
 	as := g.Many(400, 12)
-	ix := NewIndex()
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i, a := range as {
-		if err := ix.Add(&events.Record{Amendment: a, Seq: uint64(i + 1), Recorded: start.Add(time.Duration(i) * time.Second)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	defer func(n, procs int) { minPerWorker = n; runtime.GOMAXPROCS(procs) }(minPerWorker, runtime.GOMAXPROCS(0))
-	runtime.GOMAXPROCS(4)
+	ix, start := sharedIndex(t, as)
 	found := 0
 	for _, at := range []time.Time{as[len(as)/3].Effective, as[len(as)/2].Effective, as[len(as)-1].Effective} {
 		// Everything recorded, and as known when half was.
@@ -56,15 +65,7 @@ func TestAvailsSharedAmongWorkers(t *testing.T) {
 	g.Parties, g.Products = 60, 4
 	g.Retroactive, g.Retract, g.Close = 150, 30, 5
 	as := g.Many(600, 10)
-	ix := NewIndex()
-	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i, a := range as {
-		if err := ix.Add(&events.Record{Amendment: a, Seq: uint64(i + 1), Recorded: start.Add(time.Duration(i) * time.Second)}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	defer func(n, procs int) { minPerWorker = n; runtime.GOMAXPROCS(procs) }(minPerWorker, runtime.GOMAXPROCS(0))
-	runtime.GOMAXPROCS(4)
+	ix, _ := sharedIndex(t, as)
 	intervals, own, bases := 0, 0, 0
 	for p := range g.Products {
 		q := AvailsQuery{Scope: &events.Scope{Products: []string{fmt.Sprintf("product-%03d", p)}}, From: time.Date(2015, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC)}
