@@ -372,26 +372,43 @@ func Appends(ctx context.Context, sz Sizes) (*Result, float64, error) {
 // after another.
 func publishBatches(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, subject string, data [][]byte, size int) error {
 	for start := 0; start < len(data); start += size {
-		batch := data[start:min(start+size, len(data))]
-		id := fmt.Sprintf("b%d-%d", time.Now().UnixNano(), start)
-		for i, d := range batch {
+		batch := make([]*nats.Msg, 0, size)
+		for _, d := range data[start:min(start+size, len(data))] {
 			m := nats.NewMsg(subject)
 			m.Data = d
-			m.Header.Set("Nats-Batch-Id", id)
-			m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
-			if i < len(batch)-1 {
-				if err := nc.PublishMsg(m); err != nil {
-					return err
-				}
-				continue
-			}
-			m.Header.Set("Nats-Batch-Commit", "1")
-			if _, err := js.PublishMsg(ctx, m); err != nil {
-				return err
-			}
+			batch = append(batch, m)
+		}
+		if _, err := sendBatch(ctx, nc, js, batch); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// batches numbers the atomic batches sendBatch sends, for their ids.
+var batches atomic.Uint64
+
+// sendBatch publishes msgs as one atomic batch and returns the sequence of
+// its last message.
+func sendBatch(ctx context.Context, nc *nats.Conn, js jetstream.JetStream, msgs []*nats.Msg) (uint64, error) {
+	id := fmt.Sprintf("b%d-%d", time.Now().UnixNano(), batches.Add(1))
+	for i, m := range msgs {
+		m.Header.Set("Nats-Batch-Id", id)
+		m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i+1))
+		if i < len(msgs)-1 {
+			if err := nc.PublishMsg(m); err != nil {
+				return 0, err
+			}
+			continue
+		}
+		m.Header.Set("Nats-Batch-Commit", "1")
+		ack, err := js.PublishMsg(ctx, m)
+		if err != nil {
+			return 0, err
+		}
+		return ack.Sequence, nil
+	}
+	return 0, nil
 }
 
 // Import measures p2: a bulk import, against fsynced atomic batches of 1000,
@@ -470,8 +487,8 @@ func publishAsLedger(ctx context.Context, nc *nats.Conn, js jetstream.JetStream,
 	var seq uint64
 	for start := 0; start < len(as); start += size {
 		end := min(start+size, len(as))
-		id := fmt.Sprintf("l%d-%d", time.Now().UnixNano(), start)
 		first := map[string]bool{}
+		batch := make([]*nats.Msg, 0, end-start)
 		for i := start; i < end; i++ {
 			a := as[i]
 			m := nats.NewMsg(prefix + "." + a.Agreement)
@@ -486,20 +503,11 @@ func publishAsLedger(ctx context.Context, nc *nats.Conn, js jetstream.JetStream,
 				first[a.Agreement] = true
 				m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(last[a.Agreement], 10))
 			}
-			m.Header.Set("Nats-Batch-Id", id)
-			m.Header.Set("Nats-Batch-Sequence", strconv.Itoa(i-start+1))
-			if i < end-1 {
-				if err := nc.PublishMsg(m); err != nil {
-					return err
-				}
-				continue
-			}
-			m.Header.Set("Nats-Batch-Commit", "1")
-			ack, err := js.PublishMsg(ctx, m)
-			if err != nil {
-				return err
-			}
-			seq = ack.Sequence
+			batch = append(batch, m)
+		}
+		var err error
+		if seq, err = sendBatch(ctx, nc, js, batch); err != nil {
+			return err
 		}
 		for i := start; i < end; i++ {
 			last[as[i].Agreement] = seq - uint64(end-1-i)
