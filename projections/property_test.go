@@ -411,19 +411,7 @@ type grantIn struct {
 }
 
 func grantsAt(h *history, t, k time.Time) []grantIn {
-	var out []grantIn
-	for _, name := range h.names {
-		s, err := h.ix.State(name, t, k)
-		if err != nil {
-			continue
-		}
-		for _, c := range s.Clauses {
-			if c.ExclusiveGrant() {
-				out = append(out, grantIn{name, c})
-			}
-		}
-	}
-	return out
+	return slices.DeleteFunc(clausesAt(h, t, k), func(g grantIn) bool { return !g.c.ExclusiveGrant() })
 }
 
 // (d) Conflicts are exactly the pairs of exclusive grants of a kind, in force,
