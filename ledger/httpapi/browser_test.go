@@ -80,14 +80,29 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.Flag("hide-scrollbars", false),
 		chromedp.WindowSize(1280, 800),
 	)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancelCtx)
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil { // starts the browser
-		t.Fatalf("starting Chromium: %v", err)
+	// Chromium now and then exits while starting on a loaded machine
+	// ("chrome failed to start"): that is the machine, not the page, so a
+	// start is tried three times.
+	var ctx context.Context
+	for attempt := 1; ; attempt++ {
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		bctx, cancelCtx := chromedp.NewContext(allocCtx)
+		bctx, cancel := context.WithTimeout(bctx, 60*time.Second)
+		err := chromedp.Do(bctx) // starts the browser
+		if err == nil {
+			t.Cleanup(cancelAlloc)
+			t.Cleanup(cancelCtx)
+			t.Cleanup(cancel)
+			ctx = bctx
+			break
+		}
+		cancel()
+		cancelCtx()
+		cancelAlloc()
+		if attempt == 3 {
+			t.Fatalf("starting Chromium: %v", err)
+		}
+		t.Logf("starting Chromium (attempt %d): %v", attempt, err)
 	}
 	b := &browser{t: t, ctx: ctx, dir: artifacts(t)}
 	messages := chromedp.Console(ctx)
